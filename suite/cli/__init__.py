@@ -1,0 +1,68 @@
+"""The `bench` command line: a thin Typer app. Each command group lives in its own module
+with a `register(app)` function; commands parse, call the library, print. No logic here."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="bench",
+    help="Benchmark ML inference efficiency (latency, FLOPs, memory, energy) on edge devices, "
+    "PyTorch eager vs ONNX Runtime, and report across devices.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_DEBUG = False
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks (for developers)."),
+) -> None:
+    global _DEBUG
+    _DEBUG = debug or os.environ.get("BENCH_DEBUG") == "1"
+
+
+def _register_commands() -> None:
+    from suite.cli import info, run
+
+    for module in (run, info):
+        module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    from suite.errors import BenchError
+
+    try:
+        app(standalone_mode=False)
+    except BenchError as exc:
+        if _DEBUG:
+            raise
+        from suite.cli.console import print_error
+
+        print_error(str(exc))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors etc.
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        raise

@@ -1,0 +1,158 @@
+"""Load and save results files, durably, with migrations from older schema versions.
+
+A results file is one JSON document (`RunResult`). While a run is going on it is rewritten
+after every finished case with write-to-temp, fsync, rename: at any moment the file on disk
+is a complete, valid document holding every case finished so far.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from suite.errors import ResultsFileError
+from suite.results.schema import FORMAT_NAME, SCHEMA_VERSION, RunResult
+
+RESULTS_SUFFIX = ".json"
+
+
+# --------------------------------------------------------------------------- migrations
+# Each entry upgrades a raw document from version N to N+1. See history.md.
+def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
+    """v0 (pre-release) stored `results` instead of `cases` and had no `format` field."""
+    doc = dict(doc)
+    doc["cases"] = doc.pop("results", [])
+    doc["format"] = FORMAT_NAME
+    doc["schema_version"] = 1
+    return doc
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1}
+
+
+def migrate(doc: dict[str, Any], source: object = "<document>") -> dict[str, Any]:
+    version = doc.get("schema_version")
+    if not isinstance(version, int):
+        raise ResultsFileError(source, "no integer 'schema_version' field: not a bench results file")
+    if version > SCHEMA_VERSION:
+        raise ResultsFileError(
+            source,
+            f"schema version {version} is newer than this suite understands ({SCHEMA_VERSION}); "
+            "upgrade bench (pip install -U bench-suite) to read it",
+        )
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise ResultsFileError(source, f"no migration from schema version {version}")
+        doc = step(doc)
+        version = doc["schema_version"]
+    return doc
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def parse_results(text: str, source: object = "<string>") -> RunResult:
+    from pydantic import ValidationError
+
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        what = "truncated" if exc.pos >= len(text.rstrip()) else "not valid JSON"
+        raise ResultsFileError(source, f"{what} (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(doc, dict):
+        raise ResultsFileError(source, "the top level is not a JSON object: not a bench results file")
+    if doc.get("format", FORMAT_NAME) != FORMAT_NAME or ("schema_version" not in doc and "cases" not in doc):
+        raise ResultsFileError(source, "not a bench results file (no 'format': 'bench-results')")
+    doc = migrate(doc, source)
+    try:
+        return RunResult.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ResultsFileError(
+            source, f"field '{where}': {first['msg']} ({exc.error_count()} problem(s) in all)"
+        ) from None
+
+
+def load_results(path: str | os.PathLike[str]) -> RunResult:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResultsFileError(p, "no such file") from None
+    except IsADirectoryError:
+        raise ResultsFileError(p, "is a folder; give the results .json inside it") from None
+    except UnicodeDecodeError:
+        raise ResultsFileError(p, "not UTF-8 text (binary file?)") from None
+    except OSError as exc:
+        raise ResultsFileError(p, exc.strerror or str(exc)) from None
+    return parse_results(text, p)
+
+
+def find_results_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Expand files and folders (recursively) into results-file candidates, sorted."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob(f"*{RESULTS_SUFFIX}") if q.is_file()))
+        else:
+            out.append(p)
+    return list(dict.fromkeys(out))
+
+
+def load_many(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[tuple[Path, RunResult]], list[ResultsFileError]]:
+    """Load every results file found; bad ones are returned as errors, the rest still load."""
+    good: list[tuple[Path, RunResult]] = []
+    bad: list[ResultsFileError] = []
+    for p in find_results_files(paths):
+        try:
+            good.append((p, load_results(p)))
+        except ResultsFileError as exc:
+            bad.append(exc)
+    return good, bad
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def dumps(result: RunResult) -> str:
+    return result.model_dump_json(indent=1)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write-then-rename with fsync of the file and its folder: never a half-written file."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(p.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def save_results(result: RunResult, path: str | os.PathLike[str]) -> None:
+    atomic_write_text(path, dumps(result))

@@ -1,0 +1,329 @@
+"""Typed results: what was run (CaseSpec) kept apart from what was observed (CaseResult).
+
+Raw data is the source of truth: every latency sample is stored, summaries are derived
+with `suite.stats` and stored beside them for convenience. The format history is in
+`history.md` next to this file; bump SCHEMA_VERSION and add a migration in `io.py`
+whenever a stored field changes meaning or disappears.
+
+Units are in the field names (`_ms`, `_j`, `_w`, `_bytes`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+FORMAT_NAME = "bench-results"
+
+CaseStatus = Literal["ok", "failed", "parity_failed", "skipped"]
+EnergyMethod = Literal["counter", "sampled", "estimated"]
+
+
+class _Model(BaseModel):
+    # Unknown fields are refused so that a file written by a newer suite is not silently
+    # half-read; newer versions are rejected up front by schema_version anyway.
+    model_config = ConfigDict(extra="forbid")
+
+
+# ----------------------------------------------------------------------------- environment
+
+
+class Environment(_Model):
+    hostname: str
+    os: str
+    kernel: str
+    machine: str  # uname -m
+    cpu_model: str
+    cores_physical: int | None = None
+    cores_logical: int | None = None
+    cpu_max_mhz: float | None = None
+    governor: str | None = None
+    ram_bytes: int | None = None
+    device_model: str | None = None  # Raspberry Pi / Jetson from the device tree
+    platform: str = "x86"  # x86 | arm64 | l4t
+    in_container: bool = False
+    accelerators: list[str] = Field(default_factory=list)
+    jetson_power_mode: str | None = None
+    python: str = ""
+    packages: dict[str, str] = Field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- case identity
+
+
+class CaseSpec(_Model):
+    """The frozen identity of one measurement: everything that was chosen, nothing observed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str  # the name the user gave (registry name, torchvision:..., file path)
+    source: str  # registry | torchvision | transformers | file | onnx
+    modality: str
+    backend: str  # eager | ort | ort-int8
+    device: str = "cpu"
+    batch_size: int
+    size_axis: str | None = None  # resolution | seq_len | audio_seconds | None
+    input_size: float | None = None  # value on size_axis
+    input_shapes: dict[str, list[int]] = Field(default_factory=dict)
+    threads: int
+    dtype: str = "float32"
+
+    @property
+    def case_id(self) -> str:
+        return case_id(self)
+
+    @property
+    def label(self) -> str:
+        size = "" if self.input_size is None else f" {self.size_axis}={_fmt_num(self.input_size)}"
+        return f"{self.model} [{self.backend}] b={self.batch_size}{size}"
+
+
+def _fmt_num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def case_id(spec: CaseSpec) -> str:
+    payload = spec.model_dump(exclude={"input_shapes"})
+    digest = hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+    return digest
+
+
+# ----------------------------------------------------------------------------- observations
+
+
+class ErrorInfo(_Model):
+    kind: str  # exception | export | parity | timeout | crash | oom | unsupported | energy
+    message: str
+    traceback: str | None = None
+
+
+class TiedGroup(_Model):
+    names: list[str]
+    numel: int
+
+
+class ParamStats(_Model):
+    unique: int
+    effective: int | None = None  # each module call counted (shared layers counted per call)
+    uncalled: int | None = None  # unique parameters in modules never called by the forward
+    trainable: int
+    frozen: int
+    buffers: int
+    param_bytes: int
+    buffer_bytes: int
+    bytes_by_dtype: dict[str, int] = Field(default_factory=dict)
+    tied: list[TiedGroup] = Field(default_factory=list)
+
+
+class ModuleFlops(_Model):
+    module: str
+    flops: int
+
+
+class FlopStats(_Model):
+    """Counted with torch.utils.flop_counter for one forward at the case's batch and size."""
+
+    macs: int
+    flops: int  # = 2 x MACs
+    flops_per_item: int
+    counter: str = "torch.utils.flop_counter"
+    by_operator: dict[str, int] = Field(default_factory=dict)
+    top_modules: list[ModuleFlops] = Field(default_factory=list)
+    note: str | None = None
+
+
+class LatencySummary(_Model):
+    n: int
+    mean_ms: float
+    std_ms: float
+    median_ms: float
+    median_ci_low_ms: float
+    median_ci_high_ms: float
+    ci_level: float
+    iqr_ms: float
+    p90_ms: float
+    p99_ms: float
+    min_ms: float
+    max_ms: float
+    cv: float
+    throughput_items_s: float
+    warnings: list[str] = Field(default_factory=list)
+
+
+class LatencyResult(_Model):
+    cold_ms: float  # the very first call, timed on its own
+    warmup_ms: list[float]  # warm-up samples (discarded from the summary)
+    samples_ms: list[float]  # timed samples, in order
+    warmup_settled: bool
+    stop_reason: str  # ci_target | time_cap | max_iters
+    threads: int
+    timer: str = "time.perf_counter_ns"
+    synchronized: bool = False  # True when a device sync closes each sample
+    summary: LatencySummary
+
+
+class MemoryStats(_Model):
+    rss_before_bytes: int | None = None  # process before the model was built
+    rss_peak_bytes: int | None = None  # peak resident set during the case
+    rss_peak_delta_bytes: int | None = None  # peak minus before
+    model_bytes: int | None = None  # parameters + buffers in memory
+    device_peak_bytes: int | None = None  # torch.cuda.max_memory_allocated on a GPU
+    method: str = "psutil sampling"
+
+
+class EnergyResult(_Model):
+    """How much energy one inference takes, and exactly how that was obtained."""
+
+    meter: str  # rapl | nvml | jetson | rpi5-pmic | estimate
+    method: EnergyMethod
+    sample_rate_hz: float | None = None
+    window_s: float
+    inferences: int
+    items: int
+    gross_j: float
+    idle_power_w: float | None = None
+    mean_power_w: float
+    gross_j_per_inference: float
+    net_j_per_inference: float | None = None
+    gross_j_per_item: float
+    net_j_per_item: float | None = None
+    rails_w: dict[str, float] = Field(default_factory=dict)
+    assumptions: list[str] = Field(default_factory=list)
+    quality_flags: list[str] = Field(default_factory=list)
+
+
+class CarbonResult(_Model):
+    intensity_g_per_kwh: float
+    region: str
+    source: str
+    g_per_inference: float
+    g_per_million: float
+    equivalents: dict[str, float] = Field(default_factory=dict)
+
+
+class ParityResult(_Model):
+    reference_backend: str = "eager"
+    max_abs_error: float
+    max_rel_error: float  # max |a-b| / max |reference|
+    tolerance: float
+    passed: bool
+    outputs_compared: int = 1
+
+
+class AccuracyResult(_Model):
+    """Room for Lab 2: accuracy beside efficiency on real data (not filled by `bench run` yet)."""
+
+    metric: str
+    value: float
+    dataset: str
+    split: str | None = None
+    samples: int | None = None
+
+
+class RooflineResult(_Model):
+    """Room for the roofline view: achieved vs measured peak FLOP/s."""
+
+    achieved_flops_s: float
+    peak_flops_s: float | None = None
+    peak_bandwidth_bytes_s: float | None = None
+    arithmetic_intensity: float | None = None
+
+
+class Conditions(_Model):
+    """What the machine was doing while the case ran: reasons to distrust a number."""
+
+    cpu_temp_c_start: float | None = None
+    cpu_temp_c_max: float | None = None
+    cpu_freq_mhz_min: float | None = None
+    cpu_freq_mhz_max: float | None = None
+    throttled: str | None = None  # vcgencmd get_throttled raw value
+    swap_in_bytes: int | None = None
+    swap_out_bytes: int | None = None
+    other_cpu_percent: float | None = None
+    jetson_power_mode: str | None = None
+    flags: list[str] = Field(default_factory=list)
+
+
+class ExportInfo(_Model):
+    exporter: str  # dynamo | torchscript | file
+    opset: int | None = None
+    providers: list[str] = Field(default_factory=list)
+    cache_hit: bool = False
+    export_s: float | None = None
+    path: str | None = None
+    quantized: bool = False
+    optimization_level: str | None = None
+
+
+class CaseResult(_Model):
+    spec: CaseSpec
+    id: str
+    status: CaseStatus
+    error: ErrorInfo | None = None
+    started_at: datetime
+    duration_s: float
+    params: ParamStats | None = None
+    flops: FlopStats | None = None
+    latency: LatencyResult | None = None
+    memory: MemoryStats | None = None
+    energy: EnergyResult | None = None
+    energy_error: ErrorInfo | None = None
+    carbon: CarbonResult | None = None
+    parity: ParityResult | None = None
+    export: ExportInfo | None = None
+    accuracy: AccuracyResult | None = None
+    roofline: RooflineResult | None = None
+    conditions: Conditions | None = None
+    flags: list[str] = Field(default_factory=list)
+
+
+class Comparison(_Model):
+    """ORT (or another backend) against eager for one model x size x device."""
+
+    model: str
+    device: str
+    batch_size: int
+    input_size: float | None
+    baseline_backend: str
+    candidate_backend: str
+    baseline_case: str
+    candidate_case: str
+    ratio: float  # candidate median / baseline median (< 1: candidate faster)
+    ci_low: float
+    ci_high: float
+    ci_level: float
+    p_value: float | None
+    significant: bool
+    flags: list[str] = Field(default_factory=list)
+
+
+class RunResult(_Model):
+    format: Literal["bench-results"] = FORMAT_NAME
+    schema_version: int = SCHEMA_VERSION
+    suite_version: str
+    run_id: str
+    created_at: datetime
+    finished_at: datetime | None = None
+    interrupted: bool = False
+    command: list[str] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=dict)
+    config_hash: str = ""
+    environment: Environment
+    cases: list[CaseResult] = Field(default_factory=list)
+    comparisons: list[Comparison] = Field(default_factory=list)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = RunResult.model_json_schema()
+    schema["$id"] = f"https://bench-suite.dev/schema/v{SCHEMA_VERSION}.json"
+    schema["title"] = f"bench results v{SCHEMA_VERSION}"
+    return schema

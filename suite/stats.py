@@ -1,0 +1,167 @@
+"""The one place for statistics: summaries, percentiles, confidence intervals, bootstrap and
+significance tests. Pure functions over sequences of floats; numpy/scipy imported lazily."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Quality thresholds, after torch.utils.benchmark (IQR/median >= 0.10) and pyperf
+# (stdev >= 10% of the mean).
+HIGH_CV = 0.10
+HIGH_IQR_RATIO = 0.10
+MIN_SAMPLES = 10
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default), q in [0, 100]."""
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def median_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """Distribution-free confidence interval of the median from order statistics.
+
+    The number of samples below the median is Binomial(n, 1/2); the interval is
+    [x_(j), x_(k)] with j, k chosen so that P(j <= B < k) >= level. For n < 6 no
+    interval at the requested level exists and (min, max) is returned.
+    """
+    from scipy import stats
+
+    xs = sorted(float(v) for v in values)
+    n = len(xs)
+    if n == 0:
+        raise ValueError("median_ci of no samples")
+    if n < 6:
+        return xs[0], xs[-1]
+    alpha = 1.0 - level
+    # Largest j with P(B < j) <= alpha/2, 1-based order statistic indices j and n-j+1.
+    j = int(stats.binom.ppf(alpha / 2, n, 0.5))
+    while j > 0 and stats.binom.cdf(j - 1, n, 0.5) > alpha / 2:
+        j -= 1
+    j = max(j, 1)
+    k = n - j + 1
+    return xs[j - 1], xs[k - 1]
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    mean: float
+    std: float
+    median: float
+    median_ci_low: float
+    median_ci_high: float
+    ci_level: float
+    iqr: float
+    p90: float
+    p99: float
+    min: float
+    max: float
+    cv: float
+    warnings: tuple[str, ...]
+
+
+def summarize(values: Sequence[float], level: float = 0.95) -> Summary:
+    import numpy as np
+
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        raise ValueError("summarize of no samples")
+    mean = float(arr.mean())
+    std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
+    median = float(np.median(arr))
+    lo, hi = median_ci(arr, level)
+    q1, q3 = np.percentile(arr, [25, 75])
+    cv = std / mean if mean > 0 else 0.0
+    warnings = quality_warnings(n=arr.size, cv=cv, iqr=float(q3 - q1), median=median,
+                                mn=float(arr.min()), mx=float(arr.max()), mean=mean)
+    return Summary(
+        n=int(arr.size), mean=mean, std=std, median=median, median_ci_low=lo, median_ci_high=hi,
+        ci_level=level, iqr=float(q3 - q1), p90=float(np.percentile(arr, 90)),
+        p99=float(np.percentile(arr, 99)), min=float(arr.min()), max=float(arr.max()), cv=cv,
+        warnings=tuple(warnings),
+    )
+
+
+def quality_warnings(*, n: int, cv: float, iqr: float, median: float, mn: float, mx: float,
+                     mean: float) -> list[str]:
+    out = []
+    if n < MIN_SAMPLES:
+        out.append(f"few samples ({n} < {MIN_SAMPLES})")
+    if cv >= HIGH_CV:
+        out.append(f"high variance (CV {cv:.0%})")
+    if median > 0 and iqr / median >= HIGH_IQR_RATIO:
+        out.append(f"wide IQR ({iqr / median:.0%} of median)")
+    if mean > 0 and (mn < 0.5 * mean or mx > 1.5 * mean):
+        out.append("outliers (min or max more than 50% from the mean)")
+    return out
+
+
+def ci_half_width_ratio(values: Sequence[float], level: float = 0.95) -> float:
+    """Half-width of the median's CI relative to the median (for adaptive stopping)."""
+    import numpy as np
+
+    med = float(np.median(np.asarray(values, dtype=float)))
+    lo, hi = median_ci(values, level)
+    if med <= 0:
+        return math.inf
+    return max(med - lo, hi - med) / med
+
+
+def bootstrap_ratio_ci(
+    baseline: Sequence[float],
+    candidate: Sequence[float],
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Ratio of medians candidate/baseline with a percentile bootstrap CI.
+
+    Returns (ratio, low, high). Each bootstrap replicate resamples both groups independently.
+    """
+    import numpy as np
+
+    a = np.asarray(baseline, dtype=float)
+    b = np.asarray(candidate, dtype=float)
+    if a.size == 0 or b.size == 0:
+        raise ValueError("bootstrap of an empty sample")
+    rng = np.random.default_rng(seed)
+    ia = rng.integers(0, a.size, size=(resamples, a.size))
+    ib = rng.integers(0, b.size, size=(resamples, b.size))
+    ratios = np.median(b[ib], axis=1) / np.median(a[ia], axis=1)
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(ratios, [alpha, 1 - alpha])
+    return float(np.median(b) / np.median(a)), float(lo), float(hi)
+
+
+def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided Mann-Whitney U p-value; None when a test is impossible (too few samples)."""
+    from scipy import stats
+
+    if len(a) < 3 or len(b) < 3:
+        return None
+    if len(set(a)) == 1 and len(set(b)) == 1 and a[0] == b[0]:
+        return 1.0
+    return float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+
+
+def is_significant(ci_low: float, ci_high: float, p_value: float | None, alpha: float = 0.05) -> bool:
+    """A difference counts only when the ratio's CI excludes 1 and the rank test agrees."""
+    excludes_one = ci_high < 1.0 or ci_low > 1.0
+    return excludes_one and (p_value is None or p_value < alpha)
+
+
+def is_monotonic_increasing(values: Sequence[float], tolerance: float = 0.0) -> bool:
+    """True when each value is at least the previous one minus a relative tolerance."""
+    return all(b >= a * (1 - tolerance) for a, b in zip(values, values[1:]))
+
+
+def trapezoid(times_s: Sequence[float], values: Sequence[float]) -> float:
+    """Integral of a sampled signal over time (e.g. power in W -> energy in J)."""
+    total = 0.0
+    for i in range(1, len(times_s)):
+        total += 0.5 * (values[i] + values[i - 1]) * (times_s[i] - times_s[i - 1])
+    return total
