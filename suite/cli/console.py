@@ -5,16 +5,25 @@ from __future__ import annotations
 import sys
 
 
-def stderr_console():
+# Piped output (CI logs, `| tee`) gets a wide fixed width instead of rich's 80 columns, so
+# result tables are not squeezed into unreadable cells.
+PIPED_WIDTH = 160
+
+
+def _console(stderr: bool):
     from rich.console import Console
 
-    return Console(stderr=True)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else PIPED_WIDTH
+    return Console(stderr=stderr, width=width)
+
+
+def stderr_console():
+    return _console(stderr=True)
 
 
 def stdout_console():
-    from rich.console import Console
-
-    return Console()
+    return _console(stderr=False)
 
 
 def print_error(message: str) -> None:

@@ -1,0 +1,37 @@
+"""PyTorch eager: the reference backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from suite.backends.base import PrepareRequest
+
+
+class EagerBackend:
+    name = "eager"
+    export = None
+    parity = None
+
+    def __init__(self, req: PrepareRequest):
+        import torch
+
+        self._torch = torch
+        self.device = req.device
+        self.model = req.model.to(req.device).eval()
+        self.synchronized = req.device.startswith("cuda")
+
+    def context(self):
+        return self._torch.inference_mode()
+
+    def run(self, inputs: dict[str, Any]) -> Any:
+        out = self.model(**inputs)
+        if self.synchronized:
+            self._torch.cuda.synchronize()
+        return out
+
+    def close(self) -> None:
+        self.model = None
+
+
+def prepare(req: PrepareRequest) -> EagerBackend:
+    return EagerBackend(req)

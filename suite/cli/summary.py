@@ -1,0 +1,57 @@
+"""The terminal summary table at the end of `bench run`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def fmt_count(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= div:
+            return f"{n / div:.2f}{unit}"
+    return str(n)
+
+
+def print_summary(run: Any) -> None:
+    from rich.table import Table
+
+    from suite.cli.console import stdout_console
+
+    table = Table(title=f"bench run {run.run_id}", show_lines=False)
+    for col, just in (("model", "left"), ("backend", "left"), ("batch", "right"), ("size", "right"),
+                      ("params", "right"), ("GMACs", "right"), ("median ms [95% CI]", "right"), ("p90 ms", "right"),
+                      ("items/s", "right"), ("peak RSS", "right"), ("J/inf", "right"), ("status", "left")):
+        table.add_column(col, justify=just)
+    for c in run.cases:
+        s = c.spec
+        lat = c.latency.summary if c.latency else None
+        energy = "-"
+        if c.energy is not None:
+            val = c.energy.net_j_per_inference if c.energy.net_j_per_inference is not None else c.energy.gross_j_per_inference
+            energy = f"{val:.3g}" + ("*" if c.energy.method == "estimated" else "")
+        status = c.status if c.status != "failed" else f"failed: {c.error.kind}"
+        table.add_row(
+            s.model, s.backend, str(s.batch_size), "-" if s.input_size is None else f"{s.input_size:g}",
+            fmt_count(c.params.unique) if c.params else "-",
+            f"{c.flops.macs / 1e9:.3f}" if c.flops else "-",
+            f"{lat.median_ms:.2f} [{lat.median_ci_low_ms:.2f}, {lat.median_ci_high_ms:.2f}]" if lat else "-",
+            f"{lat.p90_ms:.2f}" if lat else "-",
+            f"{lat.throughput_items_s:.1f}" if lat else "-",
+            f"{c.memory.rss_peak_bytes / 2**20:.0f} MiB" if c.memory and c.memory.rss_peak_bytes else "-",
+            energy, status,
+        )
+    console = stdout_console()
+    console.print(table)
+    if any(c.energy is not None and c.energy.method == "estimated" for c in run.cases):
+        console.print("* energy estimated from a model (no power sensor here), not measured")
+    if run.comparisons:
+        comp = Table(title="ONNX Runtime vs PyTorch eager (ratio of medians; < 1 means ORT is faster)")
+        for col in ("model", "backend", "batch", "size", "ratio [95% CI]", "significant"):
+            comp.add_column(col)
+        for k in run.comparisons:
+            flag = " (parity failed)" if k.flags else ""
+            comp.add_row(k.model, k.candidate_backend, str(k.batch_size), "-" if k.input_size is None else f"{k.input_size:g}",
+                         f"{k.ratio:.2f} [{k.ci_low:.2f}, {k.ci_high:.2f}]{flag}", "yes" if k.significant else "no")
+        console.print(comp)

@@ -1,0 +1,261 @@
+"""Typed, frozen benchmark configuration: presets < config file < command-line flags.
+
+No side effects here: loading a config never builds a model, touches the network or changes
+the environment. Every validation error names the field and the allowed values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from suite.errors import ConfigError
+
+BACKENDS = ("eager", "ort", "ort-int8")
+PRESETS = ("quick", "lab")
+SIZE_KEYS = ("*", "image", "text", "audio", "multimodal", "other")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimingPolicy(_Frozen):
+    """How long to warm up and how many samples to take (see metrics/latency.py)."""
+
+    warmup_min: int = Field(3, ge=0, description="warm-up iterations always run")
+    warmup_max: int = Field(50, ge=0, description="warm-up iterations at most")
+    warmup_max_s: float = Field(20.0, gt=0, description="warm-up time cap, seconds")
+    settle_window: int = Field(5, ge=2, description="running-median window for 'settled'")
+    settle_tol: float = Field(0.05, gt=0, lt=1, description="relative change of the running median that counts as settled")
+    min_iters: int = Field(10, ge=1, description="timed iterations at least (the handout's k)")
+    min_time_s: float = Field(1.0, ge=0, description="timed loop runs at least this long")
+    max_time_s: float = Field(10.0, gt=0, description="timed loop stops after this long even if the CI target is not met")
+    max_iters: int = Field(100_000, ge=1)
+    ci_target: float = Field(0.02, gt=0, lt=1, description="stop when the median's CI half-width is within this fraction")
+    ci_level: float = Field(0.95, gt=0.5, lt=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TimingPolicy:
+        if self.warmup_max < self.warmup_min:
+            raise ValueError(f"timing.warmup_max ({self.warmup_max}) is below timing.warmup_min ({self.warmup_min})")
+        if self.max_time_s < self.min_time_s:
+            raise ValueError(f"timing.max_time_s ({self.max_time_s}) is below timing.min_time_s ({self.min_time_s})")
+        if self.max_iters < self.min_iters:
+            raise ValueError(f"timing.max_iters ({self.max_iters}) is below timing.min_iters ({self.min_iters})")
+        return self
+
+
+class EnergyConfig(_Frozen):
+    enabled: bool = True
+    meter: str = Field("auto", description="auto | rapl | nvml | jetson | rpi5 | estimate")
+    min_window_s: float = Field(2.0, gt=0)
+    sample_hz: float = Field(10.0, gt=0)
+    sysfs_root: str | None = None
+    vcgencmd: str | None = None
+    region: str = Field("USA", description="ISO3 country code (or region) for grid carbon intensity")
+    intensity_g_per_kwh: float | None = Field(None, gt=0)
+    baseline_every_s: float = Field(300.0, gt=0)
+
+
+class OrtConfig(_Frozen):
+    exporter: Literal["dynamo", "torchscript"] = "dynamo"
+    opset: int | None = Field(None, ge=7)
+    optimization_level: Literal["disable", "basic", "extended", "all"] = "all"
+    providers: list[str] | None = None  # None: best available
+    cache_dir: str | None = None  # None: ~/.cache/bench/onnx (BENCH_CACHE_DIR overrides)
+    io_binding: bool = True
+    time_host_copies: bool = False
+
+
+class ModelChoice(_Frozen):
+    """One model to run: a registry name, torchvision:<name>, hf:<type>, a .py file or an .onnx file."""
+
+    name: str = Field(min_length=1)
+    pretrained: bool = False
+    overrides: dict[str, Any] = Field(default_factory=dict, description="config overrides for hf: models")
+    input_sizes: list[float] | None = None
+
+
+class BenchConfig(_Frozen):
+    preset: str | None = None
+    models: list[ModelChoice] = Field(min_length=1)
+    backends: list[Literal["eager", "ort", "ort-int8"]] = Field(default_factory=lambda: ["eager", "ort"], min_length=1)
+    batch_sizes: list[int] = Field(default_factory=lambda: [1], min_length=1)
+    input_sizes: dict[str, list[float]] = Field(default_factory=dict, description="per modality ('*' for all): sizes on the model's size axis")
+    threads: int | None = Field(None, ge=1, description="intra-op threads for torch and ORT (default: physical cores)")
+    device: Literal["cpu", "cuda"] = "cpu"
+    seed: int = 0
+    parity_tolerance: float = Field(1e-3, gt=0, description="max relative error of ORT vs eager")
+    case_timeout_s: float = Field(1800.0, gt=0)
+    isolation: Literal["process", "inline"] = "process"
+    cooldown_temp_c: float | None = Field(None, description="wait between cases until the CPU is below this")
+    output_dir: str = "reports"
+    report: bool = True
+    timing: TimingPolicy = Field(default_factory=TimingPolicy)
+    energy: EnergyConfig = Field(default_factory=EnergyConfig)
+    ort: OrtConfig = Field(default_factory=OrtConfig)
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _models_from_strings(cls, v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            return [{"name": m} if isinstance(m, str) else m for m in v]
+        return v
+
+    @field_validator("batch_sizes")
+    @classmethod
+    def _positive_batches(cls, v: list[int]) -> list[int]:
+        bad = [b for b in v if b < 1]
+        if bad:
+            raise ValueError(f"batch sizes must be >= 1, got {bad}")
+        return sorted(dict.fromkeys(v))
+
+    @field_validator("backends")
+    @classmethod
+    def _unique_backends(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(v))
+
+    @field_validator("input_sizes")
+    @classmethod
+    def _size_keys(cls, v: dict[str, list[float]]) -> dict[str, list[float]]:
+        for key, sizes in v.items():
+            if key not in SIZE_KEYS:
+                raise ValueError(f"input_sizes key '{key}' is not one of {', '.join(SIZE_KEYS)}")
+            if not sizes or any(s <= 0 for s in sizes):
+                raise ValueError(f"input_sizes.{key} must be a non-empty list of positive numbers")
+        return v
+
+    def digest(self) -> str:
+        """Identity of what is measured (not where results go): for --resume checks."""
+        payload = self.model_dump(mode="json", exclude={"output_dir", "report"})
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def presets_dir() -> Path:
+    return Path(__file__).parent / "presets"
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot read config file {p}: {exc.strerror or exc}") from None
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".toml":
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib
+            data = tomllib.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            raise ConfigError(f"Config file {p} must end in .toml, .yaml or .yml")
+    except ConfigError:
+        raise
+    except Exception as exc:  # parser errors carry line numbers in their message
+        raise ConfigError(f"Config file {p} is not valid {suffix[1:].upper()}: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {p} must hold a table/mapping at the top level")
+    return data
+
+
+def preset_dict(name: str) -> dict[str, Any]:
+    if name not in PRESETS:
+        from suite.errors import closest
+
+        hint = closest(name, PRESETS)
+        raise ConfigError(f"Unknown preset '{name}'; choose one of {', '.join(PRESETS)}"
+                          + (f" (did you mean {hint[0]}?)" if hint else ""))
+    return read_config_file(presets_dir() / f"{name}.toml")
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "input_sizes":
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def build_config(
+    *, preset: str | None = None, config_file: str | None = None, overrides: dict[str, Any] | None = None
+) -> BenchConfig:
+    """Merge preset < file < flags and validate. The default preset is `quick`."""
+    data: dict[str, Any] = {}
+    file_data = read_config_file(config_file) if config_file else {}
+    chosen = preset or file_data.get("preset") or (None if config_file else "quick")
+    if chosen:
+        data = preset_dict(chosen)
+        data["preset"] = chosen
+    data = deep_merge(data, file_data)
+    data = deep_merge(data, {k: v for k, v in (overrides or {}).items() if v is not None})
+    return validate_config(data, source=config_file or (f"preset {chosen}" if chosen else "flags"))
+
+
+def validate_config(data: dict[str, Any], source: str = "config") -> BenchConfig:
+    try:
+        return BenchConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors()[:5]:
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            parent = err["loc"][:-1]
+            model = _model_at(parent)
+            allowed = ", ".join(model.model_fields) if model else ""
+            msg = f"unknown field{f'; allowed: {allowed}' if allowed else ''}"
+        elif err["type"] == "literal_error":
+            msg = f"{msg} (got {err.get('input')!r})"
+        lines.append(f"'{field}': {msg}")
+    more = f" (+{exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
+    return f"Invalid configuration in {source}: " + "; ".join(lines) + more
+
+
+def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = BenchConfig
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        ann = field.annotation
+        sub = getattr(ann, "__args__", None)
+        candidates = [ann] + list(sub or [])
+        for c in candidates:
+            if isinstance(c, type) and issubclass(c, BaseModel):
+                model = c
+                break
+        else:
+            return None
+    return model
+
+
+def sizes_for(config: BenchConfig, modality: str, model_sizes: list[float] | None) -> list[float] | None:
+    """Input sizes for one model: its own list, else its modality's, else '*', else default."""
+    if model_sizes:
+        return model_sizes
+    return config.input_sizes.get(modality) or config.input_sizes.get("*")

@@ -1,0 +1,142 @@
+"""Input specs and synthetic, seeded inputs: no dataset is needed to time a model.
+
+A spec lists the tensors a model takes, with shapes written in named axes ("batch",
+"resolution", "seq_len", "samples", ...). A sweep varies the batch and the model's one
+size axis; everything else is fixed by the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from suite.errors import BenchError
+
+# Size axes and the unit a user types for them.
+SIZE_AXES = {"resolution": "pixels", "seq_len": "tokens", "audio_seconds": "seconds"}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    shape: tuple[int | str, ...]
+    dtype: str = "float32"
+    # normal: N(0,1); uniform: U(0,1); tokens: ints in [low, high); ones: all 1 (masks); zeros
+    kind: str = "normal"
+    low: int = 0
+    high: int | None = None
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    modality: str  # image | text | audio | multimodal | other
+    tensors: tuple[TensorSpec, ...]
+    size_axis: str | None = None  # resolution | seq_len | audio_seconds
+    default_size: float | None = None
+    fixed: dict[str, int] = field(default_factory=dict)  # other named axes, e.g. regions=36
+    sample_rate: int = 16_000  # for audio_seconds -> samples
+    min_size: float | None = None
+    max_size: float | None = None
+    size_multiple: int | None = None
+
+    @property
+    def sweepable(self) -> tuple[str, ...]:
+        return ("batch",) + ((self.size_axis,) if self.size_axis else ())
+
+    def axis_values(self, batch: int, size: float | None) -> dict[str, int]:
+        values: dict[str, int] = {"batch": batch, **self.fixed}
+        if self.size_axis:
+            s = self.default_size if size is None else size
+            if s is None:
+                raise BenchError(f"No input size given for axis {self.size_axis}")
+            if self.size_axis == "audio_seconds":
+                values["samples"] = int(round(float(s) * self.sample_rate))
+            else:
+                values[self.size_axis] = int(s)
+        return values
+
+    def check_size(self, size: float | None, model: str) -> None:
+        if size is None or self.size_axis is None:
+            if size is not None and self.size_axis is None:
+                raise BenchError(f"Model '{model}' has no variable input size; remove --input-sizes for it")
+            return
+        unit = SIZE_AXES.get(self.size_axis, "")
+        if self.min_size is not None and size < self.min_size:
+            raise BenchError(f"Input size {size:g} {unit} is too small for '{model}' (minimum {self.min_size:g})")
+        if self.max_size is not None and size > self.max_size:
+            raise BenchError(f"Input size {size:g} {unit} is too large for '{model}' (maximum {self.max_size:g})")
+        if self.size_axis != "audio_seconds" and float(size) != int(size):
+            raise BenchError(f"Input size for '{model}' ({self.size_axis}) must be a whole number, got {size:g}")
+
+    def shapes(self, batch: int, size: float | None) -> dict[str, list[int]]:
+        values = self.axis_values(batch, size)
+        out = {}
+        for t in self.tensors:
+            dims = []
+            for d in t.shape:
+                if isinstance(d, str):
+                    if d not in values:
+                        raise BenchError(f"Input '{t.name}' uses axis '{d}' that the spec does not define")
+                    dims.append(values[d])
+                else:
+                    dims.append(int(d))
+            out[t.name] = dims
+        return out
+
+
+def image_spec(resolution: int = 224, channels: int = 3, name: str = "x", min_size: int = 32) -> InputSpec:
+    return InputSpec(
+        modality="image",
+        tensors=(TensorSpec(name, ("batch", channels, "resolution", "resolution")),),
+        size_axis="resolution",
+        default_size=resolution,
+        min_size=min_size,
+    )
+
+
+def text_spec(vocab_size: int, seq_len: int = 128, max_len: int = 512, token_types: bool = False,
+              mask: bool = True) -> InputSpec:
+    tensors = [TensorSpec("input_ids", ("batch", "seq_len"), "int64", "tokens", low=1000 if vocab_size > 2000 else 0, high=vocab_size)]
+    if mask:
+        tensors.append(TensorSpec("attention_mask", ("batch", "seq_len"), "int64", "ones"))
+    if token_types:
+        tensors.append(TensorSpec("token_type_ids", ("batch", "seq_len"), "int64", "zeros"))
+    return InputSpec(modality="text", tensors=tuple(tensors), size_axis="seq_len", default_size=seq_len,
+                     min_size=1, max_size=max_len)
+
+
+def audio_spec(seconds: float = 1.0, name: str = "input_values", sample_rate: int = 16_000,
+               min_seconds: float = 0.1) -> InputSpec:
+    return InputSpec(modality="audio", tensors=(TensorSpec(name, ("batch", "samples")),),
+                     size_axis="audio_seconds", default_size=seconds, sample_rate=sample_rate,
+                     min_size=min_seconds)
+
+
+def make_inputs(spec: InputSpec, batch: int, size: float | None, seed: int = 0, device: str = "cpu") -> dict[str, Any]:
+    """Seeded synthetic tensors for one case: the same seed gives the same inputs everywhere."""
+    import torch
+
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    shapes = spec.shapes(batch, size)
+    out: dict[str, Any] = {}
+    for t in spec.tensors:
+        shape = shapes[t.name]
+        dtype = getattr(torch, t.dtype)
+        if t.kind == "tokens":
+            high = t.high if t.high is not None else 100
+            low = min(t.low, high - 1)
+            x = torch.randint(low, high, shape, generator=gen, dtype=dtype)
+        elif t.kind == "ones":
+            x = torch.ones(shape, dtype=dtype)
+        elif t.kind == "zeros":
+            x = torch.zeros(shape, dtype=dtype)
+        elif t.kind == "uniform":
+            x = torch.rand(shape, generator=gen, dtype=torch.float32).to(dtype)
+        else:
+            x = torch.randn(shape, generator=gen, dtype=torch.float32).to(dtype)
+        out[t.name] = x.to(device)
+    return out
+
+
+def meta_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.to("meta") if hasattr(v, "to") else v for k, v in inputs.items()}

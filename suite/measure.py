@@ -1,0 +1,163 @@
+"""Measure one case: build, count, time, (energy), memory -> CaseResult.
+
+Runs inside a worker process (see runner.py) or inline. Never prints; never renders.
+Failures inside the case become a failed CaseResult with the error, never an exception.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from suite.config import BenchConfig
+from suite.errors import BenchError, CaseError
+from suite.plan import PlannedCase
+from suite.results.schema import CaseResult, ErrorInfo, FlopStats, MemoryStats, ParamStats, utc_now
+
+FLOP_NOTE_REAL = "counted on the real model (meta-device counting failed)"
+
+
+@dataclass
+class CaseContext:
+    """What the runner hands a worker besides the case: config and shared measurements."""
+
+    config: BenchConfig
+    idle_baseline: Any = None  # suite.energy.IdleBaseline, measured by the runner
+
+
+def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
+    spec = planned.spec
+    started = utc_now()
+    t0 = time.perf_counter()
+    result: dict[str, Any] = {"flags": []}
+    try:
+        _measure(planned, ctx, result)
+        status = "parity_failed" if result.get("parity") is not None and not result["parity"].passed else "ok"
+        error = None
+        if status == "parity_failed":
+            p = result["parity"]
+            error = ErrorInfo(kind="parity", message=(
+                f"ORT output differs from eager: max relative error {p.max_rel_error:.3g} > tolerance {p.tolerance:.3g}; "
+                "ORT numbers for this case are not trustworthy"))
+    except CaseError as exc:
+        status, error = "failed", ErrorInfo(kind=exc.kind, message=str(exc), traceback=traceback.format_exc())
+    except BenchError as exc:
+        status, error = "failed", ErrorInfo(kind="input", message=str(exc))
+    except MemoryError as exc:
+        status, error = "failed", ErrorInfo(kind="oom", message=f"out of memory: {exc}")
+    except Exception as exc:  # a case must never crash the run
+        msg = f"{type(exc).__name__}: {exc}"
+        kind = "oom" if "out of memory" in str(exc).lower() else "exception"
+        status, error = "failed", ErrorInfo(kind=kind, message=msg[:2000], traceback=traceback.format_exc())
+    return CaseResult(
+        spec=spec, id=spec.case_id, status=status, error=error, started_at=started,
+        duration_s=time.perf_counter() - t0, **result,
+    )
+
+
+def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> None:
+    import torch
+
+    from suite.backends import prepare_backend
+    from suite.backends.base import PrepareRequest
+    from suite.inputs import make_inputs
+    from suite.metrics.latency import time_forward
+    from suite.metrics.memory import PeakRSS, model_bytes
+    from suite.models.registry import resolve_model
+
+    config, spec = ctx.config, planned.spec
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(spec.threads)
+    entry = resolve_model(planned.choice.name, planned.choice.overrides)
+    with PeakRSS() as rss:
+        model = entry.build(planned.choice.pretrained) if entry.builder is not None else None
+        inputs = make_inputs(entry.input_spec, spec.batch_size, spec.input_size, config.seed, spec.device)
+        if model is not None:
+            result["params"], result["flops"] = static_metrics(model, inputs, spec.batch_size)
+        req = PrepareRequest(
+            model=model, entry=entry, inputs=inputs, device=spec.device, threads=spec.threads,
+            options=config.ort.model_dump(), parity_tolerance=config.parity_tolerance,
+            max_batch=max(config.batch_sizes), max_size=spec.input_size,
+        )
+        prepared = prepare_backend(spec.backend, req)
+        try:
+            result["export"] = prepared.export
+            result["parity"] = prepared.parity
+            with prepared.context():
+                result["latency"] = time_forward(
+                    lambda: prepared.run(inputs), items_per_call=spec.batch_size, policy=config.timing,
+                    threads=spec.threads, synchronized=prepared.synchronized,
+                )
+                if config.energy.enabled:
+                    _measure_energy(prepared, inputs, spec.batch_size, ctx, result)
+        finally:
+            prepared.close()
+    result["flags"].extend(f"latency: {w}" for w in result["latency"].summary.warnings)
+    device_peak = None
+    if spec.device.startswith("cuda"):
+        device_peak = int(torch.cuda.max_memory_allocated())
+    result["memory"] = MemoryStats(
+        rss_before_bytes=rss.before, rss_peak_bytes=rss.peak, rss_peak_delta_bytes=rss.peak - rss.before,
+        model_bytes=model_bytes(model) if model is not None else None, device_peak_bytes=device_peak,
+    )
+
+
+def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: CaseContext, result: dict[str, Any]) -> None:
+    """Energy in its own window; a meter failure marks only the energy as failed."""
+    try:
+        from suite import energy
+    except ImportError:  # energy package not available in this build
+        return
+    opts = energy_options(ctx.config)
+    try:
+        meter = energy.select_meter(opts)
+        res = energy.measure_energy(lambda: prepared.run(inputs), items, meter, opts, ctx.idle_baseline)
+        result["energy"] = res
+        result["carbon"] = energy.carbon_for(res, opts)
+        if res.method == "estimated":
+            result["flags"].append("energy: estimated (no power sensor)")
+        result["flags"].extend(f"energy: {q}" for q in res.quality_flags)
+    except Exception as exc:  # MeterError and anything else: latency stands
+        result["energy_error"] = ErrorInfo(kind="energy", message=f"{type(exc).__name__}: {exc}")
+        result["flags"].append("energy: failed")
+
+
+def energy_options(config: BenchConfig):
+    from suite.energy import EnergyOptions
+
+    e = config.energy
+    return EnergyOptions(
+        meter=e.meter, min_window_s=e.min_window_s, sample_hz=e.sample_hz, sysfs_root=e.sysfs_root,
+        vcgencmd=e.vcgencmd, region=e.region, intensity_g_per_kwh=e.intensity_g_per_kwh,
+        baseline_every_s=e.baseline_every_s,
+    )
+
+
+def static_metrics(model: Any, inputs: dict[str, Any], batch: int) -> tuple[ParamStats | None, FlopStats | None]:
+    """Parameters and FLOPs on a meta-device copy (milliseconds, no real compute); fall back
+    to the real model when an op has no meta kernel."""
+    from suite.inputs import meta_inputs
+    from suite.metrics.flops import count_flops
+    from suite.metrics.params import count_params
+
+    try:
+        meta_model = copy.deepcopy(model).to("meta")
+        m_inputs = meta_inputs(inputs)
+        params = count_params(meta_model, lambda: meta_model(**m_inputs))
+        flops = count_flops(meta_model, lambda: meta_model(**m_inputs), items=batch)
+        return params, flops
+    except Exception:
+        pass
+    try:
+        params = count_params(model, lambda: model(**inputs))
+    except Exception:
+        params = count_params(model)
+    try:
+        flops = count_flops(model, lambda: model(**inputs), items=batch)
+        flops = flops.model_copy(update={"note": FLOP_NOTE_REAL})
+    except Exception:
+        flops = None  # parameters stand even when FLOPs cannot be counted
+    return params, flops

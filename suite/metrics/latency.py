@@ -1,0 +1,102 @@
+"""The timed loop: cold call, warm-up until steady, then adaptive sampling of the forward pass.
+
+Each sample is one `fn()` call bracketed by two clock reads; the clock is injectable for
+tests. Statistics come from suite.stats.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from suite import stats
+from suite.config import TimingPolicy
+from suite.results.schema import LatencyResult, LatencySummary
+
+Clock = Callable[[], int]  # nanoseconds
+
+
+def _time_once(fn: Callable[[], Any], clock: Clock) -> float:
+    t0 = clock()
+    fn()
+    return (clock() - t0) / 1e6
+
+
+def warm_up(fn: Callable[[], Any], policy: TimingPolicy, clock: Clock) -> tuple[list[float], bool]:
+    """Run until `warmup_min` calls are done and the running median of the last
+    `settle_window` samples moves by less than `settle_tol`, capped by count and time."""
+    samples: list[float] = []
+    start = clock()
+    prev_median = None
+    while len(samples) < policy.warmup_max:
+        samples.append(_time_once(fn, clock))
+        if len(samples) >= max(policy.warmup_min, policy.settle_window):
+            med = statistics.median(samples[-policy.settle_window:])
+            if prev_median is not None and abs(med - prev_median) <= policy.settle_tol * prev_median:
+                return samples, True
+            prev_median = med
+        if (clock() - start) / 1e9 >= policy.warmup_max_s and len(samples) >= policy.warmup_min:
+            return samples, False
+    # Count cap reached without settling (warm-up switched off counts as settled).
+    return samples, policy.warmup_max == 0
+
+
+def sample(fn: Callable[[], Any], policy: TimingPolicy, clock: Clock) -> tuple[list[float], str]:
+    """At least `min_iters` samples and `min_time_s`; then extend until the median's CI
+    half-width is within `ci_target`, or `max_time_s` / `max_iters` is reached."""
+    samples: list[float] = []
+    start = clock()
+    next_check = policy.min_iters
+    while True:
+        samples.append(_time_once(fn, clock))
+        n = len(samples)
+        elapsed = (clock() - start) / 1e9
+        if n >= policy.max_iters:
+            return samples, "max_iters"
+        if n < policy.min_iters or elapsed < policy.min_time_s:
+            if elapsed >= policy.max_time_s and n >= policy.min_iters:
+                return samples, "time_cap"
+            continue
+        if n >= next_check:
+            # Checking costs a sort and a binomial quantile: do it at ~10% growth steps.
+            next_check = n + max(1, n // 10)
+            if stats.ci_half_width_ratio(samples, policy.ci_level) <= policy.ci_target:
+                return samples, "ci_target"
+        if elapsed >= policy.max_time_s:
+            return samples, "time_cap"
+
+
+def summarize_latency(samples_ms: list[float], items_per_call: int, level: float) -> LatencySummary:
+    s = stats.summarize(samples_ms, level)
+    return LatencySummary(
+        n=s.n, mean_ms=s.mean, std_ms=s.std, median_ms=s.median, median_ci_low_ms=s.median_ci_low,
+        median_ci_high_ms=s.median_ci_high, ci_level=s.ci_level, iqr_ms=s.iqr, p90_ms=s.p90, p99_ms=s.p99,
+        min_ms=s.min, max_ms=s.max, cv=s.cv, throughput_items_s=items_per_call / (s.median / 1e3) if s.median > 0 else 0.0,
+        warnings=list(s.warnings),
+    )
+
+
+def time_forward(
+    fn: Callable[[], Any],
+    *,
+    items_per_call: int,
+    policy: TimingPolicy,
+    threads: int,
+    synchronized: bool = False,
+    clock: Clock = time.perf_counter_ns,
+) -> LatencyResult:
+    """Time `fn` (one forward pass, already prepared) under `policy`."""
+    cold = _time_once(fn, clock)
+    warm, settled = warm_up(fn, policy, clock)
+    samples, reason = sample(fn, policy, clock)
+    summary = summarize_latency(samples, items_per_call, policy.ci_level)
+    if not settled and policy.warmup_max > 0:
+        summary.warnings.append("warm-up did not settle within its cap")
+    if reason == "time_cap" and stats.ci_half_width_ratio(samples, policy.ci_level) > policy.ci_target:
+        summary.warnings.append(f"CI target ±{policy.ci_target:.0%} not reached within {policy.max_time_s:g} s")
+    return LatencyResult(
+        cold_ms=cold, warmup_ms=warm, samples_ms=samples, warmup_settled=settled, stop_reason=reason,
+        threads=threads, synchronized=synchronized, summary=summary,
+    )

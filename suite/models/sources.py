@@ -1,0 +1,218 @@
+"""Generic model sources: torchvision by name, transformers from a config, a user's Python
+file, an ONNX file. Each returns a ModelEntry; nothing heavy is imported until build time."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+from suite.errors import BenchError, UnknownModelError
+from suite.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec
+from suite.models.registry import ModelEntry
+
+OFFLINE_HINT = ("Published weights could not be fetched ({err}). --pretrained needs network access "
+                "to the weights' host (or a warm local cache); run without --pretrained for random weights.")
+
+
+def load_state_dict_url(url: str, what: str):
+    import torch
+
+    try:
+        return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False)
+    except Exception as exc:  # network errors come in many types
+        raise BenchError(f"{what}: " + OFFLINE_HINT.format(err=f"{type(exc).__name__}: {exc}")) from None
+
+
+# --------------------------------------------------------------------------- torchvision
+
+
+def build_torchvision(name: str, pretrained: bool):
+    import torchvision
+
+    kwargs: dict[str, Any] = {}
+    if name in ("googlenet", "inception_v3"):
+        kwargs = {"aux_logits": False, "init_weights": False}
+    if pretrained:
+        try:
+            return torchvision.models.get_model(name, weights="DEFAULT")
+        except Exception as exc:
+            raise BenchError(f"torchvision:{name}: " + OFFLINE_HINT.format(err=f"{type(exc).__name__}: {exc}")) from None
+    return torchvision.models.get_model(name, weights=None, **kwargs)
+
+
+def torchvision_entry(name: str) -> ModelEntry:
+    import torchvision
+
+    classifiers = torchvision.models.list_models(module=torchvision.models)
+    if name not in classifiers:
+        raise UnknownModelError(f"torchvision:{name}", [f"torchvision:{n}" for n in classifiers])
+    crop = 224
+    ref = None
+    try:
+        weights = torchvision.models.get_model_weights(name).DEFAULT
+        crop = int(weights.transforms().crop_size[0])
+        ref = int(weights.meta["num_params"])
+    except Exception:
+        pass
+    return ModelEntry(
+        name=f"torchvision:{name}", source="torchvision", modality="image", input_spec=image_spec(crop),
+        builder=lambda pretrained: build_torchvision(name, pretrained),
+        description=f"torchvision {name}", reference_params=ref,
+    )
+
+
+# --------------------------------------------------------------------------- transformers
+
+
+def build_transformers(model_cls: str, config_cls: str, checkpoint: str | None, config_kwargs: dict[str, Any]):
+    import transformers
+
+    if checkpoint:
+        cls = getattr(transformers, model_cls)
+        try:
+            return cls.from_pretrained(checkpoint)
+        except Exception as exc:
+            raise BenchError(f"{checkpoint}: " + OFFLINE_HINT.format(err=f"{type(exc).__name__}: {str(exc)[:200]}")) from None
+    config = getattr(transformers, config_cls)(**config_kwargs)
+    return getattr(transformers, model_cls)(config)
+
+
+_AUDIO_INPUT = "input_values"
+_IMAGE_INPUT = "pixel_values"
+
+
+def transformers_entry(spec: str, overrides: dict[str, Any]) -> ModelEntry:
+    """`hf:bert` or `hf:bert:num_hidden_layers=4,hidden_size=256` (overrides also from config)."""
+    model_type, _, inline = spec.partition(":")
+    kwargs = dict(overrides)
+    for item in filter(None, inline.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise BenchError(f"hf:{spec}: override '{item}' must look like key=value")
+        kwargs[key.strip()] = _parse_value(value.strip())
+    import transformers
+    from transformers import AutoConfig
+
+    known = sorted(transformers.CONFIG_MAPPING.keys())
+    if model_type not in known:
+        raise UnknownModelError(f"hf:{model_type}", [f"hf:{k}" for k in known])
+    try:
+        config = AutoConfig.for_model(model_type, **kwargs)
+    except Exception as exc:
+        raise BenchError(f"hf:{model_type}: invalid config override ({exc})") from None
+    bad = [k for k in kwargs if not hasattr(config, k)]
+    if bad:
+        raise BenchError(f"hf:{model_type}: unknown config field(s) {', '.join(bad)}")
+    try:
+        model_class = transformers.MODEL_MAPPING[type(config)]
+    except KeyError:
+        raise BenchError(f"hf:{model_type} has no base model class in transformers.AutoModel") from None
+    main_input = getattr(model_class, "main_input_name", "input_ids")
+    if main_input == _AUDIO_INPUT:
+        input_spec = audio_spec(1.0)
+    elif main_input == _IMAGE_INPUT:
+        size = getattr(config, "image_size", 224)
+        size = size[0] if isinstance(size, (list, tuple)) else int(size)
+        channels = getattr(config, "num_channels", 3)
+        input_spec = image_spec(size, channels, name=_IMAGE_INPUT)
+    elif main_input == "input_ids" and hasattr(config, "vocab_size"):
+        max_len = int(getattr(config, "max_position_embeddings", 512) or 512)
+        input_spec = text_spec(int(config.vocab_size), min(128, max_len), max_len)
+    else:
+        raise BenchError(f"hf:{model_type}: its main input '{main_input}' has no synthetic input generator yet; "
+                         "wrap it in a Python file with an INPUT_SPEC")
+    label = f"hf:{spec}"
+
+    def build(pretrained: bool):
+        if pretrained:
+            raise BenchError(f"{label}: --pretrained needs a checkpoint name; use a registry entry or a Python file")
+        return model_class(config)
+
+    return ModelEntry(name=label, source="transformers", modality=input_spec.modality, input_spec=input_spec,
+                      builder=build, description=f"transformers {model_class.__name__} from config",
+                      pretrained_available=False, extra={"config": kwargs})
+
+
+def _parse_value(text: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+# --------------------------------------------------------------------------- user file
+
+FACTORY_NAMES = ("create_model", "build_model", "get_model", "model")
+
+
+def file_entry(spec: str) -> ModelEntry:
+    """`path/to/model.py[:factory]`. The file may define INPUT_SPEC (an InputSpec) or
+    INPUT_SHAPE (per-item shape; (C, H, W) is treated as an image with a resolution axis)."""
+    path_text, _, factory_name = spec.partition(".py:")
+    path = Path(path_text if not factory_name else path_text + ".py")
+    if not path.is_file():
+        raise BenchError(f"Model file {path} does not exist")
+    module = _import_file(path)
+    names = (factory_name,) if factory_name else FACTORY_NAMES
+    factory = next((getattr(module, n) for n in names if callable(getattr(module, n, None))), None)
+    if factory is None:
+        want = factory_name or " / ".join(FACTORY_NAMES)
+        raise BenchError(f"Model file {path} defines no factory function {want} (or name one: {path}:my_factory)")
+    input_spec = _file_input_spec(module, path)
+
+    def build(pretrained: bool):
+        try:
+            return factory(pretrained=True) if pretrained else factory()
+        except TypeError as exc:
+            raise BenchError(f"{path}: factory {factory.__name__}() failed: {exc}") from None
+
+    return ModelEntry(name=spec, source="file", modality=input_spec.modality, input_spec=input_spec,
+                      builder=build, description=f"user model from {path.name}", path=str(path))
+
+
+def _import_file(path: Path):
+    mod_name = f"bench_user_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise BenchError(f"Cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise BenchError(f"Importing {path} failed: {type(exc).__name__}: {exc}") from None
+    return module
+
+
+def _file_input_spec(module: Any, path: Path) -> InputSpec:
+    spec = getattr(module, "INPUT_SPEC", None)
+    if isinstance(spec, InputSpec):
+        return spec
+    if spec is not None:
+        raise BenchError(f"{path}: INPUT_SPEC must be a suite.inputs.InputSpec")
+    shape = getattr(module, "INPUT_SHAPE", (3, 224, 224))
+    try:
+        shape = tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise BenchError(f"{path}: INPUT_SHAPE must be a tuple of ints, e.g. (3, 224, 224)") from None
+    if len(shape) == 3 and shape[1] == shape[2]:
+        return image_spec(shape[1], shape[0])
+    return InputSpec(modality="other", tensors=(TensorSpec("x", ("batch",) + shape),))
+
+
+# --------------------------------------------------------------------------- onnx file
+
+
+def onnx_entry(path_text: str) -> ModelEntry:
+    path = Path(path_text)
+    if not path.is_file():
+        raise BenchError(f"ONNX file {path} does not exist")
+    from suite.models.onnx_spec import input_spec_from_onnx
+
+    spec = input_spec_from_onnx(path)
+    return ModelEntry(name=os.fspath(path), source="onnx", modality=spec.modality, input_spec=spec,
+                      builder=None, description=f"ONNX file {path.name}", path=os.fspath(path.resolve()),
+                      pretrained_available=False)

@@ -1,0 +1,51 @@
+"""Expand a config into the list of cases (the sweep). Validates every model name, size and
+batch against the model's input spec before anything is built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from suite.config import BenchConfig, ModelChoice, sizes_for
+from suite.errors import BenchError
+from suite.models.registry import ModelEntry, resolve_model
+from suite.results.schema import CaseSpec
+
+ORT_ONLY_SOURCES = ("onnx",)
+
+
+@dataclass(frozen=True)
+class PlannedCase:
+    spec: CaseSpec
+    choice: ModelChoice
+
+
+def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
+    cases: list[PlannedCase] = []
+    for choice in config.models:
+        entry = resolve_model(choice.name, choice.overrides)
+        backends = [b for b in config.backends if not (entry.source in ORT_ONLY_SOURCES and b == "eager")]
+        if not backends:
+            raise BenchError(f"Model '{choice.name}' is an ONNX file and needs an ORT backend (--backends ort)")
+        sizes = sizes_for(config, entry.modality, choice.input_sizes)
+        spec = entry.input_spec
+        if sizes and spec.size_axis is None:
+            sizes = None  # models without a size axis ignore modality-wide sizes
+        for size in sizes or [None]:
+            spec.check_size(size, choice.name)
+            resolved = spec.default_size if size is None else size
+            for batch in config.batch_sizes:
+                shapes = spec.shapes(batch, resolved)
+                # Interleave backends for the same shape: drift over a long run then hits
+                # both sides of a comparison alike.
+                for backend in backends:
+                    cases.append(PlannedCase(_spec(entry, choice, backend, batch, resolved, shapes, config, threads), choice))
+    return cases
+
+
+def _spec(entry: ModelEntry, choice: ModelChoice, backend: str, batch: int, size: float | None,
+          shapes: dict[str, list[int]], config: BenchConfig, threads: int) -> CaseSpec:
+    return CaseSpec(
+        model=choice.name, source=entry.source, modality=entry.modality, backend=backend, device=config.device,
+        batch_size=batch, size_axis=entry.input_spec.size_axis, input_size=size, input_shapes=shapes,
+        threads=threads,
+    )
