@@ -140,3 +140,16 @@ def make_inputs(spec: InputSpec, batch: int, size: float | None, seed: int = 0, 
 
 def meta_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
     return {k: v.to("meta") if hasattr(v, "to") else v for k, v in inputs.items()}
+
+
+def forward_args(inputs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """How to call a model with its inputs: a lone tensor goes positionally (nn.Sequential
+    and most vision models take `forward(x)` under any name), several go by keyword."""
+    if len(inputs) == 1:
+        return (next(iter(inputs.values())),), {}
+    return (), dict(inputs)
+
+
+def call_model(model: Any, inputs: dict[str, Any]) -> Any:
+    args, kwargs = forward_args(inputs)
+    return model(*args, **kwargs)

@@ -139,24 +139,24 @@ def energy_options(config: BenchConfig):
 def static_metrics(model: Any, inputs: dict[str, Any], batch: int) -> tuple[ParamStats | None, FlopStats | None]:
     """Parameters and FLOPs on a meta-device copy (milliseconds, no real compute); fall back
     to the real model when an op has no meta kernel."""
-    from suite.inputs import meta_inputs
+    from suite.inputs import call_model, meta_inputs
     from suite.metrics.flops import count_flops
     from suite.metrics.params import count_params
 
     try:
         meta_model = copy.deepcopy(model).to("meta")
         m_inputs = meta_inputs(inputs)
-        params = count_params(meta_model, lambda: meta_model(**m_inputs))
-        flops = count_flops(meta_model, lambda: meta_model(**m_inputs), items=batch)
+        params = count_params(meta_model, lambda: call_model(meta_model, m_inputs))
+        flops = count_flops(meta_model, lambda: call_model(meta_model, m_inputs), items=batch)
         return params, flops
     except Exception:
         pass
     try:
-        params = count_params(model, lambda: model(**inputs))
+        params = count_params(model, lambda: call_model(model, inputs))
     except Exception:
         params = count_params(model)
     try:
-        flops = count_flops(model, lambda: model(**inputs), items=batch)
+        flops = count_flops(model, lambda: call_model(model, inputs), items=batch)
         flops = flops.model_copy(update={"note": FLOP_NOTE_REAL})
     except Exception:
         flops = None  # parameters stand even when FLOPs cannot be counted

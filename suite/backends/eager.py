@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from suite.backends.base import PrepareRequest
+from suite.inputs import call_model
 
 
 class EagerBackend:
@@ -24,7 +25,7 @@ class EagerBackend:
         return self._torch.inference_mode()
 
     def run(self, inputs: dict[str, Any]) -> Any:
-        out = self.model(**inputs)
+        out = call_model(self.model, inputs)
         if self.synchronized:
             self._torch.cuda.synchronize()
         return out

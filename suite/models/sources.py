@@ -32,8 +32,11 @@ def build_torchvision(name: str, pretrained: bool):
     import torchvision
 
     kwargs: dict[str, Any] = {}
-    if name in ("googlenet", "inception_v3"):
+    if name == "googlenet":
+        # Published GoogLeNet (6.6M) has no aux heads; weights=None would add them (13.0M).
         kwargs = {"aux_logits": False, "init_weights": False}
+    elif name == "inception_v3":
+        kwargs = {"init_weights": False}  # aux head kept (in the published count), skipped in eval
     if pretrained:
         try:
             return torchvision.models.get_model(name, weights="DEFAULT")
@@ -102,7 +105,10 @@ def transformers_entry(spec: str, overrides: dict[str, Any]) -> ModelEntry:
         config = AutoConfig.for_model(model_type, **kwargs)
     except Exception as exc:
         raise BenchError(f"hf:{model_type}: invalid config override ({exc})") from None
-    bad = [k for k in kwargs if not hasattr(config, k)]
+    # PretrainedConfig accepts any keyword as an attribute: check names against a default
+    # config so a typo is an error rather than a silently ignored setting.
+    defaults = transformers.CONFIG_MAPPING[model_type]()
+    bad = [k for k in kwargs if not hasattr(defaults, k)]
     if bad:
         raise BenchError(f"hf:{model_type}: unknown config field(s) {', '.join(bad)}")
     try:

@@ -1,0 +1,78 @@
+"""The timed loop, driven by an injectable fake clock so its policy is tested exactly."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from suite.config import TimingPolicy
+from suite.metrics.latency import time_forward
+
+
+class FakeClock:
+    """Each fn() call advances time by the next duration in a script (ms)."""
+
+    def __init__(self, durations_ms):
+        self.now = 0
+        self.durations = iter(durations_ms)
+
+    def __call__(self):
+        return self.now
+
+    def fn(self):
+        self.now += int(next(self.durations) * 1e6)
+
+
+def test_cold_call_and_warmup_are_separate_from_samples():
+    durations = [500.0] + [50.0, 30.0] + [10.0] * 10_000
+    clock = FakeClock(durations)
+    policy = TimingPolicy(warmup_min=3, settle_window=3, min_iters=10, min_time_s=0, max_time_s=100, ci_target=0.02)
+    res = time_forward(clock.fn, items_per_call=4, policy=policy, threads=1, clock=clock)
+    assert res.cold_ms == pytest.approx(500.0)
+    assert res.warmup_ms[:2] == [50.0, 30.0]
+    assert res.warmup_settled
+    assert all(s == pytest.approx(10.0) for s in res.samples_ms)
+    assert res.summary.median_ms == pytest.approx(10.0)
+    assert res.summary.throughput_items_s == pytest.approx(400.0)
+    assert res.stop_reason == "ci_target"
+    assert len(res.samples_ms) == 10  # constant samples meet the CI target at once
+
+
+def test_min_time_extends_beyond_min_iters():
+    clock = FakeClock([1.0] * 100_000)
+    policy = TimingPolicy(warmup_min=0, warmup_max=0, min_iters=5, min_time_s=0.5, max_time_s=10)
+    res = time_forward(clock.fn, items_per_call=1, policy=policy, threads=1, clock=clock)
+    assert len(res.samples_ms) == 500  # 0.5 s of 1 ms calls
+
+
+def test_noisy_samples_hit_time_cap_with_warning():
+    import itertools
+
+    pattern = itertools.cycle([10.0, 20.0, 5.0, 40.0])
+    clock = FakeClock(pattern)
+    policy = TimingPolicy(warmup_min=0, warmup_max=0, min_iters=10, min_time_s=0, max_time_s=2.0, ci_target=0.001)
+    res = time_forward(clock.fn, items_per_call=1, policy=policy, threads=1, clock=clock)
+    assert res.stop_reason == "time_cap"
+    assert any("CI target" in w for w in res.summary.warnings)
+    assert sum(res.samples_ms) == pytest.approx(2000, abs=40)
+
+
+def test_warmup_cap_reports_unsettled():
+    import itertools
+
+    clock = FakeClock(itertools.count(10.0, 10.0))  # keeps slowing down: never settles
+    policy = TimingPolicy(warmup_min=2, warmup_max=8, settle_window=2, settle_tol=0.01, min_iters=10,
+                          min_time_s=0, max_time_s=1)
+    res = time_forward(clock.fn, items_per_call=1, policy=policy, threads=1, clock=clock)
+    assert not res.warmup_settled
+    assert len(res.warmup_ms) == 8
+
+
+def test_real_timer_agrees_with_sleep():
+    """Against an independent reference: time.sleep of 20 ms is timed as >= 20 ms, and
+    not much more (the harness adds microseconds, not milliseconds)."""
+    policy = TimingPolicy(warmup_min=1, warmup_max=2, min_iters=10, min_time_s=0, max_time_s=2)
+    res = time_forward(lambda: time.sleep(0.02), items_per_call=1, policy=policy, threads=1)
+    assert 20.0 <= res.summary.min_ms
+    assert res.summary.median_ms < 20.0 * 1.5
