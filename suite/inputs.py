@@ -67,6 +67,9 @@ class InputSpec:
             raise BenchError(f"Input size {size:g} {unit} is too large for '{model}' (maximum {self.max_size:g})")
         if self.size_axis != "audio_seconds" and float(size) != int(size):
             raise BenchError(f"Input size for '{model}' ({self.size_axis}) must be a whole number, got {size:g}")
+        if self.size_multiple and int(size) % self.size_multiple:
+            raise BenchError(f"Input size {size:g} {unit} does not suit '{model}': it must be a multiple of "
+                             f"{self.size_multiple} (e.g. {int(size) // self.size_multiple * self.size_multiple or self.size_multiple})")
 
     def shapes(self, batch: int, size: float | None) -> dict[str, list[int]]:
         values = self.axis_values(batch, size)

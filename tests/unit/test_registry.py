@@ -117,3 +117,14 @@ def test_logmel_has_no_parameters_and_matches_stft():
                       return_complex=True).abs() ** 2
     ref = torch.log(spec.transpose(1, 2) @ mel_filterbank(201, 80, 16000) + 1e-6)
     assert torch.allclose(model(x), ref, atol=1e-3)
+
+
+def test_size_constraints_are_checked():
+    reg = registry()
+    with pytest.raises(BenchError, match="multiple of 16"):
+        reg["unet"].input_spec.check_size(100, "unet")
+    reg["unet"].input_spec.check_size(96, "unet")
+    with pytest.raises(BenchError, match="too large"):
+        reg["bert-base-uncased"].input_spec.check_size(1024, "bert-base-uncased")
+    with pytest.raises(BenchError, match="whole number"):
+        reg["resnet18"].input_spec.check_size(64.5, "resnet18")
