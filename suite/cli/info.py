@@ -80,16 +80,13 @@ def _count(entry) -> int | None:
 
 
 def _print_meters(console) -> None:
-    try:
-        from suite.cli.energy_env import meter_table
-    except ImportError:
-        return
     from rich.table import Table
 
-    rows = meter_table()
+    from suite.cli.energy_env import METER_TABLE_COLUMNS, meter_table
+
     table = Table(title="energy meters")
-    for col in ("meter", "usable", "method", "why / how to fix"):
+    for col in METER_TABLE_COLUMNS:
         table.add_column(col)
-    for row in rows:
-        table.add_row(*[str(x) for x in row])
+    for row in meter_table():
+        table.add_row(*[str(row[c]) for c in METER_TABLE_COLUMNS])
     console.print(table)

@@ -119,6 +119,8 @@ def test_models_and_schema_and_env():
     assert "RunResult" in schema["title"] or schema["title"].startswith("bench results")
     env = json.loads(bench("env", "--json").stdout)
     assert env["cores_logical"] >= 1 and "torch" in env["packages"]
+    text = bench("env").stdout
+    assert "energy meters" in text and "rapl" in text and "estimate" in text
 
 
 @pytest.mark.parametrize("bad", ["--batch-sizes=1,x", "--backends=eager,nope"])

@@ -1,0 +1,98 @@
+"""Energy and carbon per inference.
+
+Meters (one module each, chosen automatically or by name): rapl (powercap counters), nvml (NVIDIA
+GPUs), jetson (jtop or INA3221/INA238 sysfs), rpi5-pmic (`vcgencmd pmic_read_adc`), estimate
+(codecarbon's model, always labelled `estimated`). Every result says how it was obtained.
+
+Runner usage, per case:
+    meter = select_meter(opts)                       # once per run
+    if baseline_due(baseline, opts, meter):
+        baseline = measure_idle(meter, opts, previous=baseline)
+    try:
+        energy = measure_energy(fn, items_per_call, meter, opts, baseline)
+        carbon = carbon_for(energy, opts)
+    except MeterError as exc:                        # energy_error; the case stands
+        ...
+"""
+
+from suite.energy.base import (
+    CounterMeter,
+    Meter,
+    MeterError,
+    MeterUnavailable,
+    PowerReading,
+    PowerTrace,
+    SampledMeter,
+    WindowReading,
+    integrate_trace,
+)
+from suite.energy.carbon import (
+    CAR_G_CO2_PER_KM,
+    EQUIVALENTS,
+    SMARTPHONE_G_CO2_PER_CHARGE,
+    GridIntensity,
+    carbon_for,
+    grid_intensity,
+    known_regions,
+    lookup_region,
+)
+from suite.energy.measure import (
+    DRIFT_THRESHOLD,
+    MIN_SENSOR_PERIODS,
+    RECOMMENDED_MIN_WINDOW_S,
+    IdleBaseline,
+    baseline_drift,
+    baseline_drifted,
+    baseline_due,
+    measure_energy,
+    measure_idle,
+    window_s,
+)
+from suite.energy.options import EnergyOptions, sysfs_root, vcgencmd_command
+from suite.energy.select import (
+    METER_ORDER,
+    MeterStatus,
+    canonical_meter_name,
+    describe_meters,
+    probe_meter,
+    select_meter,
+)
+
+__all__ = [
+    "CAR_G_CO2_PER_KM",
+    "DRIFT_THRESHOLD",
+    "EQUIVALENTS",
+    "METER_ORDER",
+    "MIN_SENSOR_PERIODS",
+    "RECOMMENDED_MIN_WINDOW_S",
+    "SMARTPHONE_G_CO2_PER_CHARGE",
+    "CounterMeter",
+    "EnergyOptions",
+    "GridIntensity",
+    "IdleBaseline",
+    "Meter",
+    "MeterError",
+    "MeterStatus",
+    "MeterUnavailable",
+    "PowerReading",
+    "PowerTrace",
+    "SampledMeter",
+    "WindowReading",
+    "baseline_drift",
+    "baseline_drifted",
+    "baseline_due",
+    "canonical_meter_name",
+    "carbon_for",
+    "describe_meters",
+    "grid_intensity",
+    "integrate_trace",
+    "known_regions",
+    "lookup_region",
+    "measure_energy",
+    "measure_idle",
+    "probe_meter",
+    "select_meter",
+    "sysfs_root",
+    "vcgencmd_command",
+    "window_s",
+]

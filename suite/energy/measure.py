@@ -1,0 +1,176 @@
+"""Energy per inference: run the (already warmed-up) forward pass in a loop for one window while
+the meter reads, then divide; subtract an idle baseline, measured with the same meter over the
+same window length, to get the dynamic (net) energy beside the gross."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from suite.energy.base import Clock, Meter, MeterError, WindowReading
+from suite.energy.options import EnergyOptions
+from suite.results.schema import EnergyResult
+
+RECOMMENDED_MIN_WINDOW_S = 2.0  # below this a window is flagged short, whatever the sensor
+MIN_SENSOR_PERIODS = 20  # a window spans at least this many sensor updates
+DRIFT_THRESHOLD = 0.20  # an idle baseline that moved more than this since the last one is flagged
+_IDLE_POLL_S = 0.05
+
+
+def window_s(meter: Meter, opts: EnergyOptions) -> float:
+    """How long one energy window lasts with this meter: max(min_window_s, 20 sensor periods)."""
+    return max(opts.min_window_s, MIN_SENSOR_PERIODS * meter.period_s)
+
+
+@dataclass(frozen=True)
+class IdleBaseline:
+    """Idle power measured with one meter; the runner caches it and re-measures it when due."""
+
+    meter: str
+    power_w: float
+    window_s: float
+    measured_at: float  # time.monotonic() when measured
+    rails_w: dict[str, float] = field(default_factory=dict)
+    previous_power_w: float | None = None  # the baseline this one replaced
+    flags: tuple[str, ...] = ()
+
+    def age_s(self, now: float | None = None) -> float:
+        return (time.monotonic() if now is None else now) - self.measured_at
+
+
+def baseline_drift(previous_w: float, current_w: float) -> float:
+    """Relative change of idle power between two baselines (0.25 = moved by 25%)."""
+    if previous_w <= 0:
+        return 0.0 if current_w == previous_w else float("inf")
+    return abs(current_w - previous_w) / previous_w
+
+
+def baseline_drifted(previous_w: float, current_w: float, threshold: float = DRIFT_THRESHOLD) -> bool:
+    return baseline_drift(previous_w, current_w) > threshold
+
+
+def baseline_due(baseline: IdleBaseline | None, opts: EnergyOptions, meter: Meter | None = None,
+                 now: float | None = None) -> bool:
+    """True when there is no usable baseline: none yet, another meter's, or older than baseline_every_s."""
+    if baseline is None:
+        return True
+    if meter is not None and baseline.meter != meter.name:
+        return True
+    return baseline.age_s(now) >= opts.baseline_every_s
+
+
+def measure_idle(meter: Meter, opts: EnergyOptions, previous: IdleBaseline | None = None, *,
+                 clock: Clock = time.perf_counter, sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Clock = time.monotonic) -> IdleBaseline:
+    """Idle power over one window of the same length as the cases'. Pass the previous baseline
+    when re-measuring: a change over DRIFT_THRESHOLD is flagged, and carried into every energy
+    result that uses this baseline. Raises MeterError if the meter fails."""
+    length = window_s(meter, opts)
+    meter.start()
+    try:
+        t0 = clock()
+        while (left := length - (clock() - t0)) > 0 and meter.failure() is None:
+            sleep(min(_IDLE_POLL_S, left))
+    except BaseException:
+        with suppress(Exception):
+            meter.stop()
+        raise
+    reading = meter.stop()
+    power = reading.energy_j / reading.duration_s
+    flags: list[str] = []
+    prev_w = None
+    if previous is not None and previous.meter == meter.name:
+        prev_w = previous.power_w
+        if baseline_drifted(prev_w, power):
+            flags.append(f"idle baseline drifted {baseline_drift(prev_w, power):.0%} "
+                         f"({prev_w:.3g} W -> {power:.3g} W) since it was last measured")
+    if reading.duration_s < RECOMMENDED_MIN_WINDOW_S:
+        flags.append(f"idle baseline window short ({reading.duration_s:.2f} s < {RECOMMENDED_MIN_WINDOW_S:g} s)")
+    return IdleBaseline(meter=meter.name, power_w=power, window_s=reading.duration_s, measured_at=monotonic(),
+                        rails_w=dict(reading.rails_w), previous_power_w=prev_w, flags=tuple(flags))
+
+
+def measure_energy(fn: Callable[[], None], items_per_call: int, meter: Meter, opts: EnergyOptions,
+                   baseline: IdleBaseline | None = None, *, clock: Clock = time.perf_counter,
+                   monotonic: Clock = time.monotonic) -> EnergyResult:
+    """Loop `fn` (one forward pass) for one energy window and report joules per inference and per
+    item, gross and (with a baseline from the same meter) net of idle power.
+
+    Raises MeterError when the meter fails during the window; an exception from `fn` propagates."""
+    if items_per_call < 1:
+        raise ValueError("items_per_call must be at least 1")
+    length = window_s(meter, opts)
+    calls = 0
+    meter.start()
+    try:
+        t0 = clock()
+        while True:
+            fn()
+            calls += 1
+            if clock() - t0 >= length or meter.failure() is not None:
+                break
+    except BaseException:
+        with suppress(Exception):
+            meter.stop()
+        raise
+    reading = meter.stop()
+    return energy_result(reading, meter, calls, items_per_call, baseline, opts, now=monotonic())
+
+
+def energy_result(reading: WindowReading, meter: Meter, calls: int, items_per_call: int,
+                  baseline: IdleBaseline | None, opts: EnergyOptions,
+                  now: float | None = None) -> EnergyResult:
+    """Per-inference figures and quality flags from one window's reading."""
+    if reading.duration_s <= 0:
+        raise MeterError(f"{meter.name}: the window has no duration")
+    items = calls * items_per_call
+    gross = reading.energy_j
+    flags: list[str] = []
+    assumptions = list(meter.assumptions)
+
+    if reading.duration_s < RECOMMENDED_MIN_WINDOW_S:
+        flags.append(f"short window: {reading.duration_s:.2f} s < {RECOMMENDED_MIN_WINDOW_S:g} s recommended")
+    if reading.samples is not None:
+        if reading.samples < MIN_SENSOR_PERIODS:
+            flags.append(f"few power samples ({reading.samples} < {MIN_SENSOR_PERIODS})")
+        if meter.sample_hz and reading.sample_rate_hz is not None and reading.sample_rate_hz < 0.5 * meter.sample_hz:
+            flags.append(f"sampling ran at {reading.sample_rate_hz:.1f} Hz, below the requested "
+                         f"{meter.sample_hz:g} Hz (slow sensor reads)")
+
+    idle_w = net_inf = net_item = None
+    if baseline is not None:
+        if baseline.meter != meter.name:
+            flags.append(f"idle baseline from meter '{baseline.meter}' ignored (energy from '{meter.name}')")
+        else:
+            idle_w = baseline.power_w
+            net = gross - idle_w * reading.duration_s
+            net_inf, net_item = net / calls, net / items
+            assumptions.append(f"net = gross - idle power ({idle_w:.3g} W, measured over {baseline.window_s:.2f} s "
+                               "with the same meter) x window")
+            flags.extend(baseline.flags)
+            age = baseline.age_s(now)
+            if age > 2 * opts.baseline_every_s:
+                flags.append(f"idle baseline is {age:.0f} s old (re-measure every {opts.baseline_every_s:g} s)")
+            if net <= 0:
+                flags.append("net energy not above idle: the dynamic energy is within the meter's noise")
+
+    return EnergyResult(
+        meter=meter.name,
+        method=meter.method,
+        sample_rate_hz=reading.sample_rate_hz,
+        window_s=reading.duration_s,
+        inferences=calls,
+        items=items,
+        gross_j=gross,
+        idle_power_w=idle_w,
+        mean_power_w=gross / reading.duration_s,
+        gross_j_per_inference=gross / calls,
+        net_j_per_inference=net_inf,
+        gross_j_per_item=gross / items,
+        net_j_per_item=net_item,
+        rails_w=dict(reading.rails_w),
+        assumptions=assumptions,
+        quality_flags=flags,
+    )

@@ -1,0 +1,352 @@
+"""The measurement method: integration of sampled power, windows, idle subtraction, drift,
+quality flags, meter failure mid-window, meter selection, and the estimate path end to end."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from suite.energy import (
+    EnergyOptions,
+    IdleBaseline,
+    MeterError,
+    MeterUnavailable,
+    PowerTrace,
+    baseline_drift,
+    baseline_drifted,
+    baseline_due,
+    carbon_for,
+    describe_meters,
+    integrate_trace,
+    jetson,
+    measure_energy,
+    measure_idle,
+    rapl,
+    select_meter,
+    window_s,
+)
+from suite.energy.base import PowerReading
+from suite.errors import BenchError, ConfigError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sysfs"
+
+
+class FakeClock:
+    def __init__(self, t: float = 1000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def trace_of(points):
+    trace = PowerTrace()
+    for t, w in points:
+        trace.append(t, PowerReading(total_w=w, rails_w={"a": w / 2, "b": w / 2}))
+    return trace
+
+
+# ----------------------------------------------------------------------------- integration
+
+
+def test_trapezoid_integration_of_a_known_trace():
+    # 2 W for 1 s, a 1 s ramp to 6 W, 6 W for 1 s: 2 + 4 + 6 = 12 J.
+    reading = integrate_trace(trace_of([(0.0, 2.0), (1.0, 2.0), (2.0, 6.0), (3.0, 6.0)]))
+    assert reading.energy_j == pytest.approx(12.0)
+    assert reading.duration_s == pytest.approx(3.0)
+    assert reading.rails_w == pytest.approx({"a": 2.0, "b": 2.0})  # 6 J each over 3 s
+    assert reading.samples == 4 and reading.sample_rate_hz == pytest.approx(1.0)
+
+
+def test_interval_integration_treats_samples_as_means_since_the_previous():
+    # Samples report the mean power of the interval that ends at them: 0.5 s at 4 W, 1.5 s at 2 W.
+    reading = integrate_trace(trace_of([(10.0, 99.0), (10.5, 4.0), (12.0, 2.0)]), rule="interval")
+    assert reading.energy_j == pytest.approx(0.5 * 4 + 1.5 * 2)
+
+
+def test_one_sample_is_not_a_window():
+    with pytest.raises(MeterError, match="1 power sample"):
+        integrate_trace(trace_of([(0.0, 5.0)]))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def test_sampling_thread_integrates_a_changing_sensor(tmp_path):
+    # A fake INA238 whose power1_input a thread switches from 2 W to 8 W mid-window.
+    root = tmp_path / "ina238"
+    shutil.copytree(FIXTURES / "ina238", root)
+    power_file = root / "sys/bus/i2c/devices/2-0044/hwmon/hwmon4/power1_input"
+    _write_atomic(power_file, "2000000\n")
+    meter = jetson.probe(EnergyOptions(sysfs_root=str(root), sample_hz=100))
+    switched = {}
+
+    def writer():
+        time.sleep(0.4)
+        switched["before"] = time.perf_counter()
+        _write_atomic(power_file, "8000000\n")
+        switched["after"] = time.perf_counter()
+
+    meter.start()
+    th = threading.Thread(target=writer)
+    th.start()
+    th.join()
+    time.sleep(0.4)
+    reading = meter.stop()
+    times = meter._sampler._trace.times_s
+    first, last = times[0], times[-1]
+
+    def true_energy(t_switch: float) -> float:
+        return 2.0 * (t_switch - first) + 8.0 * (last - t_switch)
+
+    # The switch happened between "before" and "after"; the trapezoid across the step is off by
+    # at most 3 W x the gap between the two samples around it (10 ms on a quiet machine).
+    max_gap = max(b - a for a, b in itertools.pairwise(times))
+    low, high = true_energy(switched["after"]), true_energy(switched["before"])
+    assert low - 3.0 * max_gap - 1e-6 <= reading.energy_j <= high + 3.0 * max_gap + 1e-6
+    assert reading.duration_s == pytest.approx(last - first)
+    assert reading.rails_w["VIN"] == pytest.approx(reading.energy_j / reading.duration_s)
+    assert reading.samples == len(times) > 20
+
+
+# ----------------------------------------------------------------------------- windows and baselines
+
+
+def _counter_setup(tmp_path):
+    root = tmp_path / "rapl"
+    shutil.copytree(FIXTURES / "rapl_laptop", root)
+    counter = root / "sys/class/powercap/intel-rapl:0/energy_uj"
+    clock = FakeClock()
+    meter = rapl.probe(EnergyOptions(sysfs_root=str(root)), clock=clock)
+    state = {"uj": int(counter.read_text())}
+
+    def burn(watts: float, seconds: float) -> None:
+        state["uj"] += round(watts * seconds * 1e6)
+        counter.write_text(f"{state['uj']}\n")
+        clock.t += seconds
+
+    return meter, clock, burn
+
+
+def test_idle_subtraction_gives_gross_and_net_per_inference_and_item(tmp_path):
+    meter, clock, burn = _counter_setup(tmp_path)
+    opts = EnergyOptions(min_window_s=2.0)
+    # Idle: 5 W while "sleeping" through the window.
+    baseline = measure_idle(meter, opts, clock=clock, sleep=lambda s: burn(5.0, s), monotonic=clock)
+    assert baseline.power_w == pytest.approx(5.0)
+    assert baseline.window_s == pytest.approx(2.0)
+    assert baseline.flags == ()
+    # Each forward pass: 0.1 s at 12 W = 1.2 J gross, 0.7 J above idle; 4 items per call.
+    result = measure_energy(lambda: burn(12.0, 0.1), 4, meter, opts, baseline, clock=clock, monotonic=clock)
+    assert result.inferences == 20 and result.items == 80
+    assert result.window_s == pytest.approx(2.0)
+    assert result.gross_j == pytest.approx(24.0)
+    assert result.mean_power_w == pytest.approx(12.0)
+    assert result.idle_power_w == pytest.approx(5.0)
+    assert result.gross_j_per_inference == pytest.approx(1.2)
+    assert result.net_j_per_inference == pytest.approx(0.7)
+    assert result.gross_j_per_item == pytest.approx(0.3)
+    assert result.net_j_per_item == pytest.approx(0.175)
+    assert result.meter == "rapl" and result.method == "counter" and result.sample_rate_hz is None
+    assert result.quality_flags == []
+    assert any(a.startswith("net = gross - idle power") for a in result.assumptions)
+
+
+def test_window_is_at_least_twenty_sensor_periods(tmp_path):
+    meter, _clock, _burn = _counter_setup(tmp_path)
+    assert window_s(meter, EnergyOptions(min_window_s=2.0)) == pytest.approx(2.0)
+    slow = jetson.probe(EnergyOptions(sysfs_root=str(FIXTURES / "ina238"), sample_hz=1.0))
+    assert window_s(slow, EnergyOptions(min_window_s=2.0, sample_hz=1.0)) == pytest.approx(20.0)
+
+
+def test_short_window_and_drifted_baseline_are_flagged(tmp_path):
+    meter, clock, burn = _counter_setup(tmp_path)
+    opts = EnergyOptions(min_window_s=0.5)
+    first = measure_idle(meter, opts, clock=clock, sleep=lambda s: burn(5.0, s), monotonic=clock)
+    assert any("idle baseline window short" in f for f in first.flags)
+    second = measure_idle(meter, opts, previous=first, clock=clock, sleep=lambda s: burn(6.5, s), monotonic=clock)
+    assert second.previous_power_w == pytest.approx(5.0)
+    assert any("drifted 30%" in f for f in second.flags)
+    result = measure_energy(lambda: burn(6.0, 0.1), 1, meter, opts, second, clock=clock, monotonic=clock)
+    assert any(f.startswith("short window: 0.50 s") for f in result.quality_flags)
+    assert any("drifted 30%" in f for f in result.quality_flags)
+    # 6 W under a 6.5 W idle: net is negative and says so.
+    assert result.net_j_per_inference == pytest.approx(-0.05)
+    assert any("net energy not above idle" in f for f in result.quality_flags)
+
+
+def test_drift_helpers():
+    assert baseline_drift(10.0, 12.5) == pytest.approx(0.25)
+    assert baseline_drifted(10.0, 12.5) and not baseline_drifted(10.0, 11.5)
+    opts = EnergyOptions(baseline_every_s=300)
+    b = IdleBaseline(meter="rapl", power_w=5.0, window_s=2.0, measured_at=1000.0)
+    assert baseline_due(None, opts)
+    assert not baseline_due(b, opts, now=1299.0)
+    assert baseline_due(b, opts, now=1300.0)
+
+
+def test_baseline_from_another_meter_is_not_subtracted(tmp_path):
+    meter, clock, burn = _counter_setup(tmp_path)
+    other = IdleBaseline(meter="estimate", power_w=5.0, window_s=2.0, measured_at=clock())
+    result = measure_energy(lambda: burn(10.0, 0.5), 1, meter, EnergyOptions(), other, clock=clock, monotonic=clock)
+    assert result.net_j_per_inference is None and result.idle_power_w is None
+    assert any("baseline from meter 'estimate' ignored" in f for f in result.quality_flags)
+
+
+def test_meter_disappearing_mid_window_stops_the_loop_and_raises(tmp_path):
+    root = tmp_path / "orin"
+    shutil.copytree(FIXTURES / "jetson_orin_nano_jp5", root)
+    meter = jetson.probe(EnergyOptions(sysfs_root=str(root), sample_hz=50))
+    victim = root / "sys/bus/i2c/drivers/ina3221/1-0040/hwmon/hwmon1/in1_input"
+    calls = {"n": 0}
+
+    def forward():
+        calls["n"] += 1
+        if calls["n"] == 3:
+            victim.unlink()
+        time.sleep(0.02)
+
+    t0 = time.perf_counter()
+    with pytest.raises(MeterError, match="in1_input"):
+        measure_energy(forward, 1, meter, EnergyOptions(min_window_s=5.0, sample_hz=50))
+    assert time.perf_counter() - t0 < 2.0  # gave up early instead of finishing the 5 s window
+
+
+def test_exception_in_forward_stops_the_sampler(tmp_path):
+    meter = jetson.probe(EnergyOptions(sysfs_root=str(FIXTURES / "ina238"), sample_hz=50))
+
+    def broken():
+        raise RuntimeError("model crashed")
+
+    with pytest.raises(RuntimeError, match="model crashed"):
+        measure_energy(broken, 1, meter, EnergyOptions(min_window_s=0.3))
+    assert not any(t.name == "bench-power-sampler" for t in threading.enumerate())
+
+
+# ----------------------------------------------------------------------------- options and selection
+
+
+def test_options_reject_nonsense():
+    with pytest.raises(ConfigError, match="sample_hz"):
+        EnergyOptions(sample_hz=0)
+    with pytest.raises(ConfigError, match="min_window_s"):
+        EnergyOptions(min_window_s=-1)
+    with pytest.raises(ConfigError, match="intensity"):
+        EnergyOptions(intensity_g_per_kwh=-5)
+
+
+def test_auto_prefers_rapl_then_falls_back(tmp_path):
+    meter = select_meter(EnergyOptions(sysfs_root=str(FIXTURES / "rapl_xeon_2socket"), vcgencmd="/nonexistent"))
+    assert meter.name == "rapl"
+    meter = select_meter(EnergyOptions(sysfs_root=str(FIXTURES / "jetson_nano_jp4"), vcgencmd="/nonexistent"))
+    assert meter.name in ("nvml", "jetson")  # nvml only on a machine with an NVIDIA driver
+
+
+def test_named_unusable_meter_is_a_bench_error_with_the_fix():
+    with pytest.raises(BenchError, match="'jetson' energy meter is not usable here.*Nano 2GB.*Fix:"):
+        select_meter(EnergyOptions(meter="jetson", sysfs_root=str(FIXTURES / "jetson_nano_2gb")))
+    with pytest.raises(ConfigError, match="Unknown energy meter 'rapll'. Did you mean: rapl"):
+        select_meter(EnergyOptions(meter="rapll"))
+
+
+def test_describe_meters_lists_all_with_reasons(monkeypatch):
+    monkeypatch.setenv("BENCH_SYSFS_ROOT", str(FIXTURES / "jetson_orin_nano_jp5"))
+    monkeypatch.setenv("BENCH_VCGENCMD", str(FIXTURES / "rpi4/vcgencmd"))
+    statuses = {s.name: s for s in describe_meters(EnergyOptions())}
+    assert list(statuses) == ["rapl", "nvml", "jetson", "rpi5-pmic", "estimate"]
+    assert statuses["jetson"].usable and "VDD_IN" in statuses["jetson"].reason
+    assert not statuses["rapl"].usable and "Fix:" in statuses["rapl"].reason
+    assert not statuses["rpi5-pmic"].usable and "Pi 4" in statuses["rpi5-pmic"].reason
+    assert statuses["estimate"].usable and statuses["estimate"].method == "estimated"
+
+
+def test_meter_table_rows(monkeypatch):
+    from suite.cli.energy_env import METER_TABLE_COLUMNS, meter_table
+
+    monkeypatch.setenv("BENCH_SYSFS_ROOT", str(FIXTURES / "rapl_laptop"))
+    monkeypatch.setenv("BENCH_VCGENCMD", str(FIXTURES / "rpi5/vcgencmd"))
+    rows = meter_table()
+    assert all(tuple(r) == METER_TABLE_COLUMNS for r in rows)
+    by_name = {r["meter"]: r for r in rows}
+    assert by_name["rapl"]["usable"] == "yes (auto)"
+    assert by_name["rpi5-pmic"]["usable"] == "yes"
+    assert by_name["jetson"]["usable"] == "no"
+    rows = meter_table(EnergyOptions(meter="rpi5", sysfs_root=str(FIXTURES / "rapl_laptop")))
+    assert {r["meter"]: r["usable"] for r in rows}["rpi5-pmic"] == "yes (selected)"
+
+
+# ----------------------------------------------------------------------------- estimate, end to end
+
+
+def _ram_w_by_hand(total_gb: float) -> float | None:
+    # codecarbon 3.x on x86: 5 W per DIMM, 2 DIMMs up to 16 GB, 4 DIMMs up to 32 GB.
+    if total_gb <= 16:
+        return 10.0
+    if total_gb <= 32:
+        return 20.0
+    return None
+
+
+def test_estimate_end_to_end_on_a_real_torch_forward():
+    import platform
+
+    import psutil
+    import torch
+
+    opts = EnergyOptions(meter="estimate", min_window_s=0.3, sample_hz=40, region="FRA")
+    meter = select_meter(opts)
+    assert meter.name == "estimate" and meter.method == "estimated"
+    model = torch.nn.Sequential(torch.nn.Linear(256, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10)).eval()
+    x = torch.randn(8, 256)
+
+    def forward():
+        with torch.inference_mode():
+            model(x)
+
+    forward()  # warm-up
+    baseline = measure_idle(meter, opts)
+    result = measure_energy(forward, 8, meter, opts, baseline)
+    assert result.method == "estimated" and result.meter == "estimate"
+    assert result.assumptions[0].startswith("ESTIMATE, not a measurement: codecarbon")
+    assert any("TDP" in a for a in result.assumptions)
+    assert result.gross_j > 0 and result.gross_j_per_item == pytest.approx(result.gross_j_per_inference / 8)
+    assert result.inferences >= 1 and result.items == 8 * result.inferences
+    # 40 Hz: the window is 20 sensor periods = 0.5 s (more if the machine is busy), flagged short (< 2 s).
+    assert 0.5 <= result.window_s < 2.0
+    assert any(f.startswith("short window") for f in result.quality_flags)
+    assert result.mean_power_w == pytest.approx(sum(result.rails_w.values()), rel=1e-6)
+    ram = _ram_w_by_hand(psutil.virtual_memory().total / 1024**3)
+    if ram is not None and platform.machine() in ("x86_64", "AMD64"):
+        assert result.rails_w["ram"] == pytest.approx(ram)
+    carbon = carbon_for(result, opts)
+    assert carbon.region == "FRA" and carbon.g_per_inference > 0
+    assert carbon.g_per_inference == pytest.approx(result.gross_j_per_inference / 3.6e6 * carbon.intensity_g_per_kwh)
+    assert "ESTIMATED" in carbon.source
+
+
+def test_auto_on_a_machine_without_sensors_is_the_labelled_estimate(tmp_path):
+    import pynvml
+
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        pass
+    else:
+        pynvml.nvmlShutdown()
+        pytest.skip("this machine has an NVIDIA driver, so auto picks nvml")
+    meter = select_meter(EnergyOptions(sysfs_root=str(tmp_path), vcgencmd="/nonexistent/vcgencmd"))
+    assert meter.name == "estimate" and meter.method == "estimated"
+
+
+def test_unavailable_is_a_bench_error():
+    assert issubclass(MeterUnavailable, BenchError)
+    assert not issubclass(MeterError, BenchError)
