@@ -73,7 +73,8 @@ def collect_environment(root: str | os.PathLike[str] = "/") -> Environment:
     if nvp is not None:
         jetson_mode = _read(r, "/var/lib/nvpmodel/status")
     return Environment(
-        hostname=socket.gethostname(),
+        # A fleet names each device (BENCH_HOSTNAME) so host-networked containers stay apart.
+        hostname=os.environ.get("BENCH_HOSTNAME") or socket.gethostname(),
         os=_os_name(r),
         kernel=uname.release,
         machine=uname.machine,

@@ -28,12 +28,12 @@ UNREADABLE_FIX = (
     "RAPL counters are root-only on kernels patched for CVE-2020-8694. Run "
     "`sudo chmod a+r /sys/class/powercap/intel-rapl:*/energy_uj` (lasts until reboot; a udev rule "
     "makes it permanent) or run bench as root. In a container, mount the host's counters with "
-    "`-v /sys/class/powercap:/sys/class/powercap:ro` and make them readable on the host first."
+    "`-v /sys/class:/host/sys/class:ro -v /sys/devices/virtual:/host/sys/devices/virtual:ro -e BENCH_SYSFS_ROOT=/host` (what compose.yaml and `bench docker run` do; see docs/devices.md) and make them readable on the host first."
 )
 MISSING_FIX = (
     "RAPL exists on bare-metal Intel and AMD x86 Linux only (most VMs hide it). On such a machine "
     "load the driver (`sudo modprobe intel_rapl_msr`); in a container mount "
-    "`-v /sys/class/powercap:/sys/class/powercap:ro`. Otherwise use another meter or the estimate meter (meter = 'estimate')."
+    "`-v /sys/class:/host/sys/class:ro -v /sys/devices/virtual:/host/sys/devices/virtual:ro -e BENCH_SYSFS_ROOT=/host` (what compose.yaml and `bench docker run` do; see docs/devices.md). Otherwise use another meter or the estimate meter (meter = 'estimate')."
 )
 
 
