@@ -1,0 +1,242 @@
+"""Compare two results files case by case: did the candidate get slower (or hungrier)?
+
+For each case present in both files (matched on model, backend, batch size, input size, dtype
+and device), the change is the ratio of medians candidate/baseline with a percentile-bootstrap
+confidence interval and a Mann-Whitney U test, all from `suite.stats`. A regression is a change
+that is significant (the interval excludes 1 and p < alpha) and larger than the threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from suite.errors import BenchError
+from suite.results.schema import CaseResult, RunResult
+
+Metric = Literal["latency", "energy"]
+METRICS: tuple[str, ...] = ("latency", "energy")
+DEFAULT_THRESHOLD = 0.05
+DEFAULT_ALPHA = 0.05
+
+Verdict = Literal["regression", "improvement", "within threshold", "no significant change", "not comparable"]
+
+CaseKey = tuple[str, str, int, str | None, float | None, str, str]
+
+
+def case_key(c: CaseResult) -> CaseKey:
+    s = c.spec
+    return (s.model, s.backend, s.batch_size, s.size_axis, s.input_size, s.dtype, s.device)
+
+
+def key_label(k: CaseKey) -> str:
+    model, backend, batch, axis, size, dtype, device = k
+    parts = [model, backend, f"batch {batch}"]
+    if size is not None:
+        v = int(size) if float(size).is_integer() else size
+        parts.append(f"{axis}={v}" if axis else f"size {v}")
+    if dtype != "float32":
+        parts.append(dtype)
+    if device != "cpu":
+        parts.append(device)
+    return " \u00b7 ".join(parts)
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    key: CaseKey
+    label: str
+    metric: Metric
+    unit: str  # "ms" or "J"
+    baseline: float | None  # median (ms) or energy per inference (J)
+    candidate: float | None
+    ratio: float | None  # candidate / baseline
+    ci_low: float | None
+    ci_high: float | None
+    ci_level: float
+    p_value: float | None
+    significant: bool
+    verdict: Verdict
+    notes: tuple[str, ...] = ()
+
+    @property
+    def change(self) -> float | None:
+        """Relative change: +0.30 = 30% more time (or energy) than the baseline."""
+        return None if self.ratio is None else self.ratio - 1.0
+
+
+@dataclass
+class CompareResult:
+    baseline: str
+    candidate: str
+    metric: Metric
+    threshold: float
+    alpha: float
+    changes: list[CaseChange]
+    only_in_baseline: list[str] = field(default_factory=list)
+    only_in_candidate: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[CaseChange]:
+        return [c for c in self.changes if c.verdict == "regression"]
+
+    @property
+    def improvements(self) -> list[CaseChange]:
+        return [c for c in self.changes if c.verdict == "improvement"]
+
+
+def compare_runs(
+    baseline: RunResult,
+    candidate: RunResult,
+    *,
+    metric: str = "latency",
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = DEFAULT_ALPHA,
+    level: float = 0.95,
+    baseline_name: str = "baseline",
+    candidate_name: str = "candidate",
+) -> CompareResult:
+    if metric not in METRICS:
+        raise BenchError(f"Unknown metric '{metric}': choose from {', '.join(METRICS)}.")
+    if not (0.0 <= threshold < 10.0):
+        raise BenchError(f"The threshold is a relative change (0.05 = 5%); got {threshold}.")
+    if not (0.0 < alpha < 1.0):
+        raise BenchError(f"alpha must be between 0 and 1; got {alpha}.")
+    base = _group(baseline.cases)
+    cand = _group(candidate.cases)
+    common = [k for k in base if k in cand]
+    if not common:
+        raise BenchError(
+            f"{baseline_name} and {candidate_name} have no case in common (cases are matched on model, "
+            "backend, batch size, input size, dtype and device): nothing to compare.")
+    result = CompareResult(
+        baseline=baseline_name, candidate=candidate_name, metric=metric, threshold=threshold, alpha=alpha,
+        changes=[_change(k, base[k], cand[k], metric, threshold, alpha, level) for k in common],
+        only_in_baseline=[key_label(k) for k in base if k not in cand],
+        only_in_candidate=[key_label(k) for k in cand if k not in base],
+    )
+    be, ce = baseline.environment, candidate.environment
+    if (be.hostname, be.cpu_model, be.device_model) != (ce.hostname, ce.cpu_model, ce.device_model):
+        result.warnings.append(
+            f"The two files come from different machines ({be.hostname}: {be.cpu_model} vs {ce.hostname}: "
+            f"{ce.cpu_model}): the changes mix the code change with the hardware difference.")
+    order = {"regression": 0, "improvement": 1, "within threshold": 2, "no significant change": 3,
+             "not comparable": 4}
+    result.changes.sort(key=lambda c: (order[c.verdict], -(c.change or 0.0), c.label))
+    return result
+
+
+def compare_files(baseline: str | Path, candidate: str | Path, **kwargs) -> CompareResult:
+    from suite.results.io import load_results
+
+    b, c = Path(baseline), Path(candidate)
+    return compare_runs(load_results(b), load_results(c), baseline_name=str(b), candidate_name=str(c), **kwargs)
+
+
+# ----------------------------------------------------------------------------- internals
+
+
+def _group(cases: Sequence[CaseResult]) -> dict[CaseKey, list[CaseResult]]:
+    out: dict[CaseKey, list[CaseResult]] = {}
+    for c in cases:
+        out.setdefault(case_key(c), []).append(c)
+    return out
+
+
+def _timed(cases: list[CaseResult]) -> list[CaseResult]:
+    return [c for c in cases if c.latency is not None and c.latency.samples_ms]
+
+
+def _latency_samples(cases: list[CaseResult]) -> list[float]:
+    # Repeats of one configuration in one file (an interleaved run) are pooled.
+    return [v for c in _timed(cases) for v in c.latency.samples_ms]
+
+
+def _energy_samples(cases: list[CaseResult], net: bool) -> tuple[list[float], float] | None:
+    """Per-inference energy samples, derived from the latency samples at the case's power.
+
+    A meter gives one energy figure per case, not one per call, so there is nothing to
+    bootstrap directly. Assuming constant power over the case, the energy of call i is
+    E x t_i / median(t): the median of these is exactly the measured E, and their spread is the
+    timing spread. Power noise is therefore not in the interval (it is usually the smaller
+    part for counters; for estimates there is none to add).
+    """
+    from suite import stats
+
+    out: list[float] = []
+    for c in _timed(cases):
+        e = c.energy
+        if e is None:
+            return None
+        value = e.net_j_per_inference if net else e.gross_j_per_inference
+        if value is None:
+            return None
+        t = c.latency.samples_ms
+        med = stats.percentile(t, 50)
+        out += [value * x / med for x in t]
+    if not out:
+        return None
+    return out, stats.percentile(out, 50)
+
+
+def _change(key: CaseKey, base: list[CaseResult], cand: list[CaseResult], metric: str, threshold: float,
+            alpha: float, level: float) -> CaseChange:
+    from suite import stats
+
+    label = key_label(key)
+    notes: list[str] = []
+    unit = "ms" if metric == "latency" else "J"
+    for side, cases in (("baseline", base), ("candidate", cand)):
+        if len(cases) > 1:
+            notes.append(f"{side}: {len(cases)} repeats pooled")
+        if any(c.status == "parity_failed" for c in cases):
+            notes.append(f"{side} failed the parity check")
+        threads = {c.spec.threads for c in cases}
+        if side == "candidate" and threads != {c.spec.threads for c in base}:
+            notes.append(f"threads differ ({', '.join(map(str, sorted({c.spec.threads for c in base})))} vs "
+                         f"{', '.join(map(str, sorted(threads)))})")
+
+    def not_comparable(reason: str, b=None, c=None) -> CaseChange:
+        return CaseChange(key, label, metric, unit, b, c, None, None, None, level, None, False, "not comparable",
+                          tuple(notes + [reason]))
+
+    if not _timed(base) or not _timed(cand):
+        which = "baseline" if not _timed(base) else "candidate"
+        failed = [c for c in (base if which == "baseline" else cand) if c.error is not None]
+        why = f": {failed[0].error.message}" if failed else ""
+        return not_comparable(f"{which} has no timings ({(base if which == 'baseline' else cand)[0].status}{why})")
+
+    if metric == "latency":
+        a, b = _latency_samples(base), _latency_samples(cand)
+        a_med, b_med = stats.percentile(a, 50), stats.percentile(b, 50)
+    else:
+        methods = ({c.energy.method for c in _timed(base) if c.energy}, {c.energy.method for c in _timed(cand) if c.energy})
+        net = all(c.energy is not None and c.energy.net_j_per_inference is not None for c in _timed(base) + _timed(cand))
+        ea, eb = _energy_samples(base, net), _energy_samples(cand, net)
+        if ea is None or eb is None:
+            return not_comparable(f"{'baseline' if ea is None else 'candidate'} has no energy figure")
+        if methods[0] != methods[1]:
+            return not_comparable(f"energy obtained differently ({'/'.join(sorted(methods[0]))} vs "
+                                  f"{'/'.join(sorted(methods[1]))}): not comparable", ea[1], eb[1])
+        if "estimated" in methods[0]:
+            notes.append("energy is estimated on both sides: it follows latency, not a measurement")
+        if not net:
+            notes.append("gross energy: no idle power on one side")
+        (a, a_med), (b, b_med) = ea, eb
+
+    ratio, lo, hi = stats.bootstrap_ratio_ci(a, b, level=level)
+    p = stats.mann_whitney_p(a, b)
+    significant = stats.is_significant(lo, hi, p, alpha=alpha)
+    if not significant:
+        verdict: Verdict = "no significant change"
+    elif ratio > 1.0 + threshold:
+        verdict = "regression"
+    elif ratio < 1.0 - threshold:
+        verdict = "improvement"
+    else:
+        verdict = "within threshold"
+    return CaseChange(key, label, metric, unit, a_med, b_med, ratio, lo, hi, level, p, significant, verdict,
+                      tuple(notes))

@@ -1,0 +1,181 @@
+"""The report in real headless Chromium: no console errors, no network, sorting works, it looks
+like something (not a blank page) on a desktop and on a phone, and hostile names stay text.
+
+Chromium is Debian's package (`bash scripts/install-chromium.sh`), driven over the DevTools
+protocol on a pipe (cdp_pipe.py): no driver, no browser download.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from cdp_pipe import Browser, find_chromium
+
+from suite.report.html import render_report
+from suite.results.io import load_many, load_results
+
+CHROMIUM = find_chromium()
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium not found (/usr/bin/chromium): run "
+                       "`bash scripts/install-chromium.sh` to install Debian's package"),
+]
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
+DEVICE_FILES = [FIX / "laptop-x86.json", FIX / "jetson-orin.json", FIX / "rpi5.json"]
+
+
+@pytest.fixture(scope="module")
+def report_html(tmp_path_factory) -> Path:
+    good, bad = load_many([*DEVICE_FILES, FIX / "bad"])
+    out = tmp_path_factory.mktemp("browser") / "report.html"
+    render_report(good, out, bad_files=bad)
+    return out
+
+
+@pytest.fixture()
+def browser():
+    b = Browser(CHROMIUM)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def _loaded(browser: Browser, html: Path, width: int = 1280, height: int = 900) -> None:
+    browser.open_page(width=width, height=height, mobile=width < 600)
+    browser.navigate(html.resolve().as_uri())
+
+
+def test_loads_with_no_console_errors_and_no_network(browser, report_html):
+    _loaded(browser, report_html)
+    assert browser.console_errors() == []
+    assert browser.dialogs() == []
+    own = report_html.resolve().as_uri()
+    others = [u for u in browser.requests() if u != own and not u.startswith("data:")]
+    assert others == [], others
+    # every inline figure decoded (an SVG that failed to parse has naturalWidth 0)
+    sizes = browser.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+    assert len(sizes) == 9 and all(done and w > 0 for done, w in sizes)
+    assert browser.evaluate("document.title") == "Inference benchmark report"
+
+
+def _column(browser: Browser, table_id: str, col: int) -> list[str | None]:
+    return browser.evaluate(
+        f"Array.from(document.querySelectorAll('#{table_id} tbody tr')).map(r => "
+        f"r.cells[{col}].getAttribute('data-sort') ?? r.cells[{col}].textContent.trim())")
+
+
+def _click_header(browser: Browser, table_id: str, col: int) -> None:
+    """A real mouse click in the middle of the header cell."""
+    rect = browser.evaluate(
+        f"(() => {{ const th = document.querySelector('#{table_id} thead th[data-col=\"{col}\"]');"
+        f" th.scrollIntoView({{block: 'center', inline: 'center', behavior: 'instant'}});"
+        f" const r = th.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()")
+    browser.click(*rect)
+
+
+def test_clicking_a_header_sorts_the_rows(browser, report_html):
+    _loaded(browser, report_html)
+    table = browser.evaluate("document.querySelector('article[id^=model-resnet18] table').id")
+    heads = browser.evaluate(f"Array.from(document.querySelectorAll('#{table} thead th')).map(t => t.textContent)")
+    median_col = next(i for i, h in enumerate(heads) if h.startswith("Median"))
+    device_col = next(i for i, h in enumerate(heads) if h.startswith("Device"))
+    before = [float(v) for v in _column(browser, table, median_col)]
+    assert before != sorted(before)  # rows start in (size, batch, device) order, not by latency
+
+    _click_header(browser, table, median_col)
+    after = [float(v) for v in _column(browser, table, median_col)]
+    assert after == sorted(before)
+    assert browser.evaluate(f"document.querySelector('#{table} th[data-col=\"{median_col}\"]')"
+                            ".getAttribute('aria-sort')") == "ascending"
+    _click_header(browser, table, median_col)
+    assert [float(v) for v in _column(browser, table, median_col)] == sorted(before, reverse=True)
+
+    _click_header(browser, table, device_col)
+    names = _column(browser, table, device_col)
+    assert names == sorted(names, key=str.lower) and len(set(names)) == 3
+    assert browser.console_errors() == []
+
+
+def test_failed_case_with_no_number_sorts_last(browser, report_html):
+    _loaded(browser, report_html)
+    table = browser.evaluate("document.querySelector('article[id^=model-albert] table').id")
+    heads = browser.evaluate(f"Array.from(document.querySelectorAll('#{table} thead th')).map(t => t.textContent)")
+    col = next(i for i, h in enumerate(heads) if h.startswith("Median"))
+    for _ in range(2):  # ascending, then descending: the failed case stays at the bottom
+        _click_header(browser, table, col)
+        values = _column(browser, table, col)
+        assert values[-1] == "" and "" not in values[:-1]
+
+
+def _not_blank(png: bytes) -> None:
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(png)).convert("RGB")
+    colours = im.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 50  # text, header, cards: not one flat colour
+    dominant = max(colours)[0] / (im.size[0] * im.size[1])
+    assert dominant < 0.95
+    # the header band is the dark blue of the design, the body white with dark text
+    r, _g, b = im.getpixel((im.size[0] // 2, 8))
+    assert b > 100 and r < 60
+
+
+def test_screenshots_desktop_and_phone(browser, report_html, tmp_path):
+    _loaded(browser, report_html)
+    _not_blank(browser.screenshot(tmp_path / "desktop.png"))
+    browser.close()
+
+    phone = Browser(CHROMIUM)
+    try:
+        _loaded(phone, report_html, width=390, height=844)
+        _not_blank(phone.screenshot(tmp_path / "phone.png"))
+        # readable on a phone: the page itself does not scroll sideways (wide tables scroll inside
+        # their own box), and the contents start folded
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        assert phone.evaluate("document.querySelector('nav.toc details').open") is False
+        assert phone.console_errors() == []
+    finally:
+        phone.close()
+
+
+def test_print_layout_hides_navigation_and_fits_tables_on_the_page(browser, report_html):
+    # A4 landscape minus the 9 mm margins is about 1050 CSS px wide
+    _loaded(browser, report_html, width=1050)
+    browser.send("Emulation.setEmulatedMedia", {"media": "print"})
+    widths = browser.evaluate("Array.from(document.querySelectorAll('table')).map(t => t.scrollWidth)")
+    assert len(widths) > 5 and max(widths) <= 1050, max(widths)
+    assert browser.evaluate("getComputedStyle(document.querySelector('nav.toc')).display") == "none"
+    assert browser.evaluate("getComputedStyle(document.querySelector('.table-wrap')).overflowX") == "visible"
+
+
+def test_prints_to_pdf(browser, report_html):
+    import base64
+    import re
+
+    _loaded(browser, report_html)
+    pdf = base64.b64decode(
+        browser.send("Page.printToPDF", {"printBackground": True, "preferCSSPageSize": True})["data"])
+    assert pdf.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert pages >= 5  # tables and nine figures do not fit on a page or two
+    assert browser.console_errors() == []
+
+
+def test_markup_in_names_stays_text_in_the_browser(browser, tmp_path):
+    out = tmp_path / "xss.html"
+    render_report([(FIX / "xss.json", load_results(FIX / "xss.json"))], out)
+    _loaded(browser, out)
+    browser.pump(0.5)
+    assert browser.dialogs() == []  # no alert() ran
+    assert browser.console_errors() == []
+    text = browser.evaluate("document.body.innerText")
+    assert "<script>alert(1)</script>" in text
+    assert "<img src=x onerror=alert(2)>" in text
+    # nothing from the file became an element
+    assert browser.evaluate("document.querySelectorAll('b, i, svg, script:not(:last-of-type)').length") == 0
+    assert browser.evaluate("Array.from(document.images).every(i => i.src.startsWith('data:image/svg+xml'))")
+    assert browser.evaluate("document.scripts.length") == 1

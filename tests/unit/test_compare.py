@@ -1,0 +1,177 @@
+"""`bench compare`: a known injected regression is found; the same data shows no change."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from suite.cli.report import register
+from suite.errors import BenchError
+from suite.report.compare import compare_files, compare_runs
+from suite.results.io import load_results
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
+BASE, CAND, RERUN = FIX / "regression-base.json", FIX / "regression-cand.json", FIX / "regression-rerun.json"
+
+
+def _samples(path: Path, model: str, backend: str, batch: int) -> np.ndarray:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    (c,) = [c for c in doc["cases"] if c["spec"]["model"] == model and c["spec"]["backend"] == backend
+            and c["spec"]["batch_size"] == batch]
+    return np.asarray(c["latency"]["samples_ms"])
+
+
+def test_injected_regression_is_detected_and_nothing_else():
+    res = compare_files(BASE, CAND)
+    assert len(res.changes) == 8
+    (reg,) = res.regressions
+    assert reg.label == "resnet18 · ort · batch 1 · resolution=224"
+    b, c = _samples(BASE, "resnet18", "ort", 1), _samples(CAND, "resnet18", "ort", 1)
+    assert reg.baseline == pytest.approx(np.median(b)) and reg.candidate == pytest.approx(np.median(c))
+    assert reg.ratio == pytest.approx(np.median(c) / np.median(b))
+    assert reg.change == pytest.approx(0.30, abs=0.03)  # injected: 30% slower
+    assert reg.ci_low > 1.05 and reg.ci_low <= reg.ratio <= reg.ci_high
+    assert reg.p_value < 1e-6 and reg.significant
+    assert all(c.verdict == "no significant change" for c in res.changes if c is not reg)
+    assert res.changes[0] is reg  # regressions first
+
+
+def test_the_same_data_twice_is_no_change():
+    res = compare_files(BASE, BASE)
+    assert all(c.ratio == 1.0 and c.p_value == 1.0 and not c.significant for c in res.changes)
+    assert {c.verdict for c in res.changes} == {"no significant change"}
+
+
+def test_a_rerun_from_the_same_distribution_is_no_regression():
+    res = compare_files(BASE, RERUN)
+    assert res.regressions == [] and res.improvements == []
+    assert all(abs(c.change) < 0.05 for c in res.changes)
+
+
+def test_energy_regression_follows_the_per_inference_energy():
+    res = compare_files(BASE, CAND, metric="energy")
+    (reg,) = res.regressions
+    assert reg.label == "resnet18 · ort · batch 1 · resolution=224"
+    doc_b, doc_c = (json.loads(p.read_text()) for p in (BASE, CAND))
+
+    def net(doc):
+        (c,) = [c for c in doc["cases"] if c["spec"]["model"] == "resnet18" and c["spec"]["backend"] == "ort"
+                and c["spec"]["batch_size"] == 1]
+        return c["energy"]["net_j_per_inference"]
+
+    assert reg.unit == "J"
+    assert reg.baseline == pytest.approx(net(doc_b)) and reg.candidate == pytest.approx(net(doc_c))
+    assert reg.ratio == pytest.approx(net(doc_c) / net(doc_b))
+
+
+def test_energy_obtained_differently_is_not_compared():
+    base = load_results(BASE)
+    cand = load_results(BASE)
+    cases = [c.model_copy(update={"energy": c.energy.model_copy(update={"method": "estimated", "meter": "estimate"})})
+             for c in cand.cases]
+    res = compare_runs(base, cand.model_copy(update={"cases": cases}), metric="energy")
+    assert {c.verdict for c in res.changes} == {"not comparable"}
+    assert "counter vs estimated" in res.changes[0].notes[-1]
+    assert res.regressions == []
+
+
+def test_failed_cases_and_unmatched_cases():
+    base = load_results(BASE)
+    cand = load_results(CAND)
+    first = cand.cases[0]
+    failed = first.model_copy(update={"status": "failed", "latency": None})
+    extra = first.model_copy(update={"spec": first.spec.model_copy(update={"batch_size": 64})})
+    res = compare_runs(base, cand.model_copy(update={"cases": [failed, extra] + cand.cases[1:]}))
+    nc = [c for c in res.changes if c.verdict == "not comparable"]
+    assert len(nc) == 1 and "candidate has no timings (failed" in nc[0].notes[-1]
+    assert first.spec.model == "resnet18" and first.spec.backend == "eager"
+    assert res.only_in_candidate == ["resnet18 · eager · batch 64 · resolution=224"]
+
+
+def test_different_machines_are_warned_about():
+    base = load_results(BASE)
+    cand = load_results(CAND)
+    cand = cand.model_copy(update={"environment": cand.environment.model_copy(update={"hostname": "other"})})
+    assert "different machines" in compare_runs(base, cand).warnings[0]
+
+
+def test_bad_arguments_are_bench_errors():
+    base = load_results(BASE)
+    with pytest.raises(BenchError, match="Unknown metric"):
+        compare_runs(base, base, metric="watts")
+    with pytest.raises(BenchError, match="threshold"):
+        compare_runs(base, base, threshold=-0.1)
+    other = base.model_copy(update={"cases": [c.model_copy(update={"spec": c.spec.model_copy(update={"model": "x"})})
+                                              for c in base.cases]})
+    with pytest.raises(BenchError, match="no case in common"):
+        compare_runs(base, other)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture()
+def cli():
+    app = typer.Typer(add_completion=False)
+
+    @app.callback()
+    def _root() -> None:
+        """test app"""
+
+    register(app)
+    return app
+
+
+def test_cli_exit_status_gates_ci(cli):
+    runner = CliRunner()
+    r = runner.invoke(cli, ["compare", str(BASE), str(CAND)])
+    assert r.exit_code == 1, r.output
+    assert "regression" in r.output and "+30" in r.output
+    assert "1 significant regression(s) beyond 5%" in r.output
+    r = runner.invoke(cli, ["compare", str(BASE), str(RERUN)])
+    assert r.exit_code == 0, r.output
+    assert "0 significant regression(s)" in r.output
+    # a threshold above the injected 30% lets it through
+    r = runner.invoke(cli, ["compare", str(BASE), str(CAND), "--threshold", "0.5"])
+    assert r.exit_code == 0, r.output
+    assert "within threshold" in r.output
+    r = runner.invoke(cli, ["compare", str(BASE), str(CAND), "--metric", "energy"])
+    assert r.exit_code == 1, r.output
+
+
+def test_cli_bad_input_exits_2_without_traceback(cli):
+    runner = CliRunner()
+    for args in (["compare", str(BASE), str(FIX / "bad" / "truncated.json")],
+                 ["compare", str(BASE), str(FIX / "nope.json")],
+                 ["compare", str(BASE), str(CAND), "--metric", "watts"]):
+        r = runner.invoke(cli, args)
+        assert r.exit_code == 2, (args, r.output)
+        assert "Traceback" not in r.output
+        assert r.exception is None or isinstance(r.exception, SystemExit)
+
+
+def test_exit_status_survives_the_real_bench_entry_point():
+    """Through suite.cli.main (app(standalone_mode=False)), as the installed `bench` runs it."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, suite.cli as c\n"
+        "from suite.cli import report\n"
+        "if 'compare' not in [cmd.name for cmd in c.app.registered_commands]:\n"
+        "    report.register(c.app)\n"
+        "sys.argv = ['bench'] + sys.argv[1:]\n"
+        "c.main()\n"
+    )
+    for args, want in (([str(BASE), str(CAND)], 1), ([str(BASE), str(RERUN)], 0),
+                       ([str(BASE), str(FIX / "bad" / "newer.json")], 2)):
+        r = subprocess.run([sys.executable, "-c", code, "compare", *args], capture_output=True, text=True,
+                           timeout=120, check=False, env={**os.environ, "COLUMNS": "200"})
+        assert r.returncode == want, (args, r.stdout[-2000:], r.stderr[-2000:])
+        assert "Traceback" not in r.stderr
