@@ -29,9 +29,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from suite.cli import info, run
+    from suite.cli import containers, info, report, run
 
-    for module in (run, info):
+    for module in (run, info, report, containers):
         module.register(app)
 
 
@@ -43,7 +43,10 @@ def main() -> None:
     from suite.errors import BenchError
 
     try:
-        app(standalone_mode=False)
+        # In non-standalone mode click *returns* a typer.Exit's code instead of raising it.
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc != 0:
+            sys.exit(rc)
     except BenchError as exc:
         if _DEBUG:
             raise

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Make a local Debian bookworm base image with Python, for machines that cannot pull images.
+#
+#   bash scripts/make-base-image.sh [--tag bench-base:bookworm] [--force]
+#
+# The Dockerfiles start `ARG BASE=<public image>` / `FROM ${BASE}`; tests and CI build them with
+# `--build-arg BASE=bench-base:bookworm`. The image is made with mmdebstrap from the same Debian
+# mirror this machine's apt uses, and trusts the same CA certificates as this machine, so that
+# pip inside a build reaches the package index through whatever TLS interception the network
+# does. Cached: an existing image with the tag is kept unless --force. Uses DOCKER_HOST if set.
+# Prints the tag on the last line.
+set -euo pipefail
+
+TAG=bench-base:bookworm
+FORCE=0
+SUITE=bookworm
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --tag) TAG=$2; shift 2 ;;
+        --force) FORCE=1; shift ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        *) echo "make-base-image.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+
+if [ "$FORCE" = 0 ] && docker image inspect "$TAG" >/dev/null 2>&1; then
+    echo "$TAG"
+    exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+if ! command -v mmdebstrap >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
+fi
+
+# The mirror: this machine's own Debian sources (deb822 or one-line), or the public mirror.
+mirrors=()
+if [ -n "${BENCH_DEBIAN_MIRROR:-}" ]; then
+    mirrors=("deb $BENCH_DEBIAN_MIRROR $SUITE main")
+elif [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    mirrors=(/etc/apt/sources.list.d/debian.sources)
+elif [ -s /etc/apt/sources.list ] && grep -q '^deb ' /etc/apt/sources.list; then
+    mirrors=(/etc/apt/sources.list)
+else
+    mirrors=("deb http://deb.debian.org/debian $SUITE main")
+fi
+
+# Extra CA certificates this machine trusts (a TLS-intercepting proxy's, a company's):
+# copied in and added to the image's bundle.
+ca_dir=/usr/local/share/ca-certificates
+hooks=()
+if compgen -G "$ca_dir/*.crt" >/dev/null; then
+    hooks+=(--customize-hook="mkdir -p \"\$1$ca_dir\" && cp $ca_dir/*.crt \"\$1$ca_dir/\" && chroot \"\$1\" update-ca-certificates >/dev/null")
+fi
+# Keep the image small: no apt lists, no docs.
+hooks+=(--customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/usr/share/doc/* "$1"/usr/share/man/*')
+
+start=$(date +%s)
+mmdebstrap --quiet --variant=minbase \
+    --include=python3,python3-venv,python3-pip,ca-certificates \
+    "${hooks[@]}" \
+    "$SUITE" - "${mirrors[@]}" \
+  | docker import \
+      --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
+      --change 'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt' \
+      --change 'ENV REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt' \
+      --change 'CMD ["python3"]' \
+      - "$TAG" >/dev/null
+echo "make-base-image.sh: built $TAG in $(( $(date +%s) - start ))s" >&2
+echo "$TAG"

@@ -1,0 +1,321 @@
+"""Run bench on many Docker engines at once and merge what comes back into one report.
+
+A fleet is a hosts.toml file:
+
+    [defaults]                       # optional; every key of a host may be set here
+    args = ["run", "--preset", "quick"]
+
+    [[host]]
+    name = "pi5"                     # a folder name: letters, digits, . _ -
+    url = "ssh://pi@pi5.local"       # unix:///var/run/docker.sock, tcp://host:2375, ssh://user@host
+    platform = "rpi"                 # x86 | arm64 | rpi | l4t; default: asked from the engine
+    build = true                     # build the image on that engine from this checkout
+
+Each host runs in its own thread with its own DockerClient: connect, get the image (build it
+there, ship it from the local engine, or use/pull `image`), run the container, copy /reports
+back into OUT/<name>/. A host that is down or fails is recorded and the others go on, so a
+fleet takes about as long as its slowest host. Then every results file that came back is
+merged into OUT/report.html.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from suite.containers.platform import FLAVOURS, check_flavour, meter_access, platform_from_engine
+from suite.errors import BenchError, ConfigError
+
+HostStatus = Literal["ok", "failed", "unreachable", "error"]
+LogFn = Callable[[str, str], None]  # (host name, line)
+DEFAULT_ARGS = ("run", "--out", "/reports")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+class HostSpec(BaseModel):
+    """One Docker engine of the fleet, as written in hosts.toml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    url: str
+    platform: str | None = None  # flavour: x86 | arm64 | rpi | l4t
+    image: str | None = None  # default bench:<platform>-<variant>
+    build: bool = False  # build the image on this engine from the local checkout
+    ship: bool = False  # copy the image from the local engine (docker save | docker load)
+    variant: Literal["full", "ort"] = "full"
+    base: str | None = None  # build argument BASE
+    build_args: dict[str, str] = Field(default_factory=dict)
+    args: list[str] = Field(default_factory=lambda: list(DEFAULT_ARGS))  # bench's arguments
+    entrypoint: list[str] | None = None  # another program than `bench` (smoke tests)
+    env: dict[str, str] = Field(default_factory=dict)
+    group_add: list[str] = Field(default_factory=list)  # e.g. the host's jtop group id
+    meters: bool = True  # mount what the platform's energy meters need
+    # none: no network inside (a benchmark needs none) and the container's hostname is `name`,
+    # so the merged report tells the hosts apart; host: the device's own hostname and network.
+    network: Literal["none", "host"] = "none"
+    timeout_s: float | None = Field(default=None, gt=0)
+    connect_timeout_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME_RE.match(v):
+            raise ValueError("must be 1-63 letters, digits, '.', '_' or '-' (it names a folder)")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^(unix|tcp|ssh|http|https|npipe)://.+", v):
+            raise ValueError("must start with unix://, tcp://, ssh:// (e.g. ssh://pi@pi5.local)")
+        return v
+
+    @field_validator("platform")
+    @classmethod
+    def _platform(cls, v: str | None) -> str | None:
+        if v is not None and v not in FLAVOURS:
+            raise ValueError(f"must be one of {', '.join(FLAVOURS)}")
+        return v
+
+
+class HostOutcome(BaseModel):
+    name: str
+    url: str
+    status: HostStatus
+    platform: str | None = None
+    image: str | None = None
+    exit_code: int | None = None
+    duration_s: float = 0.0  # connect + image + run
+    run_s: float | None = None  # the container alone
+    results_files: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+
+class FleetResult(BaseModel):
+    hosts: list[HostOutcome]
+    out_dir: str
+    report: str | None = None
+    report_error: str | None = None
+    duration_s: float
+
+    @property
+    def ok(self) -> bool:
+        return all(h.status == "ok" for h in self.hosts) and self.report_error is None
+
+
+# ----------------------------------------------------------------------------- hosts.toml
+
+
+def parse_hosts(doc: dict[str, Any], source: object = "hosts.toml") -> list[HostSpec]:
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{source}: expected a table with [[host]] entries")
+    unknown = set(doc) - {"defaults", "host"}
+    if unknown:
+        raise ConfigError(f"{source}: unknown top-level key(s) {', '.join(sorted(unknown))}; "
+                          "use [defaults] and [[host]]")
+    defaults = doc.get("defaults", {})
+    raw_hosts = doc.get("host")
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"{source}: [defaults] must be a table")
+    if not raw_hosts or not isinstance(raw_hosts, list):
+        raise ConfigError(f"{source}: no hosts; add at least one [[host]] with name and url")
+    hosts: list[HostSpec] = []
+    for i, raw in enumerate(raw_hosts, 1):
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{source}: host #{i} must be a table")
+        label = raw.get("name", f"#{i}")
+        try:
+            hosts.append(HostSpec.model_validate({**defaults, **raw}))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "?"
+            raise ConfigError(f"{source}: host {label}: field '{where}': {first['msg']}") from None
+    seen: set[str] = set()
+    for h in hosts:
+        if h.name in seen:
+            raise ConfigError(f"{source}: two hosts are named '{h.name}'; names must be unique")
+        seen.add(h.name)
+    return hosts
+
+
+def load_hosts(path: str | os.PathLike[str]) -> list[HostSpec]:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"No hosts file {p}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read hosts file {p}: {exc}") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    return parse_hosts(doc, p)
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def bench_command(args: Sequence[str]) -> list[str]:
+    """The container's command: bench's arguments, with `run` writing to /reports."""
+    cmd = list(args)
+    if cmd and cmd[0] == "run" and not any(a in ("-o", "--out") or a.startswith("--out=") for a in cmd):
+        cmd += ["--out", "/reports"]
+    return cmd
+
+
+def run_fleet(
+    hosts: Sequence[HostSpec],
+    out_dir: str | os.PathLike[str],
+    *,
+    context: str | os.PathLike[str] | None = None,
+    args: Sequence[str] | None = None,
+    on_log: LogFn = lambda host, line: None,
+    local_client_factory: Callable[[], Any] | None = None,
+    merge: bool = True,
+) -> FleetResult:
+    """Run every host concurrently; never raises for one host's failure.
+
+    `args` replaces every host's bench arguments (the CLI's pass-through)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    local_lock = threading.Lock()
+    local: dict[str, Any] = {}
+
+    def local_client():
+        from suite.containers.images import connect
+
+        with local_lock:
+            if "client" not in local:
+                local["client"] = (local_client_factory or connect)()
+            return local["client"]
+
+    def one(host: HostSpec) -> HostOutcome:
+        return _run_host(host, out, context=context, args=args, on_log=on_log, local_client=local_client)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(hosts)), thread_name_prefix="fleet") as pool:
+        outcomes = list(pool.map(one, hosts))
+
+    result = FleetResult(hosts=outcomes, out_dir=str(out), duration_s=0.0)
+    files = [Path(f) for h in outcomes for f in h.results_files]
+    if merge:
+        if files:
+            try:
+                result.report = str(render_merged_report(files, out / "report.html"))
+            except BenchError as exc:
+                result.report_error = str(exc)
+        else:
+            result.report_error = "no host brought back a results file: nothing to merge"
+    result.duration_s = time.monotonic() - start
+    return result
+
+
+def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_client) -> HostOutcome:
+    from suite.containers.container import run_container
+    from suite.containers.images import DockerError, build_image, connect, image_exists, image_tag, ship_image
+
+    def log(line: str) -> None:
+        on_log(host.name, line)
+
+    t0 = time.monotonic()
+    outcome = HostOutcome(name=host.name, url=host.url, status="error")
+    client = None
+    try:
+        try:
+            client = connect(host.url, timeout_s=host.connect_timeout_s)
+        except DockerError as exc:
+            outcome.status = "unreachable"
+            outcome.error = str(exc)
+            log(f"unreachable: {exc}")
+            return outcome
+        flavour = host.platform or platform_from_engine(client.info())
+        check_flavour(flavour)
+        outcome.platform = flavour
+        tag = host.image or image_tag(flavour, host.variant)
+        outcome.image = tag
+        if host.build:
+            build_image(client, platform=flavour, variant=host.variant, context=context, tag=tag,
+                        base=host.base, build_args=host.build_args, on_log=log)
+        elif host.ship:
+            ship_image(local_client(), client, tag, on_log=log)
+        elif not image_exists(client, tag):
+            log(f"{tag} is not on this engine: pulling it")
+            try:
+                client.images.pull(tag)
+            except Exception as exc:  # docker.errors.APIError, bad names, no registry
+                raise DockerError(
+                    f"{tag} is not on the engine and cannot be pulled ({exc.__class__.__name__}): "
+                    "set build = true or ship = true for this host"
+                ) from None
+        access = meter_access(flavour, check_host=False) if host.meters else None
+        if access is not None and host.group_add:
+            access = dataclasses.replace(access, group_add=access.group_add + tuple(host.group_add))
+        dest = out / host.name
+        run = run_container(
+            client,
+            tag,
+            command=bench_command(args if args is not None else host.args),
+            entrypoint=host.entrypoint,
+            access=access,
+            copy_reports_to=dest,
+            network_mode=host.network,
+            hostname=host.name if host.network == "none" else None,
+            environment={"BENCH_HOSTNAME": host.name, **host.env},
+            timeout_s=host.timeout_s,
+            on_log=log,
+        )
+        outcome.exit_code = run.exit_code
+        outcome.run_s = run.duration_s
+        outcome.results_files = [str(p) for p in run.copied if p.name.startswith("results-") and p.suffix == ".json"]
+        if run.exit_code == 0:
+            outcome.status = "ok"
+        else:
+            outcome.status = "failed"
+            outcome.error = ("stopped at the time limit" if run.timed_out
+                             else f"the container exited with status {run.exit_code}")
+        log(f"finished: {outcome.status} (exit {run.exit_code}, {run.duration_s:.1f} s)")
+    except BenchError as exc:
+        outcome.status = "error"
+        outcome.error = str(exc)
+        log(f"error: {exc}")
+    except Exception as exc:  # one host's surprise must not sink the fleet
+        outcome.status = "error"
+        outcome.error = f"{type(exc).__name__}: {exc}"
+        log(f"error: {outcome.error}")
+    finally:
+        outcome.duration_s = time.monotonic() - t0
+        if client is not None:
+            try:
+                client.close()
+            except Exception:
+                pass
+    return outcome
+
+
+def render_merged_report(results_files: Sequence[Path], out_html: Path) -> Path:
+    """One report over every results file, by the same code as `bench report`."""
+    from suite.report.html import render_report
+    from suite.results.io import load_many
+
+    good, bad = load_many(results_files)
+    if not good:
+        reasons = "; ".join(str(e) for e in bad) or "none could be read"
+        raise BenchError(f"No readable results file to merge ({reasons}).")
+    written = render_report(good, out_html, bad_files=bad, title="Fleet benchmark report")
+    return written.html or out_html
