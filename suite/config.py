@@ -22,7 +22,9 @@ SIZE_KEYS = ("*", "image", "text", "audio", "multimodal", "other")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No inf/NaN anywhere (TOML and YAML can write them): an infinite timeout or time cap
+    # would hang a run, and NaN passes every `> 0` check by comparing False.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TimingPolicy(_Frozen):
@@ -73,6 +75,17 @@ class OrtConfig(_Frozen):
     time_host_copies: bool = False
 
 
+class MonitorConfig(_Frozen):
+    """Watching the machine while cases run (suite/monitor): temperature, clocks, throttling."""
+
+    enabled: bool = True
+    interval_s: float = Field(2.0, gt=0, le=60, description="sampling period while a case runs")
+    hot_temp_c: float | None = Field(None, gt=0, lt=150, description="flag cases whose CPU got this hot "
+                                     "(default: 80 on a Raspberry Pi, 95 elsewhere)")
+    sysfs_root: str | None = None  # None: $BENCH_SYSFS_ROOT or /
+    vcgencmd: str | None = None  # None: $BENCH_VCGENCMD or vcgencmd on PATH
+
+
 class ModelChoice(_Frozen):
     """One model to run: a registry name, torchvision:<name>, hf:<type>, a .py file or an .onnx file."""
 
@@ -94,12 +107,17 @@ class BenchConfig(_Frozen):
     parity_tolerance: float = Field(1e-3, gt=0, description="max relative error of ORT vs eager")
     case_timeout_s: float = Field(1800.0, gt=0)
     isolation: Literal["process", "inline"] = "process"
-    cooldown_temp_c: float | None = Field(None, description="wait between cases until the CPU is below this")
+    cooldown_temp_c: float | None = Field(None, gt=0, lt=150, description="wait between cases until the CPU is below this (Celsius)")
+    cooldown_max_s: float = Field(600.0, gt=0, description="longest cool-down wait before a case; the case is then flagged")
+    worker_memory_limit_mb: int | None = Field(
+        None, ge=16, description="memory a case may allocate above its worker's starting footprint (RLIMIT_DATA); "
+        "beyond it the case fails as 'oom' instead of swapping the machine to a halt")
     output_dir: str = "reports"
     report: bool = True
     timing: TimingPolicy = Field(default_factory=TimingPolicy)
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
     ort: OrtConfig = Field(default_factory=OrtConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
 
     @field_validator("models", mode="before")
     @classmethod
@@ -131,9 +149,17 @@ class BenchConfig(_Frozen):
                 raise ValueError(f"input_sizes.{key} must be a non-empty list of positive numbers")
         return v
 
+    @model_validator(mode="after")
+    def _consistent(self) -> BenchConfig:
+        if self.worker_memory_limit_mb is not None and self.isolation == "inline":
+            raise ValueError("worker_memory_limit_mb needs isolation = 'process' (inline cases run in the "
+                             "main process, which the limit would cap instead)")
+        return self
+
     def digest(self) -> str:
-        """Identity of what is measured (not where results go): for --resume checks."""
-        payload = self.model_dump(mode="json", exclude={"output_dir", "report"})
+        """Identity of what is measured (not where results go, nor how the machine is watched):
+        for --resume checks."""
+        payload = self.model_dump(mode="json", exclude={"output_dir", "report", "monitor"})
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -231,7 +257,12 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
             msg = f"{msg} (got {err.get('input')!r})"
         lines.append(f"'{field}': {msg}")
     more = f" (+{exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
-    return f"Invalid configuration in {source}: " + "; ".join(lines) + more
+    return _one_line(f"Invalid configuration in {source}: " + "; ".join(lines) + more)
+
+
+def _one_line(text: str) -> str:
+    """Escape control characters (a key or value holding a newline): the error stays one paragraph."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -50,7 +50,10 @@ def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
         status, error = "failed", ErrorInfo(kind="oom", message=f"out of memory: {exc}")
     except Exception as exc:  # a case must never crash the run
         msg = f"{type(exc).__name__}: {exc}"
-        kind = "oom" if "out of memory" in str(exc).lower() else "exception"
+        # CUDA says "out of memory"; torch's CPU allocator "can't allocate memory" (ENOMEM, e.g.
+        # past worker_memory_limit_mb).
+        low = str(exc).lower()
+        kind = "oom" if "out of memory" in low or "allocate memory" in low else "exception"
         status, error = "failed", ErrorInfo(kind=kind, message=msg[:2000], traceback=traceback.format_exc())
     return CaseResult(
         spec=spec, id=spec.case_id, status=status, error=error, started_at=started,
@@ -112,6 +115,7 @@ def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: Case
     except ImportError:  # energy package not available in this build
         return
     opts = energy_options(ctx.config)
+    meter = None
     try:
         meter = energy.select_meter(opts)
         res = energy.measure_energy(lambda: prepared.run(inputs), items, meter, opts, ctx.idle_baseline)
@@ -123,6 +127,9 @@ def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: Case
     except Exception as exc:  # MeterError and anything else: latency stands
         result["energy_error"] = ErrorInfo(kind="energy", message=f"{type(exc).__name__}: {exc}")
         result["flags"].append("energy: failed")
+    finally:
+        if meter is not None:
+            meter.close()  # NVML shutdown, jtop disconnect
 
 
 def energy_options(config: BenchConfig):

@@ -46,6 +46,9 @@ class RunProgress:
                 self.console.print(f"[red]failed[/] {escape(r.spec.label)}: {escape(r.error.message.splitlines()[0][:200])}")
             elif r.status == "parity_failed":
                 self.console.print(f"[yellow]parity failed[/] {escape(r.spec.label)}: {escape(r.error.message)}")
+        elif event == "cooldown":
+            self.progress.update(self.task, current=(
+                f"cooling down: {data['temp_c']:.1f} °C > {data['target_c']:g} °C ({data['waited_s']:.0f}/{data['max_s']:g} s)"))
         elif event == "warning":
             self.console.print(f"[yellow]warning:[/] {escape(data['message'])}")
         elif event == "end":

@@ -1,5 +1,6 @@
 """`bench run`: parse flags into a config, run it with a live progress bar, print a summary,
-write the report."""
+write the report. Ctrl-C / SIGTERM / SIGHUP stop it after saving and print how to resume
+(exit status 128 + the signal: 130, 143, 129); see cli/resume.py for --resume and --force."""
 
 from __future__ import annotations
 
@@ -48,7 +49,11 @@ def register(app: typer.Typer) -> None:
         pretrained: Annotated[bool, typer.Option("--pretrained", help="Load published weights (needs network); default random weights.")] = False,
         no_energy: Annotated[bool, typer.Option("--no-energy", help="Skip the energy window.")] = False,
         region: Annotated[Optional[str], typer.Option(help="Grid region (ISO3 country code) for carbon, e.g. USA, FRA, DEU.")] = None,
-        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for the results file and the report (default reports/).")] = None,
+        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for the results file and the report (default reports/), or the results file itself (a path ending in .json).")] = None,
+        resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted run: its output folder (the newest unfinished run in it) or its results file. Runs only the cases not yet finished, with the saved configuration.")] = None,
+        force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.json, or start a new run in a folder that holds an unfinished run of the same configuration.")] = False,
+        case_timeout: Annotated[Optional[float], typer.Option("--case-timeout", help="Seconds before a hung case is killed and recorded as a timeout (default 1800).")] = None,
+        cooldown: Annotated[Optional[float], typer.Option("--cooldown", help="Before each case, wait until the CPU is below this temperature (Celsius; at most cooldown_max_s).")] = None,
         inline: Annotated[bool, typer.Option("--inline", help="Run cases in this process (no worker isolation; for debugging).")] = False,
         no_report: Annotated[bool, typer.Option("--no-report", help="Do not render the HTML report at the end.")] = False,
     ) -> None:
@@ -61,7 +66,9 @@ def register(app: typer.Typer) -> None:
             "input_sizes": parse_input_sizes(input_sizes),
             "threads": threads,
             "device": device,
-            "output_dir": str(out) if out else None,
+            "output_dir": str(out.parent if out.suffix.lower() == ".json" else out) if out else None,
+            "case_timeout_s": case_timeout,
+            "cooldown_temp_c": cooldown,
         }
         if model:
             overrides["models"] = [{"name": m, "pretrained": pretrained} for m in model]
@@ -76,24 +83,93 @@ def register(app: typer.Typer) -> None:
             energy["region"] = region
         if energy:
             overrides["energy"] = energy
+        if resume is not None:
+            from suite.cli.resume import prepare_resume
+            from suite.runner import check_resumable
+
+            cfg, previous, path = prepare_resume(resume, preset=preset, config_file=str(config) if config else None,
+                                                 overrides=overrides, out=out)
+            if pretrained and not model:
+                cfg = _all_pretrained(cfg)
+                check_resumable(previous, cfg)
+            execute_run(cfg, resume=previous, output=path)
+            return
+        from suite.cli.resume import new_run_output
+
         cfg = build_config(preset=preset, config_file=str(config) if config else None, overrides=overrides)
         if pretrained and not model:
-            cfg = cfg.model_copy(update={"models": [m.model_copy(update={"pretrained": True}) for m in cfg.models]})
-        execute_run(cfg)
+            cfg = _all_pretrained(cfg)
+        execute_run(cfg, output=new_run_output(cfg, out, force))
+
+
+def _all_pretrained(cfg: Any) -> Any:
+    return cfg.model_copy(update={"models": [m.model_copy(update={"pretrained": True}) for m in cfg.models]})
 
 
 def execute_run(cfg: Any, resume: Any = None, output: Path | None = None) -> None:
     from suite.cli.progress import RunProgress
     from suite.cli.summary import print_summary
-    from suite.runner import RunOptions, run_benchmark
+    from suite.runner import RunOptions, run_benchmark, stop_on_signals
 
     out_dir = Path(cfg.output_dir)
     _check_writable(out_dir)
-    with RunProgress() as progress:
-        run = run_benchmark(cfg, RunOptions(output=output, command=sys.argv, progress=progress.on_event, resume=resume))
+    state = _RunState()
+    try:
+        with stop_on_signals(), RunProgress() as progress:
+            state.forward, state.console = progress.on_event, progress.console
+            run = run_benchmark(cfg, RunOptions(output=output, command=sys.argv, progress=state, resume=resume))
+    except KeyboardInterrupt as exc:  # StopRequested (SIGINT/SIGTERM/SIGHUP) is one
+        import signal
+
+        signum = getattr(exc, "signum", signal.SIGINT)
+        _print_interrupted(state, signum)
+        # SystemExit passes through click untouched, whichever way the command is invoked
+        # (with standalone_mode=False click turns a typer.Exit into a return value).
+        raise SystemExit(128 + signum) from None
     print_summary(run)
     if cfg.report:
         _render(run, progress.path)
+
+
+class _RunState:
+    """Passes the runner's progress events on to the progress bar, keeping what an
+    interruption message needs: where the results are and how many cases there are."""
+
+    def __init__(self) -> None:
+        self.forward: Any = None
+        self.console: Any = None
+        self.path: Path | None = None
+        self.total = 0
+        self.run: Any = None
+
+    def __call__(self, event: str, data: dict[str, Any]) -> None:
+        if event == "start":
+            self.path, self.total, self.run = Path(data["path"]), data["total"], data["run"]
+        elif event == "cooldown" and data["waited_s"] == 0 and self.console is not None:
+            self.console.print(f"cooling down: CPU at {data['temp_c']:.1f} °C, waiting until it is below "
+                               f"{data['target_c']:g} °C (at most {data['max_s']:g} s)", highlight=False)
+        if self.forward is not None:
+            self.forward(event, data)
+
+
+def _print_interrupted(state: _RunState, signum: int) -> None:
+    import shlex
+    import signal
+
+    from rich.markup import escape
+
+    from suite.cli.console import stderr_console
+
+    name = signal.Signals(signum).name
+    console = stderr_console()
+    if state.path is None or state.run is None:
+        console.print(f"Interrupted ({name}) before the run started; no results file was written or changed.",
+                      highlight=False)
+        return
+    saved = len(state.run.cases)
+    path = shlex.quote(str(state.path))
+    console.print(escape(f"Interrupted ({name}): {saved} of {state.total} cases saved in {state.path}. "
+                         f"Resume with: bench run --resume {path}"), highlight=False, soft_wrap=True)
 
 
 def _render(run: Any, results_path: Path) -> None:

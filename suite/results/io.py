@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -18,6 +19,7 @@ from suite.errors import ResultsFileError
 from suite.results.schema import FORMAT_NAME, SCHEMA_VERSION, RunResult
 
 RESULTS_SUFFIX = ".json"
+_PARTIAL_TOKEN = re.compile(r"[0-9A-Za-z.+\-]*")
 
 
 # --------------------------------------------------------------------------- migrations
@@ -62,8 +64,15 @@ def parse_results(text: str, source: object = "<string>") -> RunResult:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        what = "truncated" if exc.pos >= len(text.rstrip()) else "not valid JSON"
+        # A file cut short fails at its end: in a string that never closes, or in a last
+        # token cut in half ("0." of 0.25, "tru" of true) with nothing after it.
+        cut = exc.msg.startswith("Unterminated string") or _PARTIAL_TOKEN.fullmatch(text[exc.pos:].rstrip()) is not None
+        what = "truncated" if cut else "not valid JSON"
         raise ResultsFileError(source, f"{what} (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:  # thousands of nested brackets: no results file looks like that
+        raise ResultsFileError(source, "not a bench results file (JSON nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise ResultsFileError(source, f"not valid JSON ({exc})") from None
     if not isinstance(doc, dict):
         raise ResultsFileError(source, "the top level is not a JSON object: not a bench results file")
     if doc.get("format", FORMAT_NAME) != FORMAT_NAME or ("schema_version" not in doc and "cases" not in doc):
@@ -71,6 +80,8 @@ def parse_results(text: str, source: object = "<string>") -> RunResult:
     doc = migrate(doc, source)
     try:
         return RunResult.model_validate(doc)
+    except RecursionError:
+        raise ResultsFileError(source, "a field is nested too deeply to be a bench results file") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -91,6 +102,8 @@ def load_results(path: str | os.PathLike[str]) -> RunResult:
         raise ResultsFileError(p, "not UTF-8 text (binary file?)") from None
     except OSError as exc:
         raise ResultsFileError(p, exc.strerror or str(exc)) from None
+    except ValueError as exc:  # a path with a NUL byte
+        raise ResultsFileError(p, str(exc)) from None
     return parse_results(text, p)
 
 
@@ -131,10 +144,15 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
+        # mkstemp makes the file 0600; a results file is ordinary output (read by the user who
+        # bind-mounted the folder into a container, by the report), so honour the umask.
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600: results written in a container must stay readable
         os.replace(tmp, p)
     except BaseException:
         try:
@@ -152,6 +170,12 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def save_results(result: RunResult, path: str | os.PathLike[str]) -> None:

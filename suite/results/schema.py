@@ -241,7 +241,9 @@ class Conditions(_Model):
     cpu_temp_c_max: float | None = None
     cpu_freq_mhz_min: float | None = None
     cpu_freq_mhz_max: float | None = None
-    throttled: str | None = None  # vcgencmd get_throttled raw value
+    # vcgencmd get_throttled bits that concern this case (hex): "now" bits seen in any sample
+    # plus since-boot bits newly set during it.
+    throttled: str | None = None
     swap_in_bytes: int | None = None
     swap_out_bytes: int | None = None
     other_cpu_percent: float | None = None

@@ -1,0 +1,127 @@
+"""Bad input to `bench run`, as a user types it: each gets one paragraph on stderr saying
+what is wrong and what to do, exit status 2, and no traceback (unless --debug)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIX = Path(__file__).parent.parent / "fixtures"
+BAD = FIX / "results" / "bad"
+FAST = ["--no-energy", "--no-report"]
+
+
+def bench(*args: str, env_extra: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ORT_DISABLE_TELEMETRY="1", COLUMNS="300", **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "suite", *args], capture_output=True, text=True, env=env,
+                          timeout=300, cwd=cwd)
+
+
+def assert_one_paragraph(res: subprocess.CompletedProcess, *needles: str) -> str:
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    text = res.stderr.strip()
+    assert "Traceback" not in text, text
+    assert text.startswith("error: "), text
+    assert "\n\n" not in text  # one paragraph (long lines may wrap, never break into sections)
+    flat = " ".join(text.split())
+    for needle in needles:
+        assert needle in flat, flat
+    return flat
+
+
+def blocker(tmp_path: Path, *modules: str) -> dict[str, str]:
+    """Make `modules` unimportable in a child Python, as if their extra were not installed."""
+    site = tmp_path / "blocker"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(
+        "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in modules))
+    return {"PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+def test_unknown_model(tmp_path):
+    res = bench("run", "--model", "resnet-18", "-o", str(tmp_path), *FAST)
+    assert_one_paragraph(res, "Unknown model 'resnet-18'", "Did you mean", "resnet18", "bench models")
+    assert not list(tmp_path.glob("results-*.json"))
+
+
+def test_malformed_config_file(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('models = ["resnet18"\nthreads = 2\n')
+    assert_one_paragraph(bench("run", "-c", str(cfg), "-o", str(tmp_path), *FAST), f"{cfg} is not valid TOML", "line")
+
+
+@pytest.mark.parametrize("body, needles", [
+    ('models = ["resnet18"]\n[timing]\nmin_time_s = 5\nmax_time_s = 1\n', ["'timing'", "max_time_s (1.0) is below timing.min_time_s (5.0)"]),
+    ('models = ["resnet18"]\nisolation = "inline"\nworker_memory_limit_mb = 512\n', ["worker_memory_limit_mb needs isolation = 'process'"]),
+    ('models = ["resnet18"]\ncase_timeout_s = inf\n', ["'case_timeout_s'", "finite number"]),
+    ('models = ["resnet18"]\nbatchsizes = [1]\n', ["'batchsizes': unknown field; allowed:", "batch_sizes"]),
+])
+def test_contradictory_or_invalid_config(tmp_path, body, needles):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(body)
+    assert_one_paragraph(bench("run", "-c", str(cfg), "-o", str(tmp_path), *FAST), f"Invalid configuration in {cfg}", *needles)
+
+
+@pytest.mark.parametrize("flag, needles", [
+    ("--batch-sizes=0", ["'batch_sizes'", "batch sizes must be >= 1, got [0]"]),
+    ("--batch-sizes=1,x", ["--batch-sizes takes a comma-separated list"]),
+    ("--batch-sizes=-4", ["batch sizes must be >= 1, got [-4]"]),
+])
+def test_batch_size_the_model_cannot_take(tmp_path, flag, needles):
+    assert_one_paragraph(bench("run", "--model", "resnet18", flag, "-o", str(tmp_path), *FAST), *needles)
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker_file = tmp_path / "a-file"
+    blocker_file.write_text("not a folder")
+    res = bench("run", "--model", "resnet18", "--backends", "eager", "-o", str(blocker_file / "out"), *FAST)
+    assert_one_paragraph(res, f"Cannot create output folder {blocker_file / 'out'}", "Choose another with -o")
+
+
+def test_missing_backend_dependency_names_the_extra(tmp_path):
+    res = bench("run", "--model", "resnet18", "--backends", "eager,ort", "-o", str(tmp_path / "o"), *FAST,
+                env_extra=blocker(tmp_path, "onnxruntime"))
+    assert_one_paragraph(res, "The optional dependency 'onnxruntime' is not installed (needed for the ONNX Runtime backends)",
+                         "pip install 'bench-suite[ort]'")
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").glob("results-*.json"))
+
+
+def test_missing_model_dependency_names_the_extra(tmp_path):
+    res = bench("run", "--model", "hf:bert", "--backends", "eager", "-o", str(tmp_path / "o"), *FAST,
+                env_extra=blocker(tmp_path, "transformers"))
+    assert_one_paragraph(res, "'transformers' is not installed", "pip install 'bench-suite[torch]'")
+
+
+@pytest.mark.parametrize("name, needles", [
+    ("truncated.json", ["truncated"]),
+    ("foreign.json", ["not a bench results file"]),
+    ("newer.json", ["schema version 99 is newer than this suite understands (1)", "pip install -U bench-suite"]),
+])
+def test_bad_results_file_to_resume(name, needles):
+    res = bench("run", "--resume", str(BAD / name))
+    assert_one_paragraph(res, f"Cannot read results file {BAD / name}:", *needles)
+
+
+def test_binary_and_missing_results_files(tmp_path):
+    blob = tmp_path / "results-x.json"
+    blob.write_bytes(bytes(range(256)) * 4)
+    assert_one_paragraph(bench("run", "--resume", str(blob)), "not UTF-8")
+    assert_one_paragraph(bench("run", "--resume", str(tmp_path / "gone")), "Nothing to resume", "no such file or folder")
+
+
+def test_existing_results_file_is_not_overwritten(tmp_path):
+    target = tmp_path / "mine.json"
+    target.write_text('{"keep": "me"}')
+    res = bench("run", "--model", "resnet18", "--backends", "eager", "-o", str(target), *FAST)
+    assert_one_paragraph(res, f"{target} already exists. Pass --force to overwrite it")
+    assert target.read_text() == '{"keep": "me"}'
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    res = bench("--debug", "run", "--model", "resnet-18", "-o", str(tmp_path), *FAST)
+    assert res.returncode != 0
+    assert "Traceback (most recent call last)" in res.stderr and "UnknownModelError" in res.stderr
