@@ -116,8 +116,15 @@ def audio_spec(seconds: float = 1.0, name: str = "input_values", sample_rate: in
 
 
 def make_inputs(spec: InputSpec, batch: int, size: float | None, seed: int = 0, device: str = "cpu") -> dict[str, Any]:
-    """Seeded synthetic tensors for one case: the same seed gives the same inputs everywhere."""
-    import torch
+    """Seeded synthetic tensors for one case: the same seed gives the same inputs everywhere.
+
+    torch tensors when torch is installed; numpy arrays on an ONNX-Runtime-only install."""
+    try:
+        import torch
+    except ImportError:
+        if device != "cpu":
+            raise BenchError(f"Inputs on device '{device}' need torch (pip install 'bench-suite[torch]')") from None
+        return make_numpy_inputs(spec, batch, size, seed)
 
     gen = torch.Generator(device="cpu").manual_seed(seed)
     shapes = spec.shapes(batch, size)
@@ -138,6 +145,29 @@ def make_inputs(spec: InputSpec, batch: int, size: float | None, seed: int = 0, 
         else:
             x = torch.randn(shape, generator=gen, dtype=torch.float32).to(dtype)
         out[t.name] = x.to(device)
+    return out
+
+
+def make_numpy_inputs(spec: InputSpec, batch: int, size: float | None, seed: int = 0) -> dict[str, Any]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    shapes = spec.shapes(batch, size)
+    out: dict[str, Any] = {}
+    for t in spec.tensors:
+        shape = shapes[t.name]
+        if t.kind == "tokens":
+            high = t.high if t.high is not None else 100
+            x = rng.integers(min(t.low, high - 1), high, size=shape)
+        elif t.kind == "ones":
+            x = np.ones(shape)
+        elif t.kind == "zeros":
+            x = np.zeros(shape)
+        elif t.kind == "uniform":
+            x = rng.random(shape)
+        else:
+            x = rng.standard_normal(shape)
+        out[t.name] = x.astype(np.dtype(t.dtype))
     return out
 
 

@@ -62,8 +62,6 @@ def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
 
 
 def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> None:
-    import torch
-
     from suite.backends import prepare_backend
     from suite.backends.base import PrepareRequest
     from suite.inputs import make_inputs
@@ -72,9 +70,13 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
     from suite.models.registry import resolve_model
 
     config, spec = ctx.config, planned.spec
-    torch.manual_seed(config.seed)
-    torch.set_num_threads(spec.threads)
     entry = resolve_model(planned.choice.name, planned.choice.overrides)
+    torch = None
+    if entry.builder is not None or spec.device != "cpu":
+        import torch
+
+        torch.manual_seed(config.seed)
+        torch.set_num_threads(spec.threads)
     with PeakRSS() as rss:
         model = entry.build(planned.choice.pretrained) if entry.builder is not None else None
         inputs = make_inputs(entry.input_spec, spec.batch_size, spec.input_size, config.seed, spec.device)
@@ -100,7 +102,7 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
             prepared.close()
     result["flags"].extend(f"latency: {w}" for w in result["latency"].summary.warnings)
     device_peak = None
-    if spec.device.startswith("cuda"):
+    if torch is not None and spec.device.startswith("cuda"):
         device_peak = int(torch.cuda.max_memory_allocated())
     result["memory"] = MemoryStats(
         rss_before_bytes=rss.before, rss_peak_bytes=rss.peak, rss_peak_delta_bytes=rss.peak - rss.before,

@@ -342,7 +342,10 @@ OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
 
 def check_dependencies(config: BenchConfig) -> None:
     """Name the missing extra before anything runs, instead of failing every case."""
-    needed = {"torch": "measuring models"}
+    # .onnx files run on ONNX Runtime alone (the slim container image has no torch).
+    needed = {}
+    if any(not m.name.lower().endswith(".onnx") for m in config.models):
+        needed["torch"] = "measuring PyTorch models"
     if any(b.startswith("ort") for b in config.backends):
         needed.update({"onnxruntime": "the ONNX Runtime backends", "onnx": "the ONNX Runtime backends"})
     for module, purpose in needed.items():
