@@ -40,7 +40,7 @@ def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
         if status == "parity_failed":
             p = result["parity"]
             error = ErrorInfo(kind="parity", message=(
-                f"ORT output differs from eager: max relative error {p.max_rel_error:.3g} > tolerance {p.tolerance:.3g}; "
+                f"{spec.backend} output differs from {p.reference_backend}: max relative error {p.max_rel_error:.3g} > tolerance {p.tolerance:.3g}; "
                 "ORT numbers for this case are not trustworthy"))
     except CaseError as exc:
         status, error = "failed", ErrorInfo(kind=exc.kind, message=str(exc), traceback=traceback.format_exc())
@@ -82,6 +82,10 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
         inputs = make_inputs(entry.input_spec, spec.batch_size, spec.input_size, config.seed, spec.device)
         if model is not None:
             result["params"], result["flops"] = static_metrics(model, inputs, spec.batch_size)
+        elif entry.path:
+            from suite.backends.onnx_params import onnx_param_stats
+
+            result["params"] = onnx_param_stats(entry.path)
         req = PrepareRequest(
             model=model, entry=entry, inputs=inputs, device=spec.device, threads=spec.threads,
             options=config.ort.model_dump(), parity_tolerance=config.parity_tolerance,
@@ -91,6 +95,7 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
         try:
             result["export"] = prepared.export
             result["parity"] = prepared.parity
+            result["flags"].extend(getattr(prepared, "flags", []))
             with prepared.context():
                 result["latency"] = time_forward(
                     lambda: prepared.run(inputs), items_per_call=spec.batch_size, policy=config.timing,

@@ -9,6 +9,8 @@ from suite.backends.base import Prepared, PrepareRequest
 # name -> "module:function" returning a Prepared
 BACKENDS: dict[str, str] = {
     "eager": "suite.backends.eager:prepare",
+    "ort": "suite.backends.onnxruntime:prepare",
+    "ort-int8": "suite.backends.onnxruntime:prepare_int8",
 }
 
 

@@ -29,9 +29,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from suite.cli import containers, info, report, run
+    from suite.cli import cache, containers, info, report, run
 
-    for module in (run, info, report, containers):
+    for module in (run, info, report, cache, containers):
         module.register(app)
 
 

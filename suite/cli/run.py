@@ -54,6 +54,8 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.json, or start a new run in a folder that holds an unfinished run of the same configuration.")] = False,
         case_timeout: Annotated[Optional[float], typer.Option("--case-timeout", help="Seconds before a hung case is killed and recorded as a timeout (default 1800).")] = None,
         cooldown: Annotated[Optional[float], typer.Option("--cooldown", help="Before each case, wait until the CPU is below this temperature (Celsius; at most cooldown_max_s).")] = None,
+        exporter: Annotated[Optional[str], typer.Option(help="ONNX exporter for the ort backends: dynamo (default) or torchscript.")] = None,
+        opset: Annotated[Optional[int], typer.Option(help="ONNX opset for the export (default: the exporter's).")] = None,
         inline: Annotated[bool, typer.Option("--inline", help="Run cases in this process (no worker isolation; for debugging).")] = False,
         no_report: Annotated[bool, typer.Option("--no-report", help="Do not render the HTML report at the end.")] = False,
     ) -> None:
@@ -83,6 +85,9 @@ def register(app: typer.Typer) -> None:
             energy["region"] = region
         if energy:
             overrides["energy"] = energy
+        ort = {k: v for k, v in (("exporter", exporter), ("opset", opset)) if v is not None}
+        if ort:
+            overrides["ort"] = ort
         if resume is not None:
             from suite.cli.resume import prepare_resume
             from suite.runner import check_resumable

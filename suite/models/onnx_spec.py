@@ -1,9 +1,12 @@
 """Derive an input spec from an ONNX graph's declared inputs.
 
-Fixed dimensions are kept; the first symbolic dimension of every input is the batch; a 4-D
-float input with symbolic height and width gets a `resolution` size axis; other symbolic
-dimensions of integer inputs (token ids) get a `seq_len` axis; anything else symbolic is
-fixed at a default the user can see in the case's recorded shapes.
+Dimension 0 of every input of rank >= 2 is the batch, symbolic or not (a graph exported with
+a fixed batch of 1 then runs batch 1 and fails clearly at other batch sizes, instead of
+silently running batch 1 under another label); a 4-D float input with symbolic height and
+width gets a `resolution` size axis; a symbolic dimension 1 of an integer input (token ids)
+gets a `seq_len` axis; a 2-D float input with a symbolic dimension 1 is a waveform
+(`audio_seconds`, 16 kHz); anything else symbolic is fixed at a default the user can see in
+the case's recorded shapes. Masks are all ones, token-type and position ids all zeros.
 """
 
 from __future__ import annotations
@@ -45,16 +48,19 @@ def input_spec_from_onnx(path: Path) -> InputSpec:
         dims = list(ttype.shape.dim)
         shape: list[int | str] = []
         for i, d in enumerate(dims):
-            if d.HasField("dim_value") and d.dim_value > 0:
-                shape.append(int(d.dim_value))
-            elif i == 0:
+            if i == 0 and (len(dims) >= 2 or not (d.HasField("dim_value") and d.dim_value > 0)):
                 shape.append("batch")
+            elif d.HasField("dim_value") and d.dim_value > 0:
+                shape.append(int(d.dim_value))
             elif len(dims) == 4 and i in (2, 3) and dtype.startswith("float"):
                 shape.append("resolution")
                 size_axis, default_size, modality = "resolution", 224, "image"
-            elif dtype.startswith("int") and i == 1:
+            elif dtype.startswith("int") and i == 1 and size_axis in (None, "seq_len"):
                 shape.append("seq_len")
                 size_axis, default_size, modality = "seq_len", 128, "text"
+            elif len(dims) == 2 and i == 1 and dtype.startswith("float") and size_axis in (None, "audio_seconds"):
+                shape.append("samples")
+                size_axis, default_size, modality = "audio_seconds", 1.0, "audio"
             else:
                 name = f"{inp.name}_dim{i}"
                 fixed[name] = DEFAULT_FREE_DIM
@@ -64,9 +70,14 @@ def input_spec_from_onnx(path: Path) -> InputSpec:
         kind = "normal"
         high = None
         if dtype.startswith("int"):
-            kind, high = ("ones", None) if "mask" in inp.name else ("tokens", 1000)
+            lowered = inp.name.lower()
+            if "mask" in lowered:
+                kind = "ones"
+            elif "token_type" in lowered or "position" in lowered:
+                kind = "zeros"  # token-type / position tables are small: ids up to 1000 would overflow them
+            else:
+                kind, high = "tokens", 1000
         tensors.append(TensorSpec(inp.name, tuple(shape), dtype if dtype != "bool" else "bool", kind, high=high))
-    if size_axis is None and any(isinstance(d, int) for t in tensors for d in t.shape[2:4]) and modality == "image":
-        pass
+    min_size = 0.01 if size_axis == "audio_seconds" else 1
     return InputSpec(modality=modality, tensors=tuple(tensors), size_axis=size_axis, default_size=default_size,
-                     fixed=fixed, min_size=1)
+                     fixed=fixed, min_size=min_size)

@@ -1,0 +1,225 @@
+"""The export cache: ONNX files on disk, keyed by everything that decides their content.
+
+One entry is one folder `<root>/<model>-<key>/` holding `model.onnx` (plus `model.onnx.data`
+when the exporter writes weights as external data), a `meta.json` that says what it is, and
+quantised variants beside it. An export that failed is cached too (`meta.json` with
+status "failed" and the error), so a sweep over ten batch sizes does not retry a
+ten-second doomed export ten times; `bench cache clear` forgets it.
+
+Entries are built in a temporary folder next to the final one and renamed into place, so a
+reader never sees half an entry and two writers cannot corrupt each other.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from suite.errors import BenchError
+
+ENV_VAR = "BENCH_CACHE_DIR"
+META_FILE = "meta.json"
+MODEL_FILE = "model.onnx"
+_TMP_PREFIX = ".tmp-"
+STALE_TMP_S = 3600.0
+
+
+def cache_root(configured: str | os.PathLike[str] | None = None) -> Path:
+    """Where exports live: the config's `ort.cache_dir`, else $BENCH_CACHE_DIR, else
+    $XDG_CACHE_HOME/bench/onnx (~/.cache/bench/onnx)."""
+    if configured:
+        return Path(configured).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "bench" / "onnx"
+
+
+def digest(payload: Any, length: int = 16) -> str:
+    """Stable hash of a JSON-able payload (keys sorted, so dict order never matters)."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def _slug(name: str) -> str:
+    """A readable folder prefix from a model name (paths and hf: specs included)."""
+    base = os.path.basename(name.rstrip("/\\")) or name
+    return (re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._") or "model")[:48]
+
+
+@dataclass
+class CacheEntry:
+    path: Path  # the entry folder
+    key: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_FILE
+
+    @property
+    def failed(self) -> bool:
+        return self.meta.get("status") == "failed"
+
+    @property
+    def model(self) -> str:
+        return str(self.meta.get("model", "?"))
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+
+    def files(self) -> list[str]:
+        return sorted(p.name for p in self.path.iterdir() if p.is_file())
+
+
+def entry_dir(root: Path, model_name: str, key: str) -> Path:
+    return root / f"{_slug(model_name)}-{key}"
+
+
+def lookup(root: Path, model_name: str, key: str) -> CacheEntry | None:
+    """The complete entry for `key`, or None. A folder without a readable meta.json is not
+    an entry (it cannot come from `store`, which writes meta.json before the rename)."""
+    path = entry_dir(root, model_name, key)
+    meta = _read_meta(path)
+    if meta is None or meta.get("key") != key:
+        return None
+    if meta.get("status") == "ok" and not (path / MODEL_FILE).is_file():
+        return None
+    return CacheEntry(path, key, meta)
+
+
+def _read_meta(path: Path) -> dict[str, Any] | None:
+    try:
+        meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def store(root: Path, model_name: str, key: str, meta: dict[str, Any],
+          build: Callable[[Path], dict[str, Any]]) -> CacheEntry:
+    """Build an entry with `build(tmp_folder)` (which writes model.onnx there and returns
+    extra meta) and move it into place. If `build` raises, nothing is left behind."""
+    final = entry_dir(root, model_name, key)
+    tmp = _make_tmp(root, final.name)
+    try:
+        extra = build(tmp)
+        full = {**meta, **extra, "key": key, "status": "ok", "created_at": _now()}
+        _write_json(tmp / META_FILE, full)
+        _publish(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    entry = lookup(root, model_name, key)
+    if entry is None:  # pragma: no cover - only if someone deletes it between rename and read
+        raise BenchError(f"export cache entry {final} vanished right after it was written")
+    return entry
+
+
+def store_failure(root: Path, model_name: str, key: str, meta: dict[str, Any], kind: str, message: str) -> CacheEntry:
+    final = entry_dir(root, model_name, key)
+    tmp = _make_tmp(root, final.name)
+    try:
+        full = {**meta, "key": key, "status": "failed", "created_at": _now(),
+                "error": {"kind": kind, "message": message}}
+        _write_json(tmp / META_FILE, full)
+        _publish(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return CacheEntry(final, key, _read_meta(final) or {})
+
+
+def _make_tmp(root: Path, name: str) -> Path:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{name}-", dir=root))
+        tmp.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users
+        return tmp
+    except OSError as exc:
+        raise BenchError(f"Cannot write to the ONNX export cache {root}: {exc.strerror or exc}. "
+                         f"Choose another folder with ort.cache_dir or ${ENV_VAR}.") from None
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Rename the finished folder into place, replacing an older (e.g. failed) entry."""
+    if final.exists():
+        old = final.with_name(f"{_TMP_PREFIX}old-{final.name}-{os.getpid()}")
+        try:
+            os.replace(final, old)
+        except OSError:
+            return  # another process is replacing it right now; its entry is as good as ours
+        shutil.rmtree(old, ignore_errors=True)
+    try:
+        os.replace(tmp, final)
+    except OSError:
+        if not final.exists():
+            raise
+
+
+def write_file_atomic(target: Path, build: Callable[[Path], None]) -> None:
+    """Write one file (e.g. a quantised model) via a temporary name in the same folder."""
+    tmp = target.with_name(f"{_TMP_PREFIX}{target.name}-{os.getpid()}")
+    try:
+        build(tmp)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def iter_entries(root: Path) -> Iterator[CacheEntry]:
+    if not root.is_dir():
+        return
+    for path in sorted(root.iterdir()):
+        if not path.is_dir() or path.name.startswith(_TMP_PREFIX):
+            continue
+        meta = _read_meta(path)
+        if meta is not None and isinstance(meta.get("key"), str):
+            yield CacheEntry(path, meta["key"], meta)
+
+
+def list_entries(root: Path, pattern: str = "*") -> list[CacheEntry]:
+    """Entries whose model name (or folder name) matches the wildcard `pattern`."""
+    return [e for e in iter_entries(root) if _matches(e, pattern)]
+
+
+def _matches(entry: CacheEntry, pattern: str) -> bool:
+    return fnmatch.fnmatch(entry.model, pattern) or fnmatch.fnmatch(entry.path.name, pattern)
+
+
+def clear_entries(root: Path, pattern: str = "*", failed_only: bool = False) -> list[CacheEntry]:
+    """Delete matching entries (and leftovers of interrupted writes); returns what was removed."""
+    removed = []
+    for entry in list_entries(root, pattern):
+        if failed_only and not entry.failed:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry)
+    if pattern == "*" and not failed_only and root.is_dir():
+        stale = time.time() - STALE_TMP_S
+        for path in root.iterdir():
+            # Leftovers of interrupted writes; a fresh one may belong to a run in progress.
+            if path.name.startswith(_TMP_PREFIX) and path.stat().st_mtime < stale:
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    return removed

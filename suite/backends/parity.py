@@ -1,0 +1,95 @@
+"""Does the exported graph compute the same function? Compare outputs on the same inputs.
+
+Outputs are flattened to a list of arrays in a stable order that matches how exporters
+flatten them (tensors as they are; tuples and lists in order; dicts and HF ModelOutputs in
+key order, skipping None), then compared by position.
+
+The error is relative to each output's scale: max|a - b| / max|reference|. Absolute error
+alone says nothing (a random MobileNet's logits are ~1e-9, a BERT's hidden states ~1); an
+all-zero reference output is compared absolutely. The case's figure is the worst output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from suite.errors import CaseError
+from suite.results.schema import ParityResult
+
+
+def flatten_outputs(out: Any) -> list[Any]:
+    """Tensors/arrays in a nested output, depth first, in a stable order."""
+    if out is None:
+        return []
+    if hasattr(out, "shape") and hasattr(out, "dtype"):
+        return [out]
+    if isinstance(out, Mapping):  # dicts and transformers ModelOutput (an OrderedDict)
+        return [t for v in out.values() for t in flatten_outputs(v)]
+    if isinstance(out, Sequence) and not isinstance(out, (str, bytes)):
+        return [t for v in out for t in flatten_outputs(v)]
+    return []  # Python scalars and other leaves are not graph outputs
+
+
+def to_numpy(x: Any) -> Any:
+    import numpy as np
+
+    if hasattr(x, "detach"):  # torch tensor, on any device
+        return x.detach().to("cpu").numpy()
+    if hasattr(x, "numpy") and not isinstance(x, np.ndarray):  # OrtValue
+        return x.numpy()
+    return np.asarray(x)
+
+
+def output_errors(reference: Any, candidate: Any) -> tuple[float, float]:
+    """(max absolute error, error relative to the reference's scale) for one output pair."""
+    import numpy as np
+
+    ref = np.asarray(reference, dtype=np.float64)
+    got = np.asarray(candidate, dtype=np.float64)
+    ref_bad, got_bad = ~np.isfinite(ref), ~np.isfinite(got)
+    if ref_bad.any() or got_bad.any():
+        # Non-finite values must agree exactly (same places, same values); the rest is compared.
+        same = (ref_bad == got_bad) & ((ref == got) | (np.isnan(ref) & np.isnan(got)) | ~ref_bad)
+        if not same.all():
+            raise CaseError("parity", "outputs disagree on NaN/inf values: the exported graph computes something else")
+        keep = ~ref_bad
+        ref, got = ref[keep], got[keep]
+    if ref.size == 0:
+        return 0.0, 0.0
+    abs_err = float(np.max(np.abs(ref - got)))
+    scale = float(np.max(np.abs(ref)))
+    return abs_err, (abs_err / scale if scale > 0 else abs_err)
+
+
+def compare_outputs(reference: Sequence[Any], candidate: Sequence[Any], tolerance: float,
+                    reference_backend: str = "eager") -> ParityResult:
+    """Compare flattened outputs by position. A different number of outputs or a different
+    shape is not an error size but a different function: a CaseError(kind="parity")."""
+    ref = [to_numpy(r) for r in reference]
+    got = [to_numpy(c) for c in candidate]
+    if len(ref) != len(got):
+        raise CaseError("parity", f"the exported graph returns {len(got)} output(s), {reference_backend} returns "
+                        f"{len(ref)}: outputs cannot be matched")
+    if not ref:
+        raise CaseError("parity", "the model returned no tensor outputs to compare")
+    max_abs = max_rel = 0.0
+    for i, (r, g) in enumerate(zip(ref, got)):
+        if tuple(r.shape) != tuple(g.shape):
+            raise CaseError("parity", f"output {i} has shape {list(g.shape)} in the exported graph but "
+                            f"{list(r.shape)} in {reference_backend}")
+        a, rel = output_errors(r, g)
+        max_abs, max_rel = max(max_abs, a), max(max_rel, rel)
+    return ParityResult(reference_backend=reference_backend, max_abs_error=max_abs, max_rel_error=max_rel,
+                        tolerance=tolerance, passed=max_rel <= tolerance, outputs_compared=len(ref))
+
+
+def eager_outputs(model: Any, inputs: dict[str, Any]) -> list[Any]:
+    """The reference: one eager forward without autograd, flattened, on the CPU."""
+    import torch
+
+    from suite.inputs import call_model
+
+    with torch.no_grad():
+        out = call_model(model, inputs)  # exactly as the eager backend calls it
+    return [to_numpy(t) for t in flatten_outputs(out)]

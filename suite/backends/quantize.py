@@ -1,0 +1,134 @@
+"""Dynamic int8 quantisation of an fp32 ONNX model (onnxruntime.quantization), cached.
+
+Dynamic quantisation stores weights as int8 and quantises activations on the fly, per
+tensor: MatMul/Gemm become MatMulInteger, Conv becomes ConvInteger. It needs no
+calibration data, which is why it is the one offered here. It is a different function
+from the fp32 model, so its parity error is larger and is reported as such (see
+INT8_PARITY_TOLERANCE); on CNNs ConvInteger is often *slower* than fp32 on x86: shown, not
+hidden.
+
+The int8 file sits in the fp32 export's cache entry, named after the onnxruntime version
+that produced it (the quantiser's output changes with it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from suite.backends import cache
+from suite.errors import CaseError
+
+# Dynamic int8 on the registry's random-weight models lands at 0.05-6.2% of the output's
+# scale (UNet 0.05%, ResNet-18 2%, ALBERT 3%, BERT/HuBERT/wav2vec2/VisualBERT/LXMERT 5-6%,
+# checked at several sizes and seeds); 10% keeps that noise apart from a graph int8 breaks,
+# which is off by the output's whole scale (the log-Mel front end: 183%, log of quantised
+# power). Published weights with activation outliers may land higher: the error is always
+# reported, and the case is flagged parity_failed above this line.
+INT8_PARITY_TOLERANCE = 0.10
+QUANT_SCHEME = {"method": "dynamic", "weight_type": "QInt8", "per_channel": False, "reduce_range": False}
+_PROTOBUF_LIMIT_BYTES = 2_000_000_000
+
+
+def int8_tolerance(fp32_tolerance: float) -> float:
+    return max(fp32_tolerance, INT8_PARITY_TOLERANCE)
+
+
+def _ort_version() -> str:
+    import onnxruntime
+
+    return onnxruntime.__version__
+
+
+def int8_name() -> str:
+    tag = cache.digest({"ort": _ort_version(), "scheme": QUANT_SCHEME}, 8)
+    return f"model.int8-{tag}.onnx"
+
+
+@dataclass(frozen=True)
+class QuantOutcome:
+    path: Path
+    cache_hit: bool
+    quantize_s: float | None
+
+
+def quantize_in_folder(fp32_path: Path, folder: Path) -> QuantOutcome:
+    """The int8 model for `fp32_path`, stored in `folder` (made once, then reused)."""
+    target = folder / int8_name()
+    info = target.with_suffix(".json")
+    if target.is_file():
+        return QuantOutcome(target, True, _read_seconds(info))
+    t0 = time.perf_counter()
+    cache.write_file_atomic(target, lambda tmp: _quantize(fp32_path, tmp))
+    seconds = round(time.perf_counter() - t0, 3)
+    try:
+        info.write_text(json.dumps({"quantize_s": seconds, "onnxruntime": _ort_version(), **QUANT_SCHEME}) + "\n")
+    except OSError:
+        pass  # the timing note is a nicety; the model file is what matters
+    return QuantOutcome(target, False, seconds)
+
+
+def _read_seconds(info: Path) -> float | None:
+    try:
+        return float(json.loads(info.read_text())["quantize_s"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _quantize(src: Path, dst: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from suite.backends.export import captured_output, classify_export_error
+
+    big = _weights_bytes(src) > _PROTOBUF_LIMIT_BYTES // 4  # int8 weights are a quarter of fp32
+    with captured_output() as output, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=False,
+                             reduce_range=False, use_external_data_format=big)
+        except Exception as exc:
+            err = classify_export_error(exc, "int8 quantisation", output())
+            raise CaseError(err.kind, str(err)) from exc
+
+
+def _weights_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+
+
+def file_cache_folder(root: Path, onnx_path: Path) -> Path:
+    """A cache folder for artefacts derived from a user's .onnx file, keyed by its content
+    (and that of its external-data files)."""
+    h = hashlib.sha256()
+    for p in [onnx_path, *_external_files(onnx_path)]:
+        h.update(p.name.encode())
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                h.update(block)
+    folder = cache.entry_dir(root, onnx_path.name, "file-" + h.hexdigest()[:16])
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CaseError("session", f"cannot write to the ONNX cache {root}: {exc.strerror or exc}") from None
+    meta = folder / cache.META_FILE
+    if not meta.exists():
+        meta.write_text(json.dumps({"key": "file-" + h.hexdigest()[:16], "model": str(onnx_path), "status": "ok",
+                                    "exporter": "file", "source_file": str(onnx_path.resolve()),
+                                    "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=2) + "\n")
+    return folder
+
+
+def _external_files(onnx_path: Path) -> list[Path]:
+    import onnx
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    names: set[str] = set()
+    for init in model.graph.initializer:
+        if init.data_location == onnx.TensorProto.EXTERNAL:
+            for kv in init.external_data:
+                if kv.key == "location":
+                    names.add(kv.value)
+    return [onnx_path.parent / n for n in sorted(names) if (onnx_path.parent / n).is_file()]
+
