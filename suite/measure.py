@@ -160,15 +160,12 @@ def static_metrics(model: Any, inputs: dict[str, Any], batch: int) -> tuple[Para
     try:
         meta_model = copy.deepcopy(model).to("meta")
         m_inputs = meta_inputs(inputs)
-        params = count_params(meta_model, lambda: call_model(meta_model, m_inputs))
+        params = count_params(meta_model, lambda: call_model(meta_model, m_inputs), strict=True)
         flops = count_flops(meta_model, lambda: call_model(meta_model, m_inputs), items=batch)
         return params, flops
     except Exception:
         pass
-    try:
-        params = count_params(model, lambda: call_model(model, inputs))
-    except Exception:
-        params = count_params(model)
+    params = count_params(model, lambda: call_model(model, inputs))  # warns, never raises, on a failed forward
     try:
         flops = count_flops(model, lambda: call_model(model, inputs), items=batch)
         flops = flops.model_copy(update={"note": FLOP_NOTE_REAL})
