@@ -26,8 +26,10 @@ EnergyMethod = Literal["counter", "sampled", "estimated"]
 
 class _Model(BaseModel):
     # Unknown fields are refused so that a file written by a newer suite is not silently
-    # half-read; newer versions are rejected up front by schema_version anyway.
-    model_config = ConfigDict(extra="forbid")
+    # half-read; newer versions are rejected up front by schema_version anyway. NaN and infinity
+    # are refused too: no measured figure is infinite, JSON cannot carry them, and a file holding
+    # one (a hand edit, 1e309) is corrupt rather than something to plot.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 # ----------------------------------------------------------------------------- environment
@@ -59,7 +61,7 @@ class Environment(_Model):
 class CaseSpec(_Model):
     """The frozen identity of one measurement: everything that was chosen, nothing observed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     model: str  # the name the user gave (registry name, torchvision:..., file path)
     source: str  # registry | torchvision | transformers | file | onnx

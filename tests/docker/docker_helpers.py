@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[2]
 BASE_TAG = "bench-base:bookworm"
 SLIM_TAG = "bench:x86-ort"

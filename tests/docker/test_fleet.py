@@ -5,10 +5,6 @@ reported while the others finish."""
 from __future__ import annotations
 
 import pytest
-
-from suite.containers.fleet import parse_hosts, run_fleet
-from suite.results.io import load_results
-
 from docker_helpers import (
     MODEL_IN_IMAGE,
     ROOT,
@@ -19,6 +15,9 @@ from docker_helpers import (
     stop_second_engine,
     xfail_if_onnx_needs_torch,
 )
+
+from suite.containers.fleet import parse_hosts, run_fleet
+from suite.results.io import load_results
 
 pytestmark = pytest.mark.docker
 

@@ -10,12 +10,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from docker_helpers import BASE_TAG, ROOT, bench_cli, xfail_if_onnx_needs_torch
 
 from suite.containers.container import run_container
 from suite.containers.platform import meter_access
 from suite.results.io import load_results
-
-from docker_helpers import BASE_TAG, ROOT, bench_cli, xfail_if_onnx_needs_torch
 
 pytestmark = pytest.mark.docker
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import load_onnx_fixture_generator
 from torch import nn
 
 from suite.backends import cache, prepare_backend
@@ -17,23 +18,6 @@ from suite.backends.quantize import INT8_PARITY_TOLERANCE
 from suite.errors import BenchError, CaseError
 from suite.inputs import InputSpec, TensorSpec, make_inputs
 from suite.models.registry import ModelEntry, resolve_model
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
-
-
-def _generator():
-    from importlib.util import module_from_spec, spec_from_file_location
-
-    spec = spec_from_file_location("bench_onnx_fixtures", FIXTURES / "make_onnx_fixtures.py")
-    module = module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def onnx_dir(tmp_path_factory) -> Path:
-    """The purpose-built .onnx fixtures (the repository ignores *.onnx, so they are written here)."""
-    return _generator().write_fixtures(tmp_path_factory.mktemp("onnx-fixtures"))
 
 
 class SmallConvNet(nn.Module):
@@ -162,7 +146,7 @@ def test_device_binding_gives_the_same_outputs_as_run(onnx_dir, tmp_path):
 
 
 def _mlp_by_hand(x: np.ndarray) -> np.ndarray:
-    fx = _generator()
+    fx = load_onnx_fixture_generator()
     h = np.maximum(x @ np.array(fx.W1) + np.array(fx.B1), 0)
     return h @ np.array(fx.W2) + np.array(fx.B2)
 

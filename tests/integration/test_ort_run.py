@@ -18,21 +18,6 @@ from suite.runner import RunOptions, run_benchmark
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
 TINY_BERT = ("hf:bert:num_hidden_layers=1,hidden_size=32,num_attention_heads=2,intermediate_size=37,"
              "vocab_size=100,max_position_embeddings=64")
-def _generator():
-    from importlib.util import module_from_spec, spec_from_file_location
-
-    spec = spec_from_file_location("bench_onnx_fixtures", FIXTURES / "make_onnx_fixtures.py")
-    module = module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def onnx_dir(tmp_path_factory) -> Path:
-    """The purpose-built .onnx fixtures (the repository ignores *.onnx, so they are written here)."""
-    return _generator().write_fixtures(tmp_path_factory.mktemp("onnx-fixtures"))
-
-
 FAST_TIMING = {"warmup_max": 3, "min_iters": 5, "min_time_s": 0, "max_time_s": 0.3}
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from suite.environment import collect_environment, cpu_model, detect_platform, in_container
+from suite.environment import (
+    collect_environment,
+    cpu_model,
+    detect_platform,
+    in_container,
+)
 
 
 def _write(root: Path, rel: str, text: str) -> None:

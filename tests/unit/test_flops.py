@@ -10,7 +10,11 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from suite.errors import BenchError, CaseError, UnknownModelError
-from suite.metrics.flops import count_flops, register_cpu_sdpa_formula, torchvision_reference_gmacs
+from suite.metrics.flops import (
+    count_flops,
+    register_cpu_sdpa_formula,
+    torchvision_reference_gmacs,
+)
 from suite.results.schema import ModuleFlops
 
 SDPA_CPU = "aten._scaled_dot_product_flash_attention_for_cpu"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from suite.inputs import InputSpec, TensorSpec, forward_args, make_inputs, make_numpy_inputs, text_spec
+from suite.inputs import (
+    InputSpec,
+    TensorSpec,
+    forward_args,
+    make_inputs,
+    make_numpy_inputs,
+    text_spec,
+)
 
 
 def test_numpy_inputs_follow_the_spec_and_seed():

@@ -188,6 +188,8 @@ SEED_PATHS = [p for p, _ in _paths(SEED_DOC) if p]
 @example(changes=[(("schema_version",), True)])
 @example(changes=[(("format",), ["bench-results"])])
 @example(changes=[(("cases",), "<delete>"), (("schema_version",), 0)])
+@example(changes=[(("cases", 0, "latency", "summary", "mean_ms"), "1E309")])  # found by CI: inf read, null written
+@example(changes=[(("cases", 0, "latency", "summary", "mean_ms"), float("nan"))])
 def test_structurally_mangled_results_document(changes):
     doc = json.loads(json.dumps(SEED_DOC))
     for path, value in changes:
@@ -223,6 +225,14 @@ def test_arbitrary_json_is_not_a_results_file(doc):
 def test_pathological_documents(text, reason):
     with pytest.raises(ResultsFileError, match=reason):
         parse_results(text, source="x.json")
+
+
+@pytest.mark.parametrize("value", ["1E309", "NaN", "-Infinity"])
+def test_non_finite_figures_are_refused_with_the_field_named(value):
+    doc = json.loads(json.dumps(SEED_DOC))
+    doc["cases"][0]["latency"]["summary"]["mean_ms"] = value
+    with pytest.raises(ResultsFileError, match=r"x\.json: field 'cases\.0\.latency\.summary\.mean_ms': .*finite"):
+        parse_results(json.dumps(doc), source="x.json")
 
 
 def test_load_errors_are_results_file_errors(tmp_path):

@@ -15,8 +15,18 @@ from torch import nn
 
 from suite.backends import cache
 from suite.backends.export import (
-    EXAMPLE_BATCH, captured_output, case_size, dynamic_axes, ensure_export, example_inputs, export_key_fields, export_onnx,
-    model_fingerprint, order_by_signature, read_opset, sweep_axes,
+    EXAMPLE_BATCH,
+    captured_output,
+    case_size,
+    dynamic_axes,
+    ensure_export,
+    example_inputs,
+    export_key_fields,
+    export_onnx,
+    model_fingerprint,
+    order_by_signature,
+    read_opset,
+    sweep_axes,
 )
 from suite.errors import CaseError
 from suite.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec

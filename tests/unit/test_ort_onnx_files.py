@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import load_onnx_fixture_generator
 from onnx import TensorProto, helper
 
 from suite.backends.onnx_params import onnx_param_stats
@@ -15,30 +16,13 @@ from suite.inputs import make_inputs
 from suite.models.onnx_spec import input_spec_from_onnx
 from suite.models.registry import resolve_model
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
-
-
-def _generator():
-    from importlib.util import module_from_spec, spec_from_file_location
-
-    spec = spec_from_file_location("bench_onnx_fixtures", FIXTURES / "make_onnx_fixtures.py")
-    module = module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def onnx_dir(tmp_path_factory) -> Path:
-    """The purpose-built .onnx fixtures (the repository ignores *.onnx, so they are written here)."""
-    return _generator().write_fixtures(tmp_path_factory.mktemp("onnx-fixtures"))
-
 
 def test_fixture_files_are_valid_and_reproducible(onnx_dir, tmp_path):
     import onnx
 
     for name in ("tiny_mlp.onnx", "static_batch.onnx"):
         onnx.checker.check_model(onnx.load(str(onnx_dir / name)))
-    again = _generator().write_fixtures(tmp_path)
+    again = load_onnx_fixture_generator().write_fixtures(tmp_path)
     for name in ("tiny_mlp.onnx", "static_batch.onnx", "unsupported_op.onnx"):
         assert (again / name).read_bytes() == (onnx_dir / name).read_bytes()
 

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from suite.backends.parity import compare_outputs, eager_outputs, flatten_outputs, output_errors
+from suite.backends.parity import (
+    compare_outputs,
+    eager_outputs,
+    flatten_outputs,
+    output_errors,
+)
 from suite.errors import CaseError
 
 

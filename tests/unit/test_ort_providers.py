@@ -8,36 +8,25 @@ those builds report. Session options are checked on the real onnxruntime.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import onnxruntime as ort
 import pytest
 
 from suite.backends.onnxruntime import (
-    CPU, CUDA, TENSORRT, XNNPACK, choose_providers, classify_session_error, create_session, provider_options,
+    CPU,
+    CUDA,
+    TENSORRT,
+    XNNPACK,
+    choose_providers,
+    classify_session_error,
+    create_session,
+    provider_options,
     session_options,
 )
 from suite.errors import BenchError, CaseError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
 STOCK_WHEEL = ["AzureExecutionProvider", CPU]  # what `pip install onnxruntime` offers on x86 and arm64
 JETSON = [TENSORRT, CUDA, CPU]
 XNNPACK_BUILD = [XNNPACK, CPU]
-
-
-def _generator():
-    from importlib.util import module_from_spec, spec_from_file_location
-
-    spec = spec_from_file_location("bench_onnx_fixtures", FIXTURES / "make_onnx_fixtures.py")
-    module = module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def onnx_dir(tmp_path_factory) -> Path:
-    """The purpose-built .onnx fixtures (the repository ignores *.onnx, so they are written here)."""
-    return _generator().write_fixtures(tmp_path_factory.mktemp("onnx-fixtures"))
 
 
 def test_stock_wheel_on_cpu_uses_cpu_only_never_azure():
