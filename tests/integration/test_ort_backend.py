@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import load_onnx_fixture_generator
 from torch import nn
 
 from suite.backends import cache, prepare_backend
@@ -145,8 +144,7 @@ def test_device_binding_gives_the_same_outputs_as_run(onnx_dir, tmp_path):
 # --------------------------------------------------------------------------- .onnx files
 
 
-def _mlp_by_hand(x: np.ndarray) -> np.ndarray:
-    fx = load_onnx_fixture_generator()
+def _mlp_by_hand(fx, x: np.ndarray) -> np.ndarray:
     h = np.maximum(x @ np.array(fx.W1) + np.array(fx.B1), 0)
     return h @ np.array(fx.W2) + np.array(fx.B2)
 
@@ -157,14 +155,14 @@ def _file_req(path: Path, batch: int, tmp_path: Path) -> PrepareRequest:
                           device="cpu", threads=1, options={"cache_dir": str(tmp_path)})
 
 
-def test_onnx_file_runs_as_a_model(onnx_dir, tmp_path):
+def test_onnx_file_runs_as_a_model(onnx_dir, onnx_fixture_generator, tmp_path):
     req = _file_req(onnx_dir / "tiny_mlp.onnx", 3, tmp_path)
     backend = prepare_backend("ort", req)
     assert backend.parity is None  # no eager model to compare with
     e = backend.export
     assert e.exporter == "file" and e.opset == 17 and e.path.endswith("tiny_mlp.onnx") and not e.cache_hit
     (y,) = backend.run(req.inputs)
-    np.testing.assert_allclose(y, _mlp_by_hand(req.inputs["x"].numpy()), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y, _mlp_by_hand(onnx_fixture_generator, req.inputs["x"].numpy()), rtol=1e-5, atol=1e-6)
     assert list(tmp_path.iterdir()) == []  # fp32 files are used in place, nothing cached
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import load_onnx_fixture_generator
 from onnx import TensorProto, helper
 
 from suite.backends.onnx_params import onnx_param_stats
@@ -17,12 +16,12 @@ from suite.models.onnx_spec import input_spec_from_onnx
 from suite.models.registry import resolve_model
 
 
-def test_fixture_files_are_valid_and_reproducible(onnx_dir, tmp_path):
+def test_fixture_files_are_valid_and_reproducible(onnx_dir, onnx_fixture_generator, tmp_path):
     import onnx
 
     for name in ("tiny_mlp.onnx", "static_batch.onnx"):
         onnx.checker.check_model(onnx.load(str(onnx_dir / name)))
-    again = load_onnx_fixture_generator().write_fixtures(tmp_path)
+    again = onnx_fixture_generator.write_fixtures(tmp_path)
     for name in ("tiny_mlp.onnx", "static_batch.onnx", "unsupported_op.onnx"):
         assert (again / name).read_bytes() == (onnx_dir / name).read_bytes()
 
