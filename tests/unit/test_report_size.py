@@ -34,3 +34,62 @@ def test_three_devices_fifteen_models_two_backends_under_3_mb(tmp_path):
     assert html.count('<article class="model"') == 15
     assert html.count("data:image/svg+xml;base64,") == len(res.figures) // 2 >= 7
     assert html.count('scope="colgroup"') == 4
+
+
+_FORKED_VS_SERIAL = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("bench_report_fixtures", sys.argv[1])
+mod = importlib.util.module_from_spec(spec); sys.modules[spec.name] = mod; spec.loader.exec_module(mod)
+from suite.report import plots
+from suite.report.flags import compute_flags
+from suite.report.merge import merge_results
+data = merge_results(mod.big_results(devices=2, models=4))
+flags = compute_flags(data)
+assert plots._fork_is_safe(), "a plain process (no threads, no torch) must be allowed to fork"
+calls = []
+real = plots._draw_forked
+plots._draw_forked = lambda ctx, n: calls.append(n) or real(ctx, n)
+forked = plots.build_figures(data, flags, workers=2)
+serial = plots.build_figures(data, flags, workers=1)
+assert calls == [2], calls
+assert [f.id for f in forked] == [f.id for f in serial] and len(serial) >= 6, [f.id for f in serial]
+for a, b in zip(forked, serial):
+    assert a.svg == b.svg and a.png == b.png and a.caption == b.caption, a.id
+print("same", len(serial))
+"""
+
+
+def test_figures_drawn_in_forked_workers_are_identical_to_serial_ones():
+    """The parallel path (taken by `bench report`, a process without torch or threads) gives the
+    very bytes the serial path gives, in the same order. In a fresh interpreter: pytest has torch
+    loaded, where the suite refuses to fork."""
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", _FORKED_VS_SERIAL, str(MAKE_FIXTURES)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.startswith("same ")
+
+
+def test_no_fork_with_torch_loaded_or_threads_running():
+    import threading
+
+    import torch  # noqa: F401  - the state at the end of `bench run`
+
+    from suite.report.plots import _fork_is_safe
+
+    assert not _fork_is_safe()
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    try:
+        import sys as _sys
+
+        del _sys.modules["torch"]  # only the thread is left to refuse the fork
+        try:
+            assert not _fork_is_safe()
+        finally:
+            _sys.modules["torch"] = torch
+    finally:
+        stop.set()
+        worker.join()
