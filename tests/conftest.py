@@ -90,3 +90,33 @@ def onnx_fixture_generator() -> Any:
 def onnx_dir(tmp_path_factory, onnx_fixture_generator) -> Any:
     """The purpose-built .onnx fixtures, written once per test session."""
     return onnx_fixture_generator.write_fixtures(tmp_path_factory.mktemp("onnx-fixtures"))
+
+
+@pytest.fixture()
+def report_cli() -> Any:
+    """A Typer app with the report commands (report, compare) only, for CliRunner."""
+    import typer
+
+    from suite.cli.report import register
+
+    app = typer.Typer(add_completion=False)
+
+    @app.callback()
+    def _root() -> None:
+        """test app"""
+
+    register(app)
+    return app
+
+
+@pytest.fixture()
+def no_nvidia_driver() -> None:
+    """Skip where an NVIDIA driver answers: there the automatic meter choice is NVML."""
+    import pynvml
+
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        return
+    pynvml.nvmlShutdown()
+    pytest.skip("this machine has an NVIDIA driver")

@@ -208,9 +208,9 @@ class _Panels:
         """Axis titles on the outer panels only: less to read, and text is most of the drawing time."""
         n = len(self.axes)
         for i, ax in enumerate(self.axes):
-            if i + self.ncols >= n:  # nothing below it
+            if xlabel and i + self.ncols >= n:  # nothing below it
                 ax.set_xlabel(xlabel)
-            if i % self.ncols == 0:
+            if ylabel and i % self.ncols == 0:
                 ax.set_ylabel(ylabel)
 
     def layout(self, legend_rows: int) -> None:
@@ -353,20 +353,29 @@ _SCALING_FLAGS = {"parity_failed", "non_monotonic", "throttling"}
 # ----------------------------------------------------------------------------- per-model figures
 
 
-def _batch_figure(ctx: _Ctx, fid: str, title: str, caption: str, per_item: bool) -> FigureOut | None:
-    models = [m for m in ctx.data.models if len({e.spec.batch_size for e in _timed(m.entries)}) >= 2]
+def _sweep_figure(ctx: _Ctx, fid: str, title: str, caption: str, *, over: str,
+                  per_item: bool = False) -> FigureOut | None:
+    """Median latency (with its CI) as the batch size or the input size grows: one panel per model
+    that ran at two or more of them, one line per device and backend, the other axis held at the
+    model's reference value."""
+    by_batch = over == "batch"
+
+    def x_of(e: Entry) -> float:
+        return e.spec.batch_size if by_batch else e.spec.input_size
+
+    models = [m for m in ctx.data.models if len({x_of(e) for e in _timed(m.entries)}) >= 2]
     if not models:
         return None
     panels = _grid(len(models))
     rings = _Rings()
     backends = set()
     for ax, m in zip(panels.axes, models):
-        size = m.reference_size
+        series = _series(m, size=m.reference_size) if by_batch else _series(m, batch=m.reference_batch)
         ys_all = []
-        for d, b, es in _series(m, size=size).values():
+        for d, b, es in series.values():
             backends.add(b)
             k = [e.spec.batch_size if per_item else 1 for e in es]
-            xs = [e.spec.batch_size for e in es]
+            xs = [x_of(e) for e in es]
             ys = [e.median_ms / n for e, n in zip(es, k)]
             _line_ci(ax, xs, ys, [e.summary.median_ci_low_ms / n for e, n in zip(es, k)],
                      [e.summary.median_ci_high_ms / n for e, n in zip(es, k)], colour=ctx.colour(d), backend=b,
@@ -374,56 +383,40 @@ def _batch_figure(ctx: _Ctx, fid: str, title: str, caption: str, per_item: bool)
             ys_all += ys
             for e, x, y in zip(es, xs, ys):
                 rings.add(ax, x, y, ctx.severity(e, _SCALING_FLAGS))
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(m.batches, [str(b) for b in m.batches])
-        ax.minorticks_off()
         _log_if_wide(ax, ys_all)
-        ax.set_title(_title(m, _size_text(m, size)), loc="left")
+        if by_batch:
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(m.batches, [str(b) for b in m.batches])
+            ax.minorticks_off()
+            ax.set_title(_title(m, _size_text(m, m.reference_size)), loc="left")
+        else:
+            ax.set_title(_title(m, f" (batch {m.reference_batch})"), loc="left")
+            ax.set_xlabel(_t(m.size_axis or "input size"))  # resolution, seq_len...: per model
     rings.draw()
-    panels.outer_labels("batch size", "ms per item" if per_item else "median latency (ms)")
+    ylabel = "ms per item" if per_item else "median latency (ms)"
+    panels.outer_labels("batch size" if by_batch else "", ylabel)
     _legend(panels, ctx, backends, rings=rings.seen)
     return _finish(panels, fid, title, caption)
 
 
 def _latency_vs_batch(ctx: _Ctx) -> FigureOut | None:
-    return _batch_figure(
+    return _sweep_figure(
         ctx, "latency-vs-batch", "Latency vs batch size",
         "Median latency of one batch with its 95% confidence interval (vertical bar), per device (colour) and "
         "backend (line style). More work should never take less time: a ringed point is flagged in the tables.",
-        per_item=False)
+        over="batch")
 
 
 def _latency_per_item_vs_batch(ctx: _Ctx) -> FigureOut | None:
-    return _batch_figure(
+    return _sweep_figure(
         ctx, "latency-per-item-vs-batch", "Latency per item vs batch size",
         "Median latency divided by the batch size: where the curve flattens, batching stops paying off.",
-        per_item=True)
+        over="batch", per_item=True)
 
 
 def _latency_vs_size(ctx: _Ctx) -> FigureOut | None:
-    models = [m for m in ctx.data.models if len({e.spec.input_size for e in _timed(m.entries)}) >= 2]
-    if not models:
-        return None
-    panels = _grid(len(models))
-    rings = _Rings()
-    backends = set()
-    for ax, m in zip(panels.axes, models):
-        batch = m.reference_batch
-        for d, b, es in _series(m, batch=batch).values():
-            backends.add(b)
-            xs = [e.spec.input_size for e in es]
-            ys = [e.median_ms for e in es]
-            _line_ci(ax, xs, ys, [e.summary.median_ci_low_ms for e in es],
-                     [e.summary.median_ci_high_ms for e in es], colour=ctx.colour(d), backend=b)
-            for e, x, y in zip(es, xs, ys):
-                rings.add(ax, x, y, ctx.severity(e, _SCALING_FLAGS))
-        ax.set_title(_title(m, f" (batch {batch})"), loc="left")
-        ax.set_xlabel(_t(m.size_axis or "input size"))
-        ax.set_ylabel("median latency (ms)")
-    rings.draw()
-    _legend(panels, ctx, backends, rings=rings.seen)
-    return _finish(panels, "latency-vs-input-size", "Latency vs input size",
-                   "Median latency at the smallest batch for each input size the model ran at.")
+    return _sweep_figure(ctx, "latency-vs-input-size", "Latency vs input size",
+                         "Median latency at the smallest batch for each input size the model ran at.", over="size")
 
 
 def _first_iterations(ctx: _Ctx) -> FigureOut | None:

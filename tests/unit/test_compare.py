@@ -7,10 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from suite.cli.report import register
 from suite.errors import BenchError
 from suite.report.compare import compare_files, compare_runs
 from suite.results.io import load_results
@@ -115,41 +113,29 @@ def test_bad_arguments_are_bench_errors():
 # ----------------------------------------------------------------------------- CLI
 
 
-@pytest.fixture()
-def cli():
-    app = typer.Typer(add_completion=False)
-
-    @app.callback()
-    def _root() -> None:
-        """test app"""
-
-    register(app)
-    return app
-
-
-def test_cli_exit_status_gates_ci(cli):
+def test_cli_exit_status_gates_ci(report_cli):
     runner = CliRunner()
-    r = runner.invoke(cli, ["compare", str(BASE), str(CAND)])
+    r = runner.invoke(report_cli, ["compare", str(BASE), str(CAND)])
     assert r.exit_code == 1, r.output
     assert "regression" in r.output and "+30" in r.output
     assert "1 significant regression(s) beyond 5%" in r.output
-    r = runner.invoke(cli, ["compare", str(BASE), str(RERUN)])
+    r = runner.invoke(report_cli, ["compare", str(BASE), str(RERUN)])
     assert r.exit_code == 0, r.output
     assert "0 significant regression(s)" in r.output
     # a threshold above the injected 30% lets it through
-    r = runner.invoke(cli, ["compare", str(BASE), str(CAND), "--threshold", "0.5"])
+    r = runner.invoke(report_cli, ["compare", str(BASE), str(CAND), "--threshold", "0.5"])
     assert r.exit_code == 0, r.output
     assert "within threshold" in r.output
-    r = runner.invoke(cli, ["compare", str(BASE), str(CAND), "--metric", "energy"])
+    r = runner.invoke(report_cli, ["compare", str(BASE), str(CAND), "--metric", "energy"])
     assert r.exit_code == 1, r.output
 
 
-def test_cli_bad_input_exits_2_without_traceback(cli):
+def test_cli_bad_input_exits_2_without_traceback(report_cli):
     runner = CliRunner()
     for args in (["compare", str(BASE), str(FIX / "bad" / "truncated.json")],
                  ["compare", str(BASE), str(FIX / "nope.json")],
                  ["compare", str(BASE), str(CAND), "--metric", "watts"]):
-        r = runner.invoke(cli, args)
+        r = runner.invoke(report_cli, args)
         assert r.exit_code == 2, (args, r.output)
         assert "Traceback" not in r.output
         assert r.exception is None or isinstance(r.exception, SystemExit)

@@ -333,16 +333,7 @@ def test_estimate_end_to_end_on_a_real_torch_forward():
     assert "ESTIMATED" in carbon.source
 
 
-def test_auto_on_a_machine_without_sensors_is_the_labelled_estimate(tmp_path):
-    import pynvml
-
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError:
-        pass
-    else:
-        pynvml.nvmlShutdown()
-        pytest.skip("this machine has an NVIDIA driver, so auto picks nvml")
+def test_auto_on_a_machine_without_sensors_is_the_labelled_estimate(tmp_path, no_nvidia_driver):
     meter = select_meter(EnergyOptions(sysfs_root=str(tmp_path), vcgencmd="/nonexistent/vcgencmd"))
     assert meter.name == "estimate" and meter.method == "estimated"
 

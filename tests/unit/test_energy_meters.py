@@ -340,16 +340,7 @@ def test_nvml_without_counter_samples_power():
     meter.close()
 
 
-def test_nvml_here_reports_no_driver():
-    import pynvml
-
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError:
-        pass
-    else:
-        pynvml.nvmlShutdown()
-        pytest.skip("this machine has an NVIDIA driver")
+def test_nvml_here_reports_no_driver(no_nvidia_driver):
     with pytest.raises(MeterUnavailable, match="no NVIDIA driver"):
         probe_meter("nvml", EnergyOptions())
 

@@ -9,25 +9,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from suite.cli.report import register
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
 
 
-@pytest.fixture()
-def cli():
-    app = typer.Typer(add_completion=False)
-
-    @app.callback()
-    def _root() -> None:
-        """test app"""
-
-    register(app)
-    return app
-
-
-def test_report_names_bad_files_and_renders_the_rest(cli, tmp_path):
-    r = CliRunner().invoke(cli, ["report", str(FIX / "rpi5.json"), str(FIX / "bad"), "-o", str(tmp_path / "out"),
+def test_report_names_bad_files_and_renders_the_rest(report_cli, tmp_path):
+    r = CliRunner().invoke(report_cli, ["report", str(FIX / "rpi5.json"), str(FIX / "bad"), "-o", str(tmp_path / "out"),
                                  "--no-figures"])
     assert r.exit_code == 0, r.output
     out = r.output
@@ -40,8 +27,8 @@ def test_report_names_bad_files_and_renders_the_rest(cli, tmp_path):
     assert not (tmp_path / "out" / "report-figures").exists()
 
 
-def test_report_formats_are_repeatable(cli, tmp_path):
-    r = CliRunner().invoke(cli, ["report", str(FIX / "xss.json"), "-o", str(tmp_path / "r.html"),
+def test_report_formats_are_repeatable(report_cli, tmp_path):
+    r = CliRunner().invoke(report_cli, ["report", str(FIX / "xss.json"), "-o", str(tmp_path / "r.html"),
                                  "--format", "csv", "-f", "md"])
     assert r.exit_code == 0, r.output
     assert not (tmp_path / "r.html").exists() and (tmp_path / "r.md").exists()
@@ -53,17 +40,17 @@ def test_report_formats_are_repeatable(cli, tmp_path):
     (["rpi5.json", "--format", "pdf"], "Unknown report format 'pdf'"),
     (["does-not-exist.json"], "no such file"),
 ])
-def test_report_exit_2_when_nothing_renders(cli, tmp_path, args, message):
+def test_report_exit_2_when_nothing_renders(report_cli, tmp_path, args, message):
     argv = ["report"] + [str(FIX / a) if not a.startswith("-") and a != "pdf" else a for a in args]
-    r = CliRunner().invoke(cli, argv + ["-o", str(tmp_path / "r.html")])
+    r = CliRunner().invoke(report_cli, argv + ["-o", str(tmp_path / "r.html")])
     assert r.exit_code == 2, r.output
     assert message in r.output
     assert "Traceback" not in r.output
     assert not (tmp_path / "r.html").exists()
 
 
-def test_every_command_and_option_has_help(cli):
-    group = typer.main.get_command(cli)
+def test_every_command_and_option_has_help(report_cli):
+    group = typer.main.get_command(report_cli)
     assert set(group.commands) == {"report", "compare"}
     for name, cmd in group.commands.items():
         assert cmd.help and len(cmd.help) > 40, name
