@@ -93,6 +93,21 @@ class ModelChoice(_Frozen):
     pretrained: bool = False
     overrides: dict[str, Any] = Field(default_factory=dict, description="config overrides for hf: models")
     input_sizes: list[float] | None = None
+    batch_sizes: list[int] | None = Field(None, description="this model's batch sizes, instead of the run's")
+
+    @field_validator("batch_sizes")
+    @classmethod
+    def _positive_batches(cls, v: list[int] | None) -> list[int] | None:
+        return None if v is None else _batch_list(v)
+
+
+def _batch_list(v: list[int]) -> list[int]:
+    bad = [b for b in v if b < 1]
+    if bad:
+        raise ValueError(f"batch sizes must be >= 1, got {bad}")
+    if not v:
+        raise ValueError("batch sizes must not be empty")
+    return sorted(dict.fromkeys(v))
 
 
 class BenchConfig(_Frozen):
@@ -129,10 +144,7 @@ class BenchConfig(_Frozen):
     @field_validator("batch_sizes")
     @classmethod
     def _positive_batches(cls, v: list[int]) -> list[int]:
-        bad = [b for b in v if b < 1]
-        if bad:
-            raise ValueError(f"batch sizes must be >= 1, got {bad}")
-        return sorted(dict.fromkeys(v))
+        return _batch_list(v)
 
     @field_validator("backends")
     @classmethod

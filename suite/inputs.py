@@ -38,6 +38,9 @@ class InputSpec:
     min_size: float | None = None
     max_size: float | None = None
     size_multiple: int | None = None
+    # The one batch size a graph declares (an .onnx exported with a fixed dimension 0), else None.
+    fixed_batch: int | None = None
+    fixed_batch_input: str | None = None
 
     @property
     def sweepable(self) -> tuple[str, ...]:
@@ -54,6 +57,14 @@ class InputSpec:
             else:
                 values[self.size_axis] = int(s)
         return values
+
+    def check_batch(self, batch: int, model: str) -> None:
+        if self.fixed_batch is not None and batch != self.fixed_batch:
+            raise BenchError(
+                f"Model '{model}' takes batch size {self.fixed_batch} only: its graph fixes dimension 0 of input "
+                f"'{self.fixed_batch_input}' at {self.fixed_batch}, and batch size {batch} was asked for. Run it with "
+                f"--batch-sizes {self.fixed_batch}, give it its own batch sizes in the config "
+                f"([[models]] name = ..., batch_sizes = [{self.fixed_batch}]), or export it with a dynamic batch axis.")
 
     def check_size(self, size: float | None, model: str) -> None:
         if size is None or self.size_axis is None:

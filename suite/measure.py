@@ -89,7 +89,7 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
         req = PrepareRequest(
             model=model, entry=entry, inputs=inputs, device=spec.device, threads=spec.threads,
             options=config.ort.model_dump(), parity_tolerance=config.parity_tolerance,
-            max_batch=max(config.batch_sizes), max_size=spec.input_size,
+            max_batch=max(planned.choice.batch_sizes or config.batch_sizes), max_size=spec.input_size,
         )
         prepared = prepare_backend(spec.backend, req)
         try:

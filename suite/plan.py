@@ -33,7 +33,8 @@ def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
         for size in sizes or [None]:
             spec.check_size(size, choice.name)
             resolved = spec.default_size if size is None else size
-            for batch in config.batch_sizes:
+            for batch in choice.batch_sizes or config.batch_sizes:
+                spec.check_batch(batch, choice.name)
                 shapes = spec.shapes(batch, resolved)
                 # Interleave backends for the same shape: drift over a long run then hits
                 # both sides of a comparison alike.

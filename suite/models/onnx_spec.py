@@ -1,8 +1,8 @@
 """Derive an input spec from an ONNX graph's declared inputs.
 
 Dimension 0 of every input of rank >= 2 is the batch, symbolic or not (a graph exported with
-a fixed batch of 1 then runs batch 1 and fails clearly at other batch sizes, instead of
-silently running batch 1 under another label); a 4-D float input with symbolic height and
+a fixed batch of 1 runs batch 1, and other batch sizes are refused when the run is planned,
+instead of silently running batch 1 under another label); a 4-D float input with symbolic height and
 width gets a `resolution` size axis; a symbolic dimension 1 of an integer input (token ids)
 gets a `seq_len` axis; a 2-D float input with a symbolic dimension 1 is a waveform
 (`audio_seconds`, 16 kHz); anything else symbolic is fixed at a default the user can see in
@@ -39,6 +39,7 @@ def input_spec_from_onnx(path: Path) -> InputSpec:
     size_axis = None
     default_size = None
     fixed: dict[str, int] = {}
+    fixed_batch: tuple[int, str] | None = None
     modality = "other"
     for inp in graph_inputs:
         ttype = inp.type.tensor_type
@@ -50,6 +51,8 @@ def input_spec_from_onnx(path: Path) -> InputSpec:
         for i, d in enumerate(dims):
             if i == 0 and (len(dims) >= 2 or not (d.HasField("dim_value") and d.dim_value > 0)):
                 shape.append("batch")
+                if d.HasField("dim_value") and d.dim_value > 0 and fixed_batch is None:
+                    fixed_batch = (int(d.dim_value), inp.name)
             elif d.HasField("dim_value") and d.dim_value > 0:
                 shape.append(int(d.dim_value))
             elif len(dims) == 4 and i in (2, 3) and dtype.startswith("float"):
@@ -80,4 +83,5 @@ def input_spec_from_onnx(path: Path) -> InputSpec:
         tensors.append(TensorSpec(inp.name, tuple(shape), dtype if dtype != "bool" else "bool", kind, high=high))
     min_size = 0.01 if size_axis == "audio_seconds" else 1
     return InputSpec(modality=modality, tensors=tuple(tensors), size_axis=size_axis, default_size=default_size,
-                     fixed=fixed, min_size=min_size)
+                     fixed=fixed, min_size=min_size, fixed_batch=fixed_batch[0] if fixed_batch else None,
+                     fixed_batch_input=fixed_batch[1] if fixed_batch else None)

@@ -51,6 +51,8 @@ def test_yaml_config(tmp_path):
     ({"models": []}, "models", "at least 1"),
     ({"models": ["resnet18"], "input_sizes": {"pictures": [224]}}, "input_sizes", "image"),
     ({"models": ["resnet18"], "device": "tpu"}, "device", "'cpu'"),
+    ({"models": [{"name": "resnet18", "batch_sizes": [2, 0]}]}, "models.0.batch_sizes", ">= 1, got [0]"),
+    ({"models": [{"name": "resnet18", "batch_sizes": []}]}, "models.0.batch_sizes", "must not be empty"),
 ])
 def test_invalid_config_names_field(data, field, hint):
     with pytest.raises(ConfigError) as err:

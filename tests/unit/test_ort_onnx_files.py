@@ -10,10 +10,12 @@ import torch
 from onnx import TensorProto, helper
 
 from suite.backends.onnx_params import onnx_param_stats
+from suite.config import build_config
 from suite.errors import BenchError
 from suite.inputs import make_inputs
 from suite.models.onnx_spec import input_spec_from_onnx
 from suite.models.registry import resolve_model
+from suite.plan import plan_cases
 
 
 def test_fixture_files_are_valid_and_reproducible(onnx_dir, onnx_fixture_generator, tmp_path):
@@ -97,7 +99,21 @@ def test_symbolic_image_dims_become_batch_and_resolution(tmp_path):
 def test_fixed_batch_of_one_is_still_the_batch_axis(onnx_dir):
     spec = input_spec_from_onnx(onnx_dir / "static_batch.onnx")
     assert spec.tensors[0].shape == ("batch", 4)
-    assert spec.shapes(4, None) == {"x": [4, 4]}  # the backend then refuses it clearly (see integration tests)
+    assert (spec.fixed_batch, spec.fixed_batch_input) == (1, "x")
+    assert spec.shapes(4, None) == {"x": [4, 4]}  # the backend refuses it too (see integration tests)
+    assert input_spec_from_onnx(onnx_dir / "tiny_mlp.onnx").fixed_batch is None  # symbolic batch
+
+
+def test_fixed_batch_graph_is_refused_other_batches_when_planned(onnx_dir):
+    static, dynamic = str(onnx_dir / "static_batch.onnx"), str(onnx_dir / "tiny_mlp.onnx")
+    config = build_config(overrides={"models": [static, dynamic], "backends": ["ort"], "batch_sizes": [1, 4]})
+    with pytest.raises(BenchError, match=r"takes batch size 1 only.*batch size 4 was asked for"):
+        plan_cases(config, threads=1)
+    # Its own batch sizes in the config: the rest of the run keeps the sweep.
+    config = build_config(overrides={"models": [{"name": static, "batch_sizes": [1]}, dynamic],
+                                     "backends": ["ort"], "batch_sizes": [1, 4]})
+    planned = [(c.spec.model, c.spec.batch_size) for c in plan_cases(config, threads=1)]
+    assert planned == [(static, 1), (dynamic, 1), (dynamic, 4)]
 
 
 def test_text_inputs_get_tokens_ones_and_zeros(tmp_path):

@@ -75,6 +75,14 @@ def test_batch_size_the_model_cannot_take(tmp_path, flag, needles):
     assert_one_paragraph(bench("run", "--model", "resnet18", flag, "-o", str(tmp_path), *FAST), *needles)
 
 
+def test_batch_size_a_fixed_batch_graph_cannot_take(tmp_path, onnx_dir):
+    model = str(onnx_dir / "static_batch.onnx")
+    res = bench("run", "--model", model, "--backends", "ort", "--batch-sizes", "1,4", "-o", str(tmp_path), *FAST)
+    assert_one_paragraph(res, f"Model '{model}' takes batch size 1 only", "dimension 0 of input 'x' at 1",
+                         "batch size 4 was asked for", "--batch-sizes 1", "batch_sizes = [1]")
+    assert not list(tmp_path.glob("results-*.json"))  # refused before anything ran
+
+
 def test_unwritable_output_folder(tmp_path):
     blocker_file = tmp_path / "a-file"
     blocker_file.write_text("not a folder")
