@@ -3,7 +3,8 @@
     python benchmarks/report_render.py [--repeat 3] [--devices 3] [--models 15] [--keep DIR]
 
 Prints the time of each stage (merge + flags + tables, figures, HTML/Markdown/CSV writing) and
-the size of the HTML. The issue's targets: under 3 MB, rendered in under 2 s. The size is also
+the size of the HTML, and with --browser the page's load time in headless Chromium. The issue's
+targets: under 3 MB, rendered in under 2 s. The size is also
 asserted by tests/unit/test_report_size.py; time is only measured here (timed tests are flaky).
 """
 
@@ -36,6 +37,8 @@ def main() -> int:
     ap.add_argument("--devices", type=int, default=3)
     ap.add_argument("--models", type=int, default=15)
     ap.add_argument("--keep", type=Path, help="write the report here instead of a temporary folder")
+    ap.add_argument("--browser", action="store_true",
+                    help="also load the report in headless Chromium and time it (navigation to load event)")
     args = ap.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -89,7 +92,38 @@ def main() -> int:
             print(f"{name:40s} median {statistics.median(vals):6.2f} s   (runs: {', '.join(f'{v:.2f}' for v in vals)})")
         print(f"HTML size: {res.html_bytes / 2**20:.2f} MiB ({res.html_bytes:,} bytes); without figures "
               f"{res_nofig.html_bytes / 2**20:.2f} MiB; files written: {len(res.paths())}")
+        if args.browser:
+            _time_in_browser(res.html, args.repeat)
     return 0
+
+
+def _time_in_browser(html: Path, repeat: int) -> None:
+    """Load the page in real headless Chromium (tests/browser/cdp_pipe.py) and read the page's own
+    Navigation Timing: from the start of navigation to the end of the load event (HTML parsed,
+    every inline figure decoded, the table script run)."""
+    sys.path.insert(0, str(ROOT / "tests" / "browser"))
+    from cdp_pipe import Browser, find_chromium
+
+    exe = find_chromium()
+    if exe is None:
+        print("browser: no Chromium found (scripts/install-chromium.sh)")
+        return
+    loads, paints = [], []
+    with Browser(exe) as b:
+        b.open_page()
+        for _ in range(repeat):
+            b.navigate("about:blank")
+            b.navigate(html.resolve().as_uri())
+            t = b.evaluate("(() => { const n = performance.getEntriesByType('navigation')[0];"
+                           " const p = performance.getEntriesByName('first-contentful-paint')[0];"
+                           " return [n.loadEventEnd, p ? p.startTime : null]; })()")
+            loads.append(t[0] / 1000)
+            if t[1] is not None:
+                paints.append(t[1] / 1000)
+    line = f"{'browser: navigation to load event end':40s} median {statistics.median(loads):6.2f} s   (runs: "
+    print(line + ", ".join(f"{v:.2f}" for v in loads) + ")")
+    if paints:
+        print(f"{'browser: first contentful paint':40s} median {statistics.median(paints):6.2f} s")
 
 
 if __name__ == "__main__":
