@@ -495,16 +495,21 @@ def _distributions(ctx: _Ctx) -> FigureOut | None:
 
 
 def _scatter(ctx: _Ctx, entries: list[Entry], x: Callable[[Entry], float | None], y: Callable[[Entry], float | None],
-             *, hollow: Callable[[Entry], bool] = lambda e: False, label_points: bool = True, left: float = 0.8):
-    panels = _Panels(1, ncols=1, w=7.2, h=4.2, left=left, titles=False)
+             *, xlabel: str, ylabel: str, hollow: Callable[[Entry], bool] = lambda e: False,
+             label_points: bool = True) -> _Panels | None:
+    """One log-log scatter of the entries with a positive x and y (None when there are none):
+    colour per device, marker per backend, flag rings, legend."""
+    pts = [(e, x(e), y(e)) for e in entries]
+    pts = [(e, a, b) for e, a, b in pts if a is not None and b is not None and a > 0 and b > 0]
+    if not pts:
+        return None
+    panels = _Panels(1, ncols=1, w=7.2, h=4.2, left=0.8, titles=False)
     ax = panels.axes[0]
     rings = _Rings()
     backends: set[str] = set()
     labelled: set[str] = set()
     any_hollow = False
-    pts = [(e, x(e), y(e)) for e in entries]
-    pts = [(e, a, b) for e, a, b in pts if a is not None and b is not None and a > 0 and b > 0]
-    lo, hi = (min(p[1] for p in pts), max(p[1] for p in pts)) if pts else (1.0, 1.0)
+    lo, hi = min(p[1] for p in pts), max(p[1] for p in pts)
     # One artist per (device, backend, hollow) group: a few dozen artists instead of one per point.
     groups: dict[tuple[int, str, bool], tuple[Device, list[float], list[float]]] = {}
     for e, a, b in pts:
@@ -527,7 +532,12 @@ def _scatter(ctx: _Ctx, entries: list[Entry], x: Callable[[Entry], float | None]
         c = ctx.colour(d)
         ax.plot(xs, ys, ls="", marker=mk, color=c, mfc="white" if is_hollow else c, ms=5.5, alpha=0.9)
     rings.draw()
-    return panels, ax, rings, backends, any_hollow, pts
+    _log_axis(ax, "x", lo, hi)
+    _log_axis(ax, "y", min(p[2] for p in pts), max(p[2] for p in pts))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    _legend(panels, ctx, backends, rings=rings.seen, hollow=any_hollow)
+    return panels
 
 
 def _flops_vs_latency(ctx: _Ctx) -> FigureOut | None:
@@ -536,14 +546,10 @@ def _flops_vs_latency(ctx: _Ctx) -> FigureOut | None:
                if e.case.flops is not None and e.spec.batch_size == ref_batch[e.model]]
     if not entries:
         return None
-    panels, ax, rings, backends, _, pts = _scatter(ctx, entries, lambda e: e.case.flops.flops, lambda e: e.median_ms)
-    if not pts:
+    panels = _scatter(ctx, entries, lambda e: e.case.flops.flops, lambda e: e.median_ms,
+                      xlabel="FLOPs per forward (counted)", ylabel="median latency (ms)")
+    if panels is None:
         return None
-    _log_axis(ax, "x", min(p[1] for p in pts), max(p[1] for p in pts))
-    _log_axis(ax, "y", min(p[2] for p in pts), max(p[2] for p in pts))
-    ax.set_xlabel("FLOPs per forward (counted)")
-    ax.set_ylabel("median latency (ms)")
-    _legend(panels, ctx, backends, rings=rings.seen)
     return _finish(panels, "flops-vs-latency", "FLOPs vs latency",
                    "One point per model, input size, device and backend at the smallest batch. Points on one "
                    "diagonal achieve the same FLOP/s: FLOPs alone do not predict latency.")
@@ -553,16 +559,11 @@ def _energy_vs_latency(ctx: _Ctx) -> FigureOut | None:
     entries = [e for e in _timed(ctx.data.entries) if e.energy_j is not None]
     if not entries:
         return None
-    panels, ax, rings, backends, any_hollow, pts = _scatter(
-        ctx, entries, lambda e: e.median_ms, lambda e: e.energy_j,
-        hollow=lambda e: e.case.energy.method == "estimated", label_points=False)
-    if not pts:
+    panels = _scatter(ctx, entries, lambda e: e.median_ms, lambda e: e.energy_j,
+                      xlabel="median latency (ms)", ylabel="energy per inference (J)",
+                      hollow=lambda e: e.case.energy.method == "estimated", label_points=False)
+    if panels is None:
         return None
-    _log_axis(ax, "x", min(p[1] for p in pts), max(p[1] for p in pts))
-    _log_axis(ax, "y", min(p[2] for p in pts), max(p[2] for p in pts))
-    ax.set_xlabel("median latency (ms)")
-    ax.set_ylabel("energy per inference (J)")
-    _legend(panels, ctx, backends, rings=rings.seen, hollow=any_hollow)
     return _finish(panels, "energy-vs-latency", "Energy vs latency",
                    "Every case with an energy figure (net of idle power when the idle power is known, else "
                    "gross). Hollow markers are estimates (no power sensor), filled ones measured by a counter or a "
