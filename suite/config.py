@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from suite.errors import ConfigError
 
-BACKENDS = ("eager", "ort", "ort-int8")
 PRESETS = ("quick", "lab")
 SIZE_KEYS = ("*", "image", "text", "audio", "multimodal", "other")
 

@@ -67,10 +67,11 @@ class InputSpec:
                 f"([[models]] name = ..., batch_sizes = [{self.fixed_batch}]), or export it with a dynamic batch axis.")
 
     def check_size(self, size: float | None, model: str) -> None:
-        if size is None or self.size_axis is None:
-            if size is not None and self.size_axis is None:
-                raise BenchError(f"Model '{model}' has no variable input size; remove --input-sizes for it")
+        if size is None:
             return
+        if self.size_axis is None:
+            raise BenchError(f"Model '{model}' has no variable input size; remove the input_sizes given for it "
+                             "in the config")
         unit = SIZE_AXES.get(self.size_axis, "")
         if self.min_size is not None and size < self.min_size:
             raise BenchError(f"Input size {size:g} {unit} is too small for '{model}' (minimum {self.min_size:g})")

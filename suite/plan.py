@@ -28,8 +28,8 @@ def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
             raise BenchError(f"Model '{choice.name}' is an ONNX file and needs an ORT backend (--backends ort)")
         sizes = sizes_for(config, entry.modality, choice.input_sizes)
         spec = entry.input_spec
-        if sizes and spec.size_axis is None:
-            sizes = None  # models without a size axis ignore modality-wide sizes
+        if sizes and spec.size_axis is None and not choice.input_sizes:
+            sizes = None  # models without a size axis ignore modality-wide sizes, not their own
         for size in sizes or [None]:
             spec.check_size(size, choice.name)
             resolved = spec.default_size if size is None else size

@@ -90,13 +90,11 @@ def register(app: typer.Typer) -> None:
             overrides["ort"] = ort
         if resume is not None:
             from suite.cli.resume import prepare_resume
-            from suite.runner import check_resumable
 
             cfg, previous, path = prepare_resume(resume, preset=preset, config_file=str(config) if config else None,
                                                  overrides=overrides, out=out)
             if pretrained and not model:
-                cfg = _all_pretrained(cfg)
-                check_resumable(previous, cfg)
+                cfg = _all_pretrained(cfg)  # checked against the previous run by run_benchmark
             execute_run(cfg, resume=previous, output=path)
             return
         from suite.cli.resume import new_run_output

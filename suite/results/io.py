@@ -144,15 +144,13 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
-        # mkstemp makes the file 0600; a results file is ordinary output (read by the user who
-        # bind-mounted the folder into a container, by the report), so honour the umask.
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600: results written in a container must stay readable
+        # mkstemp makes 0600; results are ordinary output, read by the user who bind-mounted the
+        # folder into a container and by the report: readable by all, whatever the umask.
+        os.chmod(tmp, 0o644)
         os.replace(tmp, p)
     except BaseException:
         try:
@@ -170,12 +168,6 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
         pass
     finally:
         os.close(dir_fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)  # the only way to read it is to set it; put it straight back
-    os.umask(mask)
-    return mask
 
 
 def save_results(result: RunResult, path: str | os.PathLike[str]) -> None:

@@ -142,3 +142,15 @@ def test_other_symbolic_dims_are_fixed_and_visible(tmp_path):
     spec = input_spec_from_onnx(path)
     assert spec.size_axis is None and spec.fixed == {"feats_dim2": 1}
     assert spec.shapes(3, None) == {"feats": [3, 7, 1]}
+
+
+def test_own_input_sizes_for_a_model_without_a_size_axis_are_refused(onnx_dir):
+    """Modality-wide sizes skip a model with no size axis; sizes given for that model itself are a
+    mistake to report, not to drop silently."""
+    model = str(onnx_dir / "tiny_mlp.onnx")
+    config = build_config(overrides={"models": [model], "backends": ["ort"], "batch_sizes": [1],
+                                     "input_sizes": {"*": [224]}})
+    assert [c.spec.input_size for c in plan_cases(config, threads=1)] == [None]
+    config = build_config(overrides={"models": [{"name": model, "input_sizes": [224]}], "backends": ["ort"]})
+    with pytest.raises(BenchError, match="has no variable input size; remove the input_sizes given for it"):
+        plan_cases(config, threads=1)

@@ -30,6 +30,20 @@ def test_round_trip(tmp_path):
     assert doc["schema_version"] == SCHEMA_VERSION and doc["format"] == "bench-results"
 
 
+def test_saved_file_is_readable_by_all_and_leaves_no_temporary(tmp_path):
+    """A container writes results into a bind-mounted folder: the host user must read them."""
+    import os
+    import stat
+
+    old = os.umask(0o077)
+    try:
+        save_results(_minimal_run(), tmp_path / "r.json")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
 def test_v0_fixture_migrates():
     run = load_results(FIXTURES / "v0" / "results-v0.json")
     assert run.schema_version == SCHEMA_VERSION
