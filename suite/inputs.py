@@ -128,7 +128,8 @@ def audio_spec(seconds: float = 1.0, name: str = "input_values", sample_rate: in
 
 
 def make_inputs(spec: InputSpec, batch: int, size: float | None, seed: int = 0, device: str = "cpu") -> dict[str, Any]:
-    """Seeded synthetic tensors for one case: the same seed gives the same inputs everywhere.
+    """Seeded synthetic tensors for one case: the same seed gives the same inputs everywhere,
+    with or without torch (the values come from numpy either way).
 
     torch tensors when torch is installed; numpy arrays on an ONNX-Runtime-only install."""
     try:
@@ -137,27 +138,8 @@ def make_inputs(spec: InputSpec, batch: int, size: float | None, seed: int = 0, 
         if device != "cpu":
             raise BenchError(f"Inputs on device '{device}' need torch (pip install 'bench-suite[torch]')") from None
         return make_numpy_inputs(spec, batch, size, seed)
-
-    gen = torch.Generator(device="cpu").manual_seed(seed)
-    shapes = spec.shapes(batch, size)
-    out: dict[str, Any] = {}
-    for t in spec.tensors:
-        shape = shapes[t.name]
-        dtype = getattr(torch, t.dtype)
-        if t.kind == "tokens":
-            high = t.high if t.high is not None else 100
-            low = min(t.low, high - 1)
-            x = torch.randint(low, high, shape, generator=gen, dtype=dtype)
-        elif t.kind == "ones":
-            x = torch.ones(shape, dtype=dtype)
-        elif t.kind == "zeros":
-            x = torch.zeros(shape, dtype=dtype)
-        elif t.kind == "uniform":
-            x = torch.rand(shape, generator=gen, dtype=torch.float32).to(dtype)
-        else:
-            x = torch.randn(shape, generator=gen, dtype=torch.float32).to(dtype)
-        out[t.name] = x.to(device)
-    return out
+    arrays = make_numpy_inputs(spec, batch, size, seed)
+    return {t.name: torch.from_numpy(arrays[t.name]).to(getattr(torch, t.dtype)).to(device) for t in spec.tensors}
 
 
 def make_numpy_inputs(spec: InputSpec, batch: int, size: float | None, seed: int = 0) -> dict[str, Any]:
@@ -176,10 +158,14 @@ def make_numpy_inputs(spec: InputSpec, batch: int, size: float | None, seed: int
         elif t.kind == "zeros":
             x = np.zeros(shape)
         elif t.kind == "uniform":
-            x = rng.random(shape)
+            x = rng.random(shape, dtype=np.float32)
         else:
-            x = rng.standard_normal(shape)
-        out[t.name] = x.astype(np.dtype(t.dtype))
+            x = rng.standard_normal(shape, dtype=np.float32)
+        try:
+            dtype = np.dtype(t.dtype)
+        except TypeError:  # bfloat16 and other types numpy lacks: float32 here, torch casts
+            dtype = np.dtype(np.float32)
+        out[t.name] = x.astype(dtype, copy=False)
     return out
 
 
