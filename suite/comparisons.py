@@ -1,42 +1,62 @@
 """Backend comparisons within one run: each non-eager backend against eager for the same
-model, device, batch and input size, as a ratio of medians with a bootstrap CI."""
+model, device, batch, input size (and its axis) and dtype, as a ratio of medians with a
+bootstrap CI.
+
+`compare_pair` is the one place a pair is compared: the runner stores its comparisons through
+`compute_comparisons`, the report derives the missing ones from the samples with it, and the
+test fixtures are written with it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from suite import stats
-from suite.results.schema import CaseResult, Comparison
+from suite.results.schema import CaseResult, CaseSpec, Comparison
 
 BASELINE = "eager"
 
+PairKey = tuple[str, str, int, str | None, float | None, str]
 
-def _key(c: CaseResult) -> tuple:
-    s = c.spec
-    return (s.model, s.device, s.batch_size, s.input_size)
+
+def parity_flag(baseline_backend: str) -> str:
+    """The note a comparison carries when its candidate failed the parity check. The report shows
+    the candidate case's own parity flag (with the error figures) instead of this note."""
+    return f"parity_failed: candidate outputs differ from {baseline_backend}"
+
+
+def pair_key(spec: CaseSpec) -> PairKey:
+    """What a baseline and a candidate case share: everything but the backend (and threads)."""
+    return (spec.model, spec.device, spec.batch_size, spec.size_axis, spec.input_size, spec.dtype)
+
+
+def compare_pair(base: CaseResult, cand: CaseResult, level: float = 0.95) -> Comparison:
+    """`cand` against `base`: ratio of median latencies (cand / base), its percentile-bootstrap CI,
+    the two-sided Mann-Whitney p and whether both call it significant. Both must have timings."""
+    if base.latency is None or cand.latency is None:
+        raise ValueError("compare_pair needs two cases with latency samples")
+    a, b = base.latency.samples_ms, cand.latency.samples_ms
+    ratio, lo, hi = stats.bootstrap_ratio_ci(a, b, level=level)
+    p = stats.mann_whitney_p(a, b)
+    s = cand.spec
+    return Comparison(
+        model=s.model, device=s.device, batch_size=s.batch_size, input_size=s.input_size,
+        baseline_backend=base.spec.backend, candidate_backend=s.backend, baseline_case=base.id,
+        candidate_case=cand.id, ratio=ratio, ci_low=lo, ci_high=hi, ci_level=level, p_value=p,
+        significant=stats.is_significant(lo, hi, p),
+        flags=[parity_flag(base.spec.backend)] if cand.status == "parity_failed" else [],
+    )
 
 
 def compute_comparisons(cases: Iterable[CaseResult], level: float = 0.95) -> list[Comparison]:
     cases = [c for c in cases if c.latency is not None and c.status in ("ok", "parity_failed")]
-    baselines = {_key(c): c for c in cases if c.spec.backend == BASELINE}
+    baselines = {pair_key(c.spec): c for c in cases if c.spec.backend == BASELINE}
     out = []
     for cand in cases:
         if cand.spec.backend == BASELINE:
             continue
-        base = baselines.get(_key(cand))
+        base = baselines.get(pair_key(cand.spec))
         if base is None:
             continue
-        a, b = base.latency.samples_ms, cand.latency.samples_ms
-        ratio, lo, hi = stats.bootstrap_ratio_ci(a, b, level=level)
-        p = stats.mann_whitney_p(a, b)
-        flags = []
-        if cand.status == "parity_failed":
-            flags.append("parity_failed: candidate outputs differ from eager")
-        s = cand.spec
-        out.append(Comparison(
-            model=s.model, device=s.device, batch_size=s.batch_size, input_size=s.input_size,
-            baseline_backend=BASELINE, candidate_backend=s.backend, baseline_case=base.id, candidate_case=cand.id,
-            ratio=ratio, ci_low=lo, ci_high=hi, ci_level=level, p_value=p,
-            significant=stats.is_significant(lo, hi, p), flags=flags,
-        ))
+        out.append(compare_pair(base, cand, level=level))
     return out

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from suite.containers.platform import FLAVOURS, check_flavour, meter_access, platform_from_engine
+from suite.containers.platform import FLAVOURS, meter_access, platform_from_engine
 from suite.errors import BenchError, ConfigError
 
 HostStatus = Literal["ok", "failed", "unreachable", "error"]
@@ -244,8 +244,8 @@ def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_
             outcome.error = str(exc)
             log(f"unreachable: {exc}")
             return outcome
+        # HostSpec validates `platform` against FLAVOURS; platform_from_engine returns one or raises.
         flavour = host.platform or platform_from_engine(client.info())
-        check_flavour(flavour)
         outcome.platform = flavour
         tag = host.image or image_tag(flavour, host.variant)
         outcome.image = tag
@@ -310,12 +310,8 @@ def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_
 
 def render_merged_report(results_files: Sequence[Path], out_html: Path) -> Path:
     """One report over every results file, by the same code as `bench report`."""
-    from suite.report.html import render_report
-    from suite.results.io import load_many
+    from suite.report.build import build_report_from_paths
 
-    good, bad = load_many(results_files)
-    if not good:
-        reasons = "; ".join(str(e) for e in bad) or "none could be read"
-        raise BenchError(f"No readable results file to merge ({reasons}).")
-    written = render_report(good, out_html, bad_files=bad, title="Fleet benchmark report")
-    return written.html or out_html
+    built = build_report_from_paths(results_files, out_html, title="Fleet benchmark report")
+    assert built.output is not None  # build_report_from_paths raises when nothing could be read
+    return built.output.html or out_html

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from suite.errors import BenchError, ResultsFileError
-from suite.report.html import REPORT_FORMATS, ReportOutput, render_report
+from suite.report.html import DEFAULT_TITLE, REPORT_FORMATS, ReportOutput, render_report
 
 
 @dataclass
@@ -27,6 +27,8 @@ def build_report_from_paths(
     out: str | os.PathLike[str],
     formats: Iterable[str] = REPORT_FORMATS,
     figures: bool = True,
+    *,
+    title: str = DEFAULT_TITLE,
 ) -> BuildOutcome:
     """Load every results file under `paths` and render the good ones into `out`.
 
@@ -34,16 +36,16 @@ def build_report_from_paths(
     in the report; a NoResultsError is raised only when nothing could be read at all.
     """
     from suite.report.html import check_formats
-    from suite.results.io import find_results_files, load_many
+    from suite.results.io import load_many
 
     paths = list(paths)
     fmts = check_formats(formats)  # fail on a bad --format before reading anything
-    if not find_results_files(paths):
+    good, bad = load_many(paths)
+    if not good and not bad:
         raise NoResultsError("No results files found in: " + ", ".join(str(p) for p in paths)
                              + " (expected .json files written by `bench run`).")
-    good, bad = load_many(paths)
     if not good:
         reasons = "; ".join(f"{b.path}: {b.reason}" for b in bad)
         raise NoResultsError(f"None of the results files could be read ({reasons}).")
-    output = render_report(good, Path(out), formats=fmts, figures=figures, bad_files=bad)
+    output = render_report(good, Path(out), formats=fmts, figures=figures, bad_files=bad, title=title)
     return BuildOutcome(output=output, loaded=[p for p, _ in good], bad=bad)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from suite.errors import BenchError
+from suite.report.format import fmt_num
 from suite.results.schema import CaseResult, RunResult
 
 Metric = Literal["latency", "energy"]
@@ -35,7 +36,7 @@ def key_label(k: CaseKey) -> str:
     model, backend, batch, axis, size, dtype, device = k
     parts = [model, backend, f"batch {batch}"]
     if size is not None:
-        v = int(size) if float(size).is_integer() else size
+        v = fmt_num(size)
         parts.append(f"{axis}={v}" if axis else f"size {v}")
     if dtype != "float32":
         parts.append(dtype)
@@ -150,12 +151,12 @@ def _timed(cases: list[CaseResult]) -> list[CaseResult]:
     return [c for c in cases if c.latency is not None and c.latency.samples_ms]
 
 
-def _latency_samples(cases: list[CaseResult]) -> list[float]:
+def _latency_samples(timed: list[CaseResult]) -> list[float]:
     # Repeats of one configuration in one file (an interleaved run) are pooled.
-    return [v for c in _timed(cases) for v in c.latency.samples_ms]
+    return [v for c in timed for v in c.latency.samples_ms]
 
 
-def _energy_samples(cases: list[CaseResult], net: bool) -> tuple[list[float], float] | None:
+def _energy_samples(timed: list[CaseResult], net: bool) -> tuple[list[float], float] | None:
     """Per-inference energy samples, derived from the latency samples at the case's power.
 
     A meter gives one energy figure per case, not one per call, so there is nothing to
@@ -167,7 +168,7 @@ def _energy_samples(cases: list[CaseResult], net: bool) -> tuple[list[float], fl
     from suite import stats
 
     out: list[float] = []
-    for c in _timed(cases):
+    for c in timed:
         e = c.energy
         if e is None:
             return None
@@ -203,19 +204,20 @@ def _change(key: CaseKey, base: list[CaseResult], cand: list[CaseResult], metric
         return CaseChange(key, label, metric, unit, b, c, None, None, None, level, None, False, "not comparable",
                           tuple(notes + [reason]))
 
-    if not _timed(base) or not _timed(cand):
-        which = "baseline" if not _timed(base) else "candidate"
+    tb, tc = _timed(base), _timed(cand)
+    if not tb or not tc:
+        which = "baseline" if not tb else "candidate"
         failed = [c for c in (base if which == "baseline" else cand) if c.error is not None]
         why = f": {failed[0].error.message}" if failed else ""
         return not_comparable(f"{which} has no timings ({(base if which == 'baseline' else cand)[0].status}{why})")
 
     if metric == "latency":
-        a, b = _latency_samples(base), _latency_samples(cand)
+        a, b = _latency_samples(tb), _latency_samples(tc)
         a_med, b_med = stats.percentile(a, 50), stats.percentile(b, 50)
     else:
-        methods = ({c.energy.method for c in _timed(base) if c.energy}, {c.energy.method for c in _timed(cand) if c.energy})
-        net = all(c.energy is not None and c.energy.net_j_per_inference is not None for c in _timed(base) + _timed(cand))
-        ea, eb = _energy_samples(base, net), _energy_samples(cand, net)
+        methods = ({c.energy.method for c in tb if c.energy}, {c.energy.method for c in tc if c.energy})
+        net = all(c.energy is not None and c.energy.net_j_per_inference is not None for c in tb + tc)
+        ea, eb = _energy_samples(tb, net), _energy_samples(tc, net)
         if ea is None or eb is None:
             return not_comparable(f"{'baseline' if ea is None else 'candidate'} has no energy figure")
         if methods[0] != methods[1]:

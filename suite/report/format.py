@@ -69,10 +69,15 @@ def fmt_p(p: float | None) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def fmt_num(value: float) -> str:
+    """An input size as written in a config: 224, not 224.0; 2.5 stays 2.5."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def fmt_size(axis: str | None, value: float | None) -> str:
     if value is None:
         return DASH
-    v = str(int(value)) if float(value).is_integer() else f"{value:g}"
+    v = fmt_num(value)
     return f"{v}" if not axis else f"{v} ({axis})"
 
 

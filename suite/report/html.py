@@ -26,6 +26,7 @@ from suite.errors import ConfigError, ResultsFileError
 from suite.results.schema import RunResult
 
 REPORT_FORMATS = ("html", "md", "csv")
+DEFAULT_TITLE = "Inference benchmark report"
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -77,7 +78,7 @@ def render_report(
     figures: bool = True,
     *,
     bad_files: Iterable[ResultsFileError] = (),
-    title: str = "Inference benchmark report",
+    title: str = DEFAULT_TITLE,
     generated_at: datetime | None = None,
 ) -> ReportOutput:
     """Merge results (from one or many devices) and write the report files. Returns what was written."""
@@ -168,7 +169,7 @@ def render_html(data, flags, tables, figs, fig_links, *, title: str, generated_a
     template = _environment().get_template("report.html.j2")
     return template.render(
         title=title, generated_at=generated_at.strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
-        data=data, flags=flags, t=tables, figures=figures, cards=_cards(data, flags),
+        data=data, t=tables, figures=figures, cards=_cards(data, flags),
         # Our own files, not results data: the only strings marked safe.
         css=Markup(css), js=Markup(js), csp=csp,
     )

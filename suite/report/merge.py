@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from suite.comparisons import BASELINE, compare_pair, pair_key
 from suite.errors import BenchError, ResultsFileError
 from suite.report.format import slug
 from suite.results.schema import (
@@ -24,7 +25,7 @@ from suite.results.schema import (
     RunResult,
 )
 
-BASELINE_BACKEND = "eager"
+BASELINE_BACKEND = BASELINE
 _BACKEND_ORDER = {"eager": 0, "ort": 1, "ort-int8": 2}
 
 
@@ -213,9 +214,6 @@ class ReportData:
     comparisons: list[ComparisonView]
     bad_files: list[ResultsFileError] = field(default_factory=list)
 
-    def entries_for(self, model: str) -> list[Entry]:
-        return [e for e in self.entries if e.model == model]
-
     def matrix(self) -> dict[MatrixKey, dict[tuple[int, str], list[Entry]]]:
         """Matrix key -> (device index, backend) -> entries (newest run first)."""
         dev_index = {id(d): i for i, d in enumerate(self.devices)}
@@ -353,33 +351,14 @@ def _comparisons(runs: list[RunRef], entries: list[Entry]) -> list[ComparisonVie
     for e in entries:
         if not e.has_latency:
             continue
-        s = e.spec
-        key = (e.run.index, s.model, s.batch_size, s.size_axis, s.input_size, s.device, s.dtype)
-        groups.setdefault(key, {})[e.backend] = e
-    for key, by_backend in groups.items():
+        groups.setdefault((e.run.index, *pair_key(e.spec)), {})[e.backend] = e
+    for by_backend in groups.values():
         base = by_backend.get(BASELINE_BACKEND)
         if base is None:
             continue
         for backend, cand in by_backend.items():
             if backend == BASELINE_BACKEND or (id(base), id(cand)) in stored_pairs:
                 continue
-            out.append(ComparisonView(comparison=compute_comparison(base, cand), run=base.run,
+            out.append(ComparisonView(comparison=compare_pair(base.case, cand.case), run=base.run,
                                       device=base.device, baseline=base, candidate=cand, computed=True))
     return out
-
-
-def compute_comparison(base: Entry, cand: Entry, level: float = 0.95) -> Comparison:
-    from suite import stats
-
-    a, b = base.samples_ms, cand.samples_ms
-    ratio, lo, hi = stats.bootstrap_ratio_ci(a, b, level=level)
-    p = stats.mann_whitney_p(a, b)
-    flags = []
-    if cand.status == "parity_failed":
-        flags.append(f"{cand.backend} failed the parity check: its outputs differ from {base.backend}")
-    return Comparison(
-        model=base.model, device=base.spec.device, batch_size=base.spec.batch_size,
-        input_size=base.spec.input_size, baseline_backend=base.backend, candidate_backend=cand.backend,
-        baseline_case=base.case.id, candidate_case=cand.case.id, ratio=ratio, ci_low=lo, ci_high=hi,
-        ci_level=level, p_value=p, significant=stats.is_significant(lo, hi, p), flags=flags,
-    )

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from suite.report.flags import Flag
+from suite.report.format import fmt_num
 from suite.report.merge import (
     BASELINE_BACKEND,
     Device,
@@ -343,7 +344,7 @@ def _finish(panels: _Panels, fid: str, title: str, caption: str) -> FigureOut:
 def _size_text(model: ModelInfo, size) -> str:
     if size is None:
         return ""
-    v = int(size) if float(size).is_integer() else size
+    v = fmt_num(size)
     return f" ({model.size_axis}={v})" if model.size_axis else f" (size {v})"
 
 

@@ -72,6 +72,7 @@ class Column:
     csv: bool = True
     nowrap: bool = False
     measure: bool = False  # a measured number: struck through when its case failed the parity check
+    csv_value: Callable[[Any], Any] | None = None  # what the CSV gets instead of the raw value
 
 
 @dataclass
@@ -117,9 +118,6 @@ class Table:
     @property
     def html_columns(self) -> list[Column]:
         return [c for c in self.columns if c.html]
-
-    def html_groups(self) -> list[tuple[str, int]] | None:
-        return self.groups
 
     def cells(self, row: Row) -> list[Cell]:
         out = []
@@ -186,9 +184,10 @@ class Table:
 
     def to_csv(self) -> str:
         cols = [c for c in self.columns if c.csv]
+        intervals = {c.key for c in cols if _is_interval(c, self.rows)}
         header: list[str] = []
         for c in cols:
-            if _is_interval(c, self.rows):
+            if c.key in intervals:
                 header += [f"{c.key}_low", f"{c.key}_high"]
             else:
                 header.append(c.key)
@@ -200,8 +199,10 @@ class Table:
             out: list[Any] = []
             for c in cols:
                 v = r.values.get(c.key)
-                if _is_interval(c, self.rows):
+                if c.key in intervals:
                     out += ["", ""] if v is None else [_csv_value(v[0]), _csv_value(v[1])]
+                elif c.csv_value is not None and v is not None:
+                    out.append(_csv_value(c.csv_value(v)))
                 else:
                     out.append(_csv_value(v))
             out.append("; ".join(f"{f.code}: {f.detail}" for f in r.all_flags()))
@@ -217,7 +218,7 @@ def _unique_codes(flags: Iterable[Flag]) -> list[Flag]:
 
 
 def _is_interval(c: Column, rows: list[Row]) -> bool:
-    return any(isinstance(r.values.get(c.key), tuple) for r in rows)
+    return c.csv_value is None and any(isinstance(r.values.get(c.key), tuple) for r in rows)
 
 
 def _sort_key(v: Any) -> str:
@@ -502,7 +503,7 @@ def matrix_table(data: ReportData, flags: FlagMap) -> Table:
         if BASELINE_BACKEND in backends:
             for b in others:
                 cols.append(Column(f"{dev_keys[di]}_{b}_ratio", f"{b}/{BASELINE_BACKEND}", numeric=True, measure=True,
-                                   fmt=_ratio_text, nowrap=True,
+                                   fmt=_ratio_text, csv_value=_bare_ratio, nowrap=True,
                                    help=f"{b} median / {BASELINE_BACKEND} median on {d.label}; "
                                         "< 1 means faster. (sig.) = the 95% CI excludes 1 and Mann-Whitney p < 0.05"))
                 cols.append(Column(f"{dev_keys[di]}_{b}_significant", f"{b} significant", html=False, md=False))
@@ -555,24 +556,22 @@ def matrix_table(data: ReportData, flags: FlagMap) -> Table:
                 cell_flags[col] = comparison_flags(cv, flags)
                 links[col] = f"#{cand.uid}"
         rows.append(Row(values=values, cell_flags=cell_flags, titles=titles, links=links))
-    # CSV: the ratio cell holds (ratio, significant); give the CSV the bare ratio.
-    return _MatrixTable("matrix", "Cross-hardware matrix", cols, rows, groups=groups,
+    return Table("matrix", "Cross-hardware matrix", cols, rows, groups=groups,
                         caption="Median latency per device and backend, and the backend/eager ratio of medians "
                                 "(< 1: faster than eager).")
 
 
-class _MatrixTable(Table):
-    def to_csv(self) -> str:
-        plain = [Row(values={k: (v[0] if isinstance(v, tuple) else v) for k, v in r.values.items()},
-                     flags=r.flags, cell_flags=r.cell_flags) for r in self.rows]
-        return Table(self.name, self.title, self.columns, plain).to_csv()
-
-
+# A matrix ratio cell holds (ratio, significant): the text shows both, the CSV the bare ratio
+# (significance has its own CSV column).
 def _ratio_text(v: Any) -> str:
     if v is None:
         return DASH
     ratio, significant = v
     return f"{fmt_ratio(ratio)} {'(sig.)' if significant else '(n.s.)'}"
+
+
+def _bare_ratio(v: tuple[float, bool]) -> float:
+    return v[0]
 
 
 def comparison_flags(cv: ComparisonView, flags: FlagMap) -> list[Flag]:
@@ -582,6 +581,8 @@ def comparison_flags(cv: ComparisonView, flags: FlagMap) -> list[Flag]:
             continue
         out += [f for f in flags.get(e.uid, []) if f.applies(RATIO) and f not in out]
     for text in cv.comparison.flags:
+        # Comparisons store a parity note (suite.comparisons.parity_flag; older files word it
+        # differently): the candidate's own parity flag, already in `out`, says it with the figures.
         if any(f.kind == "parity_failed" for f in out) and "parity" in text.lower():
             continue
         out.append(Flag("comparison", "CMP", "note", text, "warn", frozenset({RATIO})))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 from typer.testing import CliRunner
 
 from suite.errors import BenchError
@@ -35,6 +36,8 @@ def test_injected_regression_is_detected_and_nothing_else():
     assert reg.change == pytest.approx(0.30, abs=0.03)  # injected: 30% slower
     assert reg.ci_low > 1.05 and reg.ci_low <= reg.ratio <= reg.ci_high
     assert reg.p_value < 1e-6 and reg.significant
+    # against an independent reference, not suite.stats
+    assert reg.p_value == pytest.approx(scipy_stats.mannwhitneyu(b, c, alternative="two-sided").pvalue, rel=1e-12)
     assert all(c.verdict == "no significant change" for c in res.changes if c is not reg)
     assert res.changes[0] is reg  # regressions first
 
@@ -65,6 +68,22 @@ def test_energy_regression_follows_the_per_inference_energy():
     assert reg.unit == "J"
     assert reg.baseline == pytest.approx(net(doc_b)) and reg.candidate == pytest.approx(net(doc_c))
     assert reg.ratio == pytest.approx(net(doc_c) / net(doc_b))
+    assert reg.ci_low <= reg.ratio <= reg.ci_high
+
+
+def test_energy_interval_is_the_latency_interval_rescaled():
+    """One case a side: the energy samples are each side's latency samples times a constant
+    (E / median(t)), and the bootstrap draws the same indices, so the energy CI relative to its
+    ratio is the latency CI relative to the latency ratio."""
+    for other in (CAND, RERUN):
+        lat = {c.key: c for c in compare_files(BASE, other).changes}
+        en = {c.key: c for c in compare_files(BASE, other, metric="energy").changes}
+        assert lat.keys() == en.keys() and len(en) == 8
+        for key, e in en.items():
+            t = lat[key]
+            assert e.ratio is not None and t.ratio is not None
+            assert e.ci_low / e.ratio == pytest.approx(t.ci_low / t.ratio, rel=1e-9), key
+            assert e.ci_high / e.ratio == pytest.approx(t.ci_high / t.ratio, rel=1e-9), key
 
 
 def test_energy_obtained_differently_is_not_compared():

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from suite.report.build import NoResultsError, build_report_from_paths
 from suite.report.format import fmt_count, fmt_ms
@@ -210,6 +211,35 @@ def test_matrix_medians_and_ratios_match_the_samples(report):
     assert f"{o / e:.2f}× (sig.)" in matrix_html
 
 
+def _check_comparisons_csv(rows: list[dict[str, str]], docs: dict[str, dict], origin: str) -> None:
+    """Each comparisons.csv row against its two cases' raw samples: ratio of medians (numpy),
+    Mann-Whitney p (scipy), a CI that brackets the ratio, and the significance rule."""
+    assert rows
+    for r in rows:
+        doc = docs[r["device"]]
+        size = float(r["input_size"]) if r["input_size"] else None
+        a = np.asarray(_case(doc, r["model"], r["baseline"], int(r["batch_size"]), size)["latency"]["samples_ms"])
+        b = np.asarray(_case(doc, r["model"], r["candidate"], int(r["batch_size"]), size)["latency"]["samples_ms"])
+        ratio, lo, hi, p = (float(r[k]) for k in ("ratio", "ratio_ci_low", "ratio_ci_high", "p_value"))
+        assert float(r["baseline_median_ms"]) == pytest.approx(np.median(a), rel=1e-12)
+        assert float(r["candidate_median_ms"]) == pytest.approx(np.median(b), rel=1e-12)
+        assert ratio == pytest.approx(np.median(b) / np.median(a), rel=1e-9), r
+        assert p == pytest.approx(scipy_stats.mannwhitneyu(a, b, alternative="two-sided").pvalue, rel=1e-12), r
+        assert lo <= ratio <= hi, r
+        assert r["significant"] == ("true" if (lo > 1 or hi < 1) and p < 0.05 else "false"), r
+        assert r["origin"] == origin
+
+
+def test_comparisons_csv_matches_the_samples(report):
+    _, out, _ = report
+    rows = _csv(out.parent / "report-tables" / "comparisons.csv")
+    labels = ["Core i7-1165G7", "Jetson Orin Nano", "Raspberry Pi 5 Model B"]
+    docs = {label: _raw(f.name) for label, f in zip(labels, DEVICE_FILES)}
+    assert {r["device"] for r in rows} == set(labels)
+    assert len(rows) == sum(len(d["comparisons"]) for d in docs.values())
+    _check_comparisons_csv(rows, docs, "stored")
+
+
 def test_cases_csv_latency_energy_carbon_and_flops(report):
     _, out, _ = report
     rows = _csv(out.parent / "report-tables" / "cases.csv")
@@ -283,6 +313,25 @@ def test_parity_failure_is_flagged_wherever_the_ort_numbers_appear(report):
     case = next(r for r in _csv(out.parent / "report-tables" / "cases.csv")
                 if r["model"] == "longformer-base-4096" and r["backend"] == "ort")
     assert case["status"] == "parity failed" and "PARITY" in case["flags"]
+
+
+@pytest.mark.parametrize("note", ["parity_failed: candidate outputs differ from eager",
+                                  "candidate failed the parity check"])
+def test_a_stored_parity_note_gives_way_to_the_case_parity_flag(tmp_path, note):
+    """The runner's note (and the older wording) is not shown twice beside the PARITY flag; any
+    other note on a comparison is shown."""
+    run = load_results(DEVICE_FILES[0])
+    comps = [c.model_copy(update={"flags": [note]}) if c.model == "longformer-base-4096"
+             else c.model_copy(update={"flags": ["a stored note"]}) if c.model == "resnet18" and c.batch_size == 1
+             else c for c in run.comparisons]
+    assert sum(c.flags == [note] for c in comps) == 1
+    render_report([run.model_copy(update={"comparisons": comps})], tmp_path / "p.html", formats=["csv"],
+                  figures=False)
+    rows = _csv(tmp_path / "p-tables" / "comparisons.csv")
+    lf = next(r for r in rows if r["model"] == "longformer-base-4096")
+    assert "PARITY: ort outputs differ from eager" in lf["flags"] and "CMP" not in lf["flags"]
+    noted = [r for r in rows if "CMP: a stored note" in r["flags"]]
+    assert noted and all(r["model"] == "resnet18" and r["batch_size"] == "1" for r in noted)
 
 
 def test_estimated_energy_is_flagged_only_where_estimated(report):
@@ -392,6 +441,20 @@ def test_unknown_format_and_empty_input_are_clear_errors(tmp_path):
         render_report([], tmp_path / "r.html")
 
 
+def test_title_and_the_fleet_merge_go_through_build_report_from_paths(tmp_path):
+    from suite.containers.fleet import render_merged_report
+
+    res = build_report_from_paths([FIX / "rpi5.json"], tmp_path / "t.html", formats=["html"], figures=False,
+                                  title="Lab 3 report")
+    assert "<title>Lab 3 report" in res.output.html.read_text(encoding="utf-8")
+    html = render_merged_report([FIX / "rpi5.json", FIX / "bad" / "newer.json"], tmp_path / "fleet" / "report.html")
+    assert html == tmp_path / "fleet" / "report.html"
+    text = html.read_text(encoding="utf-8")
+    assert "<title>Fleet benchmark report" in text and "newer.json" in text
+    with pytest.raises(NoResultsError, match="None of the results files could be read"):
+        render_merged_report([FIX / "bad" / "truncated.json"], tmp_path / "none" / "report.html")
+
+
 # ----------------------------------------------------------------------------- hostile input
 
 
@@ -448,6 +511,10 @@ def test_dollar_signs_and_pipes_in_names(tmp_path):
     assert "a$b|c=1" in html
     # ORT/eager comparisons were not stored: the report derived them from the samples
     assert ">computed<" in html
+    rows = _csv(tmp_path / "d-tables" / "comparisons.csv")
+    pairs = {(c.spec.batch_size, c.spec.input_size) for c in cases if c.latency is not None}
+    assert len(rows) == len(pairs) and {r["model"] for r in rows} == {"a$b|c=1"}
+    _check_comparisons_csv(rows, {rows[0]["device"]: json.loads(run.model_dump_json())}, "computed")
 
 
 def test_csv_cells_cannot_become_spreadsheet_formulas(tmp_path):
