@@ -89,13 +89,12 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
         req = PrepareRequest(
             model=model, entry=entry, inputs=inputs, device=spec.device, threads=spec.threads,
             options=config.ort.model_dump(), parity_tolerance=config.parity_tolerance,
-            max_batch=max(planned.choice.batch_sizes or config.batch_sizes), max_size=spec.input_size,
         )
         prepared = prepare_backend(spec.backend, req)
         try:
             result["export"] = prepared.export
             result["parity"] = prepared.parity
-            result["flags"].extend(getattr(prepared, "flags", []))
+            result["flags"].extend(prepared.flags)
             with prepared.context():
                 result["latency"] = time_forward(
                     lambda: prepared.run(inputs), items_per_call=spec.batch_size, policy=config.timing,

@@ -7,7 +7,6 @@ placement, synchronisation. The timed loop (metrics/latency.py) only calls `run`
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,6 +19,7 @@ class Prepared(Protocol):
     synchronized: bool  # True when run() waits for the device before returning
     export: ExportInfo | None
     parity: ParityResult | None
+    flags: list[str]  # notes for the case's result (e.g. what the timed run includes)
 
     def run(self, inputs: dict[str, Any]) -> Any:
         """One forward pass; returns when the outputs are ready."""
@@ -41,10 +41,3 @@ class PrepareRequest:
     threads: int
     options: dict[str, Any] = field(default_factory=dict)  # backend config (e.g. OrtConfig fields)
     parity_tolerance: float = 1e-3
-    max_batch: int = 1  # largest batch this run will ask of one export
-    max_size: float | None = None
-
-
-@contextlib.contextmanager
-def nullcontext() -> Iterator[None]:
-    yield

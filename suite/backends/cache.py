@@ -61,7 +61,6 @@ def _slug(name: str) -> str:
 @dataclass
 class CacheEntry:
     path: Path  # the entry folder
-    key: str
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -96,7 +95,7 @@ def lookup(root: Path, model_name: str, key: str) -> CacheEntry | None:
         return None
     if meta.get("status") == "ok" and not (path / MODEL_FILE).is_file():
         return None
-    return CacheEntry(path, key, meta)
+    return CacheEntry(path, meta)
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
@@ -111,15 +110,7 @@ def store(root: Path, model_name: str, key: str, meta: dict[str, Any],
           build: Callable[[Path], dict[str, Any]]) -> CacheEntry:
     """Build an entry with `build(tmp_folder)` (which writes model.onnx there and returns
     extra meta) and move it into place. If `build` raises, nothing is left behind."""
-    final = entry_dir(root, model_name, key)
-    tmp = _make_tmp(root, final.name)
-    try:
-        extra = build(tmp)
-        full = {**meta, **extra, "key": key, "status": "ok", "created_at": _now()}
-        _write_json(tmp / META_FILE, full)
-        _publish(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    _store(root, model_name, key, lambda tmp: {**meta, **build(tmp), "status": "ok"})
     entry = lookup(root, model_name, key)
     if entry is None:  # pragma: no cover - only if someone deletes it between rename and read
         raise BenchError(f"export cache entry {final} vanished right after it was written")
@@ -127,16 +118,23 @@ def store(root: Path, model_name: str, key: str, meta: dict[str, Any],
 
 
 def store_failure(root: Path, model_name: str, key: str, meta: dict[str, Any], kind: str, message: str) -> CacheEntry:
+    """Remember a failed export under `key` (an entry with meta.json only, status "failed")."""
+    final = _store(root, model_name, key,
+                   lambda _tmp: {**meta, "status": "failed", "error": {"kind": kind, "message": message}})
+    return CacheEntry(final, _read_meta(final) or {})
+
+
+def _store(root: Path, model_name: str, key: str, fill: Callable[[Path], dict[str, Any]]) -> Path:
+    """Fill a temporary folder (`fill` writes its files and returns its meta), write its
+    meta.json and rename it into place; returns the entry folder."""
     final = entry_dir(root, model_name, key)
     tmp = _make_tmp(root, final.name)
     try:
-        full = {**meta, "key": key, "status": "failed", "created_at": _now(),
-                "error": {"kind": kind, "message": message}}
-        _write_json(tmp / META_FILE, full)
+        write_json(tmp / META_FILE, {**fill(tmp), "key": key, "created_at": now()})
         _publish(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return CacheEntry(final, key, _read_meta(final) or {})
+    return final
 
 
 def _make_tmp(root: Path, name: str) -> Path:
@@ -167,21 +165,32 @@ def _publish(tmp: Path, final: Path) -> None:
 
 
 def write_file_atomic(target: Path, build: Callable[[Path], None]) -> None:
-    """Write one file (e.g. a quantised model) via a temporary name in the same folder."""
-    tmp = target.with_name(f"{_TMP_PREFIX}{target.name}-{os.getpid()}")
+    """Write one file (e.g. a quantised model) via a temporary folder in the target's folder.
+
+    `build` writes under the final file name, so files it puts beside it (a quantiser's
+    `<name>.data` external weights) are named after, and referenced by, the published name.
+    Those are moved into place first and the main file last: once `target` exists, so does
+    everything it refers to. If `build` raises, nothing is left behind."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{target.name}-", dir=target.parent))
     try:
-        build(tmp)
-        os.replace(tmp, target)
+        out = tmp_dir / target.name
+        build(out)
+        for side in sorted(tmp_dir.iterdir()):
+            if side != out and side.is_file():
+                os.replace(side, target.parent / side.name)
+        os.replace(out, target)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    from suite.results.io import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def _now() -> str:
+def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
@@ -196,7 +205,7 @@ def iter_entries(root: Path) -> Iterator[CacheEntry]:
             continue
         meta = _read_meta(path)
         if meta is not None and isinstance(meta.get("key"), str):
-            yield CacheEntry(path, meta["key"], meta)
+            yield CacheEntry(path, meta)
 
 
 def list_entries(root: Path, pattern: str = "*") -> list[CacheEntry]:

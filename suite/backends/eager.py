@@ -20,6 +20,7 @@ class EagerBackend:
         self.device = req.device
         self.model = req.model.to(req.device).eval()
         self.synchronized = req.device.startswith("cuda")
+        self.flags: list[str] = []
 
     def context(self):
         return self._torch.inference_mode()

@@ -267,16 +267,6 @@ def export_onnx(model: Any, inputs: dict[str, Any], axes: dict[str, dict[int, st
         raise CaseError("export", f"{exporter} export reported success but wrote no file")
 
 
-def root_cause(exc: BaseException) -> BaseException:
-    seen = {id(exc)}
-    while True:
-        nxt = exc.__cause__ or exc.__context__
-        if nxt is None or id(nxt) in seen:
-            return exc
-        seen.add(id(nxt))
-        exc = nxt
-
-
 def _first_lines(text: str, limit: int = 500, lines: int = 3) -> str:
     text = _ANSI.sub("", text).strip()
     kept = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -299,7 +289,7 @@ def classify_export_error(exc: BaseException, exporter: str, output: str = "") -
     names = {type(e).__name__ for e in chain}
     texts = " ".join(str(e) for e in chain)
     unsupported = bool(names & {"DispatchError", "UnsupportedOperatorError"}) or bool(_UNSUPPORTED.search(texts))
-    cause = root_cause(exc)
+    cause = chain[-1]  # the innermost cause
     reason = f"{type(cause).__name__}: {_first_lines(str(cause), lines=1)}"
     where = _WHERE.search(_ANSI.sub("", texts))
     at = f" at {where.group(1).strip()}: {where.group(2).strip()}" if where else ""
@@ -341,20 +331,41 @@ class ExportOutcome:
     entry: cache.CacheEntry
 
 
+@dataclass(frozen=True)
+class ExportKey:
+    """The cache key of one export (hashing the weights is not free: compute it once)."""
+
+    fields: dict[str, Any]
+    key: str
+
+
+def export_key(model: Any, entry: Any, exporter: str, opset: int | None, size: float | None = None) -> ExportKey:
+    fields = export_key_fields(model, entry, exporter, opset, size)
+    return ExportKey(fields, cache.digest(fields))
+
+
+def cached_export(root: Path, entry: Any, key: ExportKey) -> cache.CacheEntry | None:
+    """The cached export under `key`, or None; a cached failure is raised as the CaseError it was."""
+    hit = cache.lookup(root, entry.name, key.key)
+    if hit is not None and hit.failed:
+        err = hit.meta.get("error", {})
+        raise CaseError(err.get("kind", "export"), f"{err.get('message', 'export failed')} "
+                        f"[cached failure from {hit.meta.get('created_at', '?')}; "
+                        f"`bench cache clear` to retry]")
+    return hit
+
+
 def ensure_export(model: Any, entry: Any, exporter: str, opset: int | None, root: Path,
-                  size: float | None = None) -> ExportOutcome:
+                  size: float | None = None, key: ExportKey | None = None) -> ExportOutcome:
     """The cached export for this model identity traced at input size `size` (default: the
     spec's), exporting it first if needed. A failed export is remembered under the same key
-    and re-raised on later lookups."""
-    fields = export_key_fields(model, entry, exporter, opset, size)
-    key = cache.digest(fields)
-    hit = cache.lookup(root, entry.name, key)
+    and re-raised on later lookups. `key` is `export_key(...)` of the same arguments, when
+    the caller has it already."""
+    if key is None:
+        key = export_key(model, entry, exporter, opset, size)
+    fields = key.fields
+    hit = cached_export(root, entry, key)
     if hit is not None:
-        if hit.failed:
-            err = hit.meta.get("error", {})
-            raise CaseError(err.get("kind", "export"), f"{err.get('message', 'export failed')} "
-                            f"[cached failure from {hit.meta.get('created_at', '?')}; "
-                            f"`bench cache clear` to retry]")
         return _outcome(hit, cache_hit=True)
     meta = {"model": entry.name, "exporter": exporter, "opset_requested": opset, "fields": fields}
     spec = entry.input_spec
@@ -372,10 +383,10 @@ def ensure_export(model: Any, entry: Any, exporter: str, opset: int | None, root
         return {"export_s": round(time.perf_counter() - t0, 3), "opset": got}
 
     try:
-        stored = cache.store(root, entry.name, key, meta, build)
+        stored = cache.store(root, entry.name, key.key, meta, build)
     except CaseError as exc:
         if not getattr(exc, "transient", False):
-            cache.store_failure(root, entry.name, key, meta, exc.kind, str(exc))
+            cache.store_failure(root, entry.name, key.key, meta, exc.kind, str(exc))
         raise
     return _outcome(stored, cache_hit=False)
 

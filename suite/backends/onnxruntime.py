@@ -22,11 +22,14 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from suite.backends.base import PrepareRequest
 from suite.errors import BenchError, CaseError
 from suite.results.schema import ExportInfo, ParityResult
+
+if TYPE_CHECKING:
+    from suite.backends.export import ExportKey
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -314,6 +317,7 @@ def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
     import onnxruntime as ort
 
     from suite.backends import cache
+    from suite.backends.export import cached_export, case_size, export_key
     from suite.backends.parity import compare_outputs, eager_outputs
     from suite.backends.quantize import int8_tolerance
 
@@ -321,12 +325,14 @@ def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
     # A provider the machine lacks is a configuration error: say so before a long export.
     choose_providers(req.device, ort.get_available_providers(), opts.providers)
     root = cache.cache_root(opts.cache_dir)
-    reference = None
+    reference = key = None
     if req.model is not None:
+        key = export_key(req.model, req.entry, opts.exporter, opts.opset, case_size(req.entry.input_spec, req.inputs))
+        cached_export(root, req.entry, key)  # a cached export failure fails before the forward pass below
         # The reference first: exporting must not be able to change what eager computes.
         cpu_inputs = {k: v.to("cpu") if hasattr(v, "to") else v for k, v in req.inputs.items()}
         reference = eager_outputs(req.model.to("cpu").eval(), cpu_inputs)
-    graph = _graph_for(req, opts, root, quantized)
+    graph = _graph_for(req, opts, root, quantized, key)
 
     session = create_session(graph.path, req.threads, opts.optimization_level, req.device, opts.providers, root)
     backend = OrtBackend("ort-int8" if quantized else "ort", session, req.device, io_binding=opts.io_binding,
@@ -350,22 +356,23 @@ def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
     return backend
 
 
-def _graph_for(req: PrepareRequest, opts: Any, root: Path, quantized: bool) -> _Graph:
-    """Export (or find in the cache) the case's model, or take the user's .onnx file; then
-    quantise it for ort-int8."""
-    from suite.backends.export import case_size, ensure_export, read_opset
+def _graph_for(req: PrepareRequest, opts: Any, root: Path, quantized: bool, key: ExportKey | None) -> _Graph:
+    """Export (or find in the cache, under `key` when given) the case's model, or take the
+    user's .onnx file; then quantise it for ort-int8."""
+    from suite.backends.export import case_size, ensure_export
     from suite.backends.quantize import file_cache_folder, quantize_in_folder
 
     entry = req.entry
     if req.model is not None:
-        out = ensure_export(req.model, entry, opts.exporter, opts.opset, root, case_size(entry.input_spec, req.inputs))
+        out = ensure_export(req.model, entry, opts.exporter, opts.opset, root, case_size(entry.input_spec, req.inputs),
+                            key=key)
         graph = _Graph(out.path, out.path, out.exporter, out.opset, out.cache_hit, out.export_s)
         folder = out.entry.path
     else:
         if not entry.path:
             raise BenchError(f"model '{entry.name}' has neither a torch builder nor an ONNX file")
         path = Path(entry.path)
-        graph = _Graph(path, path, "file", _safe_opset(path, read_opset), False, None)
+        graph = _Graph(path, path, "file", _safe_opset(path), False, None)
         folder = file_cache_folder(root, path) if quantized else None
     if not quantized:
         return graph
@@ -392,8 +399,10 @@ def _first_outputs(backend: OrtBackend, req: PrepareRequest, graph: _Graph) -> l
                         f"{'' if traced is None else f', size {traced:g}'}; it does not run this case's shapes]") from exc
 
 
-def _safe_opset(path: Path, read: Any) -> int | None:
+def _safe_opset(path: Path) -> int | None:
+    from suite.backends.export import read_opset
+
     try:
-        return read(path)
+        return read_opset(path)
     except Exception as exc:
         raise BenchError(f"{path} is not a readable ONNX model: {exc}") from None

@@ -31,6 +31,8 @@ from suite.errors import CaseError
 INT8_PARITY_TOLERANCE = 0.10
 QUANT_SCHEME = {"method": "dynamic", "weight_type": "QInt8", "per_channel": False, "reduce_range": False}
 _PROTOBUF_LIMIT_BYTES = 2_000_000_000
+# fp32 weights above this are quantised to external data (int8 weights are a quarter of fp32).
+_EXTERNAL_DATA_ABOVE_BYTES = _PROTOBUF_LIMIT_BYTES // 4
 
 
 def int8_tolerance(fp32_tolerance: float) -> float:
@@ -59,13 +61,16 @@ def quantize_in_folder(fp32_path: Path, folder: Path) -> QuantOutcome:
     """The int8 model for `fp32_path`, stored in `folder` (made once, then reused)."""
     target = folder / int8_name()
     info = target.with_suffix(".json")
-    if target.is_file():
+    external = _weights_bytes(fp32_path) > _EXTERNAL_DATA_ABOVE_BYTES
+    if target.is_file() and not (external and _missing_external_files(target)):
         return QuantOutcome(target, True, _read_seconds(info))
     t0 = time.perf_counter()
-    cache.write_file_atomic(target, lambda tmp: _quantize(fp32_path, tmp))
+    # Written in a temporary folder under its final name: the quantiser names the external
+    # weights file after its output path, and the model refers to it by that name.
+    cache.write_file_atomic(target, lambda out: _quantize(fp32_path, out, external))
     seconds = round(time.perf_counter() - t0, 3)
     try:
-        info.write_text(json.dumps({"quantize_s": seconds, "onnxruntime": _ort_version(), **QUANT_SCHEME}) + "\n")
+        cache.write_json(info, {"quantize_s": seconds, "onnxruntime": _ort_version(), **QUANT_SCHEME})
     except OSError:
         pass  # the timing note is a nicety; the model file is what matters
     return QuantOutcome(target, False, seconds)
@@ -78,17 +83,16 @@ def _read_seconds(info: Path) -> float | None:
         return None
 
 
-def _quantize(src: Path, dst: Path) -> None:
+def _quantize(src: Path, dst: Path, external: bool) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from suite.backends.export import captured_output, classify_export_error
 
-    big = _weights_bytes(src) > _PROTOBUF_LIMIT_BYTES // 4  # int8 weights are a quarter of fp32
     with captured_output() as output, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=False,
-                             reduce_range=False, use_external_data_format=big)
+                             reduce_range=False, use_external_data_format=external)
         except Exception as exc:
             err = classify_export_error(exc, "int8 quantisation", output())
             raise CaseError(err.kind, str(err)) from exc
@@ -114,13 +118,14 @@ def file_cache_folder(root: Path, onnx_path: Path) -> Path:
         raise CaseError("session", f"cannot write to the ONNX cache {root}: {exc.strerror or exc}") from None
     meta = folder / cache.META_FILE
     if not meta.exists():
-        meta.write_text(json.dumps({"key": "file-" + h.hexdigest()[:16], "model": str(onnx_path), "status": "ok",
-                                    "exporter": "file", "source_file": str(onnx_path.resolve()),
-                                    "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=2) + "\n")
+        cache.write_json(meta, {"key": "file-" + h.hexdigest()[:16], "model": str(onnx_path), "status": "ok",
+                                 "exporter": "file", "source_file": str(onnx_path.resolve()),
+                                 "created_at": cache.now()})
     return folder
 
 
-def _external_files(onnx_path: Path) -> list[Path]:
+def _external_locations(onnx_path: Path) -> list[Path]:
+    """The external-data files the graph refers to (its initializers' `location`s)."""
     import onnx
 
     model = onnx.load(str(onnx_path), load_external_data=False)
@@ -130,5 +135,17 @@ def _external_files(onnx_path: Path) -> list[Path]:
             for kv in init.external_data:
                 if kv.key == "location":
                     names.add(kv.value)
-    return [onnx_path.parent / n for n in sorted(names) if (onnx_path.parent / n).is_file()]
+    return [onnx_path.parent / n for n in sorted(names)]
+
+
+def _external_files(onnx_path: Path) -> list[Path]:
+    return [p for p in _external_locations(onnx_path) if p.is_file()]
+
+
+def _missing_external_files(onnx_path: Path) -> bool:
+    """True when a cached model's external weights are gone (or it cannot be read)."""
+    try:
+        return any(not p.is_file() for p in _external_locations(onnx_path))
+    except Exception:
+        return True
 

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from suite.report.format import fmt_bytes  # math and re only: cheap to import here
+
 DirOption = Annotated[Optional[Path], typer.Option(
     "--dir", help="Cache folder (default: ort.cache_dir from --config, else $BENCH_CACHE_DIR, else ~/.cache/bench/onnx).")]
 ConfigOption = Annotated[Optional[Path], typer.Option(
@@ -26,13 +28,6 @@ def resolve_root(directory: Path | None, config: Path | None) -> Path:
         ort = read_config_file(config).get("ort") or {}
         configured = ort.get("cache_dir") if isinstance(ort, dict) else None
     return cache_root(configured)
-
-
-def fmt_bytes(n: int) -> str:
-    for unit, div in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= div:
-            return f"{n / div:.1f} {unit}"
-    return f"{n} B"
 
 
 def register(app: typer.Typer) -> None:

@@ -211,3 +211,26 @@ def test_small_longformer_torchscript_graph_only_runs_its_traced_shape(tmp_path)
         prepare_backend("ort", _req(model, tmp_path, batch=1, size=16, entry=entry, exporter="torchscript"))
     assert err.value.kind == "session"
     assert "exported by torchscript at batch 2, size 16" in str(err.value)
+
+
+def test_a_cached_export_failure_fails_before_the_eager_forward_pass(tmp_path, monkeypatch):
+    from suite.backends import parity
+    from suite.backends.export import case_size, export_key
+
+    entry = resolve_model(str(Path(__file__).resolve().parents[1] / "fixtures" / "models" / "export_fails.py"))
+    model = entry.build(False)
+    req = _req(model, tmp_path, entry=entry, size=None)
+    with pytest.raises(CaseError) as first:
+        prepare_backend("ort", req)
+    assert "cached failure" not in str(first.value)
+    (failed,) = cache.list_entries(tmp_path)
+    key = export_key(model, entry, "dynamo", None, case_size(entry.input_spec, req.inputs))
+    assert failed.failed and failed.meta["key"] == key.key
+
+    calls: list[int] = []
+    real = parity.eager_outputs
+    monkeypatch.setattr(parity, "eager_outputs", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with pytest.raises(CaseError) as again:
+        prepare_backend("ort", req)
+    assert "cached failure" in str(again.value) and str(first.value) in str(again.value)
+    assert calls == []  # the cached failure is raised before the reference forward pass

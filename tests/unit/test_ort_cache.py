@@ -212,3 +212,26 @@ def test_every_cache_command_has_help(app):
     for cmd in ("ls", "clear"):
         res = CliRunner().invoke(app, ["cache", cmd, "--help"])
         assert res.exit_code == 0 and "cache" in res.output.lower()
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(folder) for f in files)
+
+
+def test_cli_clear_reports_the_bytes_it_freed(app, tmp_path):
+    from suite.report.format import fmt_bytes
+
+    cache.store(tmp_path, "big", "a1", {"model": "big"}, _fake_export(b"x" * (3 << 20)))
+    cache.store(tmp_path, "small", "b2", {"model": "small"}, _fake_export(b"y" * (700 << 10)))
+    cache.store_failure(tmp_path, "broken", "c3", {"model": "broken"}, "export", "guard failed")
+    folders = {e.model: e.path for e in cache.list_entries(tmp_path)}
+    sizes = {m: _folder_bytes(p) for m, p in folders.items()}
+    assert sizes["big"] > 3 << 20 and sizes["small"] > 700 << 10 and 0 < sizes["broken"] < 4096
+
+    res = CliRunner().invoke(app, ["cache", "clear", "--failed", "--dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and f"Removed 1 entry ({fmt_bytes(sizes['broken'])})" in res.output
+    res = CliRunner().invoke(app, ["cache", "clear", "big", "--dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert f"Removed 1 entry ({fmt_bytes(sizes['big'])})" in res.output and not folders["big"].exists()
+    res = CliRunner().invoke(app, ["cache", "clear", "--dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert f"Removed 1 entry ({fmt_bytes(sizes['small'])})" in res.output and fmt_bytes(sizes["small"]) == "700 KiB"
+    assert cache.list_entries(tmp_path) == []
