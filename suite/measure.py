@@ -149,6 +149,20 @@ def energy_options(config: BenchConfig):
     )
 
 
+def meta_copy(model: Any) -> Any:
+    """A copy of `model` on the meta device, made without copying a single weight: every parameter
+    and buffer is swapped for a meta tensor during the copy (tied ones stay tied). A plain
+    deepcopy would hold a second full set of weights and show up in the case's peak memory."""
+    import torch
+
+    memo: dict[int, Any] = {}
+    for p in model.parameters():
+        memo[id(p)] = torch.nn.Parameter(p.detach().to("meta"), requires_grad=p.requires_grad)
+    for b in model.buffers():
+        memo[id(b)] = b.detach().to("meta")
+    return copy.deepcopy(model, memo).to("meta")
+
+
 def static_metrics(model: Any, inputs: dict[str, Any], batch: int) -> tuple[ParamStats | None, FlopStats | None]:
     """Parameters and FLOPs on a meta-device copy (milliseconds, no real compute); fall back
     to the real model when an op has no meta kernel."""
@@ -157,7 +171,7 @@ def static_metrics(model: Any, inputs: dict[str, Any], batch: int) -> tuple[Para
     from suite.metrics.params import count_params
 
     try:
-        meta_model = copy.deepcopy(model).to("meta")
+        meta_model = meta_copy(model)
         m_inputs = meta_inputs(inputs)
         params = count_params(meta_model, lambda: call_model(meta_model, m_inputs), strict=True)
         flops = count_flops(meta_model, lambda: call_model(meta_model, m_inputs), items=batch)
