@@ -3,8 +3,8 @@ model, device, batch, input size (and its axis) and dtype, as a ratio of medians
 bootstrap CI.
 
 `compare_pair` is the one place a pair is compared: the runner stores its comparisons through
-`compute_comparisons`, the report derives the missing ones from the samples with it, and the
-test fixtures are written with it.
+`new_comparisons` (after each case, only the pairs that case completes), the report derives
+the missing ones from the samples with it, and the test fixtures are written with it.
 """
 
 from __future__ import annotations
@@ -49,6 +49,14 @@ def compare_pair(base: CaseResult, cand: CaseResult, level: float = 0.95) -> Com
 
 
 def compute_comparisons(cases: Iterable[CaseResult], level: float = 0.95) -> list[Comparison]:
+    return new_comparisons(cases, (), level)
+
+
+def new_comparisons(cases: Iterable[CaseResult], existing: Iterable[Comparison],
+                    level: float = 0.95) -> list[Comparison]:
+    """The comparisons among `cases` that `existing` does not hold yet (matched by case ids): the
+    runner adds these after each case instead of bootstrapping every pair of the run again."""
+    done = {(c.baseline_case, c.candidate_case) for c in existing}
     cases = [c for c in cases if c.latency is not None and c.status in ("ok", "parity_failed")]
     baselines = {pair_key(c.spec): c for c in cases if c.spec.backend == BASELINE}
     out = []
@@ -56,7 +64,7 @@ def compute_comparisons(cases: Iterable[CaseResult], level: float = 0.95) -> lis
         if cand.spec.backend == BASELINE:
             continue
         base = baselines.get(pair_key(cand.spec))
-        if base is None:
+        if base is None or (base.id, cand.id) in done:
             continue
         out.append(compare_pair(base, cand, level=level))
     return out

@@ -56,7 +56,7 @@ def new_run_id() -> str:
 
 
 def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> RunResult:
-    from suite.comparisons import compute_comparisons
+    from suite.comparisons import new_comparisons
     from suite.environment import collect_environment, default_threads
 
     opts = options or RunOptions()
@@ -94,13 +94,13 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
                 emit("case_start", {"index": i, "case": planned.spec})
                 result = _execute_watched(planned, ctx, monitor if config.monitor.enabled else None, cooldown_flags)
                 run.cases.append(result)
-                run.comparisons = compute_comparisons(run.cases)
+                run.comparisons += new_comparisons(run.cases, run.comparisons)
                 _save(run, path)
                 emit("case_end", {"index": i, "result": result})
         except BaseException:
             # Ctrl-C, SIGTERM (see stop_on_signals), a full disk: keep every finished case.
             run.interrupted = True
-            run.comparisons = compute_comparisons(run.cases)
+            run.comparisons += new_comparisons(run.cases, run.comparisons)
             _save(run, path)
             raise
         run.finished_at = utc_now()

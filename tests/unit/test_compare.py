@@ -180,3 +180,20 @@ def test_exit_status_survives_the_real_bench_entry_point():
                            timeout=120, check=False, env={**os.environ, "COLUMNS": "200"})
         assert r.returncode == want, (args, r.stdout[-2000:], r.stderr[-2000:])
         assert "Traceback" not in r.stderr
+
+
+def test_comparisons_added_case_by_case_are_those_of_the_whole_run():
+    """The runner adds only the pairs each finished case completes; the result is what comparing
+    the whole run at once gives, and no pair is bootstrapped twice."""
+    from suite.comparisons import compute_comparisons, new_comparisons
+
+    cases = load_results(FIX / "laptop-x86.json").cases
+    whole = compute_comparisons(cases)
+    assert whole
+    built: list = []
+    for i in range(1, len(cases) + 1):
+        added = new_comparisons(cases[:i], built)
+        assert len(added) <= 1  # a finished case completes at most one pair here (one candidate backend)
+        built += added
+    assert built == whole
+    assert new_comparisons(cases, built) == []
