@@ -111,6 +111,7 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
     result["memory"] = MemoryStats(
         rss_before_bytes=rss.before, rss_peak_bytes=rss.peak, rss_peak_delta_bytes=rss.peak - rss.before,
         model_bytes=model_bytes(model) if model is not None else None, device_peak_bytes=device_peak,
+        method=rss.method,
     )
 
 

@@ -550,7 +550,9 @@ def limit_memory(extra_mb: int) -> int | None:
         import resource
     except ImportError:
         return None
-    current = _status_bytes("VmData")
+    from suite.metrics.memory import status_bytes
+
+    current = status_bytes("VmData")
     if current is None:
         return None
     _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
@@ -559,17 +561,6 @@ def limit_memory(extra_mb: int) -> int | None:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
     return limit
-
-
-def _status_bytes(key: str) -> int | None:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 def _explain_oom(result: CaseResult, config: BenchConfig) -> CaseResult:

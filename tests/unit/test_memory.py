@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
+import pytest
 import torch
 
 from suite.measure import meta_copy, static_metrics
@@ -11,10 +14,25 @@ from suite.metrics.memory import PeakRSS, model_bytes
 MB = 2**20
 
 
-def test_peak_rss_sees_a_known_allocation():
+@pytest.mark.parametrize("kernel_mark", [True, False])
+def test_peak_rss_sees_a_known_allocation(monkeypatch, kernel_mark):
+    """Both ways of finding the peak: the kernel's high-water mark (no thread) and sampling."""
+    import threading
+
+    from suite.metrics import memory
+
+    if not kernel_mark:
+        monkeypatch.setattr(memory, "_reset_peak", lambda: False)
+    elif not memory._reset_peak():
+        pytest.skip("this kernel refuses to reset the peak-RSS mark")
+    threads = threading.active_count()
     with PeakRSS() as rss:
+        assert threading.active_count() == threads + (0 if kernel_mark else 1)
         block = np.ones(256 * MB, dtype=np.uint8)  # touched: resident, not just reserved
+        if not kernel_mark:
+            time.sleep(5 * rss.interval_s)  # sampling sees a peak that outlasts its interval
         del block
+    assert rss.method == ("kernel high-water mark (VmHWM)" if kernel_mark else "psutil sampling")
     delta = rss.peak - rss.before
     assert 240 * MB <= delta <= 320 * MB, delta / MB
 
