@@ -12,17 +12,23 @@ import socket
 from importlib import metadata
 from pathlib import Path
 
+from suite.containers.platform import device_model
 from suite.results.schema import Environment
 
 PACKAGES = ("bench-suite", "torch", "torchvision", "transformers", "onnx", "onnxruntime", "onnxruntime-gpu",
             "onnxscript", "codecarbon", "jetson-stats", "numpy", "docker")
 
 
-def _read(root: Path, rel: str) -> str | None:
+def read_text(path: Path) -> str | None:
+    """A small sysfs/procfs file's text without NULs or surrounding newlines; None if unreadable."""
     try:
-        return (root / rel.lstrip("/")).read_text(errors="replace").strip("\x00\n ")
+        return path.read_text(errors="replace").strip("\x00\n ")
     except OSError:
         return None
+
+
+def _read(root: Path, rel: str) -> str | None:
+    return read_text(root / rel.lstrip("/"))
 
 
 def cpu_model(root: Path) -> str:
@@ -84,7 +90,7 @@ def collect_environment(root: str | os.PathLike[str] = "/") -> Environment:
         cpu_max_mhz=freq,
         governor=_read(r, "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
         ram_bytes=int(psutil.virtual_memory().total),
-        device_model=_read(r, "/proc/device-tree/model") or _read(r, "/sys/firmware/devicetree/base/model"),
+        device_model=device_model(r),
         platform=detect_platform(uname.machine, r),
         in_container=in_container(r),
         accelerators=_accelerators(r),

@@ -4,15 +4,24 @@ Meters (one module each, chosen automatically or by name): rapl (powercap counte
 GPUs), jetson (jtop or INA3221/INA238 sysfs), rpi5-pmic (`vcgencmd pmic_read_adc`), estimate
 (codecarbon's model, always labelled `estimated`). Every result says how it was obtained.
 
-Runner usage, per case:
-    meter = select_meter(opts)                       # once per run
-    if baseline_due(baseline, opts, meter):
+Usage (suite.runner and suite.measure). A meter is selected where it is used and closed after
+(NVML shutdown, jtop disconnect): in the runner for each idle baseline, in the case's worker for
+each case:
+    # runner, before a case, when the baseline is due (re-measured every baseline_every_s):
+    meter = select_meter(opts)
+    try:
         baseline = measure_idle(meter, opts, previous=baseline)
+    finally:
+        meter.close()
+    # worker, per case:
+    meter = select_meter(opts)
     try:
         energy = measure_energy(fn, items_per_call, meter, opts, baseline)
         carbon = carbon_for(energy, opts)
     except MeterError as exc:                        # energy_error; the case stands
         ...
+    finally:
+        meter.close()
 """
 
 from suite.energy.base import (

@@ -147,10 +147,10 @@ class CounterMeter:
         after = self._read()
         t1 = self._clock()
         duration = t1 - t0
-        deltas = {d: counter_delta(before[d], after[d], self._wrap_j.get(d)) for d in before if d in after}
         missing = sorted(set(before) - set(after))
         if missing:
             raise MeterError(f"{self.name}: domain(s) {', '.join(missing)} vanished during the window")
+        deltas = {d: counter_delta(before[d], after[d], self._wrap_j.get(d)) for d in before}
         energy = sum(deltas.values())
         rails = {d: (j / duration if duration > 0 else 0.0) for d, j in deltas.items()}
         return WindowReading(energy_j=energy, duration_s=duration, rails_w=rails)
@@ -323,7 +323,6 @@ class SampledMeter:
         self._on_start = on_start
         self._on_close = on_close
         self._sampler = PowerSampler(read_power, sample_hz, clock=clock, what=f"{name} sensor")
-        self._running = False
 
     def start(self) -> None:
         if self._on_start is not None:
@@ -332,19 +331,15 @@ class SampledMeter:
             except Exception as exc:
                 raise MeterError(f"{self.name}: could not start: {exc}") from exc
         self._sampler.start()
-        self._running = True
 
     def stop(self) -> WindowReading:
-        self._running = False
         return integrate_trace(self._sampler.stop(), self._rule)
 
     def failure(self) -> str | None:
         return self._sampler.failure()
 
     def close(self) -> None:
-        if self._running:
-            self._sampler.abort()
-            self._running = False
+        self._sampler.abort()  # ends a window left open; a no-op otherwise
         if self._on_close is not None:
             self._on_close()
             self._on_close = None

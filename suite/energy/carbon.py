@@ -1,8 +1,9 @@
 """Carbon per inference from the grid's carbon intensity, offline.
 
 The intensity comes from the data codecarbon ships (no network): per-country figures from its
-global energy mix, US states (EPA eGRID), Chinese provinces and Nordic bidding zones; or from a
-number the user gives. Everyday equivalents make grams readable, with their factors cited."""
+global energy mix, US states (EPA eGRID), Chinese provinces (CO2 only, as published) and Nordic
+bidding zones; or from a number the user gives. Everyday equivalents make grams readable, with
+their factors cited."""
 
 from __future__ import annotations
 
@@ -68,11 +69,11 @@ def _data() -> dict[str, Any]:
     return out
 
 
-def _regional() -> dict[str, tuple[float, str]]:
-    """Canonical subregion name -> (g/kWh, source)."""
+def _regional() -> dict[str, tuple[float, str, str]]:
+    """Canonical subregion name -> (g/kWh, source, unit as the data states it)."""
     data = _data()
     ver = data["version"]
-    out: dict[str, tuple[float, str]] = {}
+    out: dict[str, tuple[float, str, str]] = {}
     usa = data.get("usa")
     if usa:
         src = usa.get("_source", {})
@@ -82,21 +83,26 @@ def _regional() -> dict[str, tuple[float, str]]:
                 continue
             # eGRID gives lb CO2eq per MWh: x 453.59237 g/lb / 1000 kWh/MWh.
             out[f"USA/{state}"] = (row["emissions"] * G_PER_LB / 1000.0,
-                                   f"codecarbon {ver} bundled {what} for {state} (lb/MWh converted)")
+                                   f"codecarbon {ver} bundled {what} for {state} (lb/MWh converted)",
+                                   "g CO2eq/kWh")
     china = data.get("china")
     if china:
+        # codecarbon's metadata: "CO2 only (not CO2eq, no lifecycle emissions)" (MEE/NBS factors).
         for code, row in china.get("data", {}).items():
             name = (row.get("names") or [row.get("description", code)])[0]
             out[f"CHN/{name}"] = (row["emission_factor"],
                                   (f"codecarbon {ver} bundled provincial factor for {row.get('description', name)} "
-                                   f"({row.get('year', '?')})"))
+                                   f"({row.get('year', '?')}; CO2 only, not CO2eq: other greenhouse gases "
+                                   "and lifecycle emissions are not included)"),
+                                  "g CO2/kWh")
     nordic = data.get("nordic")
     if nordic:
         for zone, row in nordic.get("data", {}).items():
             iso3 = _NORDIC_COUNTRY.get(zone[:2], zone)
             out[f"{iso3}/{zone}"] = (row["emission_factor"],
                                      (f"codecarbon {ver} bundled bidding-zone factor for {row.get('description', zone)} "
-                                      f"({row.get('year', '?')})"))
+                                      f"({row.get('year', '?')})"),
+                                     "g CO2eq/kWh")
     return out
 
 
@@ -148,8 +154,8 @@ def lookup_region(region: str) -> GridIntensity:
     for cand in candidates:
         if cand in lowered:
             name = lowered[cand]
-            g, src = regional[name]
-            return GridIntensity(float(g), name, f"{src}, {g:.1f} g CO2eq/kWh")
+            g, src, unit = regional[name]
+            return GridIntensity(float(g), name, f"{src}, {g:.1f} {unit}")
 
     hint = closest(text, known_regions())
     did_you_mean = f" Did you mean: {', '.join(hint)}?" if hint else ""

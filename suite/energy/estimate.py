@@ -30,7 +30,6 @@ class CodecarbonSetup:
     version: str
     hardware: list[Any]  # codecarbon hardware objects (CPU, RAM, GPU, ...)
     conf: dict[str, Any]
-    setup_s: float
 
 
 def _part_label(hw: Any) -> str:
@@ -54,7 +53,6 @@ def codecarbon_setup() -> CodecarbonSetup:
             raise MeterUnavailable("estimate", "codecarbon is not installed.", "pip install codecarbon") from exc
         # Its INFO/WARNING lines ("no CPU tracking mode found ...") would be printed on every run.
         logging.getLogger("codecarbon").setLevel(logging.ERROR)
-        t0 = time.perf_counter()
         kwargs: dict[str, Any] = {"country_iso_code": "USA", "log_level": "error", "allow_multiple_runs": True}
         try:
             tracker = OfflineEmissionsTracker(output_methods=[], **kwargs)
@@ -68,8 +66,7 @@ def codecarbon_setup() -> CodecarbonSetup:
                 "estimate", f"codecarbon {codecarbon.__version__} exposes no hardware power model this suite "
                 "knows how to read.", "install a codecarbon release between 2.3 and 3.x")
         _SETUP = CodecarbonSetup(version=codecarbon.__version__, hardware=hardware,
-                                 conf=dict(getattr(tracker, "_conf", {}) or {}),
-                                 setup_s=time.perf_counter() - t0)
+                                 conf=dict(getattr(tracker, "_conf", {}) or {}))
         return _SETUP
 
 
@@ -113,8 +110,9 @@ def describe_assumptions(setup: CodecarbonSetup, sample_hz: float) -> tuple[str,
     return tuple(out)
 
 
-def probe(opts: EnergyOptions, *, clock=None) -> SampledMeter:
-    setup = codecarbon_setup()
+def probe(opts: EnergyOptions, *, clock=None, setup: CodecarbonSetup | None = None) -> SampledMeter:
+    """`setup`: the hardware objects to ask (tests pass stand-ins); None: codecarbon's, detected once."""
+    setup = setup if setup is not None else codecarbon_setup()
     parts = [(_part_label(h), h) for h in setup.hardware]
     last = {"t": time.perf_counter()}
 

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from suite.containers.platform import device_model
 from suite.energy.base import MeterUnavailable, PowerReading, SampledMeter
 from suite.energy.options import EnergyOptions, sysfs_root
 
@@ -30,7 +32,6 @@ INPUT_RAILS = ("VIN", "POM_5V_IN", "VDD_IN")  # preference order, after jetson-s
 JTOP_SOCKET = "run/jtop.sock"
 _I2C_DIRS = ("sys/bus/i2c/devices", "sys/bus/i2c/drivers/ina3221", "sys/bus/i2c/drivers/ina3221x",
              "sys/bus/i2c/drivers/ina238")
-_MODEL_FILES = ("proc/device-tree/model", "sys/firmware/devicetree/base/model")
 
 
 @dataclass(frozen=True)
@@ -123,22 +124,15 @@ def _ina238_channels(folder: Path) -> list[Channel]:
     return []
 
 
-def board_total(rails_w: dict[str, float]) -> tuple[float, str | None]:
-    """Total board power and the input rail it came from (None: summed rails)."""
-    for name in INPUT_RAILS:
-        if name in rails_w:
-            return rails_w[name], name
-    return sum(rails_w.values()), None
-
-
-def input_rail(names: list[str]) -> str | None:
+def input_rail(names: Collection[str]) -> str | None:
+    """The board's input rail among these (the total board power), None when there is none."""
     return next((n for n in INPUT_RAILS if n in names), None)
 
 
 def read_hwmon(channels: list[Channel]) -> PowerReading:
     rails = {ch.name: ch.read_w() for ch in channels}
-    total, _ = board_total(rails)
-    return PowerReading(total_w=total, rails_w=rails)
+    inp = input_rail(rails)
+    return PowerReading(total_w=rails[inp] if inp is not None else sum(rails.values()), rails_w=rails)
 
 
 def parse_jtop_power(power: dict[str, Any]) -> PowerReading:
@@ -151,14 +145,6 @@ def parse_jtop_power(power: dict[str, Any]) -> PowerReading:
     if tot.get("name"):
         rails[tot["name"]] = float(tot["power"]) / 1000.0
     return PowerReading(total_w=float(tot["power"]) / 1000.0, rails_w=rails)
-
-
-def board_model(root: Path) -> str:
-    for rel in _MODEL_FILES:
-        path = root / rel
-        if path.is_file():
-            return path.read_bytes().rstrip(b"\x00").decode(errors="replace").strip()
-    return ""
 
 
 def _total_assumption(names: list[str]) -> str:
@@ -210,7 +196,7 @@ def probe(opts: EnergyOptions, *, clock=None) -> SampledMeter:
         return meter
     channels = find_channels(root)
     if not channels:
-        model = board_model(root)
+        model = device_model(root) or ""
         if "nano 2gb" in model.lower():
             raise MeterUnavailable("jetson", f"this board ({model}) has no INA3221 power monitor.",
                                    "none on this board: use an external USB power meter, or the estimate meter (meter = 'estimate')")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from suite.energy.base import Clock, Meter, MeterError, WindowReading
 from suite.energy.options import EnergyOptions
@@ -32,7 +32,6 @@ class IdleBaseline:
     power_w: float
     window_s: float
     measured_at: float  # time.monotonic() when measured
-    rails_w: dict[str, float] = field(default_factory=dict)
     previous_power_w: float | None = None  # the baseline this one replaced
     flags: tuple[str, ...] = ()
 
@@ -89,7 +88,7 @@ def measure_idle(meter: Meter, opts: EnergyOptions, previous: IdleBaseline | Non
     if reading.duration_s < RECOMMENDED_MIN_WINDOW_S:
         flags.append(f"idle baseline window short ({reading.duration_s:.2f} s < {RECOMMENDED_MIN_WINDOW_S:g} s)")
     return IdleBaseline(meter=meter.name, power_w=power, window_s=reading.duration_s, measured_at=monotonic(),
-                        rails_w=dict(reading.rails_w), previous_power_w=prev_w, flags=tuple(flags))
+                        previous_power_w=prev_w, flags=tuple(flags))
 
 
 def measure_energy(fn: Callable[[], None], items_per_call: int, meter: Meter, opts: EnergyOptions,

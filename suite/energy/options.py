@@ -42,16 +42,28 @@ class EnergyOptions:
                 raise ConfigError(f"energy option intensity_g_per_kwh must be >= 0 g CO2eq/kWh, got {v!r}")
 
 
-def sysfs_root(opts: EnergyOptions) -> Path:
-    """The directory that stands for `/` when reading /sys, /proc, /run and /etc."""
-    root = opts.sysfs_root or os.environ.get(SYSFS_ROOT_ENV) or "/"
-    return Path(root)
+def resolve_root(configured: str | None) -> Path:
+    """The directory that stands for `/` when reading /sys, /proc, /run and /etc: the configured
+    value, else $BENCH_SYSFS_ROOT, else "/". Shared with suite.monitor."""
+    return Path(configured or os.environ.get(SYSFS_ROOT_ENV) or "/")
 
 
-def vcgencmd_command(opts: EnergyOptions) -> list[str]:
-    """The vcgencmd command as an argv prefix (a configured value may carry arguments)."""
-    configured = opts.vcgencmd or os.environ.get(VCGENCMD_ENV)
+def find_vcgencmd(configured: str | None) -> list[str] | None:
+    """The vcgencmd command as an argv prefix (a configured value may carry arguments): the
+    configured value, else $BENCH_VCGENCMD, else `vcgencmd` on PATH; None when there is none."""
+    configured = configured or os.environ.get(VCGENCMD_ENV)
     if configured:
         return shlex.split(configured)
     found = shutil.which("vcgencmd")
-    return [found or "vcgencmd"]
+    return [found] if found else None
+
+
+def sysfs_root(opts: EnergyOptions) -> Path:
+    """The directory that stands for `/` when reading /sys, /proc, /run and /etc."""
+    return resolve_root(opts.sysfs_root)
+
+
+def vcgencmd_command(opts: EnergyOptions) -> list[str]:
+    """The vcgencmd command as an argv prefix; plain `vcgencmd` when none is found (running it
+    then fails with a clear "not found")."""
+    return find_vcgencmd(opts.vcgencmd) or ["vcgencmd"]

@@ -11,13 +11,12 @@ Every reading spawns vcgencmd, so 10 Hz is a sane rate; the achieved rate is rep
 from __future__ import annotations
 
 import re
-import subprocess
 
 from suite.energy.base import MeterError, MeterUnavailable, PowerReading, SampledMeter
 from suite.energy.options import EnergyOptions, vcgencmd_command
+from suite.energy.vcgencmd import run_vcgencmd
 
 _LINE_RE = re.compile(r"^\s*([A-Za-z0-9_]+)_([AV])\s+(current|volt)\((\d+)\)=([-+0-9.eE]+)\s*[AV]?\s*$")
-COMMAND_TIMEOUT_S = 2.0
 
 
 def parse_pmic_adc(text: str) -> dict[str, dict[str, float]]:
@@ -41,20 +40,7 @@ def voltage_only(parsed: dict[str, dict[str, float]]) -> list[str]:
 
 
 def run_pmic_read_adc(command: list[str]) -> str:
-    try:
-        proc = subprocess.run([*command, "pmic_read_adc"], capture_output=True, text=True,
-                              timeout=COMMAND_TIMEOUT_S, check=False)
-    except FileNotFoundError as exc:
-        raise MeterError(f"{command[0]} not found") from exc
-    except PermissionError as exc:
-        raise MeterError(f"{command[0]} is not executable") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise MeterError(f"`{' '.join(command)} pmic_read_adc` took over {COMMAND_TIMEOUT_S:g} s") from exc
-    if proc.returncode != 0:
-        msg = (proc.stderr or proc.stdout).strip().splitlines()
-        raise MeterError(f"`{' '.join(command)} pmic_read_adc` exited {proc.returncode}"
-                         + (f": {msg[-1]}" if msg else ""))
-    return proc.stdout
+    return run_vcgencmd(command, "pmic_read_adc", MeterError)
 
 
 def read_power(command: list[str]) -> PowerReading:

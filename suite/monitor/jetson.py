@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from suite.environment import read_text as _read
+
 STATUS_FILE = "var/lib/nvpmodel/status"
 CONF_FILE = "etc/nvpmodel.conf"
 DEVFREQ_DIR = "sys/class/devfreq"
@@ -42,9 +44,10 @@ def mode_names(root: Path) -> dict[int, str]:
     return {int(i): name for i, name in _MODEL_RE.findall(text)}
 
 
-def power_mode(root: Path) -> str | None:
+def power_mode(root: Path, names: dict[int, str] | None = None) -> str | None:
     """The active power mode's name (e.g. "MAXN"), "mode 3" when the conf does not name it,
-    None when this is not a Jetson or the status file is unreadable."""
+    None when this is not a Jetson or the status file is unreadable. `names`: mode_names(root),
+    read once by a caller that asks repeatedly (the conf does not change while the suite runs)."""
     try:
         status = (root / STATUS_FILE).read_text(errors="replace")
     except OSError:
@@ -53,7 +56,9 @@ def power_mode(root: Path) -> str | None:
     if m is None:
         return None
     mode_id = int(m.group(1))
-    return mode_names(root).get(mode_id, f"mode {mode_id}")
+    if names is None:
+        names = mode_names(root)
+    return names.get(mode_id, f"mode {mode_id}")
 
 
 def find_gpu(root: Path) -> Path | None:
@@ -74,13 +79,6 @@ def gpu_clock(device: Path) -> GpuClock:
         device=device.name, cur_mhz=_hz_to_mhz(_read(device / "cur_freq")),
         cap_mhz=_hz_to_mhz(_read(device / "max_freq")), hw_max_mhz=max(avail_mhz) if avail_mhz else None,
     )
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(errors="replace").strip("\x00\n ")
-    except OSError:
-        return None
 
 
 def _hz_to_mhz(text: str | None) -> float | None:

@@ -4,14 +4,10 @@ command is resolved."""
 
 from __future__ import annotations
 
-import os
-import shlex
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-SYSFS_ROOT_ENV = "BENCH_SYSFS_ROOT"
-VCGENCMD_ENV = "BENCH_VCGENCMD"
+from suite.energy.options import find_vcgencmd, resolve_root
 
 
 @dataclass(frozen=True)
@@ -27,13 +23,9 @@ class MonitorOptions:
 
 def root_of(opts: MonitorOptions) -> Path:
     """The directory that stands for `/` when reading /sys, /proc and /etc."""
-    return Path(opts.sysfs_root or os.environ.get(SYSFS_ROOT_ENV) or "/")
+    return resolve_root(opts.sysfs_root)
 
 
 def vcgencmd_argv(opts: MonitorOptions) -> list[str] | None:
     """The vcgencmd command as an argv prefix, or None when there is none (not a Raspberry Pi)."""
-    configured = opts.vcgencmd or os.environ.get(VCGENCMD_ENV)
-    if configured:
-        return shlex.split(configured)
-    found = shutil.which("vcgencmd")
-    return [found] if found else None
+    return find_vcgencmd(opts.vcgencmd)

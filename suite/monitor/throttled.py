@@ -11,18 +11,21 @@ what has happened since boot (they stay set):
 from __future__ import annotations
 
 import re
-import subprocess
 
-COMMAND_TIMEOUT_S = 2.0
+from suite.energy.vcgencmd import run_vcgencmd
+
 NOW_MASK = 0xF
 SINCE_BOOT_SHIFT = 16
 SINCE_BOOT_MASK = NOW_MASK << SINCE_BOOT_SHIFT
-BITS = {
-    0: "under-voltage",
-    1: "ARM frequency capped",
-    2: "throttled",
-    3: "soft temperature limit",
+# bit (0-3; +16 for since boot) -> (short name, the wording of a case's flag in Conditions)
+CONDITIONS = {
+    0: ("under-voltage", "under-voltage detected"),
+    1: ("ARM frequency capped", "throttling: ARM frequency capped"),
+    2: ("throttled", "throttling: CPU throttled by the firmware"),
+    3: ("soft temperature limit", "thermal throttling: soft temperature limit active"),
 }
+BITS = {bit: name for bit, (name, _flag) in CONDITIONS.items()}
+FLAGS = {bit: flag for bit, (_name, flag) in CONDITIONS.items()}
 _VALUE_RE = re.compile(r"throttled=(0x[0-9a-fA-F]+|\d+)")
 
 
@@ -38,16 +41,7 @@ def parse_get_throttled(text: str) -> int:
 
 
 def read_throttled(argv: list[str]) -> int:
-    try:
-        proc = subprocess.run([*argv, "get_throttled"], capture_output=True, text=True,
-                              timeout=COMMAND_TIMEOUT_S, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ThrottledUnavailable(f"`{' '.join(argv)} get_throttled` failed: {exc}") from None
-    if proc.returncode != 0:
-        msg = (proc.stderr or proc.stdout).strip().splitlines()
-        raise ThrottledUnavailable(f"`{' '.join(argv)} get_throttled` exited {proc.returncode}"
-                                   + (f": {msg[-1]}" if msg else ""))
-    return parse_get_throttled(proc.stdout)
+    return parse_get_throttled(run_vcgencmd(argv, "get_throttled", ThrottledUnavailable))
 
 
 def now_conditions(value: int) -> list[str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from suite.containers.platform import device_model
 from suite.monitor import jetson, load, throttled
 from suite.monitor.cpufreq import CpuFreq, read_cpufreq
 from suite.monitor.options import MonitorOptions, root_of, vcgencmd_argv
@@ -32,7 +32,6 @@ MIN_TICKS_FOR_CPU_FLAGS = 100  # ~1 s of one core: shorter windows are mostly ro
 
 @dataclass(frozen=True)
 class Sample:
-    at_s: float
     cpu_temp_c: float | None = None
     freqs: dict[int, CpuFreq] = field(default_factory=dict)
     throttled: int | None = None  # raw get_throttled value
@@ -52,11 +51,10 @@ class Counters:
 class Monitor:
     """Knows which sensors this machine has (probed once) and samples them."""
 
-    def __init__(self, opts: MonitorOptions | None = None, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, opts: MonitorOptions | None = None, *,
                  own_pids: Callable[[], list[int]] = load.own_pids):
         opts = opts or MonitorOptions()
         self.root = root_of(opts)
-        self.clock = clock
         self._own_pids = own_pids
         self.has_temperature = cpu_temp_c(self.root) is not None
         self.has_cpufreq = bool(read_cpufreq(self.root))
@@ -69,8 +67,9 @@ class Monitor:
                 self._vcgencmd = None  # not a Pi (or no permission): do not spawn it every sample
         self.is_jetson = jetson.is_jetson(self.root)
         self._gpu_dir = jetson.find_gpu(self.root) if self.is_jetson else None
+        self._mode_names = jetson.mode_names(self.root) if self.is_jetson else {}
         if opts.hot_temp_c is None:
-            pi = self._vcgencmd is not None or "Raspberry Pi" in _device_model(self.root)
+            pi = self._vcgencmd is not None or "Raspberry Pi" in (device_model(self.root) or "")
             opts = dataclasses.replace(opts, hot_temp_c=HOT_TEMP_C_PI if pi else HOT_TEMP_C_OTHER)
         self.opts = opts
 
@@ -87,11 +86,10 @@ class Monitor:
             except throttled.ThrottledUnavailable:
                 value = None
         return Sample(
-            at_s=self.clock(),
             cpu_temp_c=self.temperature_c(),
             freqs=read_cpufreq(self.root) if self.has_cpufreq else {},
             throttled=value,
-            jetson_mode=jetson.power_mode(self.root) if self.is_jetson else None,
+            jetson_mode=jetson.power_mode(self.root, self._mode_names) if self.is_jetson else None,
             gpu=jetson.gpu_clock(self._gpu_dir) if self._gpu_dir is not None else None,
         )
 
@@ -161,15 +159,6 @@ class CaseWatch:
         assert self.start is not None
         self.conditions = summarize(self.start, list(self.during), self.end, self._c0, c1,
                                     self.monitor.opts, device=self.device)
-
-
-def _device_model(root) -> str:
-    for rel in ("proc/device-tree/model", "sys/firmware/devicetree/base/model"):
-        try:
-            return (root / rel).read_text(errors="replace").strip("\x00\n ")
-        except OSError:
-            continue
-    return ""
 
 
 # --------------------------------------------------------------------------- summary
@@ -257,14 +246,6 @@ def cpu_list(cpus: list[int]) -> str:
     return "cpu" + ",".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
 
 
-_THROTTLE_WORDS = {
-    0: "under-voltage detected",
-    1: "throttling: ARM frequency capped",
-    2: "throttling: CPU throttled by the firmware",
-    3: "thermal throttling: soft temperature limit active",
-}
-
-
 def _throttled_flags(start: Sample, end: Sample, samples: list[Sample], cond: dict) -> list[str]:
     values = [s.throttled for s in samples if s.throttled is not None]
     if not values:
@@ -272,18 +253,18 @@ def _throttled_flags(start: Sample, end: Sample, samples: list[Sample], cond: di
     now = 0
     first_seen: dict[int, int] = {}
     for v in values:
-        for bit in _THROTTLE_WORDS:
+        for bit in throttled.FLAGS:
             if v & (1 << bit) and bit not in first_seen:
                 first_seen[bit] = v
         now |= v & throttled.NOW_MASK
     new_since = 0
     if start.throttled is not None and end.throttled is not None:
         new_since = end.throttled & throttled.SINCE_BOOT_MASK & ~start.throttled
-    for bit in _THROTTLE_WORDS:
+    for bit in throttled.FLAGS:
         if new_since & (1 << (bit + throttled.SINCE_BOOT_SHIFT)) and bit not in first_seen:
             first_seen[bit] = end.throttled  # type: ignore[assignment]
     cond["throttled"] = throttled.fmt(now | new_since)
-    return [f"{_THROTTLE_WORDS[bit]} (vcgencmd get_throttled={throttled.fmt(raw)})"
+    return [f"{throttled.FLAGS[bit]} (vcgencmd get_throttled={throttled.fmt(raw)})"
             for bit, raw in sorted(first_seen.items())]
 
 

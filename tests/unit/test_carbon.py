@@ -66,6 +66,28 @@ def test_nordic_zone_and_default_region():
     assert grid_intensity(EnergyOptions()).region == "USA"
 
 
+@pytest.mark.parametrize(("region", "canonical", "g_per_kwh"), [
+    # codecarbon 3.3.2 data/private_infra/nordic_emissions.json: SE3 emission_factor 27.0 gCO2eq/kWh
+    ("SE3", "SWE/SE3", 27.0), ("SWE/SE3", "SWE/SE3", 27.0), ("sweden:se3", "SWE/SE3", 27.0),
+])
+def test_nordic_zone_intensity_value(region, canonical, g_per_kwh):
+    grid = lookup_region(region)
+    assert grid.region == canonical
+    assert grid.g_per_kwh == pytest.approx(g_per_kwh)
+    assert "bidding-zone" in grid.source and "g CO2eq/kWh" in grid.source
+
+
+@pytest.mark.parametrize("region", ["CHN/beijing", "china:Beijing", "beijing"])
+def test_chinese_province_intensity_is_co2_only(region):
+    # codecarbon 3.3.2 data/private_infra/2023/china_provincial_emissions.json: CN-BJ 555.4 gCO2/kWh,
+    # metadata convention "CO2 only (not CO2eq, no lifecycle emissions)".
+    grid = lookup_region(region)
+    assert grid.region == "CHN/beijing"
+    assert grid.g_per_kwh == pytest.approx(555.4)
+    assert "CO2 only, not CO2eq" in grid.source and "g CO2/kWh" in grid.source
+    assert "g CO2eq/kWh" not in grid.source
+
+
 def test_unknown_region_lists_close_matches():
     with pytest.raises(BenchError, match=r"Unknown grid region 'Frnace'. Did you mean: France"):
         carbon_for(energy(1.0), EnergyOptions(region="Frnace"))

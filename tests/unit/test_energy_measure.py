@@ -296,6 +296,45 @@ def _ram_w_by_hand(total_gb: float) -> float | None:
     return None
 
 
+class _ConstantPart:
+    """A stand-in for a codecarbon hardware object (CPU, RAM) that always draws the same power."""
+
+    def __init__(self, part: str, watts: float):
+        self.chip_part = part
+        self.watts = watts
+        self.starts = 0
+        self.durations: list[float] = []
+
+    def start(self) -> None:
+        self.starts += 1
+
+    def measure_power_and_energy(self, last_duration: float):
+        from types import SimpleNamespace
+
+        self.durations.append(last_duration)
+        return SimpleNamespace(W=self.watts), SimpleNamespace(kWh=self.watts * last_duration / 3.6e6)
+
+
+def test_estimate_energy_is_the_model_power_times_the_window():
+    from suite.energy import estimate
+
+    parts = [_ConstantPart("CPU", 12.5), _ConstantPart("RAM", 3.0)]
+    setup = estimate.CodecarbonSetup(version="test", hardware=parts, conf={})
+    ticks = itertools.count(0.0, 1.0)  # every clock read advances 1 s
+    # 0.01 Hz: the background thread never samples, only start() and stop() do (deterministic).
+    meter = estimate.probe(EnergyOptions(sample_hz=0.01), clock=lambda: next(ticks), setup=setup)
+    assert meter.name == "estimate" and meter.method == "estimated"
+    meter.start()
+    reading = meter.stop()
+    meter.close()
+    # start() samples at (0+1)/2 s, stop() at (2+3)/2 s: a 2 s window.
+    assert reading.duration_s == 2.0
+    assert reading.energy_j == pytest.approx((12.5 + 3.0) * 2.0)
+    assert reading.rails_w == pytest.approx({"cpu": 12.5, "ram": 3.0})
+    assert [p.starts for p in parts] == [1, 1]  # each window resets the parts' reference point
+    assert all(len(p.durations) == 2 for p in parts)
+
+
 def test_estimate_end_to_end_on_a_real_torch_forward():
     import platform
 
