@@ -113,7 +113,7 @@ def store(root: Path, model_name: str, key: str, meta: dict[str, Any],
     _store(root, model_name, key, lambda tmp: {**meta, **build(tmp), "status": "ok"})
     entry = lookup(root, model_name, key)
     if entry is None:  # pragma: no cover - only if someone deletes it between rename and read
-        raise BenchError(f"export cache entry {final} vanished right after it was written")
+        raise BenchError(f"export cache entry {model_name}/{key} vanished right after it was written")
     return entry
 
 
