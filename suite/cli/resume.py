@@ -91,7 +91,7 @@ def prepare_resume(target: Path, *, preset: str | None, config_file: str | None,
             data = deep_merge(data, {k: v for k, v in read_config_file(config_file).items() if k != "output_dir"})
         data = deep_merge(data, given)
         cfg = validate_config(data, source="the flags given with --resume")
-        from suite.runner import check_resumable
+        from suite.resume import check_resumable
 
         check_resumable(run, cfg)
     update: dict[str, Any] = {"output_dir": str(path.parent)}

@@ -112,7 +112,8 @@ def _all_pretrained(cfg: Any) -> Any:
 def execute_run(cfg: Any, resume: Any = None, output: Path | None = None) -> None:
     from suite.cli.progress import RunProgress
     from suite.cli.summary import print_summary
-    from suite.runner import RunOptions, run_benchmark, stop_on_signals
+    from suite.interrupts import stop_on_signals
+    from suite.runner import RunOptions, run_benchmark
 
     out_dir = Path(cfg.output_dir)
     _check_writable(out_dir)

@@ -26,17 +26,13 @@ from suite.errors import (
 )
 from suite.results.io import save_results
 from suite.results.schema import CaseResult, CaseSpec, Conditions, RunResult, utc_now
-from suite.runner import (
-    StopRequested,
-    _plan,
-    check_dependencies,
-    check_resumable,
-    check_same_machine,
-    describe_exit,
-    results_lock,
-    stop_on_signals,
-    with_conditions,
-)
+from suite.interrupts import StopRequested, stop_on_signals
+from suite.isolation import describe_exit
+from suite.preflight import check_dependencies
+from suite.preflight import plan_or_explain as _plan
+from suite.results.lock import results_lock
+from suite.resume import check_resumable, check_same_machine
+from suite.runner import with_conditions
 
 FIX = Path(__file__).parent.parent / "fixtures"
 
@@ -228,7 +224,7 @@ def test_describe_exit(code, kind, words):
 
 _CAP_CHILD = """
 import sys
-from suite.runner import limit_memory
+from suite.isolation import limit_memory
 assert limit_memory(64) is not None, "no cap was set"
 try:
     bytearray(256 * 2**20)  # 256 MB > 64 MB

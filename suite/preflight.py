@@ -1,0 +1,49 @@
+"""Before anything runs: name the missing optional dependency (and the extra that brings it)
+instead of failing every case, and plan the cases with the same translation of import errors."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from suite.config import BenchConfig
+from suite.errors import MissingDependencyError
+from suite.plan import PlannedCase, plan_cases
+
+
+def importable(module: str) -> bool:
+    return importlib.util.find_spec(module.split(".")[0]) is not None
+
+
+# Import name -> (package to install, extra of bench-suite that brings it).
+OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
+    "torch": ("torch", "torch"), "torchvision": ("torchvision", "torch"),
+    "transformers": ("transformers", "torch"), "onnxscript": ("onnxscript", "torch"),
+    "onnx": ("onnx", "ort"), "onnxruntime": ("onnxruntime", "ort"),
+    "codecarbon": ("codecarbon", "energy"), "pynvml": ("nvidia-ml-py", "energy"),
+    "docker": ("docker", "fleet"), "jtop": ("jetson-stats", "jetson"),
+}
+
+
+def check_dependencies(config: BenchConfig) -> None:
+    """Name the missing extra before anything runs, instead of failing every case."""
+    # .onnx files run on ONNX Runtime alone (the slim container image has no torch).
+    needed = {}
+    if any(not m.name.lower().endswith(".onnx") for m in config.models):
+        needed["torch"] = "measuring PyTorch models"
+    if any(b.startswith("ort") for b in config.backends):
+        needed.update({"onnxruntime": "the ONNX Runtime backends", "onnx": "the ONNX Runtime backends"})
+    for module, purpose in needed.items():
+        if not importable(module):
+            package, extra = OPTIONAL_MODULES[module]
+            raise MissingDependencyError(package, extra, purpose)
+
+
+def plan_or_explain(config: BenchConfig, threads: int) -> list[PlannedCase]:
+    try:
+        return plan_cases(config, threads)
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top not in OPTIONAL_MODULES:
+            raise
+        package, extra = OPTIONAL_MODULES[top]
+        raise MissingDependencyError(package, extra, "the models in this configuration") from None
