@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from suite import stats
+from suite.backends import reference_backend
 from suite.results.schema import CaseResult, CaseSpec, Comparison
 
-BASELINE = "eager"
+
+BASELINE = reference_backend()  # eager: every other backend is compared with it
 
 PairKey = tuple[str, str, int, str | None, float | None, str]
 

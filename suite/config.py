@@ -64,16 +64,6 @@ class EnergyConfig(_Frozen):
     baseline_every_s: float = Field(300.0, gt=0)
 
 
-class OrtConfig(_Frozen):
-    exporter: Literal["dynamo", "torchscript"] = "dynamo"
-    opset: int | None = Field(None, ge=7)
-    optimization_level: Literal["disable", "basic", "extended", "all"] = "all"
-    providers: list[str] | None = None  # None: best available
-    cache_dir: str | None = None  # None: ~/.cache/bench/onnx (BENCH_CACHE_DIR overrides)
-    io_binding: bool = True
-    time_host_copies: bool = False
-
-
 class MonitorConfig(_Frozen):
     """Watching the machine while cases run (suite/monitor): temperature, clocks, throttling."""
 
@@ -112,7 +102,8 @@ def _batch_list(v: list[int]) -> list[int]:
 class BenchConfig(_Frozen):
     preset: str | None = None
     models: list[ModelChoice] = Field(min_length=1)
-    backends: list[Literal["eager", "ort", "ort-int8"]] = Field(default_factory=lambda: ["eager", "ort"], min_length=1)
+    backends: list[str] = Field(default_factory=lambda: ["eager", "ort"], min_length=1,
+                                description="backend names from suite.backends (eager, ort, ort-int8, torch-compile, plugins)")
     batch_sizes: list[int] = Field(default_factory=lambda: [1], min_length=1)
     input_sizes: dict[str, list[float]] = Field(default_factory=dict, description="per modality ('*' for all): sizes on the model's size axis")
     threads: int | None = Field(None, ge=1, description="intra-op threads for torch and ORT (default: physical cores)")
@@ -130,8 +121,47 @@ class BenchConfig(_Frozen):
     report: bool = True
     timing: TimingPolicy = Field(default_factory=TimingPolicy)
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
-    ort: OrtConfig = Field(default_factory=OrtConfig)
+    # Each backend's options, under its config section name ([ort], [torch_compile]): the
+    # sections and their models come from the backend table (suite.backends).
+    backend_options: dict[str, Any] = Field(default_factory=dict)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_backend_options(cls, data: Any) -> Any:
+        """[ort] and the other backends' sections are written at the top level of a config
+        file; they are kept together under backend_options."""
+        if not isinstance(data, dict):
+            return data
+        from suite.backends import option_models
+
+        data = dict(data)
+        options = dict(data.pop("backend_options", None) or {})
+        for key in option_models():
+            if key in data:
+                options[key] = data.pop(key)
+        data["backend_options"] = options
+        return data
+
+    @field_validator("backend_options")
+    @classmethod
+    def _typed_backend_options(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from suite.backends import option_models
+
+        models = option_models()
+        unknown = [k for k in v if k not in models]
+        if unknown:
+            raise ValueError(f"unknown backend options section(s) {', '.join(unknown)}; known: {', '.join(models)}")
+        out, problems = {}, []
+        for key, model in models.items():
+            raw = v.get(key) or {}
+            try:
+                out[key] = raw if isinstance(raw, model) else model.model_validate(raw)
+            except ValidationError as exc:
+                problems += error_lines(exc, model, prefix=key)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return out
 
     @field_validator("models", mode="before")
     @classmethod
@@ -147,7 +177,16 @@ class BenchConfig(_Frozen):
 
     @field_validator("backends")
     @classmethod
-    def _unique_backends(cls, v: list[str]) -> list[str]:
+    def _known_backends(cls, v: list[str]) -> list[str]:
+        from suite.backends import backends
+        from suite.errors import closest
+
+        known = backends()
+        for name in v:
+            if name not in known:
+                hint = closest(name, list(known))
+                raise ValueError(f"unknown backend '{name}'; choose from {', '.join(known)}"
+                                 + (f" (did you mean {hint[0]}?)" if hint else ""))
         return list(dict.fromkeys(v))
 
     @field_validator("input_sizes")
@@ -166,6 +205,10 @@ class BenchConfig(_Frozen):
             raise ValueError("worker_memory_limit_mb needs isolation = 'process' (inline cases run in the "
                              "main process, which the limit would cap instead)")
         return self
+
+    def options_for(self, section: str | None) -> Any:
+        """A backend's typed options (None for a backend without a config section)."""
+        return None if section is None else self.backend_options.get(section)
 
     def digest(self) -> str:
         """Identity of what is measured (not where results go, nor how the machine is watched):
@@ -255,20 +298,32 @@ def validate_config(data: dict[str, Any], source: str = "config") -> BenchConfig
 
 
 def format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = error_lines(exc)
+    more = f" (+{exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
+    return _one_line(f"Invalid configuration in {source}: " + "; ".join(lines) + more)
+
+
+def error_lines(exc: ValidationError, root: type[BaseModel] | None = None, prefix: str | None = None) -> list[str]:
+    """"'field': what is wrong" for the first five errors; fields are dotted paths from `root`
+    (BenchConfig), shown under `prefix` (a backend's options section)."""
     lines = []
     for err in exc.errors()[:5]:
-        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        loc = tuple(err["loc"])
+        if loc == ("backend_options",) and err["type"] == "value_error":
+            lines.append(str(err.get("ctx", {}).get("error", err["msg"])))  # already "'ort.x': ..." lines
+            continue
+        field = ".".join(str(p) for p in ((prefix,) if prefix else ()) + loc) or "(top level)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            parent = err["loc"][:-1]
-            model = _model_at(parent)
+            model = _model_at(loc[:-1], root or BenchConfig)
             allowed = ", ".join(model.model_fields) if model else ""
             msg = f"unknown field{f'; allowed: {allowed}' if allowed else ''}"
         elif err["type"] == "literal_error":
             msg = f"{msg} (got {err.get('input')!r})"
+        elif err["type"] == "value_error":
+            msg = str(err.get("ctx", {}).get("error", msg))
         lines.append(f"'{field}': {msg}")
-    more = f" (+{exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
-    return _one_line(f"Invalid configuration in {source}: " + "; ".join(lines) + more)
+    return lines
 
 
 def _one_line(text: str) -> str:
@@ -276,8 +331,8 @@ def _one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] = BenchConfig
+def _model_at(path: tuple[Any, ...], root: type[BaseModel]) -> type[BaseModel] | None:
+    model: type[BaseModel] = root
     for part in path:
         if isinstance(part, int):
             continue

@@ -40,8 +40,8 @@ def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
         if status == "parity_failed":
             p = result["parity"]
             error = ErrorInfo(kind="parity", message=(
-                f"{spec.backend} output differs from {p.reference_backend}: max relative error {p.max_rel_error:.3g} > tolerance {p.tolerance:.3g}; "
-                "ORT numbers for this case are not trustworthy"))
+                f"{spec.backend} output differs from {p.reference_backend}: max relative error {p.max_rel_error:.3g} > "
+                f"tolerance {p.tolerance:.3g}; {spec.backend} numbers for this case are not trustworthy"))
     except CaseError as exc:
         status, error = "failed", ErrorInfo(kind=exc.kind, message=str(exc), traceback=traceback.format_exc())
     except BenchError as exc:
@@ -62,7 +62,7 @@ def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
 
 
 def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> None:
-    from suite.backends import prepare_backend
+    from suite.backends import backend_info, prepare_backend
     from suite.backends.base import PrepareRequest
     from suite.inputs import make_inputs
     from suite.metrics.latency import time_forward
@@ -88,7 +88,8 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
             result["params"] = onnx_param_stats(entry.path)
         req = PrepareRequest(
             model=model, entry=entry, inputs=inputs, device=spec.device, threads=spec.threads,
-            options=config.ort.model_dump(), parity_tolerance=config.parity_tolerance,
+            options=config.options_for(backend_info(spec.backend).options_key),
+            parity_tolerance=config.parity_tolerance,
         )
         prepared = prepare_backend(spec.backend, req)
         try:

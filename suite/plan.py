@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from suite.backends import BackendInfo
+from suite.backends import backends as table
 from suite.config import BenchConfig, ModelChoice, sizes_for
 from suite.errors import BenchError
 from suite.models.registry import ModelEntry, resolve_model
 from suite.results.schema import CaseSpec
 
-ORT_ONLY_SOURCES = ("onnx",)
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,12 @@ def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
     cases: list[PlannedCase] = []
     for choice in config.models:
         entry = resolve_model(choice.name, choice.overrides)
-        backends = [b for b in config.backends if not (entry.source in ORT_ONLY_SOURCES and b == "eager")]
+        backends = runnable_backends(entry, config.backends)
         if not backends:
-            raise BenchError(f"Model '{choice.name}' is an ONNX file and needs an ORT backend (--backends ort)")
+            able = [b.name for b in table().values() if _runs(b, entry)]
+            raise BenchError(f"Model '{choice.name}' cannot run on {', '.join(config.backends)}: "
+                             f"{'an ONNX file' if entry.builder is None else 'a torch model'} needs one of "
+                             f"{', '.join(able)} (--backends {able[0] if able else '...'})")
         sizes = sizes_for(config, entry.modality, choice.input_sizes)
         spec = entry.input_spec
         if sizes and spec.size_axis is None and not choice.input_sizes:
@@ -41,6 +45,17 @@ def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
                 for backend in backends:
                     cases.append(PlannedCase(_spec(entry, choice, backend, batch, resolved, shapes, config, threads), choice))
     return cases
+
+
+def runnable_backends(entry: ModelEntry, names: list[str]) -> list[str]:
+    """The backends among `names` that can run this model (an .onnx file runs on ONNX Runtime
+    only): others are left out of the sweep, quietly, as long as one remains."""
+    info = table()
+    return [n for n in names if _runs(info[n], entry)]
+
+
+def _runs(backend: BackendInfo, entry: ModelEntry) -> bool:
+    return backend.runs_onnx_files if entry.builder is None else backend.runs_torch_models
 
 
 def _spec(entry: ModelEntry, choice: ModelChoice, backend: str, batch: int, size: float | None,

@@ -30,11 +30,16 @@ def check_dependencies(config: BenchConfig) -> None:
     needed = {}
     if any(not m.name.lower().endswith(".onnx") for m in config.models):
         needed["torch"] = "measuring PyTorch models"
-    if any(b.startswith("ort") for b in config.backends):
-        needed.update({"onnxruntime": "the ONNX Runtime backends", "onnx": "the ONNX Runtime backends"})
+    from suite.backends import backend_info
+
+    for name in config.backends:
+        for module in backend_info(name).requires:
+            if module == "torch" and "torch" not in needed:
+                continue  # an .onnx-only run does not need torch for a backend it skips
+            needed.setdefault(module, f"the {name} backend")
     for module, purpose in needed.items():
         if not importable(module):
-            package, extra = OPTIONAL_MODULES[module]
+            package, extra = OPTIONAL_MODULES.get(module, (module, None))
             raise MissingDependencyError(package, extra, purpose)
 
 

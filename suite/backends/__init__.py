@@ -1,25 +1,169 @@
-"""Backends by name. Registration lives here, in one place; modules import lazily."""
+"""The backend table: every backend the suite can run, in one place.
+
+Config, plan, preflight, the case measurement, the report and the CLI read this table; none
+of them names a backend. A row says how to prepare the backend (a "module:function" imported
+only when a case uses it), what it needs installed, which config section holds its options
+(a frozen pydantic model), whether it can run a model given as an .onnx file, and how it is
+drawn (display order, colour, marker).
+
+Third-party backends register through the `bench.backends` entry point group (as pytest and
+pyperf plugins do): the entry point loads to a `BackendInfo`.
+
+    # pyproject.toml of a plugin
+    [project.entry-points."bench.backends"]
+    tvm = "bench_tvm:BACKEND"      # BACKEND = BackendInfo(name="tvm", prepare="bench_tvm:prepare", ...)
+
+`prepare_backend` is the one way a case gets a backend: it prepares it and then, for every
+backend but the reference, checks parity against eager outputs computed before the backend
+was prepared (see `suite.backends.parity.check_parity`).
+"""
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-from suite.backends.base import Prepared, PrepareRequest
+if TYPE_CHECKING:
+    from suite.backends.base import Prepared, PrepareRequest
 
-# name -> "module:function" returning a Prepared
-BACKENDS: dict[str, str] = {
-    "eager": "suite.backends.eager:prepare",
-    "ort": "suite.backends.onnxruntime:prepare",
-    "ort-int8": "suite.backends.onnxruntime:prepare_int8",
-}
+ENTRY_POINT_GROUP = "bench.backends"
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    name: str
+    prepare: str  # "module:function" taking a PrepareRequest, returning a Prepared
+    summary: str  # one line: CLI help, `bench env`, the report's legend
+    requires: tuple[str, ...] = ()  # import names the backend needs (checked before a run starts)
+    options_key: str | None = None  # config section that holds its options, e.g. [ort]
+    options: str | None = None  # "module:Class": the frozen pydantic model of that section
+    precheck: str | None = None  # "module:function": fail fast (e.g. a cached export failure)
+    runs_torch_models: bool = True  # runs a torch.nn.Module built by the registry
+    runs_onnx_files: bool = False  # runs a model given as an .onnx file
+    reference: bool = False  # the backend every other one is checked and compared against
+    order: int = 100  # position in tables, legends and figures
+    colour: str = "#7f7f7f"
+    marker: str = "o"
+
+
+BUILTIN: tuple[BackendInfo, ...] = (
+    BackendInfo("eager", "suite.backends.eager:prepare", "PyTorch eager, as the model comes (the reference)",
+                requires=("torch",), reference=True, order=0, colour="#1f77b4", marker="o"),
+    BackendInfo("ort", "suite.backends.onnxruntime:prepare", "ONNX Runtime on an ONNX export (cached)",
+                requires=("onnxruntime", "onnx"), options_key="ort", options="suite.backends.ort_options:OrtOptions",
+                precheck="suite.backends.onnxruntime:precheck", runs_onnx_files=True, order=10,
+                colour="#ff7f0e", marker="s"),
+    BackendInfo("ort-int8", "suite.backends.onnxruntime:prepare_int8",
+                "ONNX Runtime on the export quantised to int8 (dynamic, weights per channel)",
+                requires=("onnxruntime", "onnx"), options_key="ort", options="suite.backends.ort_options:OrtOptions",
+                precheck="suite.backends.onnxruntime:precheck", runs_onnx_files=True, order=20,
+                colour="#2ca02c", marker="^"),
+    BackendInfo("torch-compile", "suite.backends.torch_compile:prepare",
+                "torch.compile (inductor by default); compile time recorded like export time",
+                requires=("torch",), options_key="torch_compile",
+                options="suite.backends.torch_compile:CompileOptions", order=30, colour="#9467bd", marker="D"),
+)
+
+
+def _load(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@lru_cache(maxsize=1)
+def _plugins() -> tuple[BackendInfo, ...]:
+    from importlib.metadata import entry_points
+
+    from suite.errors import BenchError
+
+    found = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            info = ep.load()
+            info = info() if callable(info) and not isinstance(info, BackendInfo) else info
+        except Exception as exc:
+            raise BenchError(f"The backend plugin '{ep.name}' ({ep.value}) cannot be loaded: "
+                             f"{type(exc).__name__}: {exc}") from None
+        if not isinstance(info, BackendInfo):
+            raise BenchError(f"The backend plugin '{ep.name}' ({ep.value}) is not a suite.backends.BackendInfo")
+        found.append(info)
+    return tuple(found)
+
+
+def backends() -> dict[str, BackendInfo]:
+    """Every backend by name, built-in first, in display order. A plugin cannot replace a
+    built-in backend (a results file's 'eager' must mean one thing)."""
+    table = {b.name: b for b in BUILTIN}
+    for info in _plugins():
+        if info.name in table:
+            from suite.errors import BenchError
+
+            raise BenchError(f"The backend plugin '{info.name}' uses the name of a built-in backend; rename it")
+        table[info.name] = info
+    return dict(sorted(table.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+
+def builtin_names() -> list[str]:
+    """Names for help texts (no plugin scan: `bench --help` stays instant)."""
+    return [b.name for b in BUILTIN]
+
+
+def backend_info(name: str) -> BackendInfo:
+    table = backends()
+    if name not in table:
+        from suite.errors import BenchError, closest
+
+        hint = closest(name, list(table))
+        raise BenchError(f"Unknown backend '{name}'; available: {', '.join(table)}"
+                         + (f" (did you mean {hint[0]}?)" if hint else ""))
+    return table[name]
+
+
+def reference_backend() -> str:
+    return next(b.name for b in BUILTIN if b.reference)
+
+
+def option_models() -> dict[str, type]:
+    """Config section -> options model, for every backend that has options."""
+    out: dict[str, type] = {}
+    for info in backends().values():
+        if info.options_key and info.options and info.options_key not in out:
+            out[info.options_key] = _load(info.options)
+    return out
+
+
+def display_order(name: str) -> tuple[int, str]:
+    """Sort key for a backend name as stored in a results file (unknown names sort last)."""
+    info = backends().get(name) if name else None
+    return (info.order if info is not None else 1000, name or "")
+
+
+def style(name: str) -> tuple[str, str]:
+    """(colour, marker) of a backend in figures; unknown names get a neutral grey circle."""
+    info = backends().get(name)
+    return (info.colour, info.marker) if info is not None else ("#7f7f7f", "o")
 
 
 def prepare_backend(name: str, req: PrepareRequest) -> Prepared:
-    try:
-        target = BACKENDS[name]
-    except KeyError:
-        from suite.errors import BenchError
+    """Prepare `name` for one case, then check it computes what eager computes.
 
-        raise BenchError(f"Unknown backend '{name}'; available: {', '.join(BACKENDS)}") from None
-    module, _, func = target.partition(":")
-    return getattr(importlib.import_module(module), func)(req)
+    The eager reference is computed before the backend is prepared: exporting or compiling
+    must not be able to change what eager computes. A backend's precheck runs first, so a
+    failure it already knows about (a cached export failure) costs no forward pass."""
+    from suite.backends.parity import check_parity, reference_outputs
+
+    info = backend_info(name)
+    if info.precheck:
+        _load(info.precheck)(req)
+    reference = None if info.reference or req.model is None else reference_outputs(req.model, req.inputs)
+    prepared = _load(info.prepare)(req)
+    if info.reference:
+        return prepared
+    try:
+        prepared.parity = check_parity(prepared, reference, req)
+    except BaseException:
+        prepared.close()
+        raise
+    return prepared

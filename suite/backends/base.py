@@ -29,6 +29,50 @@ class Prepared(Protocol):
 
     def close(self) -> None: ...
 
+    def outputs(self, inputs: dict[str, Any]) -> list[Any]:
+        """One forward through the very path that is timed, outputs flattened (see
+        suite.backends.parity.flatten_outputs) and on the host: what parity compares."""
+
+    def fallback_reference(self, inputs: dict[str, Any]) -> tuple[str, list[Any]] | None:
+        """(backend name, outputs) to check parity against when there is no eager model (an
+        .onnx file); None: nothing to compare with."""
+
+    def parity_tolerance(self, configured: float) -> float:
+        """The relative error this backend is allowed (int8 is allowed more than fp32)."""
+
+
+class BackendBase:
+    """Defaults for the parts of `Prepared` most backends share."""
+
+    name: str = ""
+    device: str = "cpu"
+    synchronized: bool = False
+    export: ExportInfo | None = None
+    parity: ParityResult | None = None
+
+    def __init__(self) -> None:
+        self.flags: list[str] = []
+
+    def context(self) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def run(self, inputs: dict[str, Any]) -> Any:  # pragma: no cover - every backend defines it
+        raise NotImplementedError
+
+    def outputs(self, inputs: dict[str, Any]) -> list[Any]:
+        from suite.backends.parity import flatten_outputs, to_numpy
+
+        return [to_numpy(t) for t in flatten_outputs(self.run(inputs))]
+
+    def fallback_reference(self, inputs: dict[str, Any]) -> tuple[str, list[Any]] | None:
+        return None
+
+    def parity_tolerance(self, configured: float) -> float:
+        return configured
+
+    def close(self) -> None:
+        pass
+
 
 @dataclass
 class PrepareRequest:
@@ -39,5 +83,5 @@ class PrepareRequest:
     inputs: dict[str, Any]  # the case's inputs on the case's device
     device: str
     threads: int
-    options: dict[str, Any] = field(default_factory=dict)  # backend config (e.g. OrtConfig fields)
+    options: Any = None  # the backend's options model (its config section), or a dict of its fields
     parity_tolerance: float = 1e-3

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from suite.backends.base import PrepareRequest
+from suite.backends.base import BackendBase, PrepareRequest
 from suite.inputs import call_model
 
 
-class EagerBackend:
+class EagerBackend(BackendBase):
     name = "eager"
-    export = None
-    parity = None
 
     def __init__(self, req: PrepareRequest):
         import torch
 
+        super().__init__()
         self._torch = torch
         self.device = req.device
         self.model = req.model.to(req.device).eval()
         self.synchronized = req.device.startswith("cuda")
-        self.flags: list[str] = []
 
     def context(self):
         return self._torch.inference_mode()

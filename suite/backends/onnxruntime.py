@@ -9,8 +9,9 @@ the comparison fair:
 * same threads: `intra_op_num_threads` = the case's torch threads, one inter-op thread,
   sequential execution (torch eager runs ops one after another too);
 * same function: before anything is timed, eager and ORT run the same inputs and the
-  error relative to the output's scale is recorded (`parity`); measure.py marks the case
-  `parity_failed` when it is above tolerance.
+  error relative to the output's scale is recorded (`parity`, the generic step in
+  `suite.backends.prepare_backend`); measure.py marks the case `parity_failed` when it is
+  above tolerance.
 
 Failures become `CaseError`s (kind export / unsupported / session / parity) that measure.py
 records as failed cases; a bad configuration is a `BenchError`.
@@ -18,15 +19,15 @@ records as failed cases; a bad configuration is a `BenchError`.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from suite.backends.base import PrepareRequest
+from suite.backends.base import BackendBase, PrepareRequest
+from suite.backends.ort_options import OrtOptions
 from suite.errors import BenchError, CaseError
-from suite.results.schema import ExportInfo, ParityResult
+from suite.results.schema import ExportInfo
 
 if TYPE_CHECKING:
     from suite.backends.export import ExportKey
@@ -227,8 +228,9 @@ class DeviceBinding:
 # --------------------------------------------------------------------------- backend
 
 
-class OrtBackend:
+class OrtBackend(BackendBase):
     def __init__(self, name: str, session: Any, device: str, *, io_binding: bool, time_host_copies: bool):
+        super().__init__()
         self.name = name
         self.session = session
         self.device = device
@@ -236,9 +238,6 @@ class OrtBackend:
         # session.run/run_with_iobinding return after the providers synchronise (ORT's
         # default), so a GPU sample includes the device work.
         self.synchronized = on_gpu
-        self.export: ExportInfo | None = None
-        self.parity: ParityResult | None = None
-        self.flags: list[str] = []
         bind = on_gpu and io_binding and not time_host_copies
         self._binding = DeviceBinding(session, "cuda", device_index(device)) if bind else None
         self._copy_each_run = on_gpu and time_host_copies
@@ -246,9 +245,9 @@ class OrtBackend:
             self.flags.append("ort: io_binding off on a GPU provider: host<->device copies are inside the timed run")
         self._inputs: dict[str, Any] | None = None  # the dict the feeds were made from
         self._feeds: dict[str, Any] = {}
-
-    def context(self) -> contextlib.AbstractContextManager[Any]:
-        return contextlib.nullcontext()
+        self.shape_hint = ""  # appended to a failure of the first run (see _prepare)
+        self.tolerance_for: Callable[[float], float] = lambda configured: configured
+        self.fallback: Callable[[dict[str, Any]], tuple[str, list[Any]]] | None = None
 
     def _prepare_inputs(self, inputs: dict[str, Any]) -> None:
         # Conversion happens once per input dict, outside the timed loop (the loop passes
@@ -274,8 +273,15 @@ class OrtBackend:
         try:
             out = self.run(inputs)
         except Exception as exc:
-            raise classify_session_error(exc, "running the model") from exc
+            err = classify_session_error(exc, "running the model")
+            raise CaseError(err.kind, f"{err}{self.shape_hint}") from exc
         return self._binding.outputs_on_host() if self._binding is not None else list(out)
+
+    def fallback_reference(self, inputs: dict[str, Any]) -> tuple[str, list[Any]] | None:
+        return None if self.fallback is None else self.fallback(inputs)
+
+    def parity_tolerance(self, configured: float) -> float:
+        return self.tolerance_for(configured)
 
     def close(self) -> None:
         self._binding = None
@@ -284,11 +290,9 @@ class OrtBackend:
         self.session = None
 
 
-def _options(req: PrepareRequest) -> Any:
-    from suite.config import OrtConfig
-
+def _options(req: PrepareRequest) -> OrtOptions:
     try:
-        return OrtConfig.model_validate(req.options or {})
+        return OrtOptions.model_validate(req.options or {})
     except Exception as exc:
         raise BenchError(f"invalid ort options: {exc}") from None
 
@@ -299,6 +303,21 @@ def prepare(req: PrepareRequest) -> OrtBackend:
 
 def prepare_int8(req: PrepareRequest) -> OrtBackend:
     return _prepare(req, quantized=True)
+
+
+def precheck(req: PrepareRequest) -> None:
+    """Before the eager reference pass: a provider the machine lacks is a configuration error,
+    and an export that failed before fails again at once (the cache remembers failures)."""
+    import onnxruntime as ort
+
+    from suite.backends import cache
+    from suite.backends.export import cached_export, case_size, export_key
+
+    opts = _options(req)
+    choose_providers(req.device, ort.get_available_providers(), opts.providers)
+    if req.model is not None:
+        key = export_key(req.model, req.entry, opts.exporter, opts.opset, case_size(req.entry.input_spec, req.inputs))
+        cached_export(cache.cache_root(opts.cache_dir), req.entry, key)
 
 
 @dataclass(frozen=True)
@@ -314,46 +333,43 @@ class _Graph:
 
 
 def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
-    import onnxruntime as ort
-
     from suite.backends import cache
-    from suite.backends.export import cached_export, case_size, export_key
-    from suite.backends.parity import compare_outputs, eager_outputs
+    from suite.backends.export import case_size, export_key
     from suite.backends.quantize import int8_tolerance
 
     opts = _options(req)
-    # A provider the machine lacks is a configuration error: say so before a long export.
-    choose_providers(req.device, ort.get_available_providers(), opts.providers)
     root = cache.cache_root(opts.cache_dir)
-    reference = key = None
+    key = None
     if req.model is not None:
         key = export_key(req.model, req.entry, opts.exporter, opts.opset, case_size(req.entry.input_spec, req.inputs))
-        cached_export(root, req.entry, key)  # a cached export failure fails before the forward pass below
-        # The reference first: exporting must not be able to change what eager computes.
-        cpu_inputs = {k: v.to("cpu") if hasattr(v, "to") else v for k, v in req.inputs.items()}
-        reference = eager_outputs(req.model.to("cpu").eval(), cpu_inputs)
     graph = _graph_for(req, opts, root, quantized, key)
 
     session = create_session(graph.path, req.threads, opts.optimization_level, req.device, opts.providers, root)
     backend = OrtBackend("ort-int8" if quantized else "ort", session, req.device, io_binding=opts.io_binding,
                          time_host_copies=opts.time_host_copies)
     check_input_shapes(session, req.inputs, graph.fp32_path.name if req.model is None else req.entry.name)
-    candidate = _first_outputs(backend, req, graph)
-    tolerance = int8_tolerance(req.parity_tolerance) if quantized else req.parity_tolerance
-    if reference is not None:
-        backend.parity = compare_outputs(reference, candidate, tolerance, "eager")
-    elif quantized:
-        # An .onnx file has no eager model: int8 is checked against the fp32 file on ORT.
-        fp32 = create_session(graph.fp32_path, req.threads, opts.optimization_level, req.device, opts.providers, root)
-        ref = OrtBackend("ort", fp32, req.device, io_binding=opts.io_binding, time_host_copies=opts.time_host_copies)
-        backend.parity = compare_outputs(ref.outputs(req.inputs), candidate, tolerance, "ort")
-        ref.close()
+    if req.model is not None:
+        backend.shape_hint = _shape_hint(req, graph)
+    if quantized:
+        backend.tolerance_for = int8_tolerance
+        if req.model is None:
+            # An .onnx file has no eager model: int8 is checked against the fp32 file on ORT.
+            backend.fallback = lambda inputs: ("ort", _fp32_outputs(req, opts, graph, root, inputs))
     backend.export = ExportInfo(
         exporter=graph.exporter, opset=graph.opset, providers=list(session.get_providers()),
         cache_hit=graph.cache_hit, export_s=graph.export_s, path=str(graph.path), quantized=quantized,
         optimization_level=opts.optimization_level,
     )
     return backend
+
+
+def _fp32_outputs(req: PrepareRequest, opts: OrtOptions, graph: _Graph, root: Path, inputs: dict[str, Any]) -> list[Any]:
+    fp32 = create_session(graph.fp32_path, req.threads, opts.optimization_level, req.device, opts.providers, root)
+    ref = OrtBackend("ort", fp32, req.device, io_binding=opts.io_binding, time_host_copies=opts.time_host_copies)
+    try:
+        return ref.outputs(inputs)
+    finally:
+        ref.close()
 
 
 def _graph_for(req: PrepareRequest, opts: Any, root: Path, quantized: bool, key: ExportKey | None) -> _Graph:
@@ -383,20 +399,15 @@ def _graph_for(req: PrepareRequest, opts: Any, root: Path, quantized: bool, key:
     return _Graph(q.path, graph.fp32_path, graph.exporter, graph.opset, hit, seconds)
 
 
-def _first_outputs(backend: OrtBackend, req: PrepareRequest, graph: _Graph) -> list[Any]:
-    try:
-        return backend.outputs(req.inputs)
-    except CaseError as exc:
-        if req.model is None:
-            raise
-        # An exported graph that cannot run another shape has baked its example's shape in
-        # (the TorchScript exporter does this with data-dependent code such as Longformer's).
-        from suite.backends.export import EXAMPLE_BATCH, case_size, example_size
+def _shape_hint(req: PrepareRequest, graph: _Graph) -> str:
+    """Why an exported graph may fail to run this case: it has baked its example's shape in
+    (the TorchScript exporter does this with data-dependent code such as Longformer's)."""
+    from suite.backends.export import EXAMPLE_BATCH, case_size, example_size
 
-        spec = req.entry.input_spec
-        traced = example_size(spec, case_size(spec, req.inputs))
-        raise CaseError(exc.kind, f"{exc} [the graph was exported by {graph.exporter} at batch {EXAMPLE_BATCH}"
-                        f"{'' if traced is None else f', size {traced:g}'}; it does not run this case's shapes]") from exc
+    spec = req.entry.input_spec
+    traced = example_size(spec, case_size(spec, req.inputs))
+    return (f" [the graph was exported by {graph.exporter} at batch {EXAMPLE_BATCH}"
+            f"{'' if traced is None else f', size {traced:g}'}; it does not run this case's shapes]")
 
 
 def _safe_opset(path: Path) -> int | None:

@@ -84,6 +84,27 @@ def compare_outputs(reference: Sequence[Any], candidate: Sequence[Any], toleranc
                         tolerance=tolerance, passed=max_rel <= tolerance, outputs_compared=len(ref))
 
 
+def reference_outputs(model: Any, inputs: dict[str, Any]) -> list[Any]:
+    """Eager's outputs for the case's inputs, on the CPU: what every other backend must match."""
+    cpu_inputs = {k: v.to("cpu") if hasattr(v, "to") else v for k, v in inputs.items()}
+    return eager_outputs(model.to("cpu").eval(), cpu_inputs)
+
+
+def check_parity(prepared: Any, reference: Sequence[Any] | None, req: Any) -> ParityResult | None:
+    """The generic parity step every non-reference backend goes through: one forward through
+    the path that is timed, compared with eager's outputs (or, with no eager model, with the
+    backend's own fallback reference, e.g. the fp32 graph for an int8 one)."""
+    with prepared.context():
+        candidate = prepared.outputs(req.inputs)
+    name = "eager"
+    if reference is None:
+        fallback = prepared.fallback_reference(req.inputs)
+        if fallback is None:
+            return None
+        name, reference = fallback
+    return compare_outputs(reference, candidate, prepared.parity_tolerance(req.parity_tolerance), name)
+
+
 def eager_outputs(model: Any, inputs: dict[str, Any]) -> list[Any]:
     """The reference: one eager forward without autograd, flattened, on the CPU."""
     import torch

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from suite.backends import builtin_names
 from suite.errors import BenchError, ConfigError
 
 
@@ -41,7 +42,7 @@ def register(app: typer.Typer) -> None:
         config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML or YAML config file.")] = None,
         preset: Annotated[Optional[str], typer.Option(help="quick (default: a few minutes) or lab (the handout: all seed models).")] = None,
         model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Model to run (repeat): registry name, torchvision:<name>, hf:<type>[:k=v], file.py[:factory] or file.onnx.")] = None,
-        backends: Annotated[Optional[str], typer.Option(help="Comma-separated: eager, ort, ort-int8.")] = None,
+        backends: Annotated[Optional[str], typer.Option(help=f"Comma-separated: {', '.join(builtin_names())} (or a plugin's).")] = None,
         batch_sizes: Annotated[Optional[str], typer.Option("--batch-sizes", "-b", help="Comma-separated batch sizes, e.g. 1,2,4.")] = None,
         input_sizes: Annotated[Optional[list[str]], typer.Option("--input-sizes", help="Sizes on each model's size axis (pixels, tokens, seconds): 224,448 for all, or image:224,448 / text:128 per modality (repeat).")] = None,
         threads: Annotated[Optional[int], typer.Option(help="Intra-op threads for torch and ORT (default: physical cores).")] = None,

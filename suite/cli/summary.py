@@ -47,7 +47,7 @@ def print_summary(run: Any) -> None:
     if any(c.energy is not None and c.energy.method == "estimated" for c in run.cases):
         console.print("* energy estimated from a model (no power sensor here), not measured")
     if run.comparisons:
-        comp = Table(title="ONNX Runtime vs PyTorch eager (ratio of medians; < 1 means ORT is faster)")
+        comp = Table(title=f"Each backend vs {run.comparisons[0].baseline_backend} (ratio of medians; < 1 means the backend is faster)")
         for col in ("model", "backend", "batch", "size", "ratio [95% CI]", "significant"):
             comp.add_column(col)
         for k in run.comparisons:

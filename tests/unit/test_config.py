@@ -43,7 +43,10 @@ def test_yaml_config(tmp_path):
 
 
 @pytest.mark.parametrize("data, field, hint", [
-    ({"models": ["resnet18"], "backends": ["tensorrt-magic"]}, "backends.0", "'eager'"),
+    ({"models": ["resnet18"], "backends": ["tensorrt-magic"]}, "backends", "choose from eager, ort, ort-int8, torch-compile"),
+    ({"models": ["resnet18"], "backends": ["ort-int"]}, "backends", "did you mean ort-int8"),
+    ({"models": ["resnet18"], "ort": {"exporter": "tvm"}}, "ort.exporter", "'dynamo' or 'torchscript'"),
+    ({"models": ["resnet18"], "torch_compile": {"mod": "default"}}, "torch_compile.mod", "allowed: backend, mode"),
     ({"models": ["resnet18"], "batch_sizes": [0]}, "batch_sizes", ">= 1"),
     ({"models": ["resnet18"], "timing": {"min_iters": 0}}, "timing.min_iters", "greater than or equal to 1"),
     ({"models": ["resnet18"], "timing": {"bogus": 1}}, "timing.bogus", "allowed: warmup_min"),

@@ -1,0 +1,105 @@
+"""torch.compile: the model compiled by a torch.compile backend (inductor by default), CPU or CUDA.
+
+Compilation happens on the first call. `prepare` makes that call itself, outside the timed
+loop, and records how long it took as the case's compile time (`export.export_s`, the same
+field an ONNX export fills), so the timed loop measures the compiled code, not the compiler.
+A compile failure is a failed case (kind `compile`); parity against eager is the generic
+step every non-eager backend goes through (`suite.backends.prepare_backend`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from suite.backends.base import BackendBase, PrepareRequest
+from suite.errors import BenchError, CaseError
+from suite.inputs import call_model
+from suite.results.schema import ExportInfo
+
+
+class CompileOptions(BaseModel):
+    """The [torch_compile] config section: the arguments of torch.compile."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    backend: str = "inductor"
+    mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = "default"
+    fullgraph: bool = False
+    # False: one graph specialised to the case's shapes (each case compiles its own, as each
+    # ONNX case gets its own session); None lets torch decide.
+    dynamic: bool | None = False
+
+
+class CompiledBackend(BackendBase):
+    name = "torch-compile"
+
+    def __init__(self, req: PrepareRequest, opts: CompileOptions):
+        import torch
+
+        super().__init__()
+        self._torch = torch
+        self.device = req.device
+        self.synchronized = req.device.startswith("cuda")
+        model = req.model.to(req.device).eval()
+        try:
+            self.model = torch.compile(model, backend=opts.backend, mode=opts.mode, fullgraph=opts.fullgraph,
+                                       dynamic=opts.dynamic)
+        except Exception as exc:  # an unknown compile backend is refused here, before any call
+            raise CaseError("compile", f"torch.compile refused its arguments: {type(exc).__name__}: "
+                                       f"{_short(exc)}") from exc
+
+    def context(self):
+        return self._torch.inference_mode()
+
+    def run(self, inputs: dict[str, Any]) -> Any:
+        out = call_model(self.model, inputs)
+        if self.synchronized:
+            self._torch.cuda.synchronize()
+        return out
+
+    def compile_now(self, inputs: dict[str, Any]) -> float:
+        """Run the first call (which compiles) and return its duration in seconds."""
+        t0 = time.perf_counter()
+        try:
+            with self.context():
+                self.run(inputs)
+        except Exception as exc:
+            raise CaseError("compile", f"torch.compile failed on the first call: {type(exc).__name__}: "
+                                       f"{_short(exc)}") from exc
+        return time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.model = None
+
+
+def _short(exc: BaseException, limit: int = 800) -> str:
+    msg = " ".join(str(exc).split())
+    return msg if len(msg) <= limit else msg[: limit - 3] + "..."
+
+
+def prepare(req: PrepareRequest) -> CompiledBackend:
+    if req.model is None:
+        raise BenchError(f"model '{req.entry.name}' is an ONNX file: torch-compile runs torch models only")
+    try:
+        opts = CompileOptions.model_validate(req.options or {})
+    except Exception as exc:
+        raise BenchError(f"invalid torch_compile options: {exc}") from None
+    import logging
+
+    import torch
+
+    # Inductor's C++ toolchain probe warns on machines without CUDA; the case records what
+    # happened, the progress bar should not be garbled by it.
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    backend = CompiledBackend(req, opts)
+    try:
+        seconds = backend.compile_now(req.inputs)
+    except BaseException:
+        backend.close()
+        raise
+    backend.export = ExportInfo(exporter=f"torch.compile[{opts.backend}]", export_s=round(seconds, 3),
+                                optimization_level=opts.mode, providers=[f"torch {torch.__version__}"])
+    return backend

@@ -1,0 +1,101 @@
+"""The backend table: one place that config, plan, preflight, the report and the CLI read,
+and plugins that register through the `bench.backends` entry point group."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from suite import backends as table
+from suite.config import validate_config
+from suite.errors import BenchError, ConfigError
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+PLUGINS = FIXTURES / "plugins"
+
+
+def test_every_builtin_backend_is_complete_and_importable():
+    import importlib
+
+    for info in table.BUILTIN:
+        module, _, func = info.prepare.partition(":")
+        assert callable(getattr(importlib.import_module(module), func)), info.name
+        if info.options:
+            assert info.options_key, info.name
+        assert info.runs_torch_models or info.runs_onnx_files, info.name
+    assert [b.name for b in table.BUILTIN if b.reference] == ["eager"]
+
+
+def test_display_order_and_style_come_from_the_table():
+    names = ["torch-compile", "ort-int8", "eager", "mystery", "ort"]
+    assert sorted(names, key=table.display_order) == ["eager", "ort", "ort-int8", "torch-compile", "mystery"]
+    assert table.style("ort") == ("#ff7f0e", "s")
+    assert table.style("mystery") == ("#7f7f7f", "o")
+
+
+def test_config_accepts_exactly_the_table_and_each_backend_gets_its_options():
+    cfg = validate_config({"models": ["resnet18"], "backends": list(table.backends()),
+                           "ort": {"opset": 17}, "torch_compile": {"mode": "max-autotune"}})
+    assert cfg.options_for("ort").opset == 17
+    assert cfg.options_for("torch_compile").mode == "max-autotune"
+    assert cfg.options_for(None) is None
+    with pytest.raises(ConfigError, match="did you mean torch-compile"):
+        validate_config({"models": ["resnet18"], "backends": ["torch_compile"]})
+    with pytest.raises(BenchError, match="Unknown backend 'ortt'.*did you mean ort"):
+        table.backend_info("ortt")
+
+
+def test_a_results_file_config_with_a_top_level_ort_section_still_validates():
+    """Configs saved by schema v1 files hold `ort` at the top level; resuming them must work."""
+    saved = {"models": [{"name": "resnet18"}], "backends": ["eager", "ort"], "ort": {"exporter": "torchscript"}}
+    cfg = validate_config(saved)
+    again = validate_config(cfg.model_dump(mode="json"))
+    assert again.options_for("ort").exporter == "torchscript" and again.digest() == cfg.digest()
+
+
+def test_plan_keeps_onnx_files_to_backends_that_run_them(onnx_dir):
+    from suite.plan import plan_cases
+
+    model = onnx_dir / "tiny_mlp.onnx"
+    cfg = validate_config({"models": [str(model)], "backends": ["eager", "ort", "torch-compile"]})
+    assert {c.spec.backend for c in plan_cases(cfg, 1)} == {"ort"}
+    cfg = validate_config({"models": [str(model)], "backends": ["eager", "torch-compile"]})
+    with pytest.raises(BenchError, match="an ONNX file needs one of ort, ort-int8"):
+        plan_cases(cfg, 1)
+
+
+def _bench(args: list[str], tmp_path: Path, plugin: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ORT_DISABLE_TELEMETRY="1", COLUMNS="200")
+    if plugin:
+        env["PYTHONPATH"] = os.pathsep.join([str(PLUGINS), env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-m", "suite", *args], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=600)
+
+
+def test_a_plugin_backend_registers_by_entry_point_and_goes_through_the_parity_step(tmp_path):
+    cfg = tmp_path / "fast.toml"
+    cfg.write_text("[timing]\nwarmup_max = 3\nmin_iters = 5\nmin_time_s = 0\nmax_time_s = 0.3\n")
+    model = FIXTURES / "models" / "tiny_user_model.py"
+    res = _bench(["run", "-c", str(cfg), "-m", str(model), "--backends", "eager,off-by-one", "-b", "1",
+                  "--no-energy", "--inline", "-o", str(tmp_path / "out")], tmp_path)
+    assert res.returncode == 0, res.stderr + res.stdout
+    data = json.loads(next((tmp_path / "out").glob("results-*.json")).read_text())
+    cases = {c["spec"]["backend"]: c for c in data["cases"]}
+    assert cases["eager"]["status"] == "ok" and cases["eager"]["parity"] is None
+    bad = cases["off-by-one"]
+    # Eager's logits of a random tiny model are ~0.1: adding one is a relative error far above 1e-3.
+    assert bad["status"] == "parity_failed" and bad["parity"]["reference_backend"] == "eager"
+    assert bad["parity"]["max_abs_error"] == pytest.approx(1.0, rel=1e-5)
+    # The report (written at the end of the run) shows the plugin's case with its parity flag.
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "off-by-one" in html and "parity" in html
+    # Without the plugin installed, the name is unknown and the run is refused up front.
+    res = _bench(["run", "-m", str(model), "--backends", "off-by-one", "-o", str(tmp_path / "o2")], tmp_path,
+                 plugin=False)
+    assert res.returncode == 2 and "unknown backend 'off-by-one'" in res.stderr + res.stdout
+    assert "Traceback" not in res.stderr + res.stdout
