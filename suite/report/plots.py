@@ -13,16 +13,10 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from suite.report.backends import BASELINE_BACKEND, backend_order, backend_style
 from suite.report.flags import Flag
 from suite.report.format import fmt_num
-from suite.report.merge import (
-    BASELINE_BACKEND,
-    Device,
-    Entry,
-    ModelInfo,
-    ReportData,
-    backend_order,
-)
+from suite.report.merge import Device, Entry, ModelInfo, ReportData
 
 FIRST_N_ITERATIONS = 20
 PNG_DPI = 120
@@ -30,7 +24,6 @@ PNG_DPI = 120
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies (yellow left out: too
 # light on white).
 DEVICE_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000"]
-BACKEND_STYLES = {"eager": ("-", "o"), "ort": ("--", "s"), "ort-int8": (":", "^")}
 FLAG_RING = {"bad": "#C0392B", "warn": "#B7791F"}
 
 _RC = {
@@ -69,10 +62,6 @@ class FigureOut:
     png: bytes
     width_in: float = 0.0
     height_in: float = 0.0
-
-
-def backend_style(backend: str) -> tuple[str, str]:
-    return BACKEND_STYLES.get(backend, ("-.", "D"))
 
 
 def build_figures(data: ReportData, flags: dict[str, list[Flag]], *,

@@ -27,13 +27,8 @@ from suite.report.format import (
     sig,
     slug,
 )
-from suite.report.merge import (
-    BASELINE_BACKEND,
-    ComparisonView,
-    Entry,
-    ReportData,
-    backend_order,
-)
+from suite.report.backends import BASELINE_BACKEND, backend_order
+from suite.report.merge import ComparisonView, Entry, ReportData
 
 FlagMap = dict[str, list[Flag]]
 
