@@ -224,7 +224,7 @@ def _cards(data, flags) -> list[Card]:
 
 def _markdown(data, tables, figs, fig_links, title: str, generated_at: datetime) -> str:
     from suite.report.format import fmt_count, fmt_size
-    from suite.report.tables import md_escape
+    from suite.report.table import md_escape
 
     summary = (f"Generated {generated_at.strftime('%Y-%m-%d %H:%M UTC')} from {len(data.runs)} results file(s): "
                f"{len(data.devices)} device(s), {len(data.models)} model(s), {len(data.entries)} case(s).")
