@@ -94,7 +94,7 @@ def render_report(
     tables = build_tables(data, flags)
     figs = []
     if figures:
-        from suite.report.plots import build_figures
+        from suite.report.figures import build_figures
 
         figs = build_figures(data, flags)
     generated_at = generated_at or datetime.now(timezone.utc)
