@@ -54,6 +54,10 @@ forked = figures.build_figures(data, flags, workers=2)
 serial = figures.build_figures(data, flags, workers=1)
 assert calls == [2], calls
 assert [f.id for f in forked] == [f.id for f in serial] and len(serial) >= 6, [f.id for f in serial]
+# the figure list names each figure by the id it is drawn under, in report order
+names = [s.name for s in figures.FIGURES]
+assert len(set(names)) == len(names)
+assert [f.id for f in serial] == [n for n in names if n in {f.id for f in serial}], [f.id for f in serial]
 for a, b in zip(forked, serial):
     assert a.svg == b.svg and a.png == b.png and a.caption == b.caption, a.id
 print("same", len(serial))
