@@ -94,7 +94,7 @@ def render_report(
     tables = build_tables(data, flags)
     figs = []
     if figures:
-        from suite.report.plots import build_figures
+        from suite.report.figures import build_figures
 
         figs = build_figures(data, flags)
     generated_at = generated_at or datetime.now(timezone.utc)
@@ -224,7 +224,7 @@ def _cards(data, flags) -> list[Card]:
 
 def _markdown(data, tables, figs, fig_links, title: str, generated_at: datetime) -> str:
     from suite.report.format import fmt_count, fmt_size
-    from suite.report.tables import md_escape
+    from suite.report.table import md_escape
 
     summary = (f"Generated {generated_at.strftime('%Y-%m-%d %H:%M UTC')} from {len(data.runs)} results file(s): "
                f"{len(data.devices)} device(s), {len(data.models)} model(s), {len(data.entries)} case(s).")

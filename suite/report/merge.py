@@ -13,8 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from suite.comparisons import BASELINE, compare_pair, pair_key
+from suite.comparisons import compare_pair, pair_key
 from suite.errors import BenchError, ResultsFileError
+from suite.report.backends import BASELINE_BACKEND, backend_order
 from suite.report.format import slug
 from suite.results.schema import (
     CaseResult,
@@ -24,13 +25,6 @@ from suite.results.schema import (
     LatencySummary,
     RunResult,
 )
-
-BASELINE_BACKEND = BASELINE
-_BACKEND_ORDER = {"eager": 0, "ort": 1, "ort-int8": 2}
-
-
-def backend_order(name: str) -> tuple[int, str]:
-    return (_BACKEND_ORDER.get(name, 9), name)
 
 
 @dataclass(frozen=True)
@@ -346,7 +340,7 @@ def _comparisons(runs: list[RunRef], entries: list[Entry]) -> list[ComparisonVie
             out.append(ComparisonView(comparison=comp, run=run, device=run.device, baseline=base, candidate=cand))
             if base is not None and cand is not None:
                 stored_pairs.add((id(base), id(cand)))
-    # Runs that stored no comparison for an eager/other pair: derive it from the raw samples.
+    # Runs that stored no comparison for a baseline/other pair: derive it from the raw samples.
     groups: dict[tuple, dict[str, Entry]] = {}
     for e in entries:
         if not e.has_latency:

@@ -1,55 +1,14 @@
-"""Flags, merging and number formatting, on small hand-built results."""
+"""Flags and number formatting, on small hand-built results (merging: test_merge.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
+from report_builders import T0, case, env, run, steady
 
-from suite import stats
 from suite.report.flags import compute_flags
 from suite.report.format import fmt_bytes, fmt_count, fmt_ms, fmt_si, sig, slug
-from suite.report.merge import merge_results, short_cpu_name, short_device_name
-from suite.results.schema import (
-    CaseResult,
-    CaseSpec,
-    Conditions,
-    EnergyResult,
-    Environment,
-    ErrorInfo,
-    LatencyResult,
-    LatencySummary,
-    RunResult,
-)
-
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-
-def env(host: str = "h", cpu: str = "Cortex-A76", board: str | None = None) -> Environment:
-    return Environment(hostname=host, os="Linux", kernel="6", machine="aarch64", cpu_model=cpu, device_model=board)
-
-
-def case(model: str, batch: int, samples: list[float], *, backend: str = "eager", size: float = 224.0,
-         status: str = "ok", **extra) -> CaseResult:
-    spec = CaseSpec(model=model, source="torchvision", modality="vision", backend=backend, batch_size=batch,
-                    size_axis="resolution", input_size=size, threads=4)
-    s = stats.summarize(samples)
-    summary = LatencySummary(n=s.n, mean_ms=s.mean, std_ms=s.std, median_ms=s.median, median_ci_low_ms=s.median_ci_low,
-                             median_ci_high_ms=s.median_ci_high, ci_level=s.ci_level, iqr_ms=s.iqr, p90_ms=s.p90,
-                             p99_ms=s.p99, min_ms=s.min, max_ms=s.max, cv=s.cv,
-                             throughput_items_s=batch / s.median * 1000, warnings=list(s.warnings))
-    lat = LatencyResult(cold_ms=samples[0] * 10, warmup_ms=[samples[0] * 2], samples_ms=samples, warmup_settled=True,
-                        stop_reason="max_iters", threads=4, summary=summary)
-    return CaseResult(spec=spec, id=spec.case_id, status=status, started_at=T0, duration_s=1.0, latency=lat, **extra)
-
-
-def steady(median: float, n: int = 30) -> list[float]:
-    # symmetric +-1% spread around the median: CV well under 10%
-    return [median * (1 + 0.01 * ((i % 5) - 2) / 2) for i in range(n)]
-
-
-def run(cases: list[CaseResult], e: Environment | None = None) -> RunResult:
-    return RunResult(suite_version="0.1.0", run_id="r", created_at=T0, environment=e or env(), cases=cases)
+from suite.report.merge import merge_results
+from suite.results.schema import CaseResult, Conditions, EnergyResult, ErrorInfo, RunResult
 
 
 def flags_by_model_batch(r: RunResult) -> dict[tuple[str, int, str], list[str]]:
@@ -119,35 +78,6 @@ def test_variance_few_samples_throttling_conditions_energy_and_status():
 def test_throttled_zero_is_not_a_flag():
     r = run([case("cool", 1, steady(10), conditions=Conditions(throttled="0x0"))])
     assert flags_by_model_batch(r)[("cool", 1, "eager")] == []
-
-
-def test_devices_are_merged_by_identity_and_labelled_uniquely():
-    a = run([case("m", 1, steady(10))], env("pi-a", board="Raspberry Pi 5 Model B Rev 1.0"))
-    b = run([case("m", 1, steady(12))], env("pi-b", board="Raspberry Pi 5 Model B Rev 1.0"))
-    a2 = run([case("m", 2, steady(20))], env("pi-a", board="Raspberry Pi 5 Model B Rev 1.0"))
-    data = merge_results([a, b, a2])
-    assert [d.label for d in data.devices] == ["Raspberry Pi 5 Model B (pi-a)", "Raspberry Pi 5 Model B (pi-b)"]
-    assert [len(d.runs) for d in data.devices] == [2, 1]
-    # the same host twice with the same CPU and board cannot be told apart by name: numbered
-    c = run([case("m", 1, steady(10))], env("x", cpu="Cortex-A76"))
-    d = run([case("m", 1, steady(10))], env("x", cpu="Cortex-A76 "))
-    assert sorted(dv.label for dv in merge_results([c, d]).devices) == ["Cortex-A76 (x)", "Cortex-A76 (x) #2"]
-
-
-def test_short_names():
-    assert short_cpu_name("11th Gen Intel(R) Core(TM) i7-1165G7 @ 2.80GHz") == "Core i7-1165G7"
-    assert short_cpu_name("AMD Ryzen 7 5800U with Radeon Graphics") == "Ryzen 7 5800U"
-    assert short_device_name(env(board="NVIDIA Jetson AGX Orin Developer Kit")) == "Jetson AGX Orin"
-    assert short_device_name(env(board="Raspberry Pi 4 Model B Rev 1.4")) == "Raspberry Pi 4 Model B"
-
-
-def test_missing_comparisons_are_computed_from_the_samples():
-    base = steady(10.0, 40)
-    fast = steady(6.0, 40)
-    data = merge_results([run([case("m", 1, base), case("m", 1, fast, backend="ort")])])
-    (cv,) = data.comparisons
-    assert cv.computed and cv.comparison.ratio == pytest.approx(0.6)
-    assert cv.comparison.significant
 
 
 @pytest.mark.parametrize("value,expected", [

@@ -40,19 +40,24 @@ _FORKED_VS_SERIAL = """
 import importlib.util, sys
 spec = importlib.util.spec_from_file_location("bench_report_fixtures", sys.argv[1])
 mod = importlib.util.module_from_spec(spec); sys.modules[spec.name] = mod; spec.loader.exec_module(mod)
-from suite.report import plots
+from suite.report import figures
+from suite.report.figures import pool
 from suite.report.flags import compute_flags
 from suite.report.merge import merge_results
 data = merge_results(mod.big_results(devices=2, models=4))
 flags = compute_flags(data)
-assert plots._fork_is_safe(), "a plain process (no threads, no torch) must be allowed to fork"
+assert pool.fork_is_safe(), "a plain process (no threads, no torch) must be allowed to fork"
 calls = []
-real = plots._draw_forked
-plots._draw_forked = lambda ctx, n: calls.append(n) or real(ctx, n)
-forked = plots.build_figures(data, flags, workers=2)
-serial = plots.build_figures(data, flags, workers=1)
+real = pool.map_forked
+pool.map_forked = lambda job, costs, n: calls.append(n) or real(job, costs, n)
+forked = figures.build_figures(data, flags, workers=2)
+serial = figures.build_figures(data, flags, workers=1)
 assert calls == [2], calls
 assert [f.id for f in forked] == [f.id for f in serial] and len(serial) >= 6, [f.id for f in serial]
+# the figure list names each figure by the id it is drawn under, in report order
+names = [s.name for s in figures.FIGURES]
+assert len(set(names)) == len(names)
+assert [f.id for f in serial] == [n for n in names if n in {f.id for f in serial}], [f.id for f in serial]
 for a, b in zip(forked, serial):
     assert a.svg == b.svg and a.png == b.png and a.caption == b.caption, a.id
 print("same", len(serial))
@@ -76,9 +81,9 @@ def test_no_fork_with_torch_loaded_or_threads_running():
 
     import torch  # noqa: F401  - the state at the end of `bench run`
 
-    from suite.report.plots import _fork_is_safe
+    from suite.report.figures.pool import fork_is_safe
 
-    assert not _fork_is_safe()
+    assert not fork_is_safe()
     stop = threading.Event()
     worker = threading.Thread(target=stop.wait)
     worker.start()
@@ -87,7 +92,7 @@ def test_no_fork_with_torch_loaded_or_threads_running():
 
         del _sys.modules["torch"]  # only the thread is left to refuse the fork
         try:
-            assert not _fork_is_safe()
+            assert not fork_is_safe()
         finally:
             _sys.modules["torch"] = torch
     finally:

@@ -1,0 +1,174 @@
+"""Cross-model figures: every model in one plot (scatter plots and a dot plot), one point per
+case, colour per device, marker per backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from suite.report.backends import BASELINE_BACKEND, backend_order, backend_style
+from suite.report.figures.base import Ctx, FigureOut, devices_of, timed
+from suite.report.figures.style import Panels, Rings, add_legend, finish_figure, log_axis, mpl_text, panel_title
+from suite.report.merge import Device, Entry
+
+
+def _scatter(ctx: Ctx, entries: list[Entry], x: Callable[[Entry], float | None], y: Callable[[Entry], float | None],
+             *, xlabel: str, ylabel: str, hollow: Callable[[Entry], bool] = lambda e: False,
+             label_points: bool = True) -> Panels | None:
+    """One log-log scatter of the entries with a positive x and y (None when there are none):
+    colour per device, marker per backend, flag rings, legend."""
+    pts = [(e, x(e), y(e)) for e in entries]
+    pts = [(e, a, b) for e, a, b in pts if a is not None and b is not None and a > 0 and b > 0]
+    if not pts:
+        return None
+    panels = Panels(1, ncols=1, w=7.2, h=4.2, left=0.8, titles=False)
+    ax = panels.axes[0]
+    rings = Rings()
+    backends: set[str] = set()
+    labelled: set[str] = set()
+    any_hollow = False
+    lo, hi = min(p[1] for p in pts), max(p[1] for p in pts)
+    # One artist per (device, backend, hollow) group: a few dozen artists instead of one per point.
+    groups: dict[tuple[int, str, bool], tuple[Device, list[float], list[float]]] = {}
+    for e, a, b in pts:
+        backends.add(e.backend)
+        is_hollow = hollow(e)
+        any_hollow |= is_hollow
+        g = groups.setdefault((id(e.device), e.backend, is_hollow), (e.device, [], []))
+        g[1].append(a)
+        g[2].append(b)
+        rings.add(ax, a, b, ctx.severity(e, {"parity_failed"}))
+        if label_points and e.backend == BASELINE_BACKEND and e.model not in labelled:
+            labelled.add(e.model)
+            name = e.model if len(e.model) <= 24 else e.model[:22] + "\u2026"
+            # Labels of the right-most points go to their left, or the figure edge cuts them off.
+            right = a >= lo * (hi / lo) ** 0.8 if hi > lo else False
+            ax.annotate(mpl_text(name), (a, b), xytext=(-4, 3) if right else (4, 3), textcoords="offset points",
+                        fontsize=7, color="#333", ha="right" if right else "left")
+    for (_, backend, is_hollow), (d, xs, ys) in groups.items():
+        _, mk = backend_style(backend)
+        c = ctx.colour(d)
+        ax.plot(xs, ys, ls="", marker=mk, color=c, mfc="white" if is_hollow else c, ms=5.5, alpha=0.9)
+    rings.draw()
+    log_axis(ax, "x", lo, hi)
+    log_axis(ax, "y", min(p[2] for p in pts), max(p[2] for p in pts))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    add_legend(panels, ctx, backends, rings=rings.seen, hollow=any_hollow)
+    return panels
+
+
+def flops_vs_latency(ctx: Ctx) -> FigureOut | None:
+    ref_batch = {m.name: m.reference_batch for m in ctx.data.models}
+    entries = [e for e in timed(ctx.data.entries)
+               if e.case.flops is not None and e.spec.batch_size == ref_batch[e.model]]
+    if not entries:
+        return None
+    panels = _scatter(ctx, entries, lambda e: e.case.flops.flops, lambda e: e.median_ms,
+                      xlabel="FLOPs per forward (counted)", ylabel="median latency (ms)")
+    if panels is None:
+        return None
+    return finish_figure(panels, "flops-vs-latency", "FLOPs vs latency",
+                   "One point per model, input size, device and backend at the smallest batch. Points on one "
+                   "diagonal achieve the same FLOP/s: FLOPs alone do not predict latency.")
+
+
+def energy_vs_latency(ctx: Ctx) -> FigureOut | None:
+    entries = [e for e in timed(ctx.data.entries) if e.energy_j is not None]
+    if not entries:
+        return None
+    panels = _scatter(ctx, entries, lambda e: e.median_ms, lambda e: e.energy_j,
+                      xlabel="median latency (ms)", ylabel="energy per inference (J)",
+                      hollow=lambda e: e.case.energy.method == "estimated", label_points=False)
+    if panels is None:
+        return None
+    return finish_figure(panels, "energy-vs-latency", "Energy vs latency",
+                   "Every case with an energy figure (net of idle power when the idle power is known, else "
+                   "gross). Hollow markers are estimates (no power sensor), filled ones measured by a counter or a "
+                   "sampled sensor: do not compare the two kinds as equals.")
+
+
+def achieved_flops(ctx: Ctx) -> FigureOut | None:
+    rows = []
+    for m in ctx.data.models:
+        best: dict[tuple[int, str], Entry] = {}
+        for e in timed(m.entries):
+            if e.achieved_flops_s is None or e.spec.input_size != m.reference_size:
+                continue
+            k = (id(e.device), e.backend)
+            if k not in best or e.achieved_flops_s > best[k].achieved_flops_s:
+                best[k] = e
+        if best:
+            rows.append((m, list(best.values())))
+    if not rows:
+        return None
+    longest = max(len(panel_title(m)) for m, _ in rows)
+    panels = Panels(1, ncols=1, w=7.2, h=0.7 + 0.3 * len(rows), left=0.3 + 0.062 * longest, titles=False)
+    ax = panels.axes[0]
+    rings = Rings()
+    backends: set[str] = set()
+    keys = sorted({(id(e.device), e.backend) for _, es in rows for e in es},
+                  key=lambda k: (next(i for i, d in enumerate(ctx.data.devices) if id(d) == k[0]), backend_order(k[1])))
+    offset = {k: (i / max(1, len(keys) - 1) - 0.5) * 0.5 if len(keys) > 1 else 0.0 for i, k in enumerate(keys)}
+    groups: dict[tuple[int, str], tuple[Device, list[float], list[float]]] = {}
+    for i, (m, es) in enumerate(rows):
+        for e in es:
+            backends.add(e.backend)
+            k = (id(e.device), e.backend)
+            x, y = e.achieved_flops_s / 1e9, i + offset[k]
+            g = groups.setdefault(k, (e.device, [], []))
+            g[1].append(x)
+            g[2].append(y)
+            rings.add(ax, x, y, ctx.severity(e, {"parity_failed"}))
+    for (_, backend), (d, xs, ys) in groups.items():
+        _, mk = backend_style(backend)
+        ax.plot(xs, ys, ls="", marker=mk, color=ctx.colour(d), ms=5.5)
+    rings.draw()
+    ax.set_yticks(range(len(rows)), [panel_title(m) for m, _ in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    allx = [x for _, xs, _ in groups.values() for x in xs]
+    log_axis(ax, "x", min(allx), max(allx))
+    ax.set_xlabel("achieved GFLOP/s (best batch: counted FLOPs / median time)")
+    ax.grid(axis="y", visible=False)
+    add_legend(panels, ctx, backends, rings=rings.seen)
+    return finish_figure(panels, "achieved-flops", "Achieved FLOP/s",
+                   "How much arithmetic each model gets done per second: counted FLOPs of one forward divided by "
+                   "its median latency, at the batch size that achieves the most.")
+
+
+def accuracy(ctx: Ctx) -> FigureOut | None:
+    entries = [e for e in timed(ctx.data.entries) if e.case.accuracy is not None]
+    if not entries:
+        return None
+    panels = Panels(2, ncols=2, w=4.4, h=3.4, left=0.7)
+    ax1, ax2 = panels.axes
+    backends: set[str] = set()
+    rings = Rings()
+    labelled: set[tuple[int, str]] = set()
+    for e in entries:
+        backends.add(e.backend)
+        _, mk = backend_style(e.backend)
+        c = ctx.colour(e.device)
+        acc = e.case.accuracy.value
+        for ax, xv in ((ax1, e.case.flops.flops_per_item if e.case.flops else None), (ax2, e.median_ms)):
+            if xv is None:
+                continue
+            ax.plot([xv], [acc], ls="", marker=mk, color=c, ms=6)
+            rings.add(ax, xv, acc, ctx.severity(e, {"parity_failed"}))
+            if (id(ax), e.model) not in labelled:
+                labelled.add((id(ax), e.model))
+                ax.annotate(mpl_text(e.model[:24]), (xv, acc), xytext=(4, 3), textcoords="offset points", fontsize=7)
+    rings.draw()
+    metric = entries[0].case.accuracy.metric
+    for ax in (ax1, ax2):
+        xs = [x for line in ax.get_lines() for x in line.get_xdata()]
+        if xs:
+            log_axis(ax, "x", min(xs), max(xs))
+        ax.set_ylabel(mpl_text(f"accuracy ({metric})"))
+    ax1.set_xlabel("FLOPs per item")
+    ax2.set_xlabel("median latency (ms)")
+    ax1.set_title("Accuracy vs FLOPs", loc="left")
+    ax2.set_title("Accuracy vs latency", loc="left")
+    add_legend(panels, ctx, backends, rings=rings.seen, devices=devices_of(ctx, entries))
+    datasets = sorted({e.case.accuracy.dataset for e in entries})
+    return finish_figure(panels, "accuracy", "Accuracy vs FLOPs and latency",
+                   "Cases that carry an accuracy figure (" + "; ".join(datasets) + ").")

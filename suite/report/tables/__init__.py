@@ -1,0 +1,62 @@
+"""The report's tables, built from merged results: one typed row per table (see suite.report.table
+for the model and its HTML/Markdown/CSV writers).
+
+    inventory    what ran where: devices, runs, models
+    cases        every case, the flags, the failures
+    comparisons  backends side by side: the cross-hardware matrix and the comparisons
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from suite.report.merge import ModelInfo, ReportData
+from suite.report.table import FlagMap, Table
+from suite.report.tables.cases import case_label, cases_table, energy_method, failures_table, flags_table
+from suite.report.tables.comparisons import comparison_flags, comparisons_table, matrix_table
+from suite.report.tables.inventory import devices_table, models_table, runs_table
+
+__all__ = [
+    "ModelSection", "ReportTables", "build_tables", "case_label", "cases_table", "comparison_flags",
+    "comparisons_table", "devices_table", "energy_method", "failures_table", "flags_table", "matrix_table",
+    "models_table", "runs_table",
+]
+
+
+@dataclass
+class ModelSection:
+    model: ModelInfo
+    cases: Table
+
+
+@dataclass
+class ReportTables:
+    devices: Table
+    runs: Table
+    models: Table
+    matrix: Table
+    comparisons: Table
+    cases: Table  # every case (CSV); the HTML and Markdown show it per model
+    flags: Table
+    failures: Table
+    sections: list[ModelSection]
+
+    def files(self) -> list[Table]:
+        """The tables written as CSV / Markdown files, in reading order."""
+        return [self.devices, self.runs, self.models, self.matrix, self.comparisons, self.cases, self.flags,
+                self.failures]
+
+
+def build_tables(data: ReportData, flags: FlagMap) -> ReportTables:
+    sections = [
+        ModelSection(model=m,
+                     cases=cases_table(m.entries, flags, include_model=False, name=f"cases-{m.anchor}",
+                                       title=f"Cases of {m.name}"))
+        for m in data.models
+    ]
+    return ReportTables(
+        devices=devices_table(data), runs=runs_table(data), models=models_table(data),
+        matrix=matrix_table(data, flags), comparisons=comparisons_table(data, flags),
+        cases=cases_table(data.entries, flags), flags=flags_table(data, flags), failures=failures_table(data),
+        sections=sections,
+    )

@@ -1,0 +1,196 @@
+"""Case by case: every case with its numbers, the flags, the failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from suite.report.flags import ENERGY, LATENCY, STATUS, Flag
+from suite.report.format import fmt_bytes, fmt_ms, fmt_si, fmt_size, sig, slug
+from suite.report.merge import Entry, ReportData
+from suite.report.table import Column, FlagMap, Row, Table, input_size_text, interval_text
+
+
+def case_label(e: Entry) -> str:
+    s = e.spec
+    size = f" \u00b7 {fmt_size(s.size_axis, s.input_size)}" if s.input_size is not None else ""
+    return f"{s.model} \u00b7 {s.backend} \u00b7 batch {s.batch_size}{size}"
+
+
+def energy_method(e: Entry) -> str | None:
+    en = e.case.energy
+    if en is None:
+        return None
+    rate = f", {sig(en.sample_rate_hz, 3)} Hz" if en.sample_rate_hz else ""
+    return f"{en.method} ({en.meter}{rate})"
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    model: str
+    device: str
+    backend: str
+    batch_size: int
+    input_size: float | None
+    size_axis: str | None
+    threads: int | None
+    status: str  # in words: "parity failed"
+    median_ms: float | None
+    median_ci_ms: tuple[float, float] | None
+    p90_ms: float | None
+    p99_ms: float | None
+    samples: int | None
+    throughput_items_s: float | None
+    rss_peak_bytes: int | None
+    model_bytes: int | None
+    energy_gross_j: float | None
+    energy_net_j: float | None
+    energy_method: str | None
+    carbon_g_per_million: float | None
+    achieved_flops_s: float | None
+    accuracy: str | None  # "0.76 top1"
+
+    @classmethod
+    def of(cls, e: Entry) -> CaseRow:
+        s = e.summary
+        c = e.case
+        en = c.energy
+        return cls(
+            model=e.model, device=e.device.label, backend=e.backend,
+            batch_size=e.spec.batch_size, input_size=e.spec.input_size, size_axis=e.spec.size_axis,
+            threads=e.spec.threads, status=c.status.replace("_", " "),
+            median_ms=s.median_ms if s else None,
+            median_ci_ms=(s.median_ci_low_ms, s.median_ci_high_ms) if s else None,
+            p90_ms=s.p90_ms if s else None, p99_ms=s.p99_ms if s else None,
+            samples=s.n if s else None,
+            throughput_items_s=s.throughput_items_s if s else None,
+            rss_peak_bytes=c.memory.rss_peak_bytes if c.memory else None,
+            model_bytes=c.memory.model_bytes if c.memory else None,
+            energy_gross_j=en.gross_j_per_inference if en else None,
+            energy_net_j=en.net_j_per_inference if en else None,
+            energy_method=energy_method(e),
+            carbon_g_per_million=c.carbon.g_per_million if c.carbon else None,
+            achieved_flops_s=e.achieved_flops_s,
+            accuracy=(f"{c.accuracy.value:g} {c.accuracy.metric}" if c.accuracy else None),
+        )
+
+
+def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = True, name: str = "cases",
+                title: str = "All cases") -> Table[CaseRow]:
+    has_acc = any(e.case.accuracy is not None for e in entries)
+    cols: list[Column[CaseRow]] = [
+        Column("model", "Model", nowrap=True, md=include_model, html=include_model),
+        Column("device", "Device", nowrap=True),
+        Column("backend", "Backend"),
+        Column("batch_size", "Batch", numeric=True),
+        Column("input_size", "Size", numeric=True, fmt=input_size_text),
+        Column("size_axis", "Size axis", html=False, md=False),
+        Column("threads", "Threads", numeric=True, html=False, md=False),
+        Column("status", "Status", slot=STATUS, nowrap=True),
+        Column("median_ms", "Median", "ms", numeric=True, fmt=fmt_ms, slot=LATENCY, nowrap=True, measure=True),
+        Column("median_ci_ms", "95% CI", "ms", numeric=True, fmt=interval_text(fmt_ms), nowrap=True,
+               help="distribution-free confidence interval of the median", measure=True),
+        Column("p90_ms", "p90", "ms", numeric=True, fmt=fmt_ms, measure=True),
+        Column("p99_ms", "p99", "ms", numeric=True, fmt=fmt_ms, measure=True),
+        Column("samples", "n", numeric=True, help="timed samples (warm-up excluded)"),
+        Column("throughput_items_s", "Throughput", "items/s", numeric=True, fmt=lambda v: fmt_si(v), measure=True),
+        Column("rss_peak_bytes", "Peak RSS", numeric=True, fmt=fmt_bytes, help="peak resident memory of the process", measure=True),
+        Column("model_bytes", "Model memory", numeric=True, fmt=fmt_bytes, md=False, measure=True),
+        Column("energy_gross_j", "Energy gross", "J/inf", numeric=True, fmt=lambda v: fmt_si(v, "J"), slot=ENERGY,
+               nowrap=True, help="energy per inference, everything the meter saw", measure=True),
+        Column("energy_net_j", "Energy net", "J/inf", numeric=True, fmt=lambda v: fmt_si(v, "J"), slot=ENERGY,
+               nowrap=True, help="energy per inference above idle power", measure=True),
+        Column("energy_method", "Energy method", slot=ENERGY),
+        Column("carbon_g_per_million", "CO\u2082e", "g/1M inf", numeric=True, fmt=lambda v: fmt_si(v, "g"),
+               slot=ENERGY, help="grams CO2-equivalent per million inferences", measure=True),
+        Column("achieved_flops_s", "Achieved", "FLOP/s", numeric=True, fmt=lambda v: fmt_si(v, "FLOP/s"), measure=True),
+    ]
+    if has_acc:
+        cols.append(Column("accuracy", "Accuracy", numeric=True))
+    rows = []
+    for e in entries:
+        s = e.summary
+        c = e.case
+        titles = {}
+        if c.error is not None:
+            titles["status"] = f"{c.error.kind}: {c.error.message}"
+        if s is not None:
+            titles["median_ms"] = f"mean {fmt_ms(s.mean_ms)} ms, std {fmt_ms(s.std_ms)} ms, CV {s.cv:.1%}"
+        rows.append(Row(
+            CaseRow.of(e),
+            flags=flags.get(e.uid, []),
+            links={"model": f"#{slug(e.model, 'model-')}", "device": f"#{e.device.anchor}"},
+            titles=titles,
+            anchor=e.uid,
+            css=f"status-{c.status}",
+        ))
+    return Table(name, title, cols, rows)
+
+
+_SEVERITY_WORDS = {"bad": "do not trust", "warn": "read with care", "info": "note"}
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    severity: str  # in words: "do not trust"
+    flag: str
+    device: str
+    detail: str
+    count: int  # cases it is folded from
+    case: str
+
+
+def flags_table(data: ReportData, flags: FlagMap) -> Table[FlagRow]:
+    """One row per flag, except that identical flags on one device (every case of a Pi without a
+    power sensor is "estimated") are folded into one row that counts them."""
+    cols: list[Column[FlagRow]] = [
+        Column("severity", "Severity", nowrap=True),
+        Column("flag", "Flag", nowrap=True),
+        Column("device", "Device", nowrap=True),
+        Column("detail", "Detail"),
+        Column("count", "Cases", numeric=True),
+        Column("case", "Case"),
+    ]
+    order = {"bad": 0, "warn": 1, "info": 2}
+    groups: dict[tuple, list[tuple[Flag, Entry]]] = {}
+    for e in data.entries:
+        for f in flags.get(e.uid, []):
+            groups.setdefault((f.severity, f.kind, id(e.device), f.detail), []).append((f, e))
+    items = sorted(groups.values(), key=lambda fes: (order[fes[0][0].severity], fes[0][0].kind,
+                                                      fes[0][1].device.label, fes[0][1].model.lower()))
+    rows = []
+    for fes in items:
+        f, e = fes[0]
+        case = case_label(e) if len(fes) == 1 else f"{case_label(e)} and {len(fes) - 1} more"
+        rows.append(Row(FlagRow(severity=_SEVERITY_WORDS[f.severity], flag=f.label, device=e.device.label,
+                                detail=f.detail, count=len(fes), case=case),
+                        links={"case": f"#{e.uid}", "device": f"#{e.device.anchor}"}, css=f"sev-{f.severity}"))
+    return Table("flags", "Flags", cols, rows,
+                 caption="Every reason to read a number with care, also shown beside the number it qualifies.")
+
+
+@dataclass(frozen=True)
+class FailureRow:
+    device: str
+    case: str
+    status: str  # in words: "parity failed"
+    kind: str | None
+    message: str | None
+
+
+def failures_table(data: ReportData) -> Table[FailureRow]:
+    cols: list[Column[FailureRow]] = [
+        Column("device", "Device", nowrap=True),
+        Column("case", "Case"),
+        Column("status", "Status", nowrap=True),
+        Column("kind", "Error kind"),
+        Column("message", "Message"),
+    ]
+    rows = []
+    for e in data.entries:
+        if e.status not in ("failed", "parity_failed"):
+            continue
+        err = e.case.error
+        rows.append(Row(FailureRow(device=e.device.label, case=case_label(e), status=e.status.replace("_", " "),
+                                   kind=err.kind if err else None, message=err.message if err else None),
+                        links={"case": f"#{e.uid}", "device": f"#{e.device.anchor}"}))
+    return Table("failures", "Failed cases", cols, rows)
