@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from suite import stats
 from suite.backends import reference_backend
-from suite.results.schema import CaseResult, CaseSpec, Comparison
+from suite.results.schema import CaseResult, CaseSpec, Comparison, Flag
 
 
 BASELINE = reference_backend()  # eager: every other backend is compared with it
@@ -21,10 +21,11 @@ BASELINE = reference_backend()  # eager: every other backend is compared with it
 PairKey = tuple[str, str, int, str | None, float | None, str]
 
 
-def parity_flag(baseline_backend: str) -> str:
-    """The note a comparison carries when its candidate failed the parity check. The report shows
-    the candidate case's own parity flag (with the error figures) instead of this note."""
-    return f"parity_failed: candidate outputs differ from {baseline_backend}"
+def parity_flag(baseline_backend: str) -> Flag:
+    """The flag a comparison carries when its candidate failed the parity check."""
+    from suite.results.flags import RATIO, flag
+
+    return flag("parity_failed", f"the candidate's outputs differ from {baseline_backend}'s", metrics=(RATIO,))
 
 
 def pair_key(spec: CaseSpec) -> PairKey:
@@ -48,10 +49,6 @@ def compare_pair(base: CaseResult, cand: CaseResult, level: float = 0.95) -> Com
         significant=stats.is_significant(lo, hi, p),
         flags=[parity_flag(base.spec.backend)] if cand.status == "parity_failed" else [],
     )
-
-
-def compute_comparisons(cases: Iterable[CaseResult], level: float = 0.95) -> list[Comparison]:
-    return new_comparisons(cases, (), level)
 
 
 def new_comparisons(cases: Iterable[CaseResult], existing: Iterable[Comparison],

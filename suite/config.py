@@ -136,7 +136,10 @@ class BenchConfig(_Frozen):
         from suite.backends import option_models
 
         data = dict(data)
-        options = dict(data.pop("backend_options", None) or {})
+        raw = data.pop("backend_options", None)
+        if raw is not None and not isinstance(raw, dict):
+            return {**data, "backend_options": raw}  # for validation to name
+        options = dict(raw or {})
         for key in option_models():
             if key in data:
                 options[key] = data.pop(key)

@@ -15,6 +15,7 @@ from typing import Any
 from suite.config import BenchConfig
 from suite.errors import BenchError, CaseError
 from suite.plan import PlannedCase
+from suite.results.flags import flag, unique
 from suite.results.schema import CaseResult, ErrorInfo, FlopStats, MemoryStats, ParamStats, utc_now
 
 FLOP_NOTE_REAL = "counted on the real model (meta-device counting failed)"
@@ -55,6 +56,7 @@ def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
         low = str(exc).lower()
         kind = "oom" if "out of memory" in low or "allocate memory" in low else "exception"
         status, error = "failed", ErrorInfo(kind=kind, message=msg[:2000], traceback=traceback.format_exc())
+    result["flags"] = unique(result["flags"])
     return CaseResult(
         spec=spec, id=spec.case_id, status=status, error=error, started_at=started,
         duration_s=time.perf_counter() - t0, **result,
@@ -65,7 +67,7 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
     from suite.backends import backend_info, prepare_backend
     from suite.backends.base import PrepareRequest
     from suite.inputs import make_inputs
-    from suite.metrics.latency import time_forward
+    from suite.metrics.latency import latency_flags, time_forward
     from suite.metrics.memory import PeakRSS, model_bytes
     from suite.models.registry import resolve_model
 
@@ -95,7 +97,7 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
         try:
             result["export"] = prepared.export
             result["parity"] = prepared.parity
-            result["flags"].extend(prepared.flags)
+            result["flags"].extend(flag("backend_note", note) for note in prepared.flags)
             with prepared.context():
                 result["latency"] = time_forward(
                     lambda: prepared.run(inputs), items_per_call=spec.batch_size, policy=config.timing,
@@ -105,7 +107,7 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
                     _measure_energy(prepared, inputs, spec.batch_size, ctx, result)
         finally:
             prepared.close()
-    result["flags"].extend(f"latency: {w}" for w in result["latency"].summary.warnings)
+    result["flags"].extend(latency_flags(result["latency"], config.timing))
     device_peak = None
     if torch is not None and spec.device.startswith("cuda"):
         device_peak = int(torch.cuda.max_memory_allocated())
@@ -126,15 +128,13 @@ def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: Case
     meter = None
     try:
         meter = energy.select_meter(opts)
-        res = energy.measure_energy(lambda: prepared.run(inputs), items, meter, opts, ctx.idle_baseline)
+        res, flags = energy.measure_energy(lambda: prepared.run(inputs), items, meter, opts, ctx.idle_baseline)
         result["energy"] = res
         result["carbon"] = energy.carbon_for(res, opts)
-        if res.method == "estimated":
-            result["flags"].append("energy: estimated (no power sensor)")
-        result["flags"].extend(f"energy: {q}" for q in res.quality_flags)
+        result["flags"].extend(flags)
     except Exception as exc:  # MeterError and anything else: latency stands
         result["energy_error"] = ErrorInfo(kind="energy", message=f"{type(exc).__name__}: {exc}")
-        result["flags"].append("energy: failed")
+        result["flags"].append(flag("energy_failed", f"energy not measured: {type(exc).__name__}: {exc}"))
     finally:
         if meter is not None:
             meter.close()  # NVML shutdown, jtop disconnect

@@ -26,7 +26,8 @@ from suite.preflight import check_dependencies, plan_or_explain
 from suite.results.io import save_results
 from suite.results.lock import results_lock
 from suite.resume import check_resumable, check_same_machine
-from suite.results.schema import CaseResult, Conditions, RunResult, utc_now
+from suite.results.flags import flag, unique
+from suite.results.schema import CaseResult, Conditions, Flag, RunResult, utc_now
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -152,7 +153,7 @@ def _monitor(config: BenchConfig, emit: Progress) -> Any:
     return monitor
 
 
-def _cool_down(config: BenchConfig, monitor: Any, emit: Progress) -> list[str]:
+def _cool_down(config: BenchConfig, monitor: Any, emit: Progress) -> list[Flag]:
     if config.cooldown_temp_c is None or monitor is None or not monitor.has_temperature:
         return []
     from suite.monitor import wait_for_cooldown
@@ -166,24 +167,23 @@ def _cool_down(config: BenchConfig, monitor: Any, emit: Progress) -> list[str]:
     if res is None:
         return []
     emit("cooldown_end", {"temp_c": res.end_c, "target_c": target, "waited_s": res.waited_s, "reached": res.reached})
-    return [res.flag] if res.flag else []
+    return [flag("cooldown_timeout", res.flag)] if res.flag else []
 
 
-def _execute_watched(planned: PlannedCase, ctx: CaseContext, monitor: Any, extra_flags: list[str]) -> CaseResult:
+def _execute_watched(planned: PlannedCase, ctx: CaseContext, monitor: Any, extra_flags: list[Flag]) -> CaseResult:
     if monitor is None:
         return with_conditions(execute(planned, ctx), None, extra_flags)
     with monitor.watch(planned.spec.device) as watch:
         result = execute(planned, ctx)
-    return with_conditions(result, watch.conditions, extra_flags)
+    return with_conditions(result, watch, extra_flags)
 
 
-def with_conditions(result: CaseResult, conditions: Conditions | None, extra_flags: list[str] | None = None) -> CaseResult:
-    """Attach what the machine was doing; its flags also go to the case's own flag list."""
-    extra = list(extra_flags or [])
-    if conditions is None and not extra:
+def with_conditions(result: CaseResult, watched: Any, extra_flags: list[Flag] | None = None) -> CaseResult:
+    """Attach what the machine was doing (a monitor's CaseWatch, or None); its flags join the
+    case's own, each reason once."""
+    conditions = None if watched is None else watched.conditions
+    flags = [*(watched.flags if watched is not None else []), *(extra_flags or [])]
+    if conditions is None and not flags:
         return result
-    cond = conditions or Conditions()
-    cond_flags = list(dict.fromkeys([*cond.flags, *extra]))
-    cond = cond.model_copy(update={"flags": cond_flags})
-    flags = list(dict.fromkeys([*result.flags, *cond_flags]))
-    return result.model_copy(update={"conditions": cond, "flags": flags})
+    return result.model_copy(update={"conditions": conditions or Conditions(),
+                                     "flags": unique([*result.flags, *flags])})

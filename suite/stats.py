@@ -61,7 +61,7 @@ class Summary:
     min: float
     max: float
     cv: float
-    warnings: tuple[str, ...]
+    issues: tuple[tuple[str, str], ...]  # (flag kind, detail): see quality_issues
 
 
 def summarize(values: Sequence[float], level: float = 0.95) -> Summary:
@@ -76,27 +76,29 @@ def summarize(values: Sequence[float], level: float = 0.95) -> Summary:
     lo, hi = median_ci(arr, level)
     q1, q3 = np.percentile(arr, [25, 75])
     cv = std / mean if mean > 0 else 0.0
-    warnings = quality_warnings(n=arr.size, cv=cv, iqr=float(q3 - q1), median=median,
+    issues = quality_issues(n=arr.size, cv=cv, iqr=float(q3 - q1), median=median,
                                 mn=float(arr.min()), mx=float(arr.max()), mean=mean)
     return Summary(
         n=int(arr.size), mean=mean, std=std, median=median, median_ci_low=lo, median_ci_high=hi,
         ci_level=level, iqr=float(q3 - q1), p90=float(np.percentile(arr, 90)),
         p99=float(np.percentile(arr, 99)), min=float(arr.min()), max=float(arr.max()), cv=cv,
-        warnings=tuple(warnings),
+        issues=tuple(issues),
     )
 
 
-def quality_warnings(*, n: int, cv: float, iqr: float, median: float, mn: float, mx: float,
-                     mean: float) -> list[str]:
+def quality_issues(*, n: int, cv: float, iqr: float, median: float, mn: float, mx: float,
+                   mean: float) -> list[tuple[str, str]]:
+    """What makes a sample set doubtful, as (flag kind, detail) pairs (kinds: suite/results/flags.py)."""
     out = []
     if n < MIN_SAMPLES:
-        out.append(f"few samples ({n} < {MIN_SAMPLES})")
-    if cv >= HIGH_CV:
-        out.append(f"high variance (CV {cv:.0%})")
-    if median > 0 and iqr / median >= HIGH_IQR_RATIO:
-        out.append(f"wide IQR ({iqr / median:.0%} of median)")
+        out.append(("few_samples", f"few samples ({n} < {MIN_SAMPLES})"))
+    iqr_ratio = iqr / median if median > 0 else 0.0
+    if cv >= HIGH_CV or iqr_ratio >= HIGH_IQR_RATIO:
+        # one reason (the samples spread), however many statistics show it
+        out.append(("high_variance", f"high variance (CV {cv:.0%}, IQR {iqr_ratio:.0%} of the median; "
+                                     f"thresholds {HIGH_CV:.0%} and {HIGH_IQR_RATIO:.0%})"))
     if mean > 0 and (mn < 0.5 * mean or mx > 1.5 * mean):
-        out.append("outliers (min or max more than 50% from the mean)")
+        out.append(("outliers", "outliers (min or max more than 50% from the mean)"))
     return out
 
 

@@ -4,7 +4,7 @@ Config, plan, preflight, the case measurement, the report and the CLI read this 
 of them names a backend. A row says how to prepare the backend (a "module:function" imported
 only when a case uses it), what it needs installed, which config section holds its options
 (a frozen pydantic model), whether it can run a model given as an .onnx file, and how it is
-drawn (display order, colour, marker).
+drawn (display order, line style and marker).
 
 Third-party backends register through the `bench.backends` entry point group (as pytest and
 pyperf plugins do): the entry point loads to a `BackendInfo`.
@@ -44,26 +44,26 @@ class BackendInfo:
     runs_onnx_files: bool = False  # runs a model given as an .onnx file
     reference: bool = False  # the backend every other one is checked and compared against
     order: int = 100  # position in tables, legends and figures
-    colour: str = "#7f7f7f"
-    marker: str = "o"
+    linestyle: Any = "-."  # in figures, where colour marks the device
+    marker: str = "D"
 
 
 BUILTIN: tuple[BackendInfo, ...] = (
     BackendInfo("eager", "suite.backends.eager:prepare", "PyTorch eager, as the model comes (the reference)",
-                requires=("torch",), reference=True, order=0, colour="#1f77b4", marker="o"),
+                requires=("torch",), reference=True, order=0, linestyle="-", marker="o"),
     BackendInfo("ort", "suite.backends.onnxruntime:prepare", "ONNX Runtime on an ONNX export (cached)",
                 requires=("onnxruntime", "onnx"), options_key="ort", options="suite.backends.ort_options:OrtOptions",
                 precheck="suite.backends.onnxruntime:precheck", runs_onnx_files=True, order=10,
-                colour="#ff7f0e", marker="s"),
+                linestyle="--", marker="s"),
     BackendInfo("ort-int8", "suite.backends.onnxruntime:prepare_int8",
                 "ONNX Runtime on the export quantised to int8 (dynamic, weights per channel)",
                 requires=("onnxruntime", "onnx"), options_key="ort", options="suite.backends.ort_options:OrtOptions",
                 precheck="suite.backends.onnxruntime:precheck", runs_onnx_files=True, order=20,
-                colour="#2ca02c", marker="^"),
+                linestyle=":", marker="^"),
     BackendInfo("torch-compile", "suite.backends.torch_compile:prepare",
                 "torch.compile (inductor by default); compile time recorded like export time",
                 requires=("torch",), options_key="torch_compile",
-                options="suite.backends.torch_compile:CompileOptions", order=30, colour="#9467bd", marker="D"),
+                options="suite.backends.torch_compile:CompileOptions", order=30, linestyle=(0, (5, 1, 1, 1)), marker="v"),
 )
 
 
@@ -140,10 +140,11 @@ def display_order(name: str) -> tuple[int, str]:
     return (info.order if info is not None else 1000, name or "")
 
 
-def style(name: str) -> tuple[str, str]:
-    """(colour, marker) of a backend in figures; unknown names get a neutral grey circle."""
+def style(name: str) -> tuple[Any, str]:
+    """(matplotlib line style, marker) of a backend in figures: told apart without colour,
+    which marks the device. Unknown names (a plugin's results without the plugin) share one."""
     info = backends().get(name)
-    return (info.colour, info.marker) if info is not None else ("#7f7f7f", "o")
+    return (info.linestyle, info.marker) if info is not None else ("-.", "D")
 
 
 def prepare_backend(name: str, req: PrepareRequest) -> Prepared:

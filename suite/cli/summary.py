@@ -51,7 +51,7 @@ def print_summary(run: Any) -> None:
         for col in ("model", "backend", "batch", "size", "ratio [95% CI]", "significant"):
             comp.add_column(col)
         for k in run.comparisons:
-            flag = " (parity failed)" if k.flags else ""
+            flag = " (parity failed)" if any(f.kind == "parity_failed" for f in k.flags) else ""
             comp.add_row(k.model, k.candidate_backend, str(k.batch_size), "-" if k.input_size is None else f"{k.input_size:g}",
                          f"{k.ratio:.2f} [{k.ci_low:.2f}, {k.ci_high:.2f}]{flag}", "yes" if k.significant else "no")
         console.print(comp)

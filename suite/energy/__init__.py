@@ -16,7 +16,7 @@ each case:
     # worker, per case:
     meter = select_meter(opts)
     try:
-        energy = measure_energy(fn, items_per_call, meter, opts, baseline)
+        energy, flags = measure_energy(fn, items_per_call, meter, opts, baseline)
         carbon = carbon_for(energy, opts)
     except MeterError as exc:                        # energy_error; the case stands
         ...

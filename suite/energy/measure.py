@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from suite.energy.base import Clock, Meter, MeterError, WindowReading
 from suite.energy.options import EnergyOptions
-from suite.results.schema import EnergyResult
+from suite.results.flags import flag
+from suite.results.schema import EnergyResult, Flag
 
 RECOMMENDED_MIN_WINDOW_S = 2.0  # below this a window is flagged short, whatever the sensor
 MIN_SENSOR_PERIODS = 20  # a window spans at least this many sensor updates
@@ -33,7 +34,7 @@ class IdleBaseline:
     window_s: float
     measured_at: float  # time.monotonic() when measured
     previous_power_w: float | None = None  # the baseline this one replaced
-    flags: tuple[str, ...] = ()
+    flags: tuple[Flag, ...] = ()
 
     def age_s(self, now: float | None = None) -> float:
         return (time.monotonic() if now is None else now) - self.measured_at
@@ -78,24 +79,26 @@ def measure_idle(meter: Meter, opts: EnergyOptions, previous: IdleBaseline | Non
         raise
     reading = meter.stop()
     power = reading.energy_j / reading.duration_s
-    flags: list[str] = []
+    flags: list[Flag] = []
     prev_w = None
     if previous is not None and previous.meter == meter.name:
         prev_w = previous.power_w
         if baseline_drifted(prev_w, power):
-            flags.append(f"idle baseline drifted {baseline_drift(prev_w, power):.0%} "
-                         f"({prev_w:.3g} W -> {power:.3g} W) since it was last measured")
+            flags.append(flag("energy_baseline", f"idle baseline drifted {baseline_drift(prev_w, power):.0%} "
+                                                 f"({prev_w:.3g} W -> {power:.3g} W) since it was last measured"))
     if reading.duration_s < RECOMMENDED_MIN_WINDOW_S:
-        flags.append(f"idle baseline window short ({reading.duration_s:.2f} s < {RECOMMENDED_MIN_WINDOW_S:g} s)")
+        flags.append(flag("energy_baseline", f"idle baseline window short ({reading.duration_s:.2f} s < "
+                                             f"{RECOMMENDED_MIN_WINDOW_S:g} s)"))
     return IdleBaseline(meter=meter.name, power_w=power, window_s=reading.duration_s, measured_at=monotonic(),
                         previous_power_w=prev_w, flags=tuple(flags))
 
 
 def measure_energy(fn: Callable[[], None], items_per_call: int, meter: Meter, opts: EnergyOptions,
                    baseline: IdleBaseline | None = None, *, clock: Clock = time.perf_counter,
-                   monotonic: Clock = time.monotonic) -> EnergyResult:
+                   monotonic: Clock = time.monotonic) -> tuple[EnergyResult, list[Flag]]:
     """Loop `fn` (one forward pass) for one energy window and report joules per inference and per
-    item, gross and (with a baseline from the same meter) net of idle power.
+    item, gross and (with a baseline from the same meter) net of idle power, and the flags that
+    qualify those figures (suite/results/flags.py).
 
     Raises MeterError when the meter fails during the window; an exception from `fn` propagates."""
     if items_per_call < 1:
@@ -120,28 +123,33 @@ def measure_energy(fn: Callable[[], None], items_per_call: int, meter: Meter, op
 
 def energy_result(reading: WindowReading, meter: Meter, calls: int, items_per_call: int,
                   baseline: IdleBaseline | None, opts: EnergyOptions,
-                  now: float | None = None) -> EnergyResult:
+                  now: float | None = None) -> tuple[EnergyResult, list[Flag]]:
     """Per-inference figures and quality flags from one window's reading."""
     if reading.duration_s <= 0:
         raise MeterError(f"{meter.name}: the window has no duration")
     items = calls * items_per_call
     gross = reading.energy_j
-    flags: list[str] = []
+    flags: list[Flag] = []
     assumptions = list(meter.assumptions)
 
+    if meter.method == "estimated":
+        flags.append(flag("energy_estimated", f"energy estimated by meter '{meter.name}', not measured"
+                                              + (f" ({'; '.join(assumptions)})" if assumptions else "")))
     if reading.duration_s < RECOMMENDED_MIN_WINDOW_S:
-        flags.append(f"short window: {reading.duration_s:.2f} s < {RECOMMENDED_MIN_WINDOW_S:g} s recommended")
+        flags.append(flag("energy_window", f"short window: {reading.duration_s:.2f} s < "
+                                           f"{RECOMMENDED_MIN_WINDOW_S:g} s recommended"))
     if reading.samples is not None:
         if reading.samples < MIN_SENSOR_PERIODS:
-            flags.append(f"few power samples ({reading.samples} < {MIN_SENSOR_PERIODS})")
+            flags.append(flag("energy_window", f"few power samples ({reading.samples} < {MIN_SENSOR_PERIODS})"))
         if meter.sample_hz and reading.sample_rate_hz is not None and reading.sample_rate_hz < 0.5 * meter.sample_hz:
-            flags.append(f"sampling ran at {reading.sample_rate_hz:.1f} Hz, below the requested "
-                         f"{meter.sample_hz:g} Hz (slow sensor reads)")
+            flags.append(flag("energy_window", f"sampling ran at {reading.sample_rate_hz:.1f} Hz, below the requested "
+                                               f"{meter.sample_hz:g} Hz (slow sensor reads)"))
 
     idle_w = net_inf = net_item = None
     if baseline is not None:
         if baseline.meter != meter.name:
-            flags.append(f"idle baseline from meter '{baseline.meter}' ignored (energy from '{meter.name}')")
+            flags.append(flag("energy_baseline", f"idle baseline from meter '{baseline.meter}' ignored (energy from "
+                                                 f"'{meter.name}')"))
         else:
             idle_w = baseline.power_w
             net = gross - idle_w * reading.duration_s
@@ -151,9 +159,11 @@ def energy_result(reading: WindowReading, meter: Meter, calls: int, items_per_ca
             flags.extend(baseline.flags)
             age = baseline.age_s(now)
             if age > 2 * opts.baseline_every_s:
-                flags.append(f"idle baseline is {age:.0f} s old (re-measure every {opts.baseline_every_s:g} s)")
+                flags.append(flag("energy_baseline", f"idle baseline is {age:.0f} s old (re-measure every "
+                                                     f"{opts.baseline_every_s:g} s)"))
             if net <= 0:
-                flags.append("net energy not above idle: the dynamic energy is within the meter's noise")
+                flags.append(flag("energy_noise", "net energy not above idle: the dynamic energy is within the "
+                                                  "meter's noise"))
 
     return EnergyResult(
         meter=meter.name,
@@ -171,5 +181,4 @@ def energy_result(reading: WindowReading, meter: Meter, calls: int, items_per_ca
         net_j_per_item=net_item,
         rails_w=dict(reading.rails_w),
         assumptions=assumptions,
-        quality_flags=flags,
-    )
+    ), flags

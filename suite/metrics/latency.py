@@ -13,7 +13,7 @@ from typing import Any
 
 from suite import stats
 from suite.config import TimingPolicy
-from suite.results.schema import LatencyResult, LatencySummary
+from suite.results.schema import Flag, LatencyResult, LatencySummary
 
 Clock = Callable[[], int]  # nanoseconds
 
@@ -74,8 +74,20 @@ def summarize_latency(samples_ms: list[float], items_per_call: int, level: float
         n=s.n, mean_ms=s.mean, std_ms=s.std, median_ms=s.median, median_ci_low_ms=s.median_ci_low,
         median_ci_high_ms=s.median_ci_high, ci_level=s.ci_level, iqr_ms=s.iqr, p90_ms=s.p90, p99_ms=s.p99,
         min_ms=s.min, max_ms=s.max, cv=s.cv, throughput_items_s=items_per_call / (s.median / 1e3) if s.median > 0 else 0.0,
-        warnings=list(s.warnings),
     )
+
+
+def latency_flags(result: LatencyResult, policy: TimingPolicy) -> list[Flag]:
+    """Reasons to doubt a timed loop's figures, derived from its stored samples alone."""
+    from suite.results.flags import flag
+
+    out = [flag(kind, detail) for kind, detail in stats.summarize(result.samples_ms, policy.ci_level).issues]
+    if not result.warmup_settled and policy.warmup_max > 0:
+        out.append(flag("warmup_unsettled", f"warm-up did not settle within its cap ({len(result.warmup_ms)} calls)"))
+    if result.stop_reason == "time_cap" and \
+            stats.ci_half_width_ratio(result.samples_ms, policy.ci_level) > policy.ci_target:
+        out.append(flag("ci_missed", f"CI target ±{policy.ci_target:.0%} not reached within {policy.max_time_s:g} s"))
+    return out
 
 
 def time_forward(
@@ -92,10 +104,6 @@ def time_forward(
     warm, settled = warm_up(fn, policy, clock)
     samples, reason = sample(fn, policy, clock)
     summary = summarize_latency(samples, items_per_call, policy.ci_level)
-    if not settled and policy.warmup_max > 0:
-        summary.warnings.append("warm-up did not settle within its cap")
-    if reason == "time_cap" and stats.ci_half_width_ratio(samples, policy.ci_level) > policy.ci_target:
-        summary.warnings.append(f"CI target ±{policy.ci_target:.0%} not reached within {policy.max_time_s:g} s")
     return LatencyResult(
         cold_ms=cold, warmup_ms=warm, samples_ms=samples, warmup_settled=settled, stop_reason=reason,
         threads=threads, synchronized=synchronized, summary=summary,

@@ -19,7 +19,8 @@ from suite.monitor import jetson, load, throttled
 from suite.monitor.cpufreq import CpuFreq, read_cpufreq
 from suite.monitor.options import MonitorOptions, root_of, vcgencmd_argv
 from suite.monitor.thermal import cpu_temp_c
-from suite.results.schema import Conditions
+from suite.results.flags import flag
+from suite.results.schema import Conditions, Flag
 
 SWAP_FLAG_BYTES = 1 << 20  # a little swap traffic from other processes is noise; 1 MiB is not
 OTHER_CPU_FLAG_PERCENT = 10.0  # of the whole machine's CPU time
@@ -129,6 +130,7 @@ class CaseWatch:
         self.during: list[Sample] = []
         self.end: Sample | None = None
         self.conditions: Conditions | None = None
+        self.flags: list[Flag] = []
         self._c0 = Counters()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -157,22 +159,24 @@ class CaseWatch:
         self.end = self.monitor.sample()
         c1 = self.monitor.counters()
         assert self.start is not None
-        self.conditions = summarize(self.start, list(self.during), self.end, self._c0, c1,
-                                    self.monitor.opts, device=self.device)
+        self.conditions, self.flags = summarize(self.start, list(self.during), self.end, self._c0, c1,
+                                                self.monitor.opts, device=self.device)
 
 
 # --------------------------------------------------------------------------- summary
 
 
 def summarize(start: Sample, during: list[Sample], end: Sample, c0: Counters, c1: Counters,
-              opts: MonitorOptions, *, device: str = "cpu", page_bytes: int | None = None) -> Conditions:
-    """What the samples say about one case. Pure: tests feed it samples read from fake trees.
+              opts: MonitorOptions, *, device: str = "cpu",
+              page_bytes: int | None = None) -> tuple[Conditions, list[Flag]]:
+    """What the samples say about one case, and the flags it raises (suite/results/flags.py).
+    Pure: tests feed it samples read from fake trees.
 
     `throttled` holds the get_throttled bits that concern this case: the "now" bits (0-3)
     seen in any sample, plus the "since boot" bits (16-19) that were set during it. Bits that
     were already set before the case began belong to earlier work and are left out."""
     samples = [start, *during, end]
-    flags: list[str] = []
+    flags: list[Flag] = []
     cond: dict = {}
 
     temps = [s.cpu_temp_c for s in samples if s.cpu_temp_c is not None]
@@ -181,17 +185,17 @@ def summarize(start: Sample, during: list[Sample], end: Sample, c0: Counters, c1
         cond["cpu_temp_c_max"] = max(temps)
         hot = opts.hot_temp_c if opts.hot_temp_c is not None else HOT_TEMP_C_OTHER
         if max(temps) >= hot:
-            flags.append(f"CPU hot: reached {max(temps):.1f} °C (at or above {hot:g} °C, "
-                         "where many boards lower their clocks)")
+            flags.append(flag("throttling", f"CPU hot: reached {max(temps):.1f} °C (at or above {hot:g} °C, "
+                              "where many boards lower their clocks)"))
 
     flags += _freq_flags(start, during, samples, cond)
     flags += _throttled_flags(start, end, samples, cond)
     flags += _jetson_flags(start, end, samples, cond, device)
     flags += _load_flags(c0, c1, cond, page_bytes or load.page_size_bytes())
-    return Conditions(**cond, flags=flags)
+    return Conditions(**cond), flags
 
 
-def _freq_flags(start: Sample, during: list[Sample], samples: list[Sample], cond: dict) -> list[str]:
+def _freq_flags(start: Sample, during: list[Sample], samples: list[Sample], cond: dict) -> list[Flag]:
     flags = []
     # The start and end samples catch the machine idle (between workers); the ones taken while
     # the worker ran say what clock the work got. The fastest core is the one doing the work.
@@ -211,16 +215,19 @@ def _freq_flags(start: Sample, during: list[Sample], samples: list[Sample], cond
         elif f0.hw_max_mhz is not None and f0.cap_mhz < f0.hw_max_mhz:
             capped.setdefault((f0.cap_mhz, f0.hw_max_mhz), []).append(cpu)
     for (before, after), cpus in drops.items():
-        flags.append(f"thermal throttling: {cpu_list(cpus)} max freq dropped from {before:.0f} to {after:.0f} MHz")
+        flags.append(flag("throttling", f"thermal throttling: {cpu_list(cpus)} max freq dropped from {before:.0f} to "
+                                        f"{after:.0f} MHz"))
     for (cap, hw), cpus in capped.items():
-        flags.append(f"CPU frequency capped: {cpu_list(cpus)} limited to {cap:.0f} of {hw:.0f} MHz (scaling_max_freq)")
+        flags.append(flag("throttling", f"CPU frequency capped: {cpu_list(cpus)} limited to {cap:.0f} of {hw:.0f} MHz "
+                                        "(scaling_max_freq)"))
     during_fastest = [m for m in (_fastest_mhz(s.freqs) for s in during if s.freqs) if m is not None]
     ceiling = _ceiling_mhz(start.freqs)
     if during_fastest and ceiling:
         median = statistics.median(during_fastest)
         if median < LOW_CLOCK_FRACTION * ceiling:
-            flags.append(f"CPU clock low: the fastest core ran at a median {median:.0f} MHz of its {ceiling:.0f} MHz "
-                         "ceiling during the case (power-saving governor or firmware throttling)")
+            flags.append(flag("throttling", f"CPU clock low: the fastest core ran at a median {median:.0f} MHz of its "
+                                            f"{ceiling:.0f} MHz ceiling during the case (power-saving governor or "
+                                            "firmware throttling)"))
     return flags
 
 
@@ -246,7 +253,7 @@ def cpu_list(cpus: list[int]) -> str:
     return "cpu" + ",".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
 
 
-def _throttled_flags(start: Sample, end: Sample, samples: list[Sample], cond: dict) -> list[str]:
+def _throttled_flags(start: Sample, end: Sample, samples: list[Sample], cond: dict) -> list[Flag]:
     values = [s.throttled for s in samples if s.throttled is not None]
     if not values:
         return []
@@ -264,37 +271,39 @@ def _throttled_flags(start: Sample, end: Sample, samples: list[Sample], cond: di
         if new_since & (1 << (bit + throttled.SINCE_BOOT_SHIFT)) and bit not in first_seen:
             first_seen[bit] = end.throttled  # type: ignore[assignment]
     cond["throttled"] = throttled.fmt(now | new_since)
-    return [f"{throttled.FLAGS[bit]} (vcgencmd get_throttled={throttled.fmt(raw)})"
+    return [flag("throttling", f"{throttled.FLAGS[bit]} (vcgencmd get_throttled={throttled.fmt(raw)})")
             for bit, raw in sorted(first_seen.items())]
 
 
-def _jetson_flags(start: Sample, end: Sample, samples: list[Sample], cond: dict, device: str) -> list[str]:
+def _jetson_flags(start: Sample, end: Sample, samples: list[Sample], cond: dict, device: str) -> list[Flag]:
     flags = []
     if start.jetson_mode is not None:
         cond["jetson_power_mode"] = start.jetson_mode
         modes = list(dict.fromkeys(s.jetson_mode for s in samples if s.jetson_mode is not None))
         if len(modes) > 1:
-            flags.append(f"Jetson power mode changed during the case: {' -> '.join(modes)}")
+            flags.append(flag("power_mode_change", f"Jetson power mode changed during the case: {' -> '.join(modes)}"))
     gpus = [s.gpu for s in samples if s.gpu is not None]
     if device.startswith("cuda") and gpus and start.gpu is not None:
         g0 = start.gpu
         caps = [g.cap_mhz for g in gpus if g.cap_mhz is not None]
         if g0.cap_mhz is not None and caps and min(caps) < g0.cap_mhz:
-            flags.append(f"thermal throttling: GPU max clock dropped from {g0.cap_mhz:.0f} to {min(caps):.0f} MHz")
+            flags.append(flag("throttling", f"thermal throttling: GPU max clock dropped from {g0.cap_mhz:.0f} to "
+                                            f"{min(caps):.0f} MHz"))
         elif g0.cap_mhz is not None and g0.hw_max_mhz is not None and g0.cap_mhz < g0.hw_max_mhz:
-            flags.append(f"GPU clock capped: limited to {g0.cap_mhz:.0f} of {g0.hw_max_mhz:.0f} MHz (devfreq max_freq)")
+            flags.append(flag("throttling", f"GPU clock capped: limited to {g0.cap_mhz:.0f} of {g0.hw_max_mhz:.0f} MHz "
+                                            "(devfreq max_freq)"))
     return flags
 
 
-def _load_flags(c0: Counters, c1: Counters, cond: dict, page_bytes: int) -> list[str]:
+def _load_flags(c0: Counters, c1: Counters, cond: dict, page_bytes: int) -> list[Flag]:
     flags = []
     if c0.swap is not None and c1.swap is not None:
         swap_in = max(0, c1.swap[0] - c0.swap[0]) * page_bytes
         swap_out = max(0, c1.swap[1] - c0.swap[1]) * page_bytes
         cond["swap_in_bytes"], cond["swap_out_bytes"] = swap_in, swap_out
         if swap_in + swap_out >= SWAP_FLAG_BYTES:
-            flags.append(f"swap activity: {swap_in / 2**20:.0f} MiB swapped in, {swap_out / 2**20:.0f} MiB out "
-                         "(memory ran short; timings include paging)")
+            flags.append(flag("swap", f"swap activity: {swap_in / 2**20:.0f} MiB swapped in, {swap_out / 2**20:.0f} "
+                                      "MiB out (memory ran short; timings include paging)"))
     if c0.cpu is not None and c1.cpu is not None:
         own = load.own_ticks_delta(c0.own, c1.own)
         other = load.other_cpu_percent(c0.cpu, c1.cpu, own)
@@ -304,8 +313,8 @@ def _load_flags(c0: Counters, c1: Counters, cond: dict, page_bytes: int) -> list
             if other >= OTHER_CPU_FLAG_PERCENT and window >= MIN_TICKS_FOR_CPU_FLAGS:
                 cores = other / 100 * c1.cpu.cpus if c1.cpu.cpus else None
                 of = f" ({cores:.1f} of {c1.cpu.cpus} cores)" if cores is not None else ""
-                flags.append(f"other processes used {other:.0f}% of the CPU{of} during the case")
+                flags.append(flag("contention", f"other processes used {other:.0f}% of the CPU{of} during the case"))
         steal = load.steal_percent(c0.cpu, c1.cpu)
         if steal is not None and steal >= STEAL_FLAG_PERCENT and window >= MIN_TICKS_FOR_CPU_FLAGS:
-            flags.append(f"hypervisor steal: {steal:.0f}% of CPU time went to other virtual machines")
+            flags.append(flag("contention", f"hypervisor steal: {steal:.0f}% of CPU time went to other virtual machines"))
     return flags

@@ -1,8 +1,11 @@
-"""Flags: reasons to read a number with care, attached to the numbers they qualify.
+"""Flags as the report shows them: badges beside the numbers they qualify.
 
-Each flag names the columns ("slots") it qualifies, so the tables can put it beside exactly
-those numbers: a parity failure marks every number of that backend's case, estimated energy
-marks only the energy figures, high variance only the latency figures.
+The run stores typed flags (suite/results/flags.py: kind, severity, metrics, detail); the report
+adds the ones its status implies (failed, skipped, parity failed, interrupted) and the ones only
+a sweep shows (latency falling while the work grows). Each flag names the columns ("slots") it
+qualifies: a parity failure marks every number of that backend's case, estimated energy only
+the energy figures, high variance only the latency figures. The report reads kinds, never the
+words of a detail, and shows one badge per kind.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from itertools import pairwise
 
 from suite.report.format import fmt_ms, fmt_size
 from suite.report.merge import Entry, ReportData
+from suite.results.flags import kind_of
+from suite.results.schema import Flag as StoredFlag
 
 # A drop in latency smaller than this (relative) when the batch or input grows is read as
 # noise, not as broken scaling: medians of two configurations often differ by a few percent.
@@ -28,9 +33,7 @@ ALL_NUMBERS = frozenset({LATENCY, ENERGY, STATUS, RATIO})
 
 @dataclass(frozen=True)
 class Flag:
-    kind: str  # high_variance | few_samples | non_monotonic | throttling | condition | case_note |
-    #            estimated_energy | energy_quality |
-    #            energy_missing | parity_failed | failed | skipped | comparison | interrupted
+    kind: str  # a kind of suite/results/flags.py (stored by the run, or derived here from the status)
     code: str  # short tag for Markdown and CSV
     label: str  # words on the badge
     detail: str  # one or two sentences: what and why it matters
@@ -39,6 +42,34 @@ class Flag:
 
     def applies(self, slot: str | None) -> bool:
         return slot is not None and slot in self.slots
+
+
+# Which report slots a stored flag's metrics reach ("case": every number of the case).
+_SLOTS = {"latency": frozenset({LATENCY}), "energy": frozenset({ENERGY}), "ratio": frozenset({RATIO}),
+          "case": ALL_NUMBERS, "memory": frozenset(), "accuracy": frozenset()}
+
+
+def _derived(kind: str, detail: str, slots: frozenset[str] | None = None) -> Flag:
+    k = kind_of(kind)
+    return Flag(kind, k.code, k.label, detail, k.severity, slots if slots is not None else frozenset({STATUS}))
+
+
+def from_stored(flags: Iterable[StoredFlag]) -> list[Flag]:
+    """Stored flags as badges: one per kind (one reason, one badge), the details of several
+    flags of one kind joined, reaching the slots of all their metrics."""
+    by_kind: dict[str, list[StoredFlag]] = {}
+    for f in flags:
+        by_kind.setdefault(f.kind, []).append(f)
+    out = []
+    order = {"bad": 3, "warn": 2, "info": 1}
+    for kind, fs in by_kind.items():
+        k = kind_of(kind)
+        details = list(dict.fromkeys(f.detail.rstrip(".") for f in fs))
+        slots = frozenset().union(*(_SLOTS.get(m, frozenset()) for f in fs for m in f.metrics)) or frozenset({STATUS})
+        severity = max((f.severity for f in fs), key=lambda s: order.get(s, 0))
+        meaning = f" {k.explains}" if k.explains else ""
+        out.append(Flag(kind, k.code, k.label, "; ".join(details) + "." + meaning, severity, slots))
+    return out
 
 
 def compute_flags(data: ReportData) -> dict[str, list[Flag]]:
@@ -50,14 +81,15 @@ def compute_flags(data: ReportData) -> dict[str, list[Flag]]:
 
 
 def case_flags(e: Entry) -> Iterable[Flag]:
+    """The case's status as a flag, then what the run stored (by kind, never by words)."""
     c = e.case
     if c.status == "failed":
         err = c.error
         msg = f"{err.kind}: {err.message}" if err is not None else "no error recorded"
-        yield Flag("failed", "FAILED", "failed", f"The case failed ({msg}).", "bad", frozenset({STATUS}))
+        yield _derived("failed", f"The case failed ({msg}).")
     elif c.status == "skipped":
         why = c.error.message if c.error is not None else "no reason recorded"
-        yield Flag("skipped", "SKIPPED", "skipped", f"The case was skipped ({why}).", "info", frozenset({STATUS}))
+        yield _derived("skipped", f"The case was skipped ({why}).")
     elif c.status == "parity_failed":
         detail = f"{e.backend} outputs differ from the reference backend"
         if c.parity is not None:
@@ -66,72 +98,11 @@ def case_flags(e: Entry) -> Iterable[Flag]:
                       f"{p.max_rel_error:.2g} > tolerance {p.tolerance:.2g}")
         elif c.error is not None:
             detail = c.error.message
-        yield Flag("parity_failed", "PARITY", "parity failed",
-                   f"{detail}. Its timings are of a model that computes something else: do not compare them.",
-                   "bad", ALL_NUMBERS)
-    s = e.summary
-    if s is not None and s.warnings:
-        # stats.quality_warnings: "few samples" alone is not variance; say which it is.
-        noisy = [w for w in s.warnings if not w.startswith("few samples")]
-        if noisy:
-            yield Flag("high_variance", "VAR", "high variance", "; ".join(s.warnings) + ".", "warn",
-                       frozenset({LATENCY}))
-        else:
-            yield Flag("few_samples", "FEW", "few samples", "; ".join(s.warnings) + ".", "warn",
-                       frozenset({LATENCY}))
-    yield from _condition_flags(e)
-    en = c.energy
-    if en is not None:
-        if en.method == "estimated":
-            how = "; ".join(en.assumptions) if en.assumptions else f"meter {en.meter}"
-            yield Flag("estimated_energy", "EST", "estimated",
-                       f"Energy is an estimate, not a measurement ({how}).", "warn", frozenset({ENERGY}))
-        if en.quality_flags:
-            yield Flag("energy_quality", "EQ", "energy quality", "; ".join(en.quality_flags) + ".", "warn",
-                       frozenset({ENERGY}))
-    elif c.energy_error is not None:
-        yield Flag("energy_missing", "NOE", "no energy", f"Energy not measured: {c.energy_error.message}",
-                   "info", frozenset({ENERGY}))
+        yield _derived("parity_failed", f"{detail}. Its timings are of a model that computes something else: "
+                       "do not compare them.", ALL_NUMBERS)
+    yield from from_stored(c.flags)
     if e.run.run.interrupted:
-        yield Flag("interrupted", "INT", "run interrupted",
-                   "The run was interrupted; this case finished, later ones may be missing.", "info",
-                   frozenset({STATUS}))
-
-
-# Words in suite.monitor's condition flags that mean the CPU (or GPU) ran below its clock:
-# "thermal throttling: ...", "soft temperature limit (vcgencmd ...)", "under-voltage (...)",
-# "CPU frequency capped: ...", "CPU clock low: ...", "CPU hot: ...", "GPU clock capped: ...".
-_SLOWDOWN_WORDS = ("throttl", "thermal", "temperature", "under-voltage", "undervoltage", "frequency capped",
-                   "clock capped", "clock low", "cpu hot")
-
-
-def _condition_flags(e: Entry) -> Iterable[Flag]:
-    c = e.case
-    cond_texts = list(c.conditions.flags) if c.conditions is not None else []
-    texts = list(dict.fromkeys([*cond_texts, *c.flags]))
-    if c.conditions is not None:
-        raw = c.conditions.throttled
-        if raw and _throttled_bits(raw) and not any("throttl" in t.lower() for t in texts):
-            texts.append(f"throttled (vcgencmd get_throttled={raw})")
-            cond_texts.append(texts[-1])
-    for t in texts:
-        low = t.lower()
-        if any(w in low for w in _SLOWDOWN_WORDS):
-            yield Flag("throttling", "THROTTLE", "throttling",
-                       f"{t}: the machine ran below full speed during the case; its latency is pessimistic.",
-                       "warn", frozenset({LATENCY, ENERGY}))
-        elif t in cond_texts:
-            # swap, other processes, hypervisor steal, a power-mode change: the timing is suspect
-            yield Flag("condition", "COND", "conditions", f"{t}.", "warn", frozenset({LATENCY}))
-        else:
-            yield Flag("case_note", "NOTE", "note", f"{t}.", "info", frozenset({STATUS}))
-
-
-def _throttled_bits(raw: str) -> bool:
-    try:
-        return int(raw, 0) != 0
-    except ValueError:
-        return False
+        yield _derived("interrupted", "The run was interrupted; this case finished, later ones may be missing.")
 
 
 def _non_monotonic(entries: list[Entry]) -> Iterable[tuple[str, Flag]]:
@@ -164,12 +135,12 @@ def _non_monotonic(entries: list[Entry]) -> Iterable[tuple[str, Flag]]:
                     else:
                         what = (f"input {fmt_size(prev.spec.size_axis, prev.spec.input_size)} \u2192 "
                                 f"{fmt_size(cur.spec.size_axis, cur.spec.input_size)}")
-                    yield cur.uid, Flag(
-                        "non_monotonic", "NONMONO", "non-monotonic",
+                    yield cur.uid, _derived(
+                        "non_monotonic",
                         f"Latency fell from {fmt_ms(prev.median_ms)} ms to {fmt_ms(cur.median_ms)} ms while the "
                         f"work grew ({what}). More work should not take less time: look for throttling, "
                         "swapping, a warm-up effect or another program on the machine.",
-                        "warn", frozenset({LATENCY}))
+                        frozenset({LATENCY}))
 
 
 def worst_severity(flags: Iterable[Flag]) -> str | None:

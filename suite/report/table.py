@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from suite.report.flag_text import restates_flag
 from suite.report.flags import Flag, worst_severity
 from suite.report.format import DASH, fmt_size, sig
 
@@ -71,6 +70,9 @@ class Column(Generic[R]):
     csv: bool = True
     nowrap: bool = False
     measure: bool = False  # a measured number: struck through when its case failed the parity check
+    # Flag kinds this column's text already states (the status "parity failed", the energy method
+    # "estimated"): their badge would say it twice, so the cell keeps only their colour.
+    restates: frozenset[str] = frozenset()
     csv_value: Callable[[Any], Any] | None = None  # what the CSV gets instead of the raw value
     get: Callable[[R], Any] | None = None  # the raw value of a row, for columns that are no field
 
@@ -152,9 +154,7 @@ class Table(Generic[R]):
             text = c.fmt(v)
             flags = row.flags_for(c)
             sev = worst_severity(flags)
-            # "parity failed" beside the status "parity failed" (or "estimated" beside the method
-            # "estimated (...)") says it twice: keep the colour only.
-            flags = [f for f in flags if not restates_flag(text, f)]
+            flags = [f for f in flags if f.kind not in c.restates]
             # A parity failure strikes the measured numbers through: they are the speed of a wrong model.
             struck = (c.measure and v is not None
                       and any(f.kind == "parity_failed" for f in row.flags + row.cell_flags.get(c.key, [])))

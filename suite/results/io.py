@@ -11,48 +11,16 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from suite.errors import ResultsFileError
-from suite.results.schema import FORMAT_NAME, SCHEMA_VERSION, RunResult
+from suite.results.migrate import migrate
+from suite.results.schema import FORMAT_NAME, RunResult
 
 RESULTS_SUFFIX = ".json"
 _PARTIAL_TOKEN = re.compile(r"[0-9A-Za-z.+\-]*")
-
-
-# --------------------------------------------------------------------------- migrations
-# Each entry upgrades a raw document from version N to N+1. See history.md.
-def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
-    """v0 (pre-release) stored `results` instead of `cases` and had no `format` field."""
-    doc = dict(doc)
-    doc["cases"] = doc.pop("results", [])
-    doc["format"] = FORMAT_NAME
-    doc["schema_version"] = 1
-    return doc
-
-
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1}
-
-
-def migrate(doc: dict[str, Any], source: object = "<document>") -> dict[str, Any]:
-    version = doc.get("schema_version")
-    if not isinstance(version, int):
-        raise ResultsFileError(source, "no integer 'schema_version' field: not a bench results file")
-    if version > SCHEMA_VERSION:
-        raise ResultsFileError(
-            source,
-            f"schema version {version} is newer than this suite understands ({SCHEMA_VERSION}); "
-            "upgrade bench (pip install -U bench-suite) to read it",
-        )
-    while version < SCHEMA_VERSION:
-        step = MIGRATIONS.get(version)
-        if step is None:
-            raise ResultsFileError(source, f"no migration from schema version {version}")
-        doc = step(doc)
-        version = doc["schema_version"]
-    return doc
 
 
 # --------------------------------------------------------------------------- loading

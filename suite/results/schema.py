@@ -2,7 +2,7 @@
 
 Raw data is the source of truth: every latency sample is stored, summaries are derived
 with `suite.stats` and stored beside them for convenience. The format history is in
-`history.md` next to this file; bump SCHEMA_VERSION and add a migration in `io.py`
+`history.md` next to this file; bump SCHEMA_VERSION and add a migration in `migrate.py`
 whenever a stored field changes meaning or disappears.
 
 Units are in the field names (`_ms`, `_j`, `_w`, `_bytes`).
@@ -17,11 +17,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FORMAT_NAME = "bench-results"
 
 CaseStatus = Literal["ok", "failed", "parity_failed", "skipped"]
 EnergyMethod = Literal["counter", "sampled", "estimated"]
+FlagSeverity = Literal["bad", "warn", "info"]
+FlagMetric = Literal["latency", "energy", "memory", "accuracy", "ratio", "case"]
 
 
 class _Model(BaseModel):
@@ -30,6 +32,17 @@ class _Model(BaseModel):
     # are refused too: no measured figure is infinite, JSON cannot carry them, and a file holding
     # one (a hand edit, 1e309) is corrupt rather than something to plot.
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Flag(_Model):
+    """A reason to read some numbers with care. `kind` is from suite/results/flags.py (a kind
+    this version does not know is kept and shown as a note); readers act on kind, severity and
+    metrics, never on the words of `detail`."""
+
+    kind: str = Field(min_length=1)
+    severity: FlagSeverity
+    metrics: list[FlagMetric] = Field(min_length=1)  # the figures it qualifies ("case": all of them)
+    detail: str
 
 
 # ----------------------------------------------------------------------------- environment
@@ -154,7 +167,6 @@ class LatencySummary(_Model):
     max_ms: float
     cv: float
     throughput_items_s: float
-    warnings: list[str] = Field(default_factory=list)
 
 
 class LatencyResult(_Model):
@@ -196,7 +208,6 @@ class EnergyResult(_Model):
     net_j_per_item: float | None = None
     rails_w: dict[str, float] = Field(default_factory=dict)
     assumptions: list[str] = Field(default_factory=list)
-    quality_flags: list[str] = Field(default_factory=list)
 
 
 class CarbonResult(_Model):
@@ -228,7 +239,7 @@ class AccuracyResult(_Model):
 
 
 class RooflineResult(_Model):
-    """Room for the roofline view: achieved vs measured peak FLOP/s."""
+    """Room for the roofline view: achieved vs measured peak FLOP/s (not filled yet)."""
 
     achieved_flops_s: float
     peak_flops_s: float | None = None
@@ -250,7 +261,6 @@ class Conditions(_Model):
     swap_out_bytes: int | None = None
     other_cpu_percent: float | None = None
     jetson_power_mode: str | None = None
-    flags: list[str] = Field(default_factory=list)
 
 
 class ExportInfo(_Model):
@@ -283,7 +293,7 @@ class CaseResult(_Model):
     accuracy: AccuracyResult | None = None
     roofline: RooflineResult | None = None
     conditions: Conditions | None = None
-    flags: list[str] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)  # every reason to doubt a number of this case, once
 
 
 class Comparison(_Model):
@@ -303,7 +313,7 @@ class Comparison(_Model):
     ci_level: float
     p_value: float | None
     significant: bool
-    flags: list[str] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)
 
 
 class RunResult(_Model):

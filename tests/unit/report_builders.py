@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from suite import stats
+from suite.config import TimingPolicy
+from suite.metrics.latency import latency_flags
 from suite.results.schema import CaseResult, CaseSpec, Environment, LatencyResult, LatencySummary, RunResult
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -22,10 +24,13 @@ def case(model: str, batch: int, samples: list[float], *, backend: str = "eager"
     summary = LatencySummary(n=s.n, mean_ms=s.mean, std_ms=s.std, median_ms=s.median, median_ci_low_ms=s.median_ci_low,
                              median_ci_high_ms=s.median_ci_high, ci_level=s.ci_level, iqr_ms=s.iqr, p90_ms=s.p90,
                              p99_ms=s.p99, min_ms=s.min, max_ms=s.max, cv=s.cv,
-                             throughput_items_s=batch / s.median * 1000, warnings=list(s.warnings))
+                             throughput_items_s=batch / s.median * 1000)
     lat = LatencyResult(cold_ms=samples[0] * 10, warmup_ms=[samples[0] * 2], samples_ms=samples, warmup_settled=True,
                         stop_reason="max_iters", threads=4, summary=summary)
-    return CaseResult(spec=spec, id=spec.case_id, status=status, started_at=T0, duration_s=1.0, latency=lat, **extra)
+    # the latency flags a run stores, from the same function
+    flags = latency_flags(lat, TimingPolicy()) + list(extra.pop("flags", []))
+    return CaseResult(spec=spec, id=spec.case_id, status=status, started_at=T0, duration_s=1.0, latency=lat,
+                      flags=flags, **extra)
 
 
 def steady(median: float, n: int = 30) -> list[float]:

@@ -34,8 +34,9 @@ def test_every_builtin_backend_is_complete_and_importable():
 def test_display_order_and_style_come_from_the_table():
     names = ["torch-compile", "ort-int8", "eager", "mystery", "ort"]
     assert sorted(names, key=table.display_order) == ["eager", "ort", "ort-int8", "torch-compile", "mystery"]
-    assert table.style("ort") == ("#ff7f0e", "s")
-    assert table.style("mystery") == ("#7f7f7f", "o")
+    assert table.style("ort") == ("--", "s")
+    assert table.style("mystery") == ("-.", "D")
+    assert len({table.style(n) for n in table.backends()}) == len(table.backends())  # told apart
 
 
 def test_config_accepts_exactly_the_table_and_each_backend_gets_its_options():

@@ -185,10 +185,10 @@ def test_exit_status_survives_the_real_bench_entry_point():
 def test_comparisons_added_case_by_case_are_those_of_the_whole_run():
     """The runner adds only the pairs each finished case completes; the result is what comparing
     the whole run at once gives, and no pair is bootstrapped twice."""
-    from suite.comparisons import compute_comparisons, new_comparisons
+    from suite.comparisons import new_comparisons
 
     cases = load_results(FIX / "laptop-x86.json").cases
-    whole = compute_comparisons(cases)
+    whole = new_comparisons(cases, [])
     assert whole
     built: list = []
     for i in range(1, len(cases) + 1):

@@ -12,6 +12,8 @@ Where a value must change while a case runs, the tree is copied and its files re
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import contextlib
 import os
 import shutil
@@ -56,11 +58,16 @@ def monitor(root: Path | None = None, vcgencmd: str | None = None, **kw) -> Moni
                    own_pids=lambda: [])
 
 
+def seen(conditions, flags):
+    """The conditions' fields beside the flags' details (`flags`) and kinds (`kinds`)."""
+    return SimpleNamespace(**dict(conditions), flags=[f.detail for f in flags], kinds=[f.kind for f in flags])
+
+
 def watch_once(m: Monitor, during=None, device: str = "cpu"):
     with m.watch(device) as w:
         if during is not None:
             during()
-    return w.conditions
+    return seen(w.conditions, w.flags)
 
 
 # ----------------------------------------------------------------------------- temperature
@@ -131,13 +138,13 @@ def test_capped_and_low_clock(tmp_path):
     (policy / "scaling_cur_freq").write_text("600000\n")
     during = [m.sample(), m.sample()]
     end = m.sample()
-    cond = summarize(start, during, end, Counters(), Counters(), m.opts)
+    cond = seen(*summarize(start, during, end, Counters(), Counters(), m.opts))
     # fastest core at 600 of 1800 MHz while the worker ran: 600 < 0.7 x 1800
     assert cond.cpu_freq_mhz_min == 600.0 and cond.cpu_freq_mhz_max == 600.0
     assert cond.flags == ["CPU clock low: the fastest core ran at a median 600 MHz of its 1800 MHz ceiling during "
                           "the case (power-saving governor or firmware throttling)"]
     (policy / "scaling_cur_freq").write_text("1400000\n")  # 1400 >= 0.7 x 1800 = 1260: fine
-    cond = summarize(start, [m.sample()], end, Counters(), Counters(), m.opts)
+    cond = seen(*summarize(start, [m.sample()], end, Counters(), Counters(), m.opts))
     assert cond.flags == []
 
 
@@ -170,6 +177,7 @@ def test_jetson_power_mode_change_is_flagged(tmp_path):
     cond = watch_once(monitor(root), lambda: status.write_text("pmode:0000\n"))
     assert cond.jetson_power_mode == "5W"
     assert "Jetson power mode changed during the case: 5W -> MAXN" in cond.flags
+    assert "power_mode_change" in cond.kinds
     status.write_text("pmode:0007\n")  # a mode the conf does not name
     assert jetson.power_mode(root) == "mode 7"
     assert jetson.power_mode(tmp_path) is None  # not a Jetson
@@ -254,13 +262,14 @@ def test_swap_and_other_cpu_from_proc(tmp_path):
     with m.watch() as w:
         _write_proc(root, "cpu  1400 0 600 8200 10 0 0 0 0 0\ncpu0 700 0 300 4100 5 0 0 0 0 0\ncpu1 700 0 300 4100 5 0 0 0 0 0\n",
                     "nr_free_pages 10\npswpin 30820\npswpout 50\n", {4242: (200, 50, 10, 5)})
-    cond = w.conditions
+    cond = seen(w.conditions, w.flags)
     page = load.page_size_bytes()
     # hand-derived: window 400 + 100 + 200 = 700 ticks; busy 500; ours (200+50+10+5) - (10+5) = 250
     assert cond.other_cpu_percent == pytest.approx(100 * 250 / 700, abs=0.05)
     assert cond.swap_in_bytes == (30820 - 100) * page and cond.swap_out_bytes == 0
     assert f"swap activity: {(30720 * page) / 2**20:.0f} MiB swapped in, 0 MiB out (memory ran short; timings include paging)" in cond.flags
     assert "other processes used 36% of the CPU (0.7 of 2 cores) during the case" in cond.flags
+    assert cond.kinds == ["swap", "contention"]
 
 
 def test_own_ticks_count_reaped_children_once():
@@ -284,7 +293,7 @@ def test_other_processes_cpu_on_the_real_machine():
         time.sleep(0.3)
         with m.watch() as w:
             time.sleep(2.0)
-        cond = w.conditions
+        cond = seen(w.conditions, w.flags)
         # one busy core of this machine's cores, whatever else runs beside it
         cores = os.cpu_count() or 1
         assert cond.other_cpu_percent >= 0.8 * 100 / cores

@@ -137,6 +137,10 @@ def _counter_setup(tmp_path):
     return meter, clock, burn
 
 
+def details(flags) -> list[str]:
+    return [f.detail for f in flags]
+
+
 def test_idle_subtraction_gives_gross_and_net_per_inference_and_item(tmp_path):
     meter, clock, burn = _counter_setup(tmp_path)
     opts = EnergyOptions(min_window_s=2.0)
@@ -146,7 +150,7 @@ def test_idle_subtraction_gives_gross_and_net_per_inference_and_item(tmp_path):
     assert baseline.window_s == pytest.approx(2.0)
     assert baseline.flags == ()
     # Each forward pass: 0.1 s at 12 W = 1.2 J gross, 0.7 J above idle; 4 items per call.
-    result = measure_energy(lambda: burn(12.0, 0.1), 4, meter, opts, baseline, clock=clock, monotonic=clock)
+    result, flags = measure_energy(lambda: burn(12.0, 0.1), 4, meter, opts, baseline, clock=clock, monotonic=clock)
     assert result.inferences == 20 and result.items == 80
     assert result.window_s == pytest.approx(2.0)
     assert result.gross_j == pytest.approx(24.0)
@@ -157,7 +161,7 @@ def test_idle_subtraction_gives_gross_and_net_per_inference_and_item(tmp_path):
     assert result.gross_j_per_item == pytest.approx(0.3)
     assert result.net_j_per_item == pytest.approx(0.175)
     assert result.meter == "rapl" and result.method == "counter" and result.sample_rate_hz is None
-    assert result.quality_flags == []
+    assert flags == []
     assert any(a.startswith("net = gross - idle power") for a in result.assumptions)
 
 
@@ -172,16 +176,17 @@ def test_short_window_and_drifted_baseline_are_flagged(tmp_path):
     meter, clock, burn = _counter_setup(tmp_path)
     opts = EnergyOptions(min_window_s=0.5)
     first = measure_idle(meter, opts, clock=clock, sleep=lambda s: burn(5.0, s), monotonic=clock)
-    assert any("idle baseline window short" in f for f in first.flags)
+    assert any("idle baseline window short" in f for f in details(first.flags))
     second = measure_idle(meter, opts, previous=first, clock=clock, sleep=lambda s: burn(6.5, s), monotonic=clock)
     assert second.previous_power_w == pytest.approx(5.0)
-    assert any("drifted 30%" in f for f in second.flags)
-    result = measure_energy(lambda: burn(6.0, 0.1), 1, meter, opts, second, clock=clock, monotonic=clock)
-    assert any(f.startswith("short window: 0.50 s") for f in result.quality_flags)
-    assert any("drifted 30%" in f for f in result.quality_flags)
+    assert any("drifted 30%" in f for f in details(second.flags))
+    result, flags = measure_energy(lambda: burn(6.0, 0.1), 1, meter, opts, second, clock=clock, monotonic=clock)
+    assert any(f.startswith("short window: 0.50 s") for f in details(flags))
+    assert any("drifted 30%" in f for f in details(flags))
+    assert {f.kind for f in flags} == {"energy_window", "energy_baseline", "energy_noise"}
     # 6 W under a 6.5 W idle: net is negative and says so.
     assert result.net_j_per_inference == pytest.approx(-0.05)
-    assert any("net energy not above idle" in f for f in result.quality_flags)
+    assert any("net energy not above idle" in f for f in details(flags))
 
 
 def test_drift_helpers():
@@ -197,9 +202,9 @@ def test_drift_helpers():
 def test_baseline_from_another_meter_is_not_subtracted(tmp_path):
     meter, clock, burn = _counter_setup(tmp_path)
     other = IdleBaseline(meter="estimate", power_w=5.0, window_s=2.0, measured_at=clock())
-    result = measure_energy(lambda: burn(10.0, 0.5), 1, meter, EnergyOptions(), other, clock=clock, monotonic=clock)
+    result, flags = measure_energy(lambda: burn(10.0, 0.5), 1, meter, EnergyOptions(), other, clock=clock, monotonic=clock)
     assert result.net_j_per_inference is None and result.idle_power_w is None
-    assert any("baseline from meter 'estimate' ignored" in f for f in result.quality_flags)
+    assert any("baseline from meter 'estimate' ignored" in f for f in details(flags))
 
 
 def test_meter_disappearing_mid_window_stops_the_loop_and_raises(tmp_path):
@@ -353,7 +358,7 @@ def test_estimate_end_to_end_on_a_real_torch_forward():
 
     forward()  # warm-up
     baseline = measure_idle(meter, opts)
-    result = measure_energy(forward, 8, meter, opts, baseline)
+    result, flags = measure_energy(forward, 8, meter, opts, baseline)
     assert result.method == "estimated" and result.meter == "estimate"
     assert result.assumptions[0].startswith("ESTIMATE, not a measurement: codecarbon")
     assert any("TDP" in a for a in result.assumptions)
@@ -361,7 +366,8 @@ def test_estimate_end_to_end_on_a_real_torch_forward():
     assert result.inferences >= 1 and result.items == 8 * result.inferences
     # 40 Hz: the window is 20 sensor periods = 0.5 s (more if the machine is busy), flagged short (< 2 s).
     assert 0.5 <= result.window_s < 2.0
-    assert any(f.startswith("short window") for f in result.quality_flags)
+    assert any(f.startswith("short window") for f in details(flags))
+    assert flags[0].kind == "energy_estimated" and flags[0].metrics == ["energy"]
     assert result.mean_power_w == pytest.approx(sum(result.rails_w.values()), rel=1e-6)
     ram = _ram_w_by_hand(psutil.virtual_memory().total / 1024**3)
     if ram is not None and platform.machine() in ("x86_64", "AMD64"):

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from suite.config import TimingPolicy
-from suite.metrics.latency import time_forward
+from suite.metrics.latency import latency_flags, time_forward
 
 
 class FakeClock:
@@ -54,7 +54,8 @@ def test_noisy_samples_hit_time_cap_with_warning():
     policy = TimingPolicy(warmup_min=0, warmup_max=0, min_iters=10, min_time_s=0, max_time_s=2.0, ci_target=0.001)
     res = time_forward(clock.fn, items_per_call=1, policy=policy, threads=1, clock=clock)
     assert res.stop_reason == "time_cap"
-    assert any("CI target" in w for w in res.summary.warnings)
+    kinds = [f.kind for f in latency_flags(res, policy)]
+    assert "ci_missed" in kinds and "high_variance" in kinds and "warmup_unsettled" not in kinds
     assert sum(res.samples_ms) == pytest.approx(2000, abs=40)
 
 
@@ -76,3 +77,10 @@ def test_real_timer_agrees_with_sleep():
     res = time_forward(lambda: time.sleep(0.02), items_per_call=1, policy=policy, threads=1)
     assert 20.0 <= res.summary.min_ms
     assert res.summary.median_ms < 20.0 * 1.5
+
+
+def test_a_steady_timer_raises_no_latency_flag():
+    clock = FakeClock([10.0] * 1000)
+    policy = TimingPolicy(warmup_min=3, warmup_max=10, min_iters=10, min_time_s=0, max_time_s=1.0)
+    res = time_forward(clock.fn, items_per_call=1, policy=policy, threads=1, clock=clock)
+    assert res.warmup_settled and latency_flags(res, policy) == []

@@ -202,12 +202,17 @@ def test_missing_model_dependency_names_the_extra(monkeypatch):
 
 
 def test_with_conditions_merges_flags_once():
+    from types import SimpleNamespace
+
+    from suite.results.flags import flag
+
     spec = CaseSpec(model="m", source="file", modality="other", backend="eager", batch_size=1, threads=1)
-    r = CaseResult(spec=spec, id=spec.case_id, status="ok", started_at=utc_now(), duration_s=1, flags=["latency: x"])
-    cond = Conditions(cpu_temp_c_max=81.0, flags=["CPU hot"])
-    out = with_conditions(r, cond, ["cool-down: y", "CPU hot"])
-    assert out.flags == ["latency: x", "CPU hot", "cool-down: y"]
-    assert out.conditions.flags == ["CPU hot", "cool-down: y"] and out.conditions.cpu_temp_c_max == 81.0
+    var, hot, cool = flag("high_variance", "x"), flag("throttling", "CPU hot"), flag("cooldown_timeout", "y")
+    r = CaseResult(spec=spec, id=spec.case_id, status="ok", started_at=utc_now(), duration_s=1, flags=[var])
+    watched = SimpleNamespace(conditions=Conditions(cpu_temp_c_max=81.0), flags=[hot])
+    out = with_conditions(r, watched, [cool, hot])
+    assert out.flags == [var, hot, cool]
+    assert out.conditions.cpu_temp_c_max == 81.0
     assert with_conditions(r, None) is r
 
 

@@ -93,7 +93,7 @@ def test_unwritable_output_folder(tmp_path):
 def test_missing_backend_dependency_names_the_extra(tmp_path):
     res = bench("run", "--model", "resnet18", "--backends", "eager,ort", "-o", str(tmp_path / "o"), *FAST,
                 env_extra=blocker(tmp_path, "onnxruntime"))
-    assert_one_paragraph(res, "The optional dependency 'onnxruntime' is not installed (needed for the ONNX Runtime backends)",
+    assert_one_paragraph(res, "The optional dependency 'onnxruntime' is not installed (needed for the ort backend)",
                          "pip install 'bench-suite[ort]'")
     assert not (tmp_path / "o").exists() or not list((tmp_path / "o").glob("results-*.json"))
 
@@ -107,7 +107,7 @@ def test_missing_model_dependency_names_the_extra(tmp_path):
 @pytest.mark.parametrize("name, needles", [
     ("truncated.json", ["truncated"]),
     ("foreign.json", ["not a bench results file"]),
-    ("newer.json", ["schema version 99 is newer than this suite understands (1)", "pip install -U bench-suite"]),
+    ("newer.json", ["schema version 99 is newer than this suite understands (2)", "pip install -U bench-suite"]),
 ])
 def test_bad_results_file_to_resume(name, needles):
     res = bench("run", "--resume", str(BAD / name))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from report_builders import T0, case, env, run, steady
 
 from suite.report.flags import compute_flags
 from suite.report.format import fmt_bytes, fmt_count, fmt_ms, fmt_si, sig, slug
 from suite.report.merge import merge_results
-from suite.results.schema import CaseResult, Conditions, EnergyResult, ErrorInfo, RunResult
+from suite.results.flags import flag
+from suite.results.schema import CaseResult, Conditions, EnergyResult, ErrorInfo, Flag, RunResult
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "results"
 
 
 def flags_by_model_batch(r: RunResult) -> dict[tuple[str, int, str], list[str]]:
@@ -45,39 +50,78 @@ def test_variance_few_samples_throttling_conditions_energy_and_status():
     r = run([
         case("noisy", 1, noisy),
         case("few", 1, [10.0, 10.1, 9.9, 10.0]),
-        case("hot", 1, steady(10), conditions=Conditions(throttled="0x80008")),
-        case("swap", 1, steady(10), conditions=Conditions(flags=["swap activity: 120 MiB swapped in, 0 MiB out"])),
-        # the words suite.monitor writes for a clock below its maximum
-        case("capped", 1, steady(10), conditions=Conditions(flags=[
-            "CPU frequency capped: cpu0-3 limited to 1500 of 2400 MHz (scaling_max_freq)"])),
-        case("soft", 1, steady(10), conditions=Conditions(
-            throttled="0x80008", flags=["soft temperature limit (vcgencmd get_throttled=0x80008)"])),
-        case("note", 1, steady(10), flags=["warm-up did not settle"]),
-        case("est", 1, steady(10), energy=est),
+        case("swap", 1, steady(10), flags=[flag("swap", "swap activity: 120 MiB swapped in, 0 MiB out")]),
+        # two slow-down reasons of one kind: one badge
+        case("soft", 1, steady(10), conditions=Conditions(throttled="0x80008"), flags=[
+            flag("throttling", "soft temperature limit (vcgencmd get_throttled=0x80008)"),
+            flag("throttling", "CPU frequency capped: cpu0-3 limited to 1500 of 2400 MHz (scaling_max_freq)")]),
+        case("note", 1, steady(10), flags=[flag("backend_note", "ort: io_binding off")]),
+        case("est", 1, steady(10), energy=est, flags=[flag("energy_estimated", "no power sensor")]),
         case("meas", 1, steady(10), energy=measured),
-        case("noe", 1, steady(10), energy_error=ErrorInfo(kind="energy", message="no RAPL")),
+        case("noe", 1, steady(10), energy_error=ErrorInfo(kind="energy", message="no RAPL"),
+             flags=[flag("energy_failed", "no RAPL")]),
         CaseResult(spec=case("dead", 1, steady(1)).spec, id="x", status="failed", started_at=T0, duration_s=0,
                    error=ErrorInfo(kind="oom", message="killed")),
         case("wrong", 1, steady(10), backend="ort", status="parity_failed"),
+        case("future", 1, steady(10), flags=[Flag(kind="gpu_ecc_errors", severity="bad", metrics=["latency"],
+                                                  detail="a kind from a newer suite")]),
     ])
     got = {k[0]: v for k, v in flags_by_model_batch(r).items()}
-    assert got["noisy"] == ["high_variance"]
+    assert got["noisy"] == ["high_variance"]  # CV and IQR both over: one reason, one badge
     assert got["few"] == ["few_samples"]
-    assert got["hot"] == ["throttling"]  # raw vcgencmd bits alone are enough
-    assert got["swap"] == ["condition"]
-    assert got["capped"] == ["throttling"]
-    assert got["soft"] == ["throttling"]  # one flag: the text already says get_throttled
-    assert got["note"] == ["case_note"]
-    assert got["est"] == ["estimated_energy"]
+    assert got["swap"] == ["swap"]
+    assert got["soft"] == ["throttling"]
+    assert got["note"] == ["backend_note"]
+    assert got["est"] == ["energy_estimated"]
     assert got["meas"] == []
-    assert got["noe"] == ["energy_missing"]
+    assert got["noe"] == ["energy_failed"]
     assert got["dead"] == ["failed"]
     assert got["wrong"] == ["parity_failed"]
+    assert got["future"] == ["gpu_ecc_errors"]  # kept and shown, under its own name
 
 
-def test_throttled_zero_is_not_a_flag():
-    r = run([case("cool", 1, steady(10), conditions=Conditions(throttled="0x0"))])
-    assert flags_by_model_batch(r)[("cool", 1, "eager")] == []
+def _badges(r: RunResult) -> dict:
+    """What the report shows of each flag, without the words of its detail."""
+    data = merge_results([r])
+    fl = compute_flags(data)
+    return {e.uid: [(f.kind, f.code, f.label, f.severity, f.slots) for f in fl[e.uid]] for e in data.entries}
+
+
+def test_rewording_a_message_changes_no_badge(tmp_path):
+    """The report reads kinds: a monitor that words its messages differently leaves every badge,
+    and the cases table's flag codes, as they were."""
+    from suite.report.html import render_report
+    from suite.results.io import load_results
+
+    run_ = load_results(FIXTURES / "rpi5.json")
+    reworded = run_.model_copy(update={"cases": [
+        c.model_copy(update={"flags": [f.model_copy(update={"detail": "Das Gerät war zu heiß"}) for f in c.flags]})
+        for c in run_.cases]})
+    assert any(c.flags for c in run_.cases)
+    assert _badges(run_) == _badges(reworded)
+    out = {}
+    for name, r in (("a", run_), ("b", reworded)):
+        render_report([r], tmp_path / f"{name}.html", formats=["md"], figures=False)
+        out[name] = (tmp_path / f"{name}-tables" / "cases.md").read_text()
+    assert out["a"] == out["b"]
+
+
+def test_flags_table_lists_each_reason_once(tmp_path):
+    """v1 reports listed a reason as a flag and again as a note; one reason, one row now."""
+    from suite.report.html import render_report
+    from suite.results.io import load_results
+
+    run_ = load_results(FIXTURES / "v1" / "quick-run-tiny-model.json")
+    render_report([run_], tmp_path / "r.html", formats=["csv"], figures=False)
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "r-tables" / "flags.csv").open()))
+    keys = [(r["flag"], r["device"], r["detail"]) for r in rows]
+    assert len(keys) == len(set(keys))
+    assert not any(r["flag"] == "note" for r in rows)
+    for c in run_.cases:
+        kinds = [f.kind for f in c.flags]
+        assert len(kinds) == len(set((f.kind, f.detail) for f in c.flags))
 
 
 @pytest.mark.parametrize("value,expected", [

@@ -315,22 +315,23 @@ def test_parity_failure_is_flagged_wherever_the_ort_numbers_appear(report):
     assert case["status"] == "parity failed" and "PARITY" in case["flags"]
 
 
-@pytest.mark.parametrize("note", ["parity_failed: candidate outputs differ from eager",
-                                  "candidate failed the parity check"])
-def test_a_stored_parity_note_gives_way_to_the_case_parity_flag(tmp_path, note):
-    """The runner's note (and the older wording) is not shown twice beside the PARITY flag; any
-    other note on a comparison is shown."""
+def test_a_stored_parity_flag_gives_way_to_the_case_parity_flag(tmp_path):
+    """The runner's parity flag on a comparison is not shown twice beside the candidate's PARITY
+    flag; any other flag on a comparison is shown, under its kind."""
+    from suite.comparisons import parity_flag
+    from suite.results.flags import flag
+
     run = load_results(DEVICE_FILES[0])
-    comps = [c.model_copy(update={"flags": [note]}) if c.model == "longformer-base-4096"
-             else c.model_copy(update={"flags": ["a stored note"]}) if c.model == "resnet18" and c.batch_size == 1
+    other = flag("backend_note", "a stored note")
+    comps = [c.model_copy(update={"flags": [parity_flag("eager")]}) if c.model == "longformer-base-4096"
+             else c.model_copy(update={"flags": [other]}) if c.model == "resnet18" and c.batch_size == 1
              else c for c in run.comparisons]
-    assert sum(c.flags == [note] for c in comps) == 1
     render_report([run.model_copy(update={"comparisons": comps})], tmp_path / "p.html", formats=["csv"],
                   figures=False)
     rows = _csv(tmp_path / "p-tables" / "comparisons.csv")
     lf = next(r for r in rows if r["model"] == "longformer-base-4096")
-    assert "PARITY: ort outputs differ from eager" in lf["flags"] and "CMP" not in lf["flags"]
-    noted = [r for r in rows if "CMP: a stored note" in r["flags"]]
+    assert lf["flags"].count("PARITY:") == 1 and "ort outputs differ from eager" in lf["flags"]
+    noted = [r for r in rows if "NOTE: a stored note" in r["flags"]]
     assert noted and all(r["model"] == "resnet18" and r["batch_size"] == "1" for r in noted)
 
 

@@ -45,12 +45,17 @@ def test_median_ci_coverage_is_at_least_nominal():
     assert hits / trials >= 0.92
 
 
-def test_quality_warnings():
-    assert stats.summarize([10.0] * 20).warnings == ()
+def test_quality_issues_are_typed_by_kind():
+    assert stats.summarize([10.0] * 20).issues == ()
     noisy = stats.summarize([10, 10, 10, 30, 10, 10, 10, 10, 10, 10, 10, 10])
-    assert any("variance" in w for w in noisy.warnings)
-    assert any("outliers" in w for w in noisy.warnings)
-    assert any("few samples" in w for w in stats.summarize([1.0, 1.0]).warnings)
+    # CV = std/mean computed by hand: one 30 among eleven 10s
+    xs = np.array([10] * 11 + [30], dtype=float)
+    assert [k for k, _ in noisy.issues] == ["high_variance", "outliers"]
+    assert f"CV {xs.std(ddof=1) / xs.mean():.0%}" in noisy.issues[0][1]
+    assert [k for k, _ in stats.summarize([1.0, 1.0]).issues] == ["few_samples"]
+    # a wide IQR alone (CV under its threshold) is the same reason: the samples spread
+    spread = stats.summarize([9.0, 11.0] * 10)
+    assert [k for k, _ in spread.issues] == ["high_variance"] and "IQR 20%" in spread.issues[0][1]
 
 
 def test_bootstrap_ratio_detects_known_ratio():

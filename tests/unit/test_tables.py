@@ -28,7 +28,7 @@ class R:
 
 COLS = [
     Column("name", "Name"),
-    Column("status", "Status", slot=STATUS),
+    Column("status", "Status", slot=STATUS, restates=frozenset({"parity_failed"})),
     Column("median_ms", "Median", "ms", numeric=True, fmt=fmt_ms, slot=LATENCY, measure=True),
     Column("ci_ms", "95% CI", "ms", numeric=True, fmt=interval_text(fmt_ms)),
     Column("ok", "OK"),

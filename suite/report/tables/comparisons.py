@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from suite.report.backends import BASELINE_BACKEND, backend_order
-from suite.report.flag_text import is_parity_note
-from suite.report.flags import LATENCY, RATIO, STATUS, Flag
+from suite.report.flags import LATENCY, RATIO, STATUS, Flag, from_stored
 from suite.report.format import DASH, fmt_ms, fmt_p, fmt_ratio, slug
 from suite.report.merge import ComparisonView, Entry, ReportData
 from suite.report.table import Column, FlagMap, Row, Table, input_size_text, interval_text
@@ -141,11 +140,9 @@ def comparison_flags(cv: ComparisonView, flags: FlagMap) -> list[Flag]:
         if e is None:
             continue
         out += [f for f in flags.get(e.uid, []) if f.applies(RATIO) and f not in out]
-    for text in cv.comparison.flags:
-        # A stored parity note: the candidate's own parity flag, already in `out`, says it with the figures.
-        if any(f.kind == "parity_failed" for f in out) and is_parity_note(text):
-            continue
-        out.append(Flag("comparison", "CMP", "note", text, "warn", frozenset({RATIO})))
+    # The comparison's own flags; a parity failure is already there, with its figures, from the candidate.
+    have = {f.kind for f in out}
+    out += [f for f in from_stored(cv.comparison.flags) if f.kind not in have]
     return out
 
 

@@ -1,0 +1,99 @@
+"""The kinds of flag a result can carry: reasons to read a number with care.
+
+A flag is data (`suite.results.schema.Flag`): a kind from this catalogue, a severity, the
+metrics it qualifies and one sentence of detail. The report and the terminal read kinds and
+metrics, never the words of the detail, so rewording a message changes no badge.
+
+Severities: "bad" (do not trust the numbers it qualifies), "warn" (read with care), "info".
+Metrics: latency, energy, memory, accuracy, ratio (a backend comparison) and case (every
+number of the case, and its status).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from suite.results.schema import Flag
+
+LATENCY, ENERGY, MEMORY, ACCURACY, RATIO, CASE = "latency", "energy", "memory", "accuracy", "ratio", "case"
+
+
+@dataclass(frozen=True)
+class FlagKind:
+    kind: str
+    label: str  # words on the badge
+    code: str  # short tag for Markdown and CSV
+    severity: str
+    metrics: tuple[str, ...]
+    explains: str  # what it means for the numbers it qualifies (the report's legend)
+
+
+_KINDS = (
+    # The case as a whole (derived from its status by the report, never stored).
+    FlagKind("failed", "failed", "FAILED", "bad", (CASE,), "The case failed: it has no numbers to trust."),
+    FlagKind("skipped", "skipped", "SKIPPED", "info", (CASE,), "The case was not run."),
+    FlagKind("parity_failed", "parity failed", "PARITY", "bad", (CASE, RATIO),
+             "The backend computes something else than eager: do not compare its timings."),
+    FlagKind("interrupted", "run interrupted", "INT", "info", (CASE,),
+             "The run was interrupted; this case finished, later ones may be missing."),
+    # Latency quality (suite.metrics.latency).
+    FlagKind("few_samples", "few samples", "FEW", "warn", (LATENCY,),
+             "Too few timed samples for the figures shown."),
+    FlagKind("high_variance", "high variance", "VAR", "warn", (LATENCY,),
+             "The samples spread widely (coefficient of variation or interquartile range above its threshold)."),
+    FlagKind("outliers", "outliers", "OUT", "warn", (LATENCY,), "Some samples lie far from the mean."),
+    FlagKind("warmup_unsettled", "warm-up unsettled", "WARM", "warn", (LATENCY,),
+             "The warm-up hit its cap before the running median settled."),
+    FlagKind("ci_missed", "CI target missed", "CI", "warn", (LATENCY,),
+             "The timed loop hit its time cap before the median's CI reached its target width."),
+    FlagKind("non_monotonic", "non-monotonic", "NONMONO", "warn", (LATENCY,),
+             "Latency fell while the work grew."),
+    # What the machine was doing (suite.monitor).
+    FlagKind("throttling", "throttling", "THROTTLE", "warn", (LATENCY, ENERGY),
+             "The machine ran below full speed during the case; its latency is pessimistic."),
+    FlagKind("swap", "swapping", "SWAP", "warn", (LATENCY, ENERGY), "The machine swapped during the case."),
+    FlagKind("contention", "CPU contention", "BUSY", "warn", (LATENCY, ENERGY),
+             "Other processes or virtual machines used the CPU during the case."),
+    FlagKind("power_mode_change", "power mode changed", "MODE", "warn", (LATENCY, ENERGY),
+             "The device's power mode changed during the case."),
+    FlagKind("cooldown_timeout", "not cooled down", "HOT", "warn", (LATENCY, ENERGY),
+             "The CPU did not cool to the target temperature before the case."),
+    # Energy (suite.energy).
+    FlagKind("energy_estimated", "estimated", "EST", "warn", (ENERGY,),
+             "Energy is an estimate from a model of the machine, not a measurement."),
+    FlagKind("energy_window", "energy window", "EWIN", "warn", (ENERGY,),
+             "The energy window was short or sparsely sampled."),
+    FlagKind("energy_baseline", "idle baseline", "EBASE", "warn", (ENERGY,),
+             "The idle baseline is missing, old, drifting or from another meter."),
+    FlagKind("energy_noise", "within noise", "ENOISE", "warn", (ENERGY,),
+             "The energy above idle is within the meter's noise."),
+    FlagKind("energy_failed", "no energy", "NOE", "info", (ENERGY,), "Energy was not measured."),
+    # What a backend says about its own timing (e.g. host copies inside the timed run).
+    FlagKind("backend_note", "backend note", "NOTE", "info", (LATENCY,), "A backend's note on what it timed."),
+)
+
+KINDS: dict[str, FlagKind] = {k.kind: k for k in _KINDS}
+
+
+def kind_of(kind: str) -> FlagKind:
+    """The catalogue entry; a kind this version does not know (a plugin's, a newer suite's) is
+    shown as a neutral note under its own name."""
+    return KINDS.get(kind) or FlagKind(kind, kind.replace("_", " "), kind.upper()[:8], "info", (CASE,), "")
+
+
+def flag(kind: str, detail: str, *, severity: str | None = None, metrics: tuple[str, ...] | None = None) -> Flag:
+    """A flag of a catalogued kind, with the catalogue's severity and metrics unless given."""
+    k = KINDS[kind]
+    return Flag(kind=kind, severity=severity or k.severity, metrics=list(metrics or k.metrics), detail=detail)
+
+
+def unique(flags: list[Flag]) -> list[Flag]:
+    """One flag per (kind, detail), in order: the same reason never shows twice."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for f in flags:
+        key = (f.kind, f.detail)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out

@@ -1,0 +1,146 @@
+"""Upgrade a raw results document, step by step, to the current schema version.
+
+Each step takes a document of version N and returns one of version N+1 (history.md says what
+changed). Steps never trust the document: a field of an unexpected type is left as it is, for
+validation to name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from suite.errors import ResultsFileError
+from suite.results.schema import FORMAT_NAME, SCHEMA_VERSION
+
+
+def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
+    """v0 (pre-release) stored `results` instead of `cases` and had no `format` field."""
+    doc = dict(doc)
+    doc["cases"] = doc.pop("results", [])
+    doc["format"] = FORMAT_NAME
+    doc["schema_version"] = 1
+    return doc
+
+
+# v1 flags were sentences. This table is the one place the suite reads their words: it turns
+# the sentences of v1 files into the kinds of v2. Order matters (first match wins).
+_V1_WORDS: tuple[tuple[str, str], ...] = (
+    (r"^few samples", "few_samples"),
+    (r"^high variance", "high_variance"),
+    (r"^wide iqr", "high_variance"),
+    (r"^outliers", "outliers"),
+    (r"warm-up did not settle", "warmup_unsettled"),
+    (r"ci target .* not reached", "ci_missed"),
+    (r"^estimated", "energy_estimated"),
+    (r"^failed$", "energy_failed"),
+    (r"short window|few power samples|sampling ran at", "energy_window"),
+    (r"idle baseline", "energy_baseline"),
+    (r"not above idle", "energy_noise"),
+    (r"power mode changed", "power_mode_change"),
+    (r"^cool-down", "cooldown_timeout"),
+    (r"swap", "swap"),
+    (r"other processes|hypervisor steal", "contention"),
+    (r"throttl|thermal|temperature|under-voltage|undervoltage|frequency capped|clock capped|clock low|cpu hot",
+     "throttling"),
+)
+
+
+def v1_flag(text: str) -> dict[str, Any]:
+    """A v1 flag sentence as a v2 flag."""
+    from suite.results.flags import KINDS
+
+    area, sep, rest = text.partition(": ")
+    body = rest if sep and area in ("latency", "energy") else text
+    low = body.lower()
+    kind = next((k for pattern, k in _V1_WORDS if re.search(pattern, low)), "backend_note")
+    if kind.startswith("energy") and area != "energy" and kind != "energy_baseline":
+        kind = "backend_note"  # "failed" or "estimated" said by something other than the energy window
+    k = KINDS[kind]
+    return {"kind": kind, "severity": k.severity, "metrics": list(k.metrics), "detail": body}
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _v1_case(case: Any) -> Any:
+    if not isinstance(case, dict):
+        return case
+    case = dict(case)
+    texts = _strings(case.get("flags"))
+    latency = case.get("latency")
+    if isinstance(latency, dict) and isinstance(latency.get("summary"), dict):
+        summary = dict(latency["summary"])
+        texts += [f"latency: {w}" for w in _strings(summary.pop("warnings", []))]
+        case["latency"] = {**latency, "summary": summary}
+    energy = case.get("energy")
+    if isinstance(energy, dict):
+        energy = dict(energy)
+        texts += [f"energy: {q}" for q in _strings(energy.pop("quality_flags", []))]
+        case["energy"] = energy
+    conditions = case.get("conditions")
+    if isinstance(conditions, dict):
+        conditions = dict(conditions)
+        texts += _strings(conditions.pop("flags", []))
+        case["conditions"] = conditions
+    if "flags" in case and not isinstance(case["flags"], list):
+        return case  # for validation to name
+    if isinstance(energy, dict) and energy.get("method") == "estimated" and \
+            not any(t.startswith("energy: estimated") for t in texts):
+        # v1 reports derived this one from the method; v2 stores it like every other flag
+        texts.append("energy: estimated (" + "; ".join(_strings(energy.get("assumptions"))) + ")")
+    flags, seen = [], set()
+    for text in texts:
+        f = v1_flag(text)
+        if (f["kind"], f["detail"]) not in seen:
+            seen.add((f["kind"], f["detail"]))
+            flags.append(f)
+    case["flags"] = flags
+    return case
+
+
+def _v1_comparison(comp: Any) -> Any:
+    if not isinstance(comp, dict) or not isinstance(comp.get("flags"), list):
+        return comp
+    from suite.results.flags import KINDS
+
+    k = KINDS["parity_failed"]
+    flags = [{"kind": "parity_failed", "severity": k.severity, "metrics": ["ratio"], "detail": t}
+             if "parity" in t else v1_flag(t) for t in _strings(comp["flags"])]
+    return {**comp, "flags": flags}
+
+
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """v2: flags are typed (kind, severity, metrics, detail) and live once, on the case; the
+    summary's warnings, the energy's quality_flags and the conditions' flags are gone."""
+    doc = dict(doc)
+    if isinstance(doc.get("cases"), list):
+        doc["cases"] = [_v1_case(c) for c in doc["cases"]]
+    if isinstance(doc.get("comparisons"), list):
+        doc["comparisons"] = [_v1_comparison(c) for c in doc["comparisons"]]
+    doc["schema_version"] = 2
+    return doc
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1, 1: _v1_to_v2}
+
+
+def migrate(doc: dict[str, Any], source: object = "<document>") -> dict[str, Any]:
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ResultsFileError(source, "no integer 'schema_version' field: not a bench results file")
+    if version > SCHEMA_VERSION:
+        raise ResultsFileError(
+            source,
+            f"schema version {version} is newer than this suite understands ({SCHEMA_VERSION}); "
+            "upgrade bench (pip install -U bench-suite) to read it",
+        )
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise ResultsFileError(source, f"no migration from schema version {version}")
+        doc = step(doc)
+        version = doc["schema_version"]
+    return doc
