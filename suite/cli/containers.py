@@ -94,14 +94,16 @@ def register(app: typer.Typer) -> None:
     @fleet_app.command("run", context_settings=_PASS_THROUGH)
     def fleet_run(
         ctx: typer.Context,
-        hosts_file: Annotated[Path, typer.Argument(metavar="HOSTS.TOML", help="The Docker hosts: a table per host with name, url (unix://, tcp://, ssh://user@host), platform, build/ship/image; see docs/devices.md.")],
+        hosts_file: Annotated[Path, typer.Argument(metavar="HOSTS.TOML", help="The Docker hosts: a table per host with name, url (unix://, tcp://, ssh://user@host), tls/cert_path for tcp://, platform, build/ship/image; see docs/devices.md.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Folder for each host's results (OUT/<host>/) and the merged report.")] = Path("fleet-reports"),
         context: Annotated[Optional[Path], typer.Option(help="The project folder with the Dockerfiles (for hosts with build = true).")] = None,
     ) -> None:
         """Run every host concurrently, copy results back, merge them into one report.
 
         Arguments after `--` replace every host's bench arguments. Exits 1 when any host failed
-        (the others still finish and are merged)."""
+        (the others still finish and are merged). tcp:// hosts use TLS with `tls = true` and
+        `cert_path` (or DOCKER_TLS_VERIFY/DOCKER_CERT_PATH); plain TCP off this machine needs
+        `insecure = true`."""
         from suite.containers.fleet import load_hosts, run_fleet
 
         hosts = load_hosts(hosts_file)
@@ -109,7 +111,7 @@ def register(app: typer.Typer) -> None:
         width = max(len(h.name) for h in hosts)
         args = [a for a in ctx.args if a != "--"] or None
         result = run_fleet(
-            hosts, out, context=context or Path.cwd(), args=args,
+            hosts, out, context=context or Path.cwd(), args=args, base_dir=hosts_file.parent,
             on_log=lambda name, line: printer.line(f"[{name:<{width}}] {line}"),
         )
         _print_summary(result)

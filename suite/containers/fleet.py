@@ -7,9 +7,19 @@ A fleet is a hosts.toml file:
 
     [[host]]
     name = "pi5"                     # a folder name: letters, digits, . _ -
-    url = "ssh://pi@pi5.local"       # unix:///var/run/docker.sock, tcp://host:2375, ssh://user@host
+    url = "ssh://pi@pi5.local"       # unix:///var/run/docker.sock, tcp://host:2376, ssh://user@host
     platform = "rpi"                 # x86 | arm64 | rpi | l4t; default: asked from the engine
     build = true                     # build the image on that engine from this checkout
+
+    [[host]]
+    name = "lab-2"
+    url = "tcp://10.0.0.12:2376"
+    tls = true                       # TLS: verify the engine against cert_path/ca.pem and
+    cert_path = "certs/lab-2"        # present cert.pem + key.pem (relative to this file)
+
+A tcp:// host without TLS keys follows DOCKER_TLS_VERIFY / DOCKER_CERT_PATH; plain TCP to a
+non-loopback address is refused unless the host says `insecure = true` (see connection.py).
+Host URLs are shown only through connection.redact_url: credentials never reach the output.
 
 Each host runs in its own thread with its own DockerClient: connect, get the image (build it
 there, ship it from the local engine, or use/pull `image`), run the container, copy /reports
@@ -25,13 +35,14 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from suite.containers.connection import EngineConnection, connect_engine, redact_url, resolve_connection
 from suite.containers.platform import FLAVOURS, meter_access, platform_from_engine
 from suite.errors import BenchError, ConfigError
 
@@ -47,7 +58,7 @@ class HostSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    url: str
+    url: str = Field(repr=False)  # may hold credentials: shown only through redact_url
     platform: str | None = None  # flavour: x86 | arm64 | rpi | l4t
     image: str | None = None  # default bench:<platform>-<variant>
     build: bool = False  # build the image on this engine from the local checkout
@@ -65,6 +76,16 @@ class HostSpec(BaseModel):
     network: Literal["none", "host"] = "none"
     timeout_s: float | None = Field(default=None, gt=0)
     connect_timeout_s: float = Field(default=30.0, gt=0)
+    # How to reach a tcp:// engine (connection.py): TLS on/off (default: DOCKER_TLS_VERIFY /
+    # DOCKER_CERT_PATH), the folder with ca.pem, cert.pem, key.pem, whether to verify the
+    # engine (default true), and consent to plain TCP to a non-loopback address.
+    tls: bool | None = None
+    cert_path: str | None = None
+    tls_verify: bool | None = None
+    insecure: bool = False
+    # ssh:// through the system's ssh client (its config, keys and agent), as the docker SDK's
+    # use_ssh_client; false: the SDK's paramiko client.
+    use_ssh_client: bool = True
 
     @field_validator("name")
     @classmethod
@@ -116,7 +137,16 @@ class FleetResult(BaseModel):
 # ----------------------------------------------------------------------------- hosts.toml
 
 
-def parse_hosts(doc: dict[str, Any], source: object = "hosts.toml") -> list[HostSpec]:
+def parse_hosts(
+    doc: dict[str, Any],
+    source: object = "hosts.toml",
+    *,
+    environ: Mapping[str, str] | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> list[HostSpec]:
+    """Validate a hosts document; also how each host is reached (TLS files present, no plain
+    TCP off this machine without `insecure`), so a fleet does not start half-configured.
+    `base_dir`: where relative cert_path folders are (the hosts file's folder)."""
     if not isinstance(doc, dict):
         raise ConfigError(f"{source}: expected a table with [[host]] entries")
     unknown = set(doc) - {"defaults", "host"}
@@ -145,6 +175,11 @@ def parse_hosts(doc: dict[str, Any], source: object = "hosts.toml") -> list[Host
         if h.name in seen:
             raise ConfigError(f"{source}: two hosts are named '{h.name}'; names must be unique")
         seen.add(h.name)
+    for h in hosts:
+        try:
+            resolve_connection(h, environ, base_dir)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
     return hosts
 
 
@@ -165,7 +200,7 @@ def load_hosts(path: str | os.PathLike[str]) -> list[HostSpec]:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    return parse_hosts(doc, p)
+    return parse_hosts(doc, p, base_dir=p.parent)
 
 
 # ----------------------------------------------------------------------------- running
@@ -188,10 +223,13 @@ def run_fleet(
     on_log: LogFn = lambda host, line: None,
     local_client_factory: Callable[[], Any] | None = None,
     merge: bool = True,
+    environ: Mapping[str, str] | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
 ) -> FleetResult:
     """Run every host concurrently; never raises for one host's failure.
 
-    `args` replaces every host's bench arguments (the CLI's pass-through)."""
+    `args` replaces every host's bench arguments (the CLI's pass-through). `environ` and
+    `base_dir` as for parse_hosts (default: os.environ, the current folder)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
@@ -207,7 +245,8 @@ def run_fleet(
             return local["client"]
 
     def one(host: HostSpec) -> HostOutcome:
-        return _run_host(host, out, context=context, args=args, on_log=on_log, local_client=local_client)
+        return _run_host(host, out, context=context, args=args, on_log=on_log, local_client=local_client,
+                         environ=environ, base_dir=base_dir)
 
     with ThreadPoolExecutor(max_workers=max(1, len(hosts)), thread_name_prefix="fleet") as pool:
         outcomes = list(pool.map(one, hosts))
@@ -226,23 +265,30 @@ def run_fleet(
     return result
 
 
-def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_client) -> HostOutcome:
+def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_client,
+              environ=None, base_dir=None) -> HostOutcome:
     from suite.containers.container import run_container
-    from suite.containers.images import DockerError, build_image, connect, image_exists, image_tag, ship_image
+    from suite.containers.images import DockerError, build_image, image_exists, image_tag, ship_image
+
+    conn: EngineConnection | None = None
+
+    def scrub(text: str) -> str:
+        return conn.scrub(text) if conn is not None else text
 
     def log(line: str) -> None:
-        on_log(host.name, line)
+        on_log(host.name, scrub(line))
 
     t0 = time.monotonic()
-    outcome = HostOutcome(name=host.name, url=host.url, status="error")
+    outcome = HostOutcome(name=host.name, url=redact_url(host.url), status="error")
     client = None
     try:
+        conn = resolve_connection(host, environ, base_dir)
         try:
-            client = connect(host.url, timeout_s=host.connect_timeout_s)
+            client = connect_engine(conn, timeout_s=host.connect_timeout_s)
         except DockerError as exc:
             outcome.status = "unreachable"
-            outcome.error = str(exc)
-            log(f"unreachable: {exc}")
+            outcome.error = scrub(str(exc))
+            log(f"unreachable: {outcome.error}")
             return outcome
         # HostSpec validates `platform` against FLAVOURS; platform_from_engine returns one or raises.
         flavour = host.platform or platform_from_engine(client.info())
@@ -292,11 +338,11 @@ def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_
         log(f"finished: {outcome.status} (exit {run.exit_code}, {run.duration_s:.1f} s)")
     except BenchError as exc:
         outcome.status = "error"
-        outcome.error = str(exc)
-        log(f"error: {exc}")
+        outcome.error = scrub(str(exc))
+        log(f"error: {outcome.error}")
     except Exception as exc:  # one host's surprise must not sink the fleet
         outcome.status = "error"
-        outcome.error = f"{type(exc).__name__}: {exc}"
+        outcome.error = scrub(f"{type(exc).__name__}: {exc}")
         log(f"error: {outcome.error}")
     finally:
         outcome.duration_s = time.monotonic() - t0
