@@ -15,7 +15,6 @@ from suite import stats
 from suite.backends import reference_backend
 from suite.results.schema import CaseResult, CaseSpec, Comparison, Flag
 
-
 BASELINE = reference_backend()  # eager: every other backend is compared with it
 
 PairKey = tuple[str, str, int, str | None, float | None, str]

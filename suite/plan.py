@@ -13,7 +13,6 @@ from suite.models.registry import ModelEntry, resolve_model
 from suite.results.schema import CaseSpec
 
 
-
 @dataclass(frozen=True)
 class PlannedCase:
     spec: CaseSpec

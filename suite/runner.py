@@ -23,11 +23,11 @@ from suite.isolation import execute
 from suite.measure import CaseContext
 from suite.plan import PlannedCase
 from suite.preflight import check_dependencies, plan_or_explain
+from suite.results.flags import flag, unique
 from suite.results.io import save_results
 from suite.results.lock import results_lock
-from suite.resume import check_resumable, check_same_machine
-from suite.results.flags import flag, unique
 from suite.results.schema import CaseResult, Conditions, Flag, RunResult, utc_now
+from suite.resume import check_resumable, check_same_machine
 
 Progress = Callable[[str, dict[str, Any]], None]
 

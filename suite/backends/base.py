@@ -7,7 +7,7 @@ placement, synchronisation. The timed loop (metrics/latency.py) only calls `run`
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from suite.results.schema import ExportInfo, ParityResult

@@ -19,6 +19,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
 from suite.backends import cache
 from suite.errors import CaseError
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-
 # Piped output (CI logs, `| tee`) gets a wide fixed width instead of rich's 80 columns, so
 # result tables are not squeezed into unreadable cells.
 PIPED_WIDTH = 160

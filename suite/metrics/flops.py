@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from suite.errors import BenchError, CaseError, UnknownModelError
+from suite.errors import BenchError, CaseError
 from suite.results.schema import FlopStats, ModuleFlops
 
 if TYPE_CHECKING:  # torch is imported inside functions so `bench --help` stays instant
@@ -129,25 +129,3 @@ def _nearest_counted_ancestor(name: str, counted: dict[str, int]) -> str | None:
         if ancestor in counted:
             return ancestor
     return None
-
-
-def torchvision_reference_gmacs(name: str) -> tuple[float, int] | None:
-    """Published GMACs (``meta["_ops"]``) of a torchvision model's default weights and the
-    square crop size they were computed at, or None when the model has no weights enum or
-    its weights publish no ``_ops``/crop size. An unknown name raises `UnknownModelError`.
-    """
-    from torchvision import models
-
-    known = models.list_models()
-    if name not in known:
-        raise UnknownModelError(name, known)
-    try:
-        weights = models.get_model_weights(name).DEFAULT
-    except (ValueError, KeyError, AttributeError):
-        return None
-    gmacs = weights.meta.get("_ops")
-    crop = getattr(weights.transforms(), "crop_size", None)
-    if gmacs is None or not crop:
-        return None
-    size = crop[0] if isinstance(crop, (list, tuple)) else crop
-    return float(gmacs), int(size)

@@ -13,7 +13,6 @@ import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from suite.errors import ResultsFileError
 from suite.results.migrate import migrate

@@ -12,8 +12,6 @@ Where a value must change while a case runs, the tree is copied and its files re
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import contextlib
 import os
 import shutil
@@ -21,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 

@@ -13,7 +13,6 @@ from suite.errors import BenchError, CaseError, UnknownModelError
 from suite.metrics.flops import (
     count_flops,
     register_cpu_sdpa_formula,
-    torchvision_reference_gmacs,
 )
 from suite.results.schema import ModuleFlops
 
@@ -213,6 +212,29 @@ def test_bad_input_is_a_bench_error_and_a_failing_forward_a_case_error():
 
 
 # ----------------------------------------------------------------------------- published GMACs
+
+
+def torchvision_reference_gmacs(name: str) -> tuple[float, int] | None:
+    """The independent reference: published GMACs (``meta["_ops"]``) of a torchvision model's default weights and the
+    square crop size they were computed at, or None when the model has no weights enum or
+    its weights publish no ``_ops``/crop size. An unknown name raises `UnknownModelError`.
+    """
+    from torchvision import models
+
+    known = models.list_models()
+    if name not in known:
+        raise UnknownModelError(name, known)
+    try:
+        weights = models.get_model_weights(name).DEFAULT
+    except (ValueError, KeyError, AttributeError):
+        return None
+    gmacs = weights.meta.get("_ops")
+    crop = getattr(weights.transforms(), "crop_size", None)
+    if gmacs is None or not crop:
+        return None
+    size = crop[0] if isinstance(crop, (list, tuple)) else crop
+    return float(gmacs), int(size)
+
 
 
 def test_reference_gmacs_reads_the_weights_meta():

@@ -133,8 +133,15 @@ def _assert_loads_or_results_error(text: str) -> None:
 
 
 def test_seed_fixture_loads():
+    import json
+
+    import numpy as np
+
+    raw = json.loads(_seed_text())
     run = parse_results(_seed_text())
-    assert run.cases
+    assert len(run.cases) == len(raw["cases"]) > 0
+    first = next(c for c in run.cases if c.latency is not None)
+    assert first.latency.summary.median_ms == pytest.approx(float(np.median(first.latency.samples_ms)))
 
 
 @SETTINGS

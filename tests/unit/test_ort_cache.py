@@ -209,9 +209,11 @@ def test_cli_reads_cache_dir_from_config_and_env(app, tmp_path, monkeypatch):
 
 
 def test_every_cache_command_has_help(app):
-    for cmd in ("ls", "clear"):
-        res = CliRunner().invoke(app, ["cache", cmd, "--help"])
-        assert res.exit_code == 0 and "cache" in res.output.lower()
+    wants = {"ls": ("List cached exports", "--dir", "--config"), "clear": ("--dir", "--config")}
+    for cmd, needles in wants.items():
+        res = CliRunner().invoke(app, ["cache", cmd, "--help"], env={"COLUMNS": "200"})
+        assert res.exit_code == 0, res.output
+        assert all(n in res.output for n in needles), (cmd, res.output)
 
 
 def _folder_bytes(folder: Path) -> int:

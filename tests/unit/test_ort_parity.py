@@ -89,3 +89,44 @@ def test_eager_outputs_run_without_autograd():
     out = eager_outputs(lin, {"x": torch.tensor([[1.0, 1.0]])})  # a lone input goes positionally
     assert isinstance(out[0], np.ndarray)
     np.testing.assert_allclose(out[0], [[3.0, 7.0]])
+
+
+def test_the_generic_parity_step_compares_the_timed_path_with_eager():
+    """suite.backends.parity.check_parity: what every non-eager backend goes through."""
+    from types import SimpleNamespace
+
+    from suite.backends.base import BackendBase
+    from suite.backends.parity import check_parity, reference_outputs
+
+    lin = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        lin.bias.zero_()
+    x = {"x": torch.tensor([[1.0, 1.0]])}
+
+    class Scaled(BackendBase):
+        calls = 0
+
+        def run(self, inputs):
+            Scaled.calls += 1
+            return lin(inputs["x"]) * 1.02  # 2% off: errors 0.06 and 0.14, worst relative 0.14 / 7
+
+        def parity_tolerance(self, configured):
+            return configured * 10
+
+    req = SimpleNamespace(inputs=x, parity_tolerance=1e-3)
+    ref = reference_outputs(lin, x)
+    res = check_parity(Scaled(), ref, req)
+    assert Scaled.calls == 1 and res.reference_backend == "eager"
+    assert res.max_abs_error == pytest.approx(0.14, rel=1e-5) and res.max_rel_error == pytest.approx(0.02, rel=1e-5)
+    assert res.tolerance == pytest.approx(1e-2) and res.passed is False  # the backend's own tolerance, 10x
+    # no eager model (an .onnx file): the backend's fallback reference, or no parity at all
+    assert check_parity(Scaled(), None, req) is None
+
+    class WithFallback(Scaled):
+        def fallback_reference(self, inputs):
+            return "fp32", [np.array([[3.0, 7.0]])]
+
+    res = check_parity(WithFallback(), None, req)
+    assert res.reference_backend == "fp32" and res.max_rel_error == pytest.approx(0.02, rel=1e-5)
+

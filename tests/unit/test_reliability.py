@@ -24,13 +24,13 @@ from suite.errors import (
     MissingDependencyError,
     ResultsFileError,
 )
-from suite.results.io import save_results
-from suite.results.schema import CaseResult, CaseSpec, Conditions, RunResult, utc_now
 from suite.interrupts import StopRequested, stop_on_signals
 from suite.isolation import describe_exit
 from suite.preflight import check_dependencies
 from suite.preflight import plan_or_explain as _plan
+from suite.results.io import save_results
 from suite.results.lock import results_lock
+from suite.results.schema import CaseResult, CaseSpec, Conditions, RunResult, utc_now
 from suite.resume import check_resumable, check_same_machine
 from suite.runner import with_conditions
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from report_builders import T0, case, env, run, steady
+from report_builders import T0, case, run, steady
 
 from suite.report.flags import compute_flags
 from suite.report.format import fmt_bytes, fmt_count, fmt_ms, fmt_si, sig, slug
