@@ -8,7 +8,7 @@ Public API (heavy dependencies are imported lazily inside the functions that nee
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from suite.version import __version__
 
 __all__ = ["__version__", "run", "load_results", "register_model"]
 

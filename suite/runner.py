@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from suite import __version__
 from suite.config import BenchConfig
 from suite.errors import BenchError
 from suite.isolation import execute
@@ -27,6 +26,7 @@ from suite.results.io import save_results
 from suite.results.lock import results_lock
 from suite.resume import check_resumable, check_same_machine
 from suite.results.schema import CaseResult, Conditions, RunResult, utc_now
+from suite.version import __version__
 
 Progress = Callable[[str, dict[str, Any]], None]
 
