@@ -26,6 +26,6 @@ def load_results(path):
 
 
 def register_model(*args, **kwargs):
-    from suite.models.registry import register_model as _register
+    from suite.models import register_model as _register
 
     return _register(*args, **kwargs)
