@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from suite.containers.platform import device_model
 from suite.energy.base import MeterUnavailable, PowerReading, SampledMeter
+from suite.host import device_model
 from suite.energy.options import EnergyOptions, sysfs_root
 
 INPUT_RAILS = ("VIN", "POM_5V_IN", "VDD_IN")  # preference order, after jetson-stats 7.2 total_power()

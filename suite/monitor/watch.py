@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from suite.containers.platform import device_model
+from suite.host import is_raspberry_pi
 from suite.monitor import jetson, load, throttled
 from suite.monitor.cpufreq import CpuFreq, read_cpufreq
 from suite.monitor.options import MonitorOptions, root_of, vcgencmd_argv
@@ -69,7 +69,7 @@ class Monitor:
         self._gpu_dir = jetson.find_gpu(self.root) if self.is_jetson else None
         self._mode_names = jetson.mode_names(self.root) if self.is_jetson else {}
         if opts.hot_temp_c is None:
-            pi = self._vcgencmd is not None or "Raspberry Pi" in (device_model(self.root) or "")
+            pi = self._vcgencmd is not None or is_raspberry_pi(self.root)
             opts = dataclasses.replace(opts, hot_temp_c=HOT_TEMP_C_PI if pi else HOT_TEMP_C_OTHER)
         self.opts = opts
 
