@@ -8,7 +8,7 @@ Public API (heavy dependencies are imported lazily inside the functions that nee
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from suite.version import __version__
 
 __all__ = ["__version__", "run", "load_results", "register_model"]
 
@@ -26,6 +26,6 @@ def load_results(path):
 
 
 def register_model(*args, **kwargs):
-    from suite.models.registry import register_model as _register
+    from suite.models import register_model as _register
 
     return _register(*args, **kwargs)

@@ -53,26 +53,48 @@ class TimingPolicy(_Frozen):
 
 
 class EnergyConfig(_Frozen):
+    """Energy measurement (suite/energy): the config section, and the options the meters and
+    measurements take as they are. Environment variables (BENCH_SYSFS_ROOT, BENCH_VCGENCMD)
+    are read only when a path or command is resolved (suite/host.py)."""
+
     enabled: bool = True
-    meter: str = Field("auto", description="auto | rapl | nvml | jetson | rpi5 | estimate")
-    min_window_s: float = Field(2.0, gt=0)
-    sample_hz: float = Field(10.0, gt=0)
-    sysfs_root: str | None = None
-    vcgencmd: str | None = None
-    region: str = Field("USA", description="ISO3 country code (or region) for grid carbon intensity")
-    intensity_g_per_kwh: float | None = Field(None, gt=0)
-    baseline_every_s: float = Field(300.0, gt=0)
+    meter: str = Field("auto", description="auto | rapl | nvml | jetson | rpi5-pmic (rpi5) | estimate, "
+                       "or a meter another package adds (entry points 'bench.meters')")
+    min_window_s: float = Field(2.0, gt=0, description="each energy window lasts max(this, 20 sensor periods)")
+    sample_hz: float = Field(10.0, gt=0, le=1000, description="background sampling rate for power sensors "
+                             "(no supported sensor updates faster than 1000 Hz)")
+    sysfs_root: str | None = None  # None: $BENCH_SYSFS_ROOT or "/"
+    vcgencmd: str | None = None  # None: $BENCH_VCGENCMD or `vcgencmd` on PATH
+    region: str = Field("USA", description="grid region for carbon: ISO3 country code, country name, USA/<state>, ...")
+    intensity_g_per_kwh: float | None = Field(None, ge=0, description="g CO2eq/kWh; overrides the region's")
+    baseline_every_s: float = Field(300.0, gt=0, description="re-measure the idle baseline when older than this")
+
+    @field_validator("meter")
+    @classmethod
+    def _known_meter(cls, v: str) -> str:
+        # Here, not at the first case: a mistyped name would otherwise fail every case's energy.
+        # Imported late: suite.energy imports this module.
+        from suite.energy.meters import canonical_meter_name
+
+        try:
+            canonical_meter_name(v)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return v
 
 
 class MonitorConfig(_Frozen):
-    """Watching the machine while cases run (suite/monitor): temperature, clocks, throttling."""
+    """Watching the machine while cases run (suite/monitor): temperature, clocks, throttling.
+    The config section, and the options suite.monitor takes as they are."""
 
     enabled: bool = True
     interval_s: float = Field(2.0, gt=0, le=60, description="sampling period while a case runs")
+    # Raspberry Pi firmware starts throttling at 80 C; x86 and Jetson CPUs throttle near 100 C
+    # (a laptop at 85 C under load is normal).
     hot_temp_c: float | None = Field(None, gt=0, lt=150, description="flag cases whose CPU got this hot "
                                      "(default: 80 on a Raspberry Pi, 95 elsewhere)")
     sysfs_root: str | None = None  # None: $BENCH_SYSFS_ROOT or /
-    vcgencmd: str | None = None  # None: $BENCH_VCGENCMD or vcgencmd on PATH
+    vcgencmd: str | None = None  # None: $BENCH_VCGENCMD or vcgencmd on PATH (absent: not a Pi)
 
 
 class ModelChoice(_Frozen):

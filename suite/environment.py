@@ -12,19 +12,11 @@ import socket
 from importlib import metadata
 from pathlib import Path
 
-from suite.containers.platform import device_model
+from suite.host import device_model, is_tegra, read_text
 from suite.results.schema import Environment
 
 PACKAGES = ("bench-suite", "torch", "torchvision", "transformers", "onnx", "onnxruntime", "onnxruntime-gpu",
             "onnxscript", "codecarbon", "jetson-stats", "numpy", "docker")
-
-
-def read_text(path: Path) -> str | None:
-    """A small sysfs/procfs file's text without NULs or surrounding newlines; None if unreadable."""
-    try:
-        return path.read_text(errors="replace").strip("\x00\n ")
-    except OSError:
-        return None
 
 
 def _read(root: Path, rel: str) -> str | None:
@@ -42,7 +34,7 @@ def cpu_model(root: Path) -> str:
 
 def detect_platform(machine: str, root: Path) -> str:
     if machine in ("aarch64", "arm64"):
-        return "l4t" if (root / "etc/nv_tegra_release").exists() else "arm64"
+        return "l4t" if is_tegra(root) else "arm64"
     return "x86"
 
 
@@ -117,7 +109,7 @@ def _accelerators(root: Path) -> list[str]:
             for line in info.read_text(errors="replace").splitlines():
                 if line.startswith("Model:"):
                     out.append(line.split(":", 1)[1].strip())
-    if not out and (root / "etc/nv_tegra_release").exists():
+    if not out and is_tegra(root):
         out.append("NVIDIA Tegra GPU")
     return out
 

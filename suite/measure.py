@@ -124,7 +124,7 @@ def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: Case
         from suite import energy
     except ImportError:  # energy package not available in this build
         return
-    opts = energy_options(ctx.config)
+    opts = ctx.config.energy
     meter = None
     try:
         meter = energy.select_meter(opts)
@@ -138,17 +138,6 @@ def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: Case
     finally:
         if meter is not None:
             meter.close()  # NVML shutdown, jtop disconnect
-
-
-def energy_options(config: BenchConfig):
-    from suite.energy import EnergyOptions
-
-    e = config.energy
-    return EnergyOptions(
-        meter=e.meter, min_window_s=e.min_window_s, sample_hz=e.sample_hz, sysfs_root=e.sysfs_root,
-        vcgencmd=e.vcgencmd, region=e.region, intensity_g_per_kwh=e.intensity_g_per_kwh,
-        baseline_every_s=e.baseline_every_s,
-    )
 
 
 def meta_copy(model: Any) -> Any:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from suite import __version__
 from suite.config import BenchConfig
 from suite.errors import BenchError
 from suite.isolation import execute
@@ -28,6 +27,7 @@ from suite.results.io import save_results
 from suite.results.lock import results_lock
 from suite.results.schema import CaseResult, Conditions, Flag, RunResult, utc_now
 from suite.resume import check_resumable, check_same_machine
+from suite.version import __version__
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -76,14 +76,13 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
         _save(run, path)
         emit("start", {"total": len(cases), "todo": len(todo), "path": path, "run": run})
         monitor = _monitor(config, emit)
+        baselines = _baseline_schedule(config)
         ctx = CaseContext(config=config)
-        baseline_at = -1e18
         try:
             for i, planned in enumerate(todo):
                 cooldown_flags = _cool_down(config, monitor, emit)
-                if config.energy.enabled and time.monotonic() - baseline_at > config.energy.baseline_every_s:
-                    ctx.idle_baseline = _idle_baseline(config, ctx.idle_baseline, emit)
-                    baseline_at = time.monotonic()
+                if baselines is not None and baselines.due():
+                    ctx.idle_baseline = _idle_baseline(baselines, emit)
                 emit("case_start", {"index": i, "case": planned.spec})
                 result = _execute_watched(planned, ctx, monitor if config.monitor.enabled else None, cooldown_flags)
                 run.cases.append(result)
@@ -110,21 +109,26 @@ def _save(run: RunResult, path: Path) -> None:
                          "before this one is in the file as it was last saved.") from None
 
 
-def _idle_baseline(config: BenchConfig, previous: Any, emit: Progress) -> Any:
+def _baseline_schedule(config: BenchConfig) -> Any:
+    """When to measure idle power (suite.energy.BaselineSchedule); None without energy."""
+    if not config.energy.enabled:
+        return None
     try:
-        from suite import energy
-        from suite.measure import energy_options
+        from suite.energy import BaselineSchedule
+    except ImportError:  # energy package not available in this build
+        return None
+    return BaselineSchedule(config.energy)
 
-        opts = energy_options(config)
-        meter = energy.select_meter(opts)
-        try:
-            emit("baseline", {"seconds": energy.window_s(meter, opts)})
-            return energy.measure_idle(meter, opts, previous=previous)
-        finally:
-            meter.close()
-    except Exception as exc:  # no baseline: energy is reported gross only
+
+def _idle_baseline(baselines: Any, emit: Progress) -> Any:
+    """Measure the idle baseline; on failure keep the previous one (energy then reported gross
+    only, or against an older baseline). The schedule counts a failure as an attempt, so a
+    meter that fails is not retried before every case."""
+    try:
+        baselines.measure(on_window=lambda seconds: emit("baseline", {"seconds": seconds}))
+    except Exception as exc:
         emit("warning", {"message": f"idle baseline not measured: {exc}"})
-        return previous
+    return baselines.baseline
 
 
 # --------------------------------------------------------------------------- conditions
@@ -134,12 +138,10 @@ def _monitor(config: BenchConfig, emit: Progress) -> Any:
     """The machine watcher, or None when neither watching nor cool-down is wanted."""
     if not config.monitor.enabled and config.cooldown_temp_c is None:
         return None
-    from suite.monitor import Monitor, MonitorOptions
+    from suite.monitor import Monitor
 
-    m = config.monitor
     try:
-        monitor = Monitor(MonitorOptions(interval_s=m.interval_s, hot_temp_c=m.hot_temp_c,
-                                         sysfs_root=m.sysfs_root, vcgencmd=m.vcgencmd))
+        monitor = Monitor(config.monitor)
     except Exception as exc:  # watching is a help, never a reason to stop the run
         emit("warning", {"message": f"machine conditions not watched: {type(exc).__name__}: {exc}"})
         return None

@@ -8,10 +8,12 @@ METER_TABLE_COLUMNS = ("meter", "usable", "method", "detail")
 
 def meter_table(opts=None) -> list[dict[str, str]]:
     """One row per meter in auto-selection order; the meter `auto` would pick is marked
-    "yes (auto)", a meter named in the options "yes (selected)". `opts` is a suite.energy.EnergyOptions (default options when None)."""
-    from suite.energy import EnergyOptions, canonical_meter_name, describe_meters
+    "yes (auto)", a meter named in the options "yes (selected)". `opts` is a
+    suite.config.EnergyConfig (default options when None)."""
+    from suite.config import EnergyConfig
+    from suite.energy import canonical_meter_name, describe_meters
 
-    opts = opts if opts is not None else EnergyOptions()
+    opts = opts if opts is not None else EnergyConfig()
     chosen = canonical_meter_name(opts.meter)
     statuses = describe_meters(opts)
     rows = []

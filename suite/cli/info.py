@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
 
         from suite.cli.console import stdout_console
         from suite.cli.summary import fmt_count
-        from suite.models.registry import list_models
+        from suite.models import list_models
 
         entries = list_models(pattern, modality, source)
         table = Table(title=f"{len(entries)} model(s)  (also: torchvision:<name>, hf:<type>, file.py, file.onnx)")

@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
         device: Annotated[Optional[str], typer.Option(help="cpu or cuda.")] = None,
         pretrained: Annotated[bool, typer.Option("--pretrained", help="Load published weights (needs network); default random weights.")] = False,
         no_energy: Annotated[bool, typer.Option("--no-energy", help="Skip the energy window.")] = False,
+        meter: Annotated[Optional[str], typer.Option("--meter", help="Energy meter: auto (default: the most direct one that works here), rapl, nvml, jetson, rpi5-pmic, estimate, or one another package adds; `bench env` lists what works here.")] = None,
         region: Annotated[Optional[str], typer.Option(help="Grid region (ISO3 country code) for carbon, e.g. USA, FRA, DEU.")] = None,
         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for the results file and the report (default reports/), or the results file itself (a path ending in .json).")] = None,
         resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted run: its output folder (the newest unfinished run in it) or its results file. Runs only the cases not yet finished, with the saved configuration.")] = None,
@@ -82,6 +83,8 @@ def register(app: typer.Typer) -> None:
         energy: dict[str, Any] = {}
         if no_energy:
             energy["enabled"] = False
+        if meter is not None:
+            energy["meter"] = check_meter(meter)
         if region:
             energy["region"] = region
         if energy:
@@ -104,6 +107,18 @@ def register(app: typer.Typer) -> None:
         if pretrained and not model:
             cfg = _all_pretrained(cfg)
         execute_run(cfg, output=new_run_output(cfg, out, force))
+
+
+def check_meter(name: str) -> str:
+    """--meter's value, refused here with the choices (the config would refuse it too, but
+    naming the field rather than the flag)."""
+    from suite.energy.meters import canonical_meter_name
+
+    try:
+        canonical_meter_name(name)
+    except ConfigError as exc:
+        raise ConfigError(f"--meter: {exc}") from None
+    return name
 
 
 def _all_pretrained(cfg: Any) -> Any:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from suite.errors import BenchError
+from suite.host import is_raspberry_pi, is_tegra
 
 PLATFORMS = ("x86", "arm64", "l4t")
 # What BENCH_PLATFORM / compose's `bench-<flavour>` services accept.
@@ -63,7 +64,7 @@ def detect_platform(root: str | os.PathLike[str] = "/", machine: str | None = No
     if arch in ("x86_64", "amd64"):
         return "x86"
     if arch in ("aarch64", "arm64"):
-        return "l4t" if (Path(root) / "etc/nv_tegra_release").exists() else "arm64"
+        return "l4t" if is_tegra(root) else "arm64"
     raise PlatformError(
         f"No bench image for this machine's architecture '{arch}': images exist for x86_64 "
         "(Dockerfile.x86) and aarch64 (Dockerfile.arm64, Dockerfile.l4t on Jetson). On a 32-bit "
@@ -71,20 +72,9 @@ def detect_platform(root: str | os.PathLike[str] = "/", machine: str | None = No
     )
 
 
-def device_model(root: str | os.PathLike[str] = "/") -> str | None:
-    """The board's name from the device tree ('Raspberry Pi 5 Model B Rev 1.0'), if any."""
-    for rel in ("proc/device-tree/model", "sys/firmware/devicetree/base/model"):
-        try:
-            raw = (Path(root) / rel).read_bytes()
-        except OSError:
-            continue
-        return raw.rstrip(b"\x00\n").decode("utf-8", "replace").strip() or None
-    return None
-
-
 def detect_flavour(root: str | os.PathLike[str] = "/", machine: str | None = None) -> str:
     plat = detect_platform(root, machine)
-    if plat == "arm64" and "raspberry pi" in (device_model(root) or "").lower():
+    if plat == "arm64" and is_raspberry_pi(root):
         return "rpi"
     return plat
 

@@ -2,17 +2,20 @@
 
 Meters (one module each, chosen automatically or by name): rapl (powercap counters), nvml (NVIDIA
 GPUs), jetson (jtop or INA3221/INA238 sysfs), rpi5-pmic (`vcgencmd pmic_read_adc`), estimate
-(codecarbon's model, always labelled `estimated`). Every result says how it was obtained.
+(codecarbon's model, always labelled `estimated`), and any that another package declares (entry
+points `bench.meters`; the table is in meters.py). Every result says how it was obtained.
+
+The options are the config's own section, `suite.config.EnergyConfig` (`opts` below), validated
+with the config: an unknown meter name is a config error before anything runs.
 
 Usage (suite.runner and suite.measure). A meter is selected where it is used and closed after
 (NVML shutdown, jtop disconnect): in the runner for each idle baseline, in the case's worker for
 each case:
-    # runner, before a case, when the baseline is due (re-measured every baseline_every_s):
-    meter = select_meter(opts)
-    try:
-        baseline = measure_idle(meter, opts, previous=baseline)
-    finally:
-        meter.close()
+    # runner, once per run; then before each case:
+    baselines = BaselineSchedule(opts)
+    if baselines.due():                              # first case, then every baseline_every_s
+        baselines.measure()                          # a failure counts as an attempt too
+    baseline = baselines.baseline
     # worker, per case:
     meter = select_meter(opts)
     try:
@@ -49,34 +52,28 @@ from suite.energy.measure import (
     DRIFT_THRESHOLD,
     MIN_SENSOR_PERIODS,
     RECOMMENDED_MIN_WINDOW_S,
+    BaselineSchedule,
     IdleBaseline,
     baseline_drift,
     baseline_drifted,
-    baseline_due,
     measure_energy,
     measure_idle,
     window_s,
 )
-from suite.energy.options import EnergyOptions, sysfs_root, vcgencmd_command
-from suite.energy.select import (
-    METER_ORDER,
-    MeterStatus,
-    canonical_meter_name,
-    describe_meters,
-    probe_meter,
-    select_meter,
-)
+from suite.energy.meters import ENTRY_POINT_GROUP, METER_ORDER, canonical_meter_name, known_meters
+from suite.energy.select import MeterStatus, describe_meters, meter_factory, probe_meter, select_meter
 
 __all__ = [
     "CAR_G_CO2_PER_KM",
     "DRIFT_THRESHOLD",
+    "ENTRY_POINT_GROUP",
     "EQUIVALENTS",
     "METER_ORDER",
     "MIN_SENSOR_PERIODS",
     "RECOMMENDED_MIN_WINDOW_S",
     "SMARTPHONE_G_CO2_PER_CHARGE",
+    "BaselineSchedule",
     "CounterMeter",
-    "EnergyOptions",
     "GridIntensity",
     "IdleBaseline",
     "Meter",
@@ -89,19 +86,18 @@ __all__ = [
     "WindowReading",
     "baseline_drift",
     "baseline_drifted",
-    "baseline_due",
     "canonical_meter_name",
     "carbon_for",
     "describe_meters",
     "grid_intensity",
     "integrate_trace",
+    "known_meters",
     "known_regions",
     "lookup_region",
     "measure_energy",
     "measure_idle",
+    "meter_factory",
     "probe_meter",
     "select_meter",
-    "sysfs_root",
-    "vcgencmd_command",
     "window_s",
 ]

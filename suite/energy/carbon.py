@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from suite.energy.options import EnergyOptions
+from suite.config import EnergyConfig
 from suite.errors import BenchError, closest
 from suite.results.schema import CarbonResult, EnergyResult
 
@@ -113,7 +113,7 @@ def known_regions() -> list[str]:
     return [n for n in names if n] + list(_regional())
 
 
-def grid_intensity(opts: EnergyOptions) -> GridIntensity:
+def grid_intensity(opts: EnergyConfig) -> GridIntensity:
     if opts.intensity_g_per_kwh is not None:
         return GridIntensity(float(opts.intensity_g_per_kwh), "custom",
                              f"given by the user: {opts.intensity_g_per_kwh:g} g CO2eq/kWh")
@@ -166,7 +166,7 @@ def lookup_region(region: str) -> GridIntensity:
     )
 
 
-def carbon_for(energy: EnergyResult, opts: EnergyOptions) -> CarbonResult:
+def carbon_for(energy: EnergyResult, opts: EnergyConfig) -> CarbonResult:
     """Grams of CO2eq per inference (from the gross energy: all the device drew while serving it),
     per million inferences, and everyday equivalents of a million inferences."""
     grid = grid_intensity(opts)

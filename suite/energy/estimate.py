@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from suite.config import EnergyConfig
 from suite.energy.base import MeterUnavailable, PowerReading, SampledMeter
-from suite.energy.options import EnergyOptions
 
 _LOCK = threading.Lock()
 _SETUP: CodecarbonSetup | None = None
@@ -110,7 +110,7 @@ def describe_assumptions(setup: CodecarbonSetup, sample_hz: float) -> tuple[str,
     return tuple(out)
 
 
-def probe(opts: EnergyOptions, *, clock=None, setup: CodecarbonSetup | None = None) -> SampledMeter:
+def probe(opts: EnergyConfig, *, clock=None, setup: CodecarbonSetup | None = None) -> SampledMeter:
     """`setup`: the hardware objects to ask (tests pass stand-ins); None: codecarbon's, detected once."""
     setup = setup if setup is not None else codecarbon_setup()
     parts = [(_part_label(h), h) for h in setup.hardware]

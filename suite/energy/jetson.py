@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from suite.containers.platform import device_model
+from suite.config import EnergyConfig
 from suite.energy.base import MeterUnavailable, PowerReading, SampledMeter
-from suite.energy.options import EnergyOptions, sysfs_root
+from suite.host import device_model, resolve_root
 
 INPUT_RAILS = ("VIN", "POM_5V_IN", "VDD_IN")  # preference order, after jetson-stats 7.2 total_power()
 JTOP_SOCKET = "run/jtop.sock"
@@ -156,7 +156,7 @@ def _total_assumption(names: list[str]) -> str:
             "jetson-stats does; the carrier board is not included")
 
 
-def _try_jtop(root: Path, opts: EnergyOptions, notes: list[str]) -> SampledMeter | None:
+def _try_jtop(root: Path, opts: EnergyConfig, notes: list[str]) -> SampledMeter | None:
     if not (root / JTOP_SOCKET).exists():
         notes.append(f"jtop service socket /{JTOP_SOCKET} not found: reading the power monitors directly")
         return None
@@ -188,8 +188,8 @@ def _try_jtop(root: Path, opts: EnergyOptions, notes: list[str]) -> SampledMeter
                         detail=f"jtop: {', '.join(names)}", on_close=client.close)
 
 
-def probe(opts: EnergyOptions, *, clock=None) -> SampledMeter:
-    root = sysfs_root(opts)
+def probe(opts: EnergyConfig, *, clock=None) -> SampledMeter:
+    root = resolve_root(opts.sysfs_root)
     notes: list[str] = []
     meter = _try_jtop(root, opts, notes)
     if meter is not None:

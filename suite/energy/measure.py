@@ -9,8 +9,9 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
+from suite.config import EnergyConfig
 from suite.energy.base import Clock, Meter, MeterError, WindowReading
-from suite.energy.options import EnergyOptions
+from suite.energy.select import select_meter
 from suite.results.flags import flag
 from suite.results.schema import EnergyResult, Flag
 
@@ -20,14 +21,14 @@ DRIFT_THRESHOLD = 0.20  # an idle baseline that moved more than this since the l
 _IDLE_POLL_S = 0.05
 
 
-def window_s(meter: Meter, opts: EnergyOptions) -> float:
+def window_s(meter: Meter, opts: EnergyConfig) -> float:
     """How long one energy window lasts with this meter: max(min_window_s, 20 sensor periods)."""
     return max(opts.min_window_s, MIN_SENSOR_PERIODS * meter.period_s)
 
 
 @dataclass(frozen=True)
 class IdleBaseline:
-    """Idle power measured with one meter; the runner caches it and re-measures it when due."""
+    """Idle power measured with one meter; the runner keeps it in a BaselineSchedule."""
 
     meter: str
     power_w: float
@@ -51,17 +52,45 @@ def baseline_drifted(previous_w: float, current_w: float, threshold: float = DRI
     return baseline_drift(previous_w, current_w) > threshold
 
 
-def baseline_due(baseline: IdleBaseline | None, opts: EnergyOptions, meter: Meter | None = None,
-                 now: float | None = None) -> bool:
-    """True when there is no usable baseline: none yet, another meter's, or older than baseline_every_s."""
-    if baseline is None:
-        return True
-    if meter is not None and baseline.meter != meter.name:
-        return True
-    return baseline.age_s(now) >= opts.baseline_every_s
+class BaselineSchedule:
+    """The runner's idle baseline and when to measure it again.
+
+    Due before the first case, then whenever the last *attempt* is `baseline_every_s` old. A
+    failed attempt counts as one: a meter that cannot measure idle power is tried again after
+    baseline_every_s, not before every case (each try costs a window and fails the same way);
+    meanwhile the previous baseline stays in use and energy results flag it once it is old.
+    The meter is selected for each attempt and closed after (NVML shutdown, jtop disconnect)."""
+
+    def __init__(self, opts: EnergyConfig, *, select: Callable[[EnergyConfig], Meter] | None = None,
+                 measure: Callable[..., IdleBaseline] | None = None, monotonic: Clock = time.monotonic):
+        self.opts = opts
+        self.baseline: IdleBaseline | None = None
+        self._select = select or select_meter
+        self._measure = measure or measure_idle
+        self._monotonic = monotonic
+        self._last_attempt: float | None = None
+
+    def due(self) -> bool:
+        return self._last_attempt is None or self._monotonic() - self._last_attempt >= self.opts.baseline_every_s
+
+    def measure(self, on_window: Callable[[float], None] | None = None) -> IdleBaseline:
+        """Measure now, due or not; `on_window(seconds)` is called once the meter is chosen.
+        Raises what selecting or measuring raises (MeterUnavailable, MeterError) and keeps the
+        previous baseline; either way the attempt counts for `due`."""
+        try:
+            meter = self._select(self.opts)
+            try:
+                if on_window is not None:
+                    on_window(window_s(meter, self.opts))
+                self.baseline = self._measure(meter, self.opts, previous=self.baseline)
+            finally:
+                meter.close()
+        finally:
+            self._last_attempt = self._monotonic()
+        return self.baseline
 
 
-def measure_idle(meter: Meter, opts: EnergyOptions, previous: IdleBaseline | None = None, *,
+def measure_idle(meter: Meter, opts: EnergyConfig, previous: IdleBaseline | None = None, *,
                  clock: Clock = time.perf_counter, sleep: Callable[[float], None] = time.sleep,
                  monotonic: Clock = time.monotonic) -> IdleBaseline:
     """Idle power over one window of the same length as the cases'. Pass the previous baseline
@@ -93,7 +122,7 @@ def measure_idle(meter: Meter, opts: EnergyOptions, previous: IdleBaseline | Non
                         previous_power_w=prev_w, flags=tuple(flags))
 
 
-def measure_energy(fn: Callable[[], None], items_per_call: int, meter: Meter, opts: EnergyOptions,
+def measure_energy(fn: Callable[[], None], items_per_call: int, meter: Meter, opts: EnergyConfig,
                    baseline: IdleBaseline | None = None, *, clock: Clock = time.perf_counter,
                    monotonic: Clock = time.monotonic) -> tuple[EnergyResult, list[Flag]]:
     """Loop `fn` (one forward pass) for one energy window and report joules per inference and per
@@ -122,7 +151,7 @@ def measure_energy(fn: Callable[[], None], items_per_call: int, meter: Meter, op
 
 
 def energy_result(reading: WindowReading, meter: Meter, calls: int, items_per_call: int,
-                  baseline: IdleBaseline | None, opts: EnergyOptions,
+                  baseline: IdleBaseline | None, opts: EnergyConfig,
                   now: float | None = None) -> tuple[EnergyResult, list[Flag]]:
     """Per-inference figures and quality flags from one window's reading."""
     if reading.duration_s <= 0:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from suite.config import EnergyConfig
 from suite.energy.base import CounterMeter, MeterUnavailable, PowerReading, SampledMeter
-from suite.energy.options import EnergyOptions
 
 # NVML refreshes the energy counter every 10-100 ms depending on the GPU.
 NVML_COUNTER_PERIOD_S = 0.1
@@ -27,7 +27,7 @@ def _load_pynvml() -> Any:
     return pynvml
 
 
-def probe(opts: EnergyOptions, *, lib: Any = None, clock=None) -> CounterMeter | SampledMeter:
+def probe(opts: EnergyConfig, *, lib: Any = None, clock=None) -> CounterMeter | SampledMeter:
     nvml = lib if lib is not None else _load_pynvml()
     try:
         nvml.nvmlInit()

@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from suite.config import EnergyConfig
 from suite.energy.base import CounterMeter, MeterUnavailable
-from suite.energy.options import EnergyOptions, sysfs_root
+from suite.host import resolve_root
 
 POWERCAP_DIR = "sys/class/powercap"
 _ZONE_RE = re.compile(r"^(intel-rapl(?:-mmio)?):(\d+)(?::(\d+))?$")
@@ -94,8 +95,8 @@ def read_energy_j(domains: list[RaplDomain]) -> dict[str, float]:
     return {d.label: int(_read_text(d.path / "energy_uj")) / 1e6 for d in domains}
 
 
-def probe(opts: EnergyOptions, *, clock=None) -> CounterMeter:
-    root = sysfs_root(opts)
+def probe(opts: EnergyConfig, *, clock=None) -> CounterMeter:
+    root = resolve_root(opts.sysfs_root)
     domains, skipped = find_domains(root)
     if not domains:
         raise MeterUnavailable("rapl", f"no RAPL package zones under {root / POWERCAP_DIR}.", MISSING_FIX)

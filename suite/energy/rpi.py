@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 
+from suite.config import EnergyConfig
 from suite.energy.base import MeterError, MeterUnavailable, PowerReading, SampledMeter
-from suite.energy.options import EnergyOptions, vcgencmd_command
 from suite.energy.vcgencmd import run_vcgencmd
+from suite.host import find_vcgencmd
 
 _LINE_RE = re.compile(r"^\s*([A-Za-z0-9_]+)_([AV])\s+(current|volt)\((\d+)\)=([-+0-9.eE]+)\s*[AV]?\s*$")
 
@@ -50,8 +51,8 @@ def read_power(command: list[str]) -> PowerReading:
     return PowerReading(total_w=sum(rails.values()), rails_w=rails)
 
 
-def probe(opts: EnergyOptions, *, clock=None) -> SampledMeter:
-    command = vcgencmd_command(opts)
+def probe(opts: EnergyConfig, *, clock=None) -> SampledMeter:
+    command = find_vcgencmd(opts.vcgencmd) or ["vcgencmd"]
     try:
         parsed = parse_pmic_adc(run_pmic_read_adc(command))
     except MeterError as exc:

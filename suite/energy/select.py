@@ -1,30 +1,17 @@
 """Choosing a meter: "auto" takes the first usable one in order of directness
-(rapl > nvml > jetson > rpi5-pmic > estimate); a named meter that cannot work here is an error
-that says why and how to fix it."""
+(rapl > nvml > jetson > rpi5-pmic > plug-ins > estimate); a named meter that cannot work here is
+an error that says why and how to fix it. Which meters exist is in meters.py."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from suite.energy import estimate, jetson, nvml, rapl, rpi
+from suite.config import EnergyConfig
 from suite.energy.base import Meter, MeterUnavailable
-from suite.energy.options import EnergyOptions
-from suite.errors import ConfigError, closest
-
-METER_ORDER = ("rapl", "nvml", "jetson", "rpi5-pmic", "estimate")
-METHODS = {"rapl": "counter", "nvml": "counter or sampled", "jetson": "sampled", "rpi5-pmic": "sampled",
-           "estimate": "estimated"}
-ALIASES = {"rpi5": "rpi5-pmic", "rpi": "rpi5-pmic", "pmic": "rpi5-pmic", "jtop": "jetson", "ina3221": "jetson",
-           "gpu": "nvml", "nvidia": "nvml", "codecarbon": "estimate", "estimated": "estimate"}
-
-_PROBES: dict[str, Callable[[EnergyOptions], Meter]] = {
-    "rapl": rapl.probe,
-    "nvml": nvml.probe,
-    "jetson": jetson.probe,
-    "rpi5-pmic": rpi.probe,
-    "estimate": estimate.probe,
-}
+from suite.energy.meters import METHODS, canonical_meter_name, known_meters
 
 
 @dataclass(frozen=True)
@@ -35,28 +22,35 @@ class MeterStatus:
     reason: str  # what was found, or why not and the fix
 
 
-def canonical_meter_name(name: str) -> str:
-    key = name.strip().lower()
-    if key == "auto" or key in _PROBES:
-        return key
-    if key in ALIASES:
-        return ALIASES[key]
-    hint = closest(key, [*METER_ORDER, *ALIASES, "auto"])
-    did_you_mean = f" Did you mean: {', '.join(hint)}?" if hint else ""
-    raise ConfigError(f"Unknown energy meter '{name}'.{did_you_mean} Choose one of: auto, {', '.join(METER_ORDER)}.")
+def meter_factory(name: str) -> Callable[[EnergyConfig], Meter]:
+    """A meter's factory, its module imported now. A plug-in whose module cannot be imported is
+    MeterUnavailable like any meter that cannot work here, so `auto` moves on."""
+    canonical = canonical_meter_name(name)
+    target = known_meters().get(canonical)
+    if target is None:  # "auto"
+        raise ValueError("'auto' is not one meter: use select_meter()")
+    module_name, _, attr = target.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in filter(None, attr.split(".")):
+            obj = getattr(obj, part)
+    except Exception as exc:
+        raise MeterUnavailable(canonical, f"its factory {target} cannot be loaded ({type(exc).__name__}: {exc}).",
+                               "reinstall the package that provides it") from exc
+    return obj
 
 
-def probe_meter(name: str, opts: EnergyOptions) -> Meter:
+def probe_meter(name: str, opts: EnergyConfig) -> Meter:
     """Build one named meter, or raise MeterUnavailable (a BenchError) with the reason and fix."""
-    return _PROBES[canonical_meter_name(name)](opts)
+    return meter_factory(name)(opts)
 
 
-def select_meter(opts: EnergyOptions) -> Meter:
+def select_meter(opts: EnergyConfig) -> Meter:
     name = canonical_meter_name(opts.meter)
     if name != "auto":
         return probe_meter(name, opts)
     reasons = []
-    for candidate in METER_ORDER:
+    for candidate in known_meters():
         try:
             return probe_meter(candidate, opts)
         except MeterUnavailable as exc:
@@ -65,14 +59,14 @@ def select_meter(opts: EnergyOptions) -> Meter:
                            "install codecarbon for estimates")
 
 
-def describe_meters(opts: EnergyOptions) -> list[MeterStatus]:
+def describe_meters(opts: EnergyConfig) -> list[MeterStatus]:
     """Every meter, whether it works here, and why not (for `bench env`)."""
     out = []
-    for name in METER_ORDER:
+    for name in known_meters():
         try:
             meter = probe_meter(name, opts)
         except MeterUnavailable as exc:
-            out.append(MeterStatus(name, False, METHODS[name], exc.summary))
+            out.append(MeterStatus(name, False, METHODS.get(name, "?"), exc.summary))
             continue
         try:
             out.append(MeterStatus(name, True, meter.method, meter.detail))

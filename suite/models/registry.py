@@ -1,7 +1,13 @@
 """Model registry: a dict, a decorator and wildcard listing (after timm).
 
 Heavy dependencies are imported when an entry is *built*, never when the registry is
-imported. Names resolve as:
+imported. Models register beside their builders (see zoo.py):
+
+    @register_model(name="unet", modality="image", input_spec=UNET_SPEC, reference_params=7_763_041)
+    def unet(pretrained: bool): ...
+
+Importing any `suite.models` module runs the package's `__init__`, which imports zoo.py, so the
+seed models are registered before anyone can look them up. Names resolve as:
     resnet18                 a registry entry (see zoo.py)
     torchvision:<name>       any torchvision classification model
     hf:<model_type>[:k=v,..] any transformers architecture from its config, with overrides
@@ -13,43 +19,38 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from suite.errors import BenchError, UnknownModelError
-from suite.inputs import InputSpec
-
-Builder = Callable[[bool], Any]  # pretrained -> torch.nn.Module
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    name: str
-    source: str  # registry | torchvision | transformers | file | onnx
-    modality: str
-    input_spec: InputSpec
-    builder: Builder | None  # None for onnx files
-    description: str = ""
-    reference_params: int | None = None  # independent reference for tests and `bench models`
-    tags: tuple[str, ...] = ()
-    path: str | None = None  # onnx / file sources
-    pretrained_available: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def build(self, pretrained: bool = False):
-        if self.builder is None:
-            raise BenchError(f"Model '{self.name}' is an ONNX file: it runs on the ort backends only")
-        if pretrained and not self.pretrained_available:
-            raise BenchError(f"Model '{self.name}' has no published weights to load; run it without --pretrained")
-        model = self.builder(pretrained)
-        model.eval()
-        return model
-
+from suite.models import sources
+from suite.models.entry import Builder, ModelEntry
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(entry: ModelEntry) -> ModelEntry:
+@overload
+def register_model(entry: ModelEntry, /) -> ModelEntry: ...
+@overload
+def register_model(**fields: Any) -> Callable[[Builder], Builder]: ...
+
+
+def register_model(entry: ModelEntry | None = None, /, **fields: Any) -> Any:
+    """Add a model. Either pass a ModelEntry, or decorate its builder (`pretrained -> nn.Module`)
+    with the entry's other fields as keywords; `name` defaults to the function's name and
+    `source` to "registry". The decorator returns the builder unchanged."""
+    if entry is not None:
+        if fields or not isinstance(entry, ModelEntry):
+            raise TypeError("register_model takes a ModelEntry, or the entry's fields as keywords (as a decorator)")
+        return _add(entry)
+
+    def decorate(builder: Builder) -> Builder:
+        _add(ModelEntry(**{"name": builder.__name__, "source": "registry", **fields, "builder": builder}))
+        return builder
+
+    return decorate
+
+
+def _add(entry: ModelEntry) -> ModelEntry:
     if entry.name in _REGISTRY:
         raise ValueError(f"model '{entry.name}' registered twice")
     _REGISTRY[entry.name] = entry
@@ -57,15 +58,12 @@ def register_model(entry: ModelEntry) -> ModelEntry:
 
 
 def registry() -> dict[str, ModelEntry]:
-    from suite.models import zoo
-
-    zoo.ensure_registered()
     return _REGISTRY
 
 
 def list_models(pattern: str = "*", modality: str | None = None, source: str | None = None) -> list[ModelEntry]:
     out = []
-    for name, entry in sorted(registry().items()):
+    for name, entry in sorted(_REGISTRY.items()):
         if not fnmatch.fnmatch(name, pattern):
             continue
         if modality and entry.modality != modality:
@@ -78,13 +76,10 @@ def list_models(pattern: str = "*", modality: str | None = None, source: str | N
 
 def resolve_model(name: str, overrides: dict[str, Any] | None = None) -> ModelEntry:
     """Turn what the user typed into a ModelEntry (building nothing yet)."""
-    from suite.models import sources
-
-    entries = registry()
-    if name in entries:
+    if name in _REGISTRY:
         if overrides:
             raise BenchError(f"Config overrides apply to hf: models only, not to registry entry '{name}'")
-        return entries[name]
+        return _REGISTRY[name]
     lowered = name.lower()
     if lowered.startswith("torchvision:"):
         return sources.torchvision_entry(name.split(":", 1)[1])
@@ -94,4 +89,4 @@ def resolve_model(name: str, overrides: dict[str, Any] | None = None) -> ModelEn
         return sources.onnx_entry(name)
     if ".py" in lowered and (lowered.endswith(".py") or ".py:" in lowered):
         return sources.file_entry(name)
-    raise UnknownModelError(name, list(entries))
+    raise UnknownModelError(name, list(_REGISTRY))

@@ -10,7 +10,7 @@ from typing import Any
 
 from suite.errors import BenchError, UnknownModelError
 from suite.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec
-from suite.models.registry import ModelEntry
+from suite.models.entry import ModelEntry
 
 OFFLINE_HINT = ("Published weights could not be fetched ({err}). --pretrained needs network access "
                 "to the weights' host (or a warm local cache); run without --pretrained for random weights.")

@@ -1,5 +1,6 @@
 """The seed model zoo: every model in the lab handouts, built offline from configs that match
-the named checkpoints (random weights unless --pretrained). All registration happens here.
+the named checkpoints (random weights unless --pretrained). Each model is registered beside its
+builder (`register_model`, after timm); importing `suite.models` imports this module.
 
 Reference parameter counts are from torchvision's weight metadata, the UNet repository and
 checked counts in NOTES.md; tests compare the suite's counts against them.
@@ -8,9 +9,19 @@ checked counts in NOTES.md; tests compare the suite's counts against them.
 from __future__ import annotations
 
 from suite.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec
-from suite.models.registry import ModelEntry, register_model
+from suite.models.entry import ModelEntry
+from suite.models.registry import register_model
 
-_done = False
+# ----------------------------------------------------------------------------- torchvision
+
+# Published counts: torchvision weights meta (num_params).
+_TV = {
+    "resnet18": 11_689_512,
+    "mobilenet_v2": 3_504_872,
+    "mobilenet_v3_small": 2_542_856,
+    "squeezenet1_0": 1_248_424,
+    "vgg16": 138_357_544,
+}
 
 
 def _torchvision(name: str):
@@ -22,16 +33,26 @@ def _torchvision(name: str):
     return build
 
 
-def _hf(model_cls: str, config_cls: str, checkpoint: str, **config_kwargs):
-    def build(pretrained: bool):
-        from suite.models.sources import build_transformers
+for _name, _params in _TV.items():
+    register_model(ModelEntry(
+        name=_name, source="registry", modality="image", input_spec=image_spec(224),
+        builder=_torchvision(_name), description=f"torchvision {_name} (ImageNet classifier)",
+        reference_params=_params, tags=("cnn", "vision", "lab1"),
+    ))
+del _name, _params
 
-        return build_transformers(model_cls, config_cls, checkpoint if pretrained else None, config_kwargs)
+# ----------------------------------------------------------------------------- our own modules
 
-    return build
+UNET_SPEC = InputSpec(
+    modality="image", tensors=(TensorSpec("x", ("batch", 3, "resolution", "resolution")),),
+    size_axis="resolution", default_size=256, min_size=16, size_multiple=16,
+)
 
 
-def _unet(pretrained: bool):
+@register_model(name="unet", modality="image", input_spec=UNET_SPEC,
+                description="brain-segmentation UNet (mateuszbuda; in 3, out 1, init_features 32)",
+                reference_params=7_763_041, tags=("cnn", "segmentation", "lab1"))
+def unet(pretrained: bool):
     from suite.models.unet import UNET_WEIGHTS_URL, build_unet
 
     model = build_unet(3, 1, 32)
@@ -42,10 +63,30 @@ def _unet(pretrained: bool):
     return model
 
 
-def _logmel(pretrained: bool):
+@register_model(name="logmel", modality="audio", input_spec=audio_spec(1.0),
+                description="log-Mel spectrogram front end (80 mels, 25 ms / 10 ms; no parameters)",
+                reference_params=0, tags=("audio", "lab-audio", "no-params"), pretrained_available=False)
+def logmel(pretrained: bool):
     from suite.models.logmel import build_logmel
 
     return build_logmel()
+
+
+# ----------------------------------------------------------------------------- transformers (from configs)
+
+
+def _hf(model_cls: str, config_cls: str, checkpoint: str, **config_kwargs):
+    def build(pretrained: bool):
+        from suite.models.sources import build_transformers
+
+        return build_transformers(model_cls, config_cls, checkpoint if pretrained else None, config_kwargs)
+
+    return build
+
+
+def _register_hf(name: str, modality: str, input_spec: InputSpec, builder, description: str, **fields) -> None:
+    register_model(ModelEntry(name=name, source="registry", modality=modality, input_spec=input_spec,
+                              builder=builder, description=description, **fields))
 
 
 ALBERT_BASE = dict(embedding_size=128, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
@@ -53,110 +94,69 @@ ALBERT_BASE = dict(embedding_size=128, hidden_size=768, num_hidden_layers=12, nu
 LONGFORMER_BASE = dict(vocab_size=50265, max_position_embeddings=4098, type_vocab_size=1,
                        attention_window=512, pad_token_id=1, bos_token_id=0, eos_token_id=2)
 
-# Published counts: torchvision weights meta (num_params), NOTES.md for the rest.
-_TV = {
-    "resnet18": 11_689_512,
-    "mobilenet_v2": 3_504_872,
-    "mobilenet_v3_small": 2_542_856,
-    "squeezenet1_0": 1_248_424,
-    "vgg16": 138_357_544,
-}
-
-
-def ensure_registered() -> None:
-    global _done
-    if _done:
-        return
-    _done = True
-    for name, params in _TV.items():
-        register_model(ModelEntry(
-            name=name, source="registry", modality="image", input_spec=image_spec(224),
-            builder=_torchvision(name), description=f"torchvision {name} (ImageNet classifier)",
-            reference_params=params, tags=("cnn", "vision", "lab1"),
-        ))
-    unet_spec = InputSpec(
-        modality="image", tensors=(TensorSpec("x", ("batch", 3, "resolution", "resolution")),),
-        size_axis="resolution", default_size=256, min_size=16, size_multiple=16,
-    )
-    register_model(ModelEntry(
-        name="unet", source="registry", modality="image", input_spec=unet_spec, builder=_unet,
-        description="brain-segmentation UNet (mateuszbuda; in 3, out 1, init_features 32)",
-        reference_params=7_763_041, tags=("cnn", "segmentation", "lab1"),
-    ))
-    register_model(ModelEntry(
-        name="bert-base-uncased", source="registry", modality="text",
-        input_spec=text_spec(30522, 128, 512, token_types=True),
-        builder=_hf("BertModel", "BertConfig", "bert-base-uncased"),
-        description="BERT base, uncased (12 layers, hidden 768)", reference_params=109_482_240,
-        tags=("transformer", "nlp", "lab1"),
-    ))
-    register_model(ModelEntry(
-        name="albert-base-v2", source="registry", modality="text",
-        input_spec=text_spec(30000, 128, 512, token_types=True),
-        builder=_hf("AlbertModel", "AlbertConfig", "albert-base-v2", **ALBERT_BASE),
-        description="ALBERT base v2 (one layer shared 12 times)", reference_params=11_683_584,
-        tags=("transformer", "nlp", "lab1", "shared-params"),
-    ))
-    register_model(ModelEntry(
-        name="distilbert-base-uncased", source="registry", modality="text",
-        input_spec=text_spec(30522, 128, 512),
-        builder=_hf("DistilBertModel", "DistilBertConfig", "distilbert-base-uncased"),
-        description="DistilBERT base, uncased (6 layers)", reference_params=66_362_880,
-        tags=("transformer", "nlp", "lab1"),
-    ))
-    register_model(ModelEntry(
-        name="longformer-base-4096", source="registry", modality="text",
-        input_spec=text_spec(50265, 512, 4096),
-        builder=_hf("LongformerModel", "LongformerConfig", "allenai/longformer-base-4096", **LONGFORMER_BASE),
-        description="Longformer base (window 512, up to 4096 tokens); ONNX export is known to fail",
-        reference_params=148_659_456, tags=("transformer", "nlp", "lab1", "long-context"),
-    ))
-    register_model(ModelEntry(
-        name="hubert-base", source="registry", modality="audio", input_spec=audio_spec(1.0),
-        builder=_hf("HubertModel", "HubertConfig", "facebook/hubert-base-ls960"),
-        description="HuBERT base (16 kHz audio -> embeddings)", reference_params=94_371_712,
-        tags=("transformer", "audio", "lab-audio"),
-    ))
-    register_model(ModelEntry(
-        name="wav2vec2-base", source="registry", modality="audio", input_spec=audio_spec(1.0),
-        builder=_hf("Wav2Vec2Model", "Wav2Vec2Config", "facebook/wav2vec2-base"),
-        description="wav2vec 2.0 base (16 kHz audio -> embeddings)", reference_params=94_371_712,
-        tags=("transformer", "audio", "lab-audio"),
-    ))
-    register_model(ModelEntry(
-        name="logmel", source="registry", modality="audio", input_spec=audio_spec(1.0),
-        builder=_logmel, description="log-Mel spectrogram front end (80 mels, 25 ms / 10 ms; no parameters)",
-        reference_params=0, tags=("audio", "lab-audio", "no-params"), pretrained_available=False,
-    ))
-    vl_text = text_spec(30522, 32, 512, token_types=True).tensors
-    register_model(ModelEntry(
-        name="visualbert", source="registry", modality="multimodal",
-        input_spec=InputSpec(
-            modality="multimodal",
-            tensors=vl_text + (
-                TensorSpec("visual_embeds", ("batch", "regions", 2048)),
-                TensorSpec("visual_attention_mask", ("batch", "regions"), "int64", "ones"),
-                TensorSpec("visual_token_type_ids", ("batch", "regions"), "int64", "ones"),
-            ),
-            size_axis="seq_len", default_size=32, fixed={"regions": 36}, min_size=1, max_size=476,
+# Published counts: NOTES.md.
+_register_hf(
+    "bert-base-uncased", "text", text_spec(30522, 128, 512, token_types=True),
+    _hf("BertModel", "BertConfig", "bert-base-uncased"),
+    "BERT base, uncased (12 layers, hidden 768)", reference_params=109_482_240,
+    tags=("transformer", "nlp", "lab1"),
+)
+_register_hf(
+    "albert-base-v2", "text", text_spec(30000, 128, 512, token_types=True),
+    _hf("AlbertModel", "AlbertConfig", "albert-base-v2", **ALBERT_BASE),
+    "ALBERT base v2 (one layer shared 12 times)", reference_params=11_683_584,
+    tags=("transformer", "nlp", "lab1", "shared-params"),
+)
+_register_hf(
+    "distilbert-base-uncased", "text", text_spec(30522, 128, 512),
+    _hf("DistilBertModel", "DistilBertConfig", "distilbert-base-uncased"),
+    "DistilBERT base, uncased (6 layers)", reference_params=66_362_880,
+    tags=("transformer", "nlp", "lab1"),
+)
+_register_hf(
+    "longformer-base-4096", "text", text_spec(50265, 512, 4096),
+    _hf("LongformerModel", "LongformerConfig", "allenai/longformer-base-4096", **LONGFORMER_BASE),
+    "Longformer base (window 512, up to 4096 tokens); ONNX export is known to fail",
+    reference_params=148_659_456, tags=("transformer", "nlp", "lab1", "long-context"),
+)
+_register_hf(
+    "hubert-base", "audio", audio_spec(1.0), _hf("HubertModel", "HubertConfig", "facebook/hubert-base-ls960"),
+    "HuBERT base (16 kHz audio -> embeddings)", reference_params=94_371_712,
+    tags=("transformer", "audio", "lab-audio"),
+)
+_register_hf(
+    "wav2vec2-base", "audio", audio_spec(1.0), _hf("Wav2Vec2Model", "Wav2Vec2Config", "facebook/wav2vec2-base"),
+    "wav2vec 2.0 base (16 kHz audio -> embeddings)", reference_params=94_371_712,
+    tags=("transformer", "audio", "lab-audio"),
+)
+_register_hf(
+    "visualbert", "multimodal",
+    InputSpec(
+        modality="multimodal",
+        tensors=text_spec(30522, 32, 512, token_types=True).tensors + (
+            TensorSpec("visual_embeds", ("batch", "regions", 2048)),
+            TensorSpec("visual_attention_mask", ("batch", "regions"), "int64", "ones"),
+            TensorSpec("visual_token_type_ids", ("batch", "regions"), "int64", "ones"),
         ),
-        builder=_hf("VisualBertModel", "VisualBertConfig", "uclanlp/visualbert-vqa-coco-pre", visual_embedding_dim=2048),
-        description="VisualBERT (COCO pre-training config; 36 region features of 2048)",
-        tags=("transformer", "vision-language", "lab-vl"),
-    ))
-    register_model(ModelEntry(
-        name="lxmert", source="registry", modality="multimodal",
-        input_spec=InputSpec(
-            modality="multimodal",
-            tensors=(
-                TensorSpec("input_ids", ("batch", "seq_len"), "int64", "tokens", low=1000, high=30522),
-                TensorSpec("attention_mask", ("batch", "seq_len"), "int64", "ones"),
-                TensorSpec("visual_feats", ("batch", "regions", 2048)),
-                TensorSpec("visual_pos", ("batch", "regions", 4), kind="uniform"),
-            ),
-            size_axis="seq_len", default_size=20, fixed={"regions": 36}, min_size=1, max_size=512,
+        size_axis="seq_len", default_size=32, fixed={"regions": 36}, min_size=1, max_size=476,
+    ),
+    _hf("VisualBertModel", "VisualBertConfig", "uclanlp/visualbert-vqa-coco-pre", visual_embedding_dim=2048),
+    "VisualBERT (COCO pre-training config; 36 region features of 2048)",
+    tags=("transformer", "vision-language", "lab-vl"),
+)
+_register_hf(
+    "lxmert", "multimodal",
+    InputSpec(
+        modality="multimodal",
+        tensors=(
+            TensorSpec("input_ids", ("batch", "seq_len"), "int64", "tokens", low=1000, high=30522),
+            TensorSpec("attention_mask", ("batch", "seq_len"), "int64", "ones"),
+            TensorSpec("visual_feats", ("batch", "regions", 2048)),
+            TensorSpec("visual_pos", ("batch", "regions", 4), kind="uniform"),
         ),
-        builder=_hf("LxmertModel", "LxmertConfig", "unc-nlp/lxmert-base-uncased"),
-        description="LXMERT base (9 language, 5 vision, 5 cross layers; 36 regions)",
-        tags=("transformer", "vision-language", "lab-vl"),
-    ))
+        size_axis="seq_len", default_size=20, fixed={"regions": 36}, min_size=1, max_size=512,
+    ),
+    _hf("LxmertModel", "LxmertConfig", "unc-nlp/lxmert-base-uncased"),
+    "LXMERT base (9 language, 5 vision, 5 cross layers; 36 regions)",
+    tags=("transformer", "vision-language", "lab-vl"),
+)

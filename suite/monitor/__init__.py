@@ -6,13 +6,13 @@ and other processes' CPU use. Also the optional cool-down between cases.
 Everything is read from files under an injectable root (BENCH_SYSFS_ROOT, default /) and
 one injectable command (BENCH_VCGENCMD), so tests point the real reading code at fake trees.
 The parent process samples around each case (see `watch.Monitor`): the worker that measures
-is never disturbed. Nothing here imports torch.
+is never disturbed. The options are the config's own section, `suite.config.MonitorConfig`.
+Nothing here imports torch.
 """
 
 from __future__ import annotations
 
 from suite.monitor.cooldown import CooldownResult, wait_for_cooldown
-from suite.monitor.options import MonitorOptions
 from suite.monitor.watch import CaseWatch, Monitor, Sample, summarize
 
-__all__ = ["CaseWatch", "CooldownResult", "Monitor", "MonitorOptions", "Sample", "summarize", "wait_for_cooldown"]
+__all__ = ["CaseWatch", "CooldownResult", "Monitor", "Sample", "summarize", "wait_for_cooldown"]

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from suite.environment import read_text as _read
+from suite.host import is_tegra
+from suite.host import read_text as _read
 
 STATUS_FILE = "var/lib/nvpmodel/status"
 CONF_FILE = "etc/nvpmodel.conf"
@@ -33,7 +34,7 @@ class GpuClock:
 
 
 def is_jetson(root: Path) -> bool:
-    return (root / CONF_FILE).is_file() or (root / "etc/nv_tegra_release").is_file()
+    return (root / CONF_FILE).is_file() or is_tegra(root)
 
 
 def mode_names(root: Path) -> dict[int, str]:

@@ -44,11 +44,6 @@ def read_throttled(argv: list[str]) -> int:
     return parse_get_throttled(run_vcgencmd(argv, "get_throttled", ThrottledUnavailable))
 
 
-def now_conditions(value: int) -> list[str]:
-    """What bits 0-3 say is happening at the moment of reading."""
-    return [name for bit, name in BITS.items() if value & (1 << bit)]
-
-
 def since_boot_conditions(value: int) -> list[str]:
     """What bits 16-19 say has happened at some time since boot."""
     return [name for bit, name in BITS.items() if value & (1 << (bit + SINCE_BOOT_SHIFT))]

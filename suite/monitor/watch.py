@@ -7,17 +7,16 @@ one command (vcgencmd, on a Raspberry Pi only) a few milliseconds per sample.
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from suite.containers.platform import device_model
+from suite.config import MonitorConfig
+from suite.host import find_vcgencmd, is_raspberry_pi, resolve_root
 from suite.monitor import jetson, load, throttled
 from suite.monitor.cpufreq import CpuFreq, read_cpufreq
-from suite.monitor.options import MonitorOptions, root_of, vcgencmd_argv
 from suite.monitor.thermal import cpu_temp_c
 from suite.results.flags import flag
 from suite.results.schema import Conditions, Flag
@@ -52,14 +51,14 @@ class Counters:
 class Monitor:
     """Knows which sensors this machine has (probed once) and samples them."""
 
-    def __init__(self, opts: MonitorOptions | None = None, *,
+    def __init__(self, opts: MonitorConfig | None = None, *,
                  own_pids: Callable[[], list[int]] = load.own_pids):
-        opts = opts or MonitorOptions()
-        self.root = root_of(opts)
+        opts = opts or MonitorConfig()
+        self.root = resolve_root(opts.sysfs_root)
         self._own_pids = own_pids
         self.has_temperature = cpu_temp_c(self.root) is not None
         self.has_cpufreq = bool(read_cpufreq(self.root))
-        self._vcgencmd = vcgencmd_argv(opts)
+        self._vcgencmd = find_vcgencmd(opts.vcgencmd)
         self.throttled_at_start: int | None = None
         if self._vcgencmd is not None:
             try:
@@ -70,8 +69,8 @@ class Monitor:
         self._gpu_dir = jetson.find_gpu(self.root) if self.is_jetson else None
         self._mode_names = jetson.mode_names(self.root) if self.is_jetson else {}
         if opts.hot_temp_c is None:
-            pi = self._vcgencmd is not None or "Raspberry Pi" in (device_model(self.root) or "")
-            opts = dataclasses.replace(opts, hot_temp_c=HOT_TEMP_C_PI if pi else HOT_TEMP_C_OTHER)
+            pi = self._vcgencmd is not None or is_raspberry_pi(self.root)
+            opts = opts.model_copy(update={"hot_temp_c": HOT_TEMP_C_PI if pi else HOT_TEMP_C_OTHER})
         self.opts = opts
 
     # ------------------------------------------------------------------ readings
@@ -167,7 +166,7 @@ class CaseWatch:
 
 
 def summarize(start: Sample, during: list[Sample], end: Sample, c0: Counters, c1: Counters,
-              opts: MonitorOptions, *, device: str = "cpu",
+              opts: MonitorConfig, *, device: str = "cpu",
               page_bytes: int | None = None) -> tuple[Conditions, list[Flag]]:
     """What the samples say about one case, and the flags it raises (suite/results/flags.py).
     Pure: tests feed it samples read from fake trees.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from suite.config import EnergyConfig
 from suite.energy import (
     CAR_G_CO2_PER_KM,
     SMARTPHONE_G_CO2_PER_CHARGE,
-    EnergyOptions,
     carbon_for,
     grid_intensity,
     lookup_region,
@@ -24,7 +24,7 @@ def energy(j_per_inference: float, method: str = "counter") -> EnergyResult:
 
 def test_grams_per_inference_by_hand():
     # 3.6 J = 1e-6 kWh; at 400 g/kWh that is 4e-4 g per inference, 400 g per million.
-    c = carbon_for(energy(3.6), EnergyOptions(intensity_g_per_kwh=400.0))
+    c = carbon_for(energy(3.6), EnergyConfig(intensity_g_per_kwh=400.0))
     assert isinstance(c, CarbonResult)
     assert c.region == "custom" and "given by the user" in c.source
     assert c.intensity_g_per_kwh == 400.0
@@ -63,7 +63,7 @@ def test_us_state_from_egrid_lb_per_mwh():
 
 def test_nordic_zone_and_default_region():
     assert lookup_region("SE3").region == "SWE/SE3"
-    assert grid_intensity(EnergyOptions()).region == "USA"
+    assert grid_intensity(EnergyConfig()).region == "USA"
 
 
 @pytest.mark.parametrize(("region", "canonical", "g_per_kwh"), [
@@ -90,10 +90,10 @@ def test_chinese_province_intensity_is_co2_only(region):
 
 def test_unknown_region_lists_close_matches():
     with pytest.raises(BenchError, match=r"Unknown grid region 'Frnace'. Did you mean: France"):
-        carbon_for(energy(1.0), EnergyOptions(region="Frnace"))
+        carbon_for(energy(1.0), EnergyConfig(region="Frnace"))
 
 
 def test_estimated_energy_is_named_in_the_carbon_source():
-    c = carbon_for(energy(1.0, method="estimated"), EnergyOptions(region="FRA"))
+    c = carbon_for(energy(1.0, method="estimated"), EnergyConfig(region="FRA"))
     assert "ESTIMATED" in c.source and c.region == "FRA"
     assert c.g_per_inference == pytest.approx(1.0 / 3.6e6 * c.intensity_g_per_kwh)

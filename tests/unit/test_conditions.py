@@ -23,9 +23,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from suite.config import MonitorConfig
 from suite.monitor import (
     Monitor,
-    MonitorOptions,
     Sample,
     jetson,
     load,
@@ -53,7 +53,7 @@ def tree(tmp_path: Path, *names: str) -> Path:
 def monitor(root: Path | None = None, vcgencmd: str | None = None, **kw) -> Monitor:
     # No root: one that does not exist, i.e. no sensors at all. own_pids=[]: the fake trees
     # hold no /proc/<pid> entries for this process.
-    return Monitor(MonitorOptions(sysfs_root=str(root) if root else str(FIX / "no-such-root"), vcgencmd=vcgencmd, **kw),
+    return Monitor(MonitorConfig(sysfs_root=str(root) if root else str(FIX / "no-such-root"), vcgencmd=vcgencmd, **kw),
                    own_pids=lambda: [])
 
 
@@ -188,9 +188,9 @@ def test_jetson_power_mode_change_is_flagged(tmp_path):
 def test_decode_get_throttled_bits():
     v = throttled.parse_get_throttled("throttled=0x50005\n")
     assert v == 0x50005 == (1 << 0) | (1 << 2) | (1 << 16) | (1 << 18)
-    assert throttled.now_conditions(v) == ["under-voltage", "throttled"]
+    assert v & throttled.NOW_MASK == 0x5  # under-voltage and throttled now
     assert throttled.since_boot_conditions(v) == ["under-voltage", "throttled"]
-    assert throttled.now_conditions(0x80000) == [] and throttled.since_boot_conditions(0x80000) == ["soft temperature limit"]
+    assert 0x80000 & throttled.NOW_MASK == 0 and throttled.since_boot_conditions(0x80000) == ["soft temperature limit"]
     assert throttled.parse_get_throttled("throttled=0x0") == 0
     with pytest.raises(throttled.ThrottledUnavailable):
         throttled.parse_get_throttled("VCHI initialization failed")
@@ -257,7 +257,7 @@ def test_swap_and_other_cpu_from_proc(tmp_path):
     root = tmp_path
     _write_proc(root, "cpu  1000 0 500 8000 10 0 0 0 0 0\ncpu0 500 0 250 4000 5 0 0 0 0 0\ncpu1 500 0 250 4000 5 0 0 0 0 0\n",
                 "nr_free_pages 1000\npswpin 100\npswpout 50\n", {4242: (10, 5, 0, 0)})
-    m = Monitor(MonitorOptions(sysfs_root=str(root)), own_pids=lambda: [4242])
+    m = Monitor(MonitorConfig(sysfs_root=str(root)), own_pids=lambda: [4242])
     with m.watch() as w:
         _write_proc(root, "cpu  1400 0 600 8200 10 0 0 0 0 0\ncpu0 700 0 300 4100 5 0 0 0 0 0\ncpu1 700 0 300 4100 5 0 0 0 0 0\n",
                     "nr_free_pages 10\npswpin 30820\npswpout 50\n", {4242: (200, 50, 10, 5)})
@@ -282,7 +282,7 @@ def test_own_ticks_count_reaped_children_once():
 def test_other_processes_cpu_on_the_real_machine():
     """A busy process that is not ours shows up as other processes' CPU; our own children's
     time does not (it is counted as ours, reaped or not)."""
-    m = Monitor(MonitorOptions(sysfs_root="/"))
+    m = Monitor(MonitorConfig(sysfs_root="/"))
     busy = "import time\nt = time.time()\nwhile time.time() - t < 3: pass\n"
     # a grandchild whose parent exits at once: reparented away from us, so not ours
     launcher = subprocess.run(["sh", "-c", f'{sys.executable} -c "{busy}" >/dev/null 2>&1 & echo $!'],
@@ -345,6 +345,6 @@ def test_no_wait_when_cool_or_no_sensor():
 
 
 def test_sample_without_any_sensor_is_empty(tmp_path):
-    s = Monitor(MonitorOptions(sysfs_root=str(tmp_path)), own_pids=lambda: []).sample()
+    s = Monitor(MonitorConfig(sysfs_root=str(tmp_path)), own_pids=lambda: []).sample()
     assert isinstance(s, Sample)
     assert (s.cpu_temp_c, s.freqs, s.throttled, s.jetson_mode, s.gpu) == (None, {}, None, None, None)

@@ -16,7 +16,7 @@ def test_quick_is_the_default_preset():
 
 
 def test_lab_preset_has_every_seed_model():
-    from suite.models.registry import list_models
+    from suite.models import list_models
 
     cfg = build_config(preset="lab")
     assert {m.name for m in cfg.models} == {e.name for e in list_models()}

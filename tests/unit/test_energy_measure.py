@@ -11,22 +11,25 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from suite.config import EnergyConfig, validate_config
 from suite.energy import (
-    EnergyOptions,
+    BaselineSchedule,
     IdleBaseline,
     MeterError,
     MeterUnavailable,
     PowerTrace,
     baseline_drift,
     baseline_drifted,
-    baseline_due,
+    canonical_meter_name,
     carbon_for,
     describe_meters,
     integrate_trace,
     jetson,
     measure_energy,
     measure_idle,
+    probe_meter,
     rapl,
     select_meter,
     window_s,
@@ -87,7 +90,7 @@ def test_sampling_thread_integrates_a_changing_sensor(tmp_path):
     shutil.copytree(FIXTURES / "ina238", root)
     power_file = root / "sys/bus/i2c/devices/2-0044/hwmon/hwmon4/power1_input"
     _write_atomic(power_file, "2000000\n")
-    meter = jetson.probe(EnergyOptions(sysfs_root=str(root), sample_hz=100))
+    meter = jetson.probe(EnergyConfig(sysfs_root=str(root), sample_hz=100))
     switched = {}
 
     def writer():
@@ -126,7 +129,7 @@ def _counter_setup(tmp_path):
     shutil.copytree(FIXTURES / "rapl_laptop", root)
     counter = root / "sys/class/powercap/intel-rapl:0/energy_uj"
     clock = FakeClock()
-    meter = rapl.probe(EnergyOptions(sysfs_root=str(root)), clock=clock)
+    meter = rapl.probe(EnergyConfig(sysfs_root=str(root)), clock=clock)
     state = {"uj": int(counter.read_text())}
 
     def burn(watts: float, seconds: float) -> None:
@@ -143,7 +146,7 @@ def details(flags) -> list[str]:
 
 def test_idle_subtraction_gives_gross_and_net_per_inference_and_item(tmp_path):
     meter, clock, burn = _counter_setup(tmp_path)
-    opts = EnergyOptions(min_window_s=2.0)
+    opts = EnergyConfig(min_window_s=2.0)
     # Idle: 5 W while "sleeping" through the window.
     baseline = measure_idle(meter, opts, clock=clock, sleep=lambda s: burn(5.0, s), monotonic=clock)
     assert baseline.power_w == pytest.approx(5.0)
@@ -167,14 +170,14 @@ def test_idle_subtraction_gives_gross_and_net_per_inference_and_item(tmp_path):
 
 def test_window_is_at_least_twenty_sensor_periods(tmp_path):
     meter, _clock, _burn = _counter_setup(tmp_path)
-    assert window_s(meter, EnergyOptions(min_window_s=2.0)) == pytest.approx(2.0)
-    slow = jetson.probe(EnergyOptions(sysfs_root=str(FIXTURES / "ina238"), sample_hz=1.0))
-    assert window_s(slow, EnergyOptions(min_window_s=2.0, sample_hz=1.0)) == pytest.approx(20.0)
+    assert window_s(meter, EnergyConfig(min_window_s=2.0)) == pytest.approx(2.0)
+    slow = jetson.probe(EnergyConfig(sysfs_root=str(FIXTURES / "ina238"), sample_hz=1.0))
+    assert window_s(slow, EnergyConfig(min_window_s=2.0, sample_hz=1.0)) == pytest.approx(20.0)
 
 
 def test_short_window_and_drifted_baseline_are_flagged(tmp_path):
     meter, clock, burn = _counter_setup(tmp_path)
-    opts = EnergyOptions(min_window_s=0.5)
+    opts = EnergyConfig(min_window_s=0.5)
     first = measure_idle(meter, opts, clock=clock, sleep=lambda s: burn(5.0, s), monotonic=clock)
     assert any("idle baseline window short" in f for f in details(first.flags))
     second = measure_idle(meter, opts, previous=first, clock=clock, sleep=lambda s: burn(6.5, s), monotonic=clock)
@@ -192,17 +195,83 @@ def test_short_window_and_drifted_baseline_are_flagged(tmp_path):
 def test_drift_helpers():
     assert baseline_drift(10.0, 12.5) == pytest.approx(0.25)
     assert baseline_drifted(10.0, 12.5) and not baseline_drifted(10.0, 11.5)
-    opts = EnergyOptions(baseline_every_s=300)
-    b = IdleBaseline(meter="rapl", power_w=5.0, window_s=2.0, measured_at=1000.0)
-    assert baseline_due(None, opts)
-    assert not baseline_due(b, opts, now=1299.0)
-    assert baseline_due(b, opts, now=1300.0)
+
+
+class _StubMeter:
+    name = "stub"
+    period_s = 0.01
+
+    def __init__(self, log: list[str]):
+        self.log = log
+
+    def close(self) -> None:
+        self.log.append("close")
+
+
+def test_baseline_schedule_measures_first_then_every_baseline_every_s():
+    now = [1000.0]
+    log: list[str] = []
+
+    def measure(meter, opts, previous=None):
+        log.append("measure")
+        return IdleBaseline(meter=meter.name, power_w=5.0 if previous is None else 6.0, window_s=0.5,
+                            measured_at=now[0], previous_power_w=previous and previous.power_w)
+
+    sched = BaselineSchedule(EnergyConfig(baseline_every_s=300, min_window_s=0.5),
+                             select=lambda opts: _StubMeter(log), measure=measure, monotonic=lambda: now[0])
+    assert sched.due() and sched.baseline is None
+    windows: list[float] = []
+    first = sched.measure(on_window=windows.append)
+    assert windows == [0.5] and log == ["measure", "close"] and sched.baseline is first
+    now[0] = 1299.0
+    assert not sched.due()
+    now[0] = 1300.0
+    assert sched.due()
+    second = sched.measure()
+    assert second.previous_power_w == 5.0 and sched.baseline is second  # drift is judged against the last one
+
+
+def test_a_failing_meter_is_not_retried_before_every_case():
+    now = [0.0]
+    tries: list[float] = []
+
+    def select(opts):
+        tries.append(now[0])
+        raise MeterUnavailable("rapl", "no RAPL package zones.", "modprobe intel_rapl_msr")
+
+    sched = BaselineSchedule(EnergyConfig(baseline_every_s=300), select=select, monotonic=lambda: now[0])
+    previous = IdleBaseline(meter="rapl", power_w=5.0, window_s=2.0, measured_at=-10.0)
+    sched.baseline = previous
+    for case_start in (0.0, 5.0, 120.0, 299.0, 300.0, 301.0):  # the runner asks before each case
+        now[0] = case_start
+        if sched.due():
+            with pytest.raises(MeterUnavailable):
+                sched.measure()
+    assert tries == [0.0, 300.0]
+    assert sched.baseline is previous  # a failure keeps the last good baseline
+
+    def select_failing_mid_window(opts):
+        tries.append(now[0])
+        return _StubMeter([])
+
+    def measure(meter, opts, previous=None):
+        raise MeterError("stub: the sensor vanished")
+
+    tries.clear()
+    sched = BaselineSchedule(EnergyConfig(baseline_every_s=300), select=select_failing_mid_window, measure=measure,
+                             monotonic=lambda: now[0])
+    for case_start in (0.0, 1.0, 2.0):
+        now[0] = case_start
+        if sched.due():
+            with pytest.raises(MeterError):
+                sched.measure()
+    assert tries == [0.0] and sched.baseline is None
 
 
 def test_baseline_from_another_meter_is_not_subtracted(tmp_path):
     meter, clock, burn = _counter_setup(tmp_path)
     other = IdleBaseline(meter="estimate", power_w=5.0, window_s=2.0, measured_at=clock())
-    result, flags = measure_energy(lambda: burn(10.0, 0.5), 1, meter, EnergyOptions(), other, clock=clock, monotonic=clock)
+    result, flags = measure_energy(lambda: burn(10.0, 0.5), 1, meter, EnergyConfig(), other, clock=clock, monotonic=clock)
     assert result.net_j_per_inference is None and result.idle_power_w is None
     assert any("baseline from meter 'estimate' ignored" in f for f in details(flags))
 
@@ -210,7 +279,7 @@ def test_baseline_from_another_meter_is_not_subtracted(tmp_path):
 def test_meter_disappearing_mid_window_stops_the_loop_and_raises(tmp_path):
     root = tmp_path / "orin"
     shutil.copytree(FIXTURES / "jetson_orin_nano_jp5", root)
-    meter = jetson.probe(EnergyOptions(sysfs_root=str(root), sample_hz=50))
+    meter = jetson.probe(EnergyConfig(sysfs_root=str(root), sample_hz=50))
     victim = root / "sys/bus/i2c/drivers/ina3221/1-0040/hwmon/hwmon1/in1_input"
     calls = {"n": 0}
 
@@ -222,18 +291,18 @@ def test_meter_disappearing_mid_window_stops_the_loop_and_raises(tmp_path):
 
     t0 = time.perf_counter()
     with pytest.raises(MeterError, match="in1_input"):
-        measure_energy(forward, 1, meter, EnergyOptions(min_window_s=5.0, sample_hz=50))
+        measure_energy(forward, 1, meter, EnergyConfig(min_window_s=5.0, sample_hz=50))
     assert time.perf_counter() - t0 < 2.0  # gave up early instead of finishing the 5 s window
 
 
 def test_exception_in_forward_stops_the_sampler(tmp_path):
-    meter = jetson.probe(EnergyOptions(sysfs_root=str(FIXTURES / "ina238"), sample_hz=50))
+    meter = jetson.probe(EnergyConfig(sysfs_root=str(FIXTURES / "ina238"), sample_hz=50))
 
     def broken():
         raise RuntimeError("model crashed")
 
     with pytest.raises(RuntimeError, match="model crashed"):
-        measure_energy(broken, 1, meter, EnergyOptions(min_window_s=0.3))
+        measure_energy(broken, 1, meter, EnergyConfig(min_window_s=0.3))
     assert not any(t.name == "bench-power-sampler" for t in threading.enumerate())
 
 
@@ -241,32 +310,48 @@ def test_exception_in_forward_stops_the_sampler(tmp_path):
 
 
 def test_options_reject_nonsense():
-    with pytest.raises(ConfigError, match="sample_hz"):
-        EnergyOptions(sample_hz=0)
-    with pytest.raises(ConfigError, match="min_window_s"):
-        EnergyOptions(min_window_s=-1)
-    with pytest.raises(ConfigError, match="intensity"):
-        EnergyOptions(intensity_g_per_kwh=-5)
+    for bad, field in (({"sample_hz": 0}, "sample_hz"), ({"sample_hz": 5000}, "sample_hz"),
+                       ({"min_window_s": -1}, "min_window_s"), ({"intensity_g_per_kwh": -5}, "intensity"),
+                       ({"baseline_every_s": float("inf")}, "baseline_every_s"), ({"meter": "rapll"}, "meter")):
+        with pytest.raises(ValidationError, match=field):
+            EnergyConfig(**bad)
+        with pytest.raises(ConfigError, match=f"'energy.{field}"):
+            validate_config({"models": ["resnet18"], "energy": bad})
+    assert EnergyConfig(intensity_g_per_kwh=0).intensity_g_per_kwh == 0  # a fully renewable supply
+
+
+def test_meter_names_are_checked_with_the_config():
+    # Aliases and any case pass, and are stored as typed (results files keep the config).
+    for name in ("auto", "RAPL", "rpi5", "rpi5-pmic", "jtop", "codecarbon", " nvml "):
+        assert validate_config({"models": ["resnet18"], "energy": {"meter": name}}).energy.meter == name
+    with pytest.raises(ConfigError) as err:
+        validate_config({"models": ["resnet18"], "energy": {"meter": "rapll"}})
+    text = str(err.value)
+    assert "Unknown energy meter 'rapll'. Did you mean: rapl" in text
+    assert "Choose one of: auto, rapl, nvml, jetson, rpi5-pmic, estimate" in text and "\n" not in text
+    assert canonical_meter_name("Rpi5") == "rpi5-pmic" and canonical_meter_name("auto") == "auto"
+    with pytest.raises(ConfigError, match="Did you mean: jetson"):
+        canonical_meter_name("jetsn")
 
 
 def test_auto_prefers_rapl_then_falls_back(tmp_path):
-    meter = select_meter(EnergyOptions(sysfs_root=str(FIXTURES / "rapl_xeon_2socket"), vcgencmd="/nonexistent"))
+    meter = select_meter(EnergyConfig(sysfs_root=str(FIXTURES / "rapl_xeon_2socket"), vcgencmd="/nonexistent"))
     assert meter.name == "rapl"
-    meter = select_meter(EnergyOptions(sysfs_root=str(FIXTURES / "jetson_nano_jp4"), vcgencmd="/nonexistent"))
+    meter = select_meter(EnergyConfig(sysfs_root=str(FIXTURES / "jetson_nano_jp4"), vcgencmd="/nonexistent"))
     assert meter.name in ("nvml", "jetson")  # nvml only on a machine with an NVIDIA driver
 
 
 def test_named_unusable_meter_is_a_bench_error_with_the_fix():
     with pytest.raises(BenchError, match="'jetson' energy meter is not usable here.*Nano 2GB.*Fix:"):
-        select_meter(EnergyOptions(meter="jetson", sysfs_root=str(FIXTURES / "jetson_nano_2gb")))
+        select_meter(EnergyConfig(meter="jetson", sysfs_root=str(FIXTURES / "jetson_nano_2gb")))
     with pytest.raises(ConfigError, match="Unknown energy meter 'rapll'. Did you mean: rapl"):
-        select_meter(EnergyOptions(meter="rapll"))
+        probe_meter("rapll", EnergyConfig())
 
 
 def test_describe_meters_lists_all_with_reasons(monkeypatch):
     monkeypatch.setenv("BENCH_SYSFS_ROOT", str(FIXTURES / "jetson_orin_nano_jp5"))
     monkeypatch.setenv("BENCH_VCGENCMD", str(FIXTURES / "rpi4/vcgencmd"))
-    statuses = {s.name: s for s in describe_meters(EnergyOptions())}
+    statuses = {s.name: s for s in describe_meters(EnergyConfig())}
     assert list(statuses) == ["rapl", "nvml", "jetson", "rpi5-pmic", "estimate"]
     assert statuses["jetson"].usable and "VDD_IN" in statuses["jetson"].reason
     assert not statuses["rapl"].usable and "Fix:" in statuses["rapl"].reason
@@ -285,7 +370,7 @@ def test_meter_table_rows(monkeypatch):
     assert by_name["rapl"]["usable"] == "yes (auto)"
     assert by_name["rpi5-pmic"]["usable"] == "yes"
     assert by_name["jetson"]["usable"] == "no"
-    rows = meter_table(EnergyOptions(meter="rpi5", sysfs_root=str(FIXTURES / "rapl_laptop")))
+    rows = meter_table(EnergyConfig(meter="rpi5", sysfs_root=str(FIXTURES / "rapl_laptop")))
     assert {r["meter"]: r["usable"] for r in rows}["rpi5-pmic"] == "yes (selected)"
 
 
@@ -327,7 +412,7 @@ def test_estimate_energy_is_the_model_power_times_the_window():
     setup = estimate.CodecarbonSetup(version="test", hardware=parts, conf={})
     ticks = itertools.count(0.0, 1.0)  # every clock read advances 1 s
     # 0.01 Hz: the background thread never samples, only start() and stop() do (deterministic).
-    meter = estimate.probe(EnergyOptions(sample_hz=0.01), clock=lambda: next(ticks), setup=setup)
+    meter = estimate.probe(EnergyConfig(sample_hz=0.01), clock=lambda: next(ticks), setup=setup)
     assert meter.name == "estimate" and meter.method == "estimated"
     meter.start()
     reading = meter.stop()
@@ -346,7 +431,7 @@ def test_estimate_end_to_end_on_a_real_torch_forward():
     import psutil
     import torch
 
-    opts = EnergyOptions(meter="estimate", min_window_s=0.3, sample_hz=40, region="FRA")
+    opts = EnergyConfig(meter="estimate", min_window_s=0.3, sample_hz=40, region="FRA")
     meter = select_meter(opts)
     assert meter.name == "estimate" and meter.method == "estimated"
     model = torch.nn.Sequential(torch.nn.Linear(256, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10)).eval()
@@ -379,10 +464,47 @@ def test_estimate_end_to_end_on_a_real_torch_forward():
 
 
 def test_auto_on_a_machine_without_sensors_is_the_labelled_estimate(tmp_path, no_nvidia_driver):
-    meter = select_meter(EnergyOptions(sysfs_root=str(tmp_path), vcgencmd="/nonexistent/vcgencmd"))
+    meter = select_meter(EnergyConfig(sysfs_root=str(tmp_path), vcgencmd="/nonexistent/vcgencmd"))
     assert meter.name == "estimate" and meter.method == "estimated"
 
 
 def test_unavailable_is_a_bench_error():
     assert issubclass(MeterUnavailable, BenchError)
     assert not issubclass(MeterError, BenchError)
+
+
+# ----------------------------------------------------------------------------- the runner's schedule
+
+TINY = str(Path(__file__).resolve().parents[1] / "fixtures" / "models" / "crash_tiny.py")
+
+
+def _run_with_energy(tmp_path: Path, **energy):
+    from suite.runner import RunOptions, run_benchmark
+
+    cfg = validate_config({
+        "models": [TINY], "backends": ["eager"], "batch_sizes": [1, 2, 3], "threads": 1, "isolation": "inline",
+        "output_dir": str(tmp_path / "out"), "report": False, "monitor": {"enabled": False},
+        "timing": {"warmup_min": 1, "warmup_max": 2, "min_iters": 3, "min_time_s": 0, "max_time_s": 0.05},
+        "energy": {"meter": "rapl", "min_window_s": 0.05, **energy},
+    })
+    events: list[tuple[str, dict]] = []
+    run = run_benchmark(cfg, RunOptions(output=tmp_path / "r.json", progress=lambda e, d: events.append((e, d))))
+    return run, [e for e, _ in events], [d["message"] for e, d in events if e == "warning"]
+
+
+def test_runner_measures_the_baseline_once_per_interval(tmp_path):
+    root = str(FIXTURES / "rapl_laptop")
+    run, events, _ = _run_with_energy(tmp_path, sysfs_root=root)
+    assert events.count("baseline") == 1 and events.index("baseline") < events.index("case_start")
+    assert all(c.energy is not None and c.energy.idle_power_w is not None for c in run.cases)
+    _, events, _ = _run_with_energy(tmp_path, sysfs_root=root, baseline_every_s=1e-6)
+    assert events.count("baseline") == 3  # due before every case
+
+
+def test_runner_does_not_retry_a_failing_meter_before_every_case(tmp_path):
+    run, events, warnings = _run_with_energy(tmp_path, sysfs_root=str(tmp_path / "no-powercap"))
+    failures = [w for w in warnings if w.startswith("idle baseline not measured")]
+    assert len(failures) == 1 and "'rapl' energy meter is not usable here: no RAPL package zones" in failures[0]
+    assert "baseline" not in events
+    assert [c.status for c in run.cases] == ["ok"] * 3  # energy failed; the cases stand
+    assert all("energy: failed" in c.flags for c in run.cases)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from suite.config import EnergyConfig
 from suite.energy import (
-    EnergyOptions,
     MeterError,
     MeterUnavailable,
     jetson,
@@ -30,10 +30,10 @@ REPO = Path(__file__).resolve().parents[2]
 NO_VCGENCMD = "/nonexistent/vcgencmd"
 
 
-def opts_for(tree: str | Path, **kw) -> EnergyOptions:
+def opts_for(tree: str | Path, **kw) -> EnergyConfig:
     root = tree if isinstance(tree, Path) else FIXTURES / tree
     kw.setdefault("vcgencmd", NO_VCGENCMD)
-    return EnergyOptions(sysfs_root=str(root), **kw)
+    return EnergyConfig(sysfs_root=str(root), **kw)
 
 
 def copy_tree(name: str, dest: Path) -> Path:
@@ -118,9 +118,10 @@ def test_rapl_missing_says_why_and_how(tmp_path):
 _UNREADABLE_PROBE = textwrap.dedent("""
     import sys
     sys.path.insert(0, {repo!r})
-    from suite.energy import EnergyOptions, MeterUnavailable, probe_meter
+    from suite.config import EnergyConfig
+    from suite.energy import MeterUnavailable, probe_meter
     try:
-        probe_meter("rapl", EnergyOptions(sysfs_root={root!r}))
+        probe_meter("rapl", EnergyConfig(sysfs_root={root!r}))
     except MeterUnavailable as exc:
         print("UNAVAILABLE", exc)
     else:
@@ -234,7 +235,7 @@ def test_pmic_parsing_pairs_volts_and_amps():
 
 
 def test_rpi5_meter_runs_the_command_and_states_the_estimate():
-    meter = probe_meter("rpi5", EnergyOptions(vcgencmd=str(FIXTURES / "rpi5/vcgencmd"), sample_hz=20))
+    meter = probe_meter("rpi5", EnergyConfig(vcgencmd=str(FIXTURES / "rpi5/vcgencmd"), sample_hz=20))
     assert meter.name == "rpi5-pmic" and meter.method == "sampled"
     assert any("sum of V x A" in a and "not a wall-power measurement" in a for a in meter.assumptions)
     assert any("EXT5V" in a for a in meter.assumptions)
@@ -248,24 +249,24 @@ def test_rpi5_meter_runs_the_command_and_states_the_estimate():
 
 def test_rpi5_command_from_environment(monkeypatch):
     monkeypatch.setenv("BENCH_VCGENCMD", str(FIXTURES / "rpi5/vcgencmd"))
-    meter = probe_meter("rpi5-pmic", EnergyOptions())
+    meter = probe_meter("rpi5-pmic", EnergyConfig())
     assert meter.detail == "PMIC rails: 12 with V and A"
 
 
 def test_rpi4_has_no_pmic_readings():
     with pytest.raises(MeterUnavailable, match="gave no PMIC rail readings") as info:
-        rpi.probe(EnergyOptions(vcgencmd=str(FIXTURES / "rpi4/vcgencmd")))
+        rpi.probe(EnergyConfig(vcgencmd=str(FIXTURES / "rpi4/vcgencmd")))
     assert "Pi 4" in info.value.fix
 
 
 def test_vcgencmd_missing():
     with pytest.raises(MeterUnavailable, match="not found"):
-        rpi.probe(EnergyOptions(vcgencmd=NO_VCGENCMD))
+        rpi.probe(EnergyConfig(vcgencmd=NO_VCGENCMD))
 
 
 def test_vcgencmd_vanishing_mid_window_is_a_meter_error(tmp_path):
     shutil.copytree(FIXTURES / "rpi5", tmp_path / "rpi5")
-    meter = rpi.probe(EnergyOptions(vcgencmd=str(tmp_path / "rpi5/vcgencmd"), sample_hz=50))
+    meter = rpi.probe(EnergyConfig(vcgencmd=str(tmp_path / "rpi5/vcgencmd"), sample_hz=50))
     meter.start()
     (tmp_path / "rpi5/vcgencmd").unlink()
     with pytest.raises(MeterError, match="not found"):
@@ -316,7 +317,7 @@ class FakeNvml:
 def test_nvml_energy_counter_in_millijoules():
     lib = FakeNvml(energy_mj=[1_000_000, 5_000_000], power_mw=[0, 0])
     clock = FakeClock()
-    meter = nvml.probe(EnergyOptions(), lib=lib, clock=clock)
+    meter = nvml.probe(EnergyConfig(), lib=lib, clock=clock)
     assert meter.method == "counter" and meter.period_s == pytest.approx(0.1)
     meter.start()
     lib.energy_mj[0] += 600_000  # 600 J over 2 s on gpu0
@@ -331,7 +332,7 @@ def test_nvml_energy_counter_in_millijoules():
 
 def test_nvml_without_counter_samples_power():
     lib = FakeNvml(energy_mj=[0], power_mw=[75_500], counter=False)
-    meter = nvml.probe(EnergyOptions(sample_hz=50), lib=lib)
+    meter = nvml.probe(EnergyConfig(sample_hz=50), lib=lib)
     assert meter.method == "sampled"
     meter.start()
     time.sleep(0.2)
@@ -342,7 +343,7 @@ def test_nvml_without_counter_samples_power():
 
 def test_nvml_here_reports_no_driver(no_nvidia_driver):
     with pytest.raises(MeterUnavailable, match="no NVIDIA driver"):
-        probe_meter("nvml", EnergyOptions())
+        probe_meter("nvml", EnergyConfig())
 
 
 def test_jtop_socket_without_a_working_jtop_falls_back_to_sysfs(tmp_path):
@@ -353,3 +354,70 @@ def test_jtop_socket_without_a_working_jtop_falls_back_to_sysfs(tmp_path):
     # jetson-stats missing (here) or its service not answering: the hwmon files are read instead.
     assert any("reading the power monitors directly" in a for a in meter.assumptions)
     assert meter.detail.startswith("INA power monitor rails: VDD_IN")
+
+
+# ----------------------------------------------------------------------------- meters from other packages
+
+_PLUGIN = textwrap.dedent('''
+    from suite.energy.base import CounterMeter, MeterUnavailable
+
+    def probe(opts):
+        if opts.region == "NOWHERE":
+            raise MeterUnavailable("usbmeter", "no USB power meter plugged in.", "plug it in")
+        total = [0.0]
+
+        def read():
+            total[0] += 1.5
+            return {"usb": total[0]}
+
+        return CounterMeter("usbmeter", read, period_s=0.01, detail="fake USB meter on /dev/ttyUSB0")
+''')
+
+
+@pytest.fixture
+def meter_plugin(tmp_path, monkeypatch):
+    """A distribution installed on sys.path that declares meters in the `bench.meters` group:
+    one that works, one whose module is missing, and one that tries to take a built-in name."""
+    site = tmp_path / "site"
+    dist = site / "fake_bench_meter-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-bench-meter\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[bench.meters]\nUSBMeter = fake_bench_meter:probe\n"
+                                           "broken = fake_bench_meter_gone:probe\nrapl = fake_bench_meter:probe\n")
+    (site / "fake_bench_meter.py").write_text(_PLUGIN)
+    monkeypatch.syspath_prepend(str(site))
+    return site
+
+
+def test_a_meter_from_another_package(meter_plugin, tmp_path):
+    from suite.config import validate_config
+    from suite.energy import ENTRY_POINT_GROUP, canonical_meter_name, describe_meters, known_meters, select_meter
+
+    assert ENTRY_POINT_GROUP == "bench.meters"
+    meters = known_meters()
+    assert list(meters) == ["rapl", "nvml", "jetson", "rpi5-pmic", "broken", "usbmeter", "estimate"]
+    assert meters["rapl"] == "suite.energy.rapl:probe"  # a plug-in cannot take a built-in name
+    assert canonical_meter_name("UsbMeter") == "usbmeter"
+    assert validate_config({"models": ["resnet18"], "energy": {"meter": "usbmeter"}}).energy.meter == "usbmeter"
+
+    meter = select_meter(EnergyConfig(meter="usbmeter"))
+    meter.start()
+    assert meter.stop().energy_j == pytest.approx(1.5)
+    meter.close()
+    with pytest.raises(MeterUnavailable, match="fake_bench_meter_gone:probe cannot be loaded"):
+        probe_meter("broken", EnergyConfig())
+
+    # auto: the built-in sensors first (none in an empty tree), then the plug-ins, the estimate last
+    empty = opts_for(tmp_path / "empty")
+    assert select_meter(empty).name in ("nvml", "usbmeter")  # nvml only where an NVIDIA driver runs
+    rows = {s.name: s for s in describe_meters(empty.model_copy(update={"region": "NOWHERE"}))}
+    assert not rows["usbmeter"].usable and rows["usbmeter"].reason == "no USB power meter plugged in. Fix: plug it in"
+    assert not rows["broken"].usable and "cannot be loaded" in rows["broken"].reason
+
+
+def test_a_plugin_meter_name_is_unknown_once_its_package_is_gone(tmp_path):
+    from suite.config import validate_config
+    from suite.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="Unknown energy meter 'usbmeter'"):
+        validate_config({"models": ["resnet18"], "energy": {"meter": "usbmeter"}})

@@ -56,3 +56,18 @@ def test_real_machine():
     assert env.cores_logical >= 1 and env.ram_bytes > 0
     assert env.python.count(".") == 2
     assert "torch" in env.packages
+
+
+def test_host_facts_from_a_fake_root(tmp_path, monkeypatch):
+    from suite import host
+
+    assert host.device_model(tmp_path) is None and not host.is_tegra(tmp_path) and not host.is_raspberry_pi(tmp_path)
+    _write(tmp_path, "proc/device-tree/model", "Raspberry Pi 5 Model B Rev 1.0\x00")
+    _write(tmp_path, "etc/nv_tegra_release", "# R36 (release), REVISION: 2.0\n")
+    assert host.device_model(tmp_path) == "Raspberry Pi 5 Model B Rev 1.0"
+    assert host.is_raspberry_pi(tmp_path) and host.is_tegra(tmp_path)
+    monkeypatch.setenv(host.SYSFS_ROOT_ENV, str(tmp_path))
+    assert host.resolve_root(None) == tmp_path and host.resolve_root("/elsewhere") == Path("/elsewhere")
+    monkeypatch.setenv(host.VCGENCMD_ENV, "/opt/vc/bin/vcgencmd --quiet")
+    assert host.find_vcgencmd(None) == ["/opt/vc/bin/vcgencmd", "--quiet"]
+    assert host.find_vcgencmd("sudo vcgencmd") == ["sudo", "vcgencmd"]

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from suite.errors import BenchError, UnknownModelError
-from suite.models.registry import list_models, registry, resolve_model
+from suite.models import list_models, resolve_model
+from suite.models.registry import registry
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "models"
 HANDOUT_MODELS = {
@@ -128,3 +129,29 @@ def test_size_constraints_are_checked():
         reg["bert-base-uncased"].input_spec.check_size(1024, "bert-base-uncased")
     with pytest.raises(BenchError, match="whole number"):
         reg["resnet18"].input_spec.check_size(64.5, "resnet18")
+
+
+def test_register_beside_the_builder_and_resolve_from_the_package():
+    import suite
+    from suite.inputs import image_spec
+    from suite.models import ModelEntry, register_model
+
+    table = registry()
+    before = dict(table)
+    try:
+        @suite.register_model(modality="image", input_spec=image_spec(32), description="a test model", tags=("t",))
+        def tiny_test_model(pretrained: bool):
+            raise AssertionError("not built here")
+
+        entry = resolve_model("tiny_test_model")
+        assert (entry.name, entry.source, entry.builder, entry.tags) == ("tiny_test_model", "registry", tiny_test_model, ("t",))
+        register_model(ModelEntry(name="tiny-entry", source="registry", modality="image",
+                                  input_spec=image_spec(32), builder=tiny_test_model))
+        assert {e.name for e in list_models("tiny*")} == {"tiny_test_model", "tiny-entry"}
+        with pytest.raises(ValueError, match="registered twice"):
+            register_model(name="tiny-entry", modality="image", input_spec=image_spec(32))(tiny_test_model)
+        with pytest.raises(TypeError):
+            register_model("tiny-entry")
+    finally:
+        table.clear()
+        table.update(before)

@@ -133,3 +133,47 @@ def test_debug_shows_the_traceback(tmp_path):
     res = bench("--debug", "run", "--model", "resnet-18", "-o", str(tmp_path), *FAST)
     assert res.returncode != 0
     assert "Traceback (most recent call last)" in res.stderr and "UnknownModelError" in res.stderr
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_unknown_meter_through_the_installed_console_script(tmp_path):
+    """`bench run --meter` as installed (the `bench` entry point next to this Python), before any
+    case runs: one paragraph naming the choices and the closest names, exit status 2."""
+    script = Path(sys.executable).with_name("bench")
+    if not script.is_file():
+        pytest.skip(f"no installed console script at {script}")
+    env = dict(os.environ, ORT_DISABLE_TELEMETRY="1", COLUMNS="300",
+               PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('models = ["resnet18"]\n[energy]\nmeter = "rpi5"\n')  # --meter overrides the file
+    res = subprocess.run([str(script), "run", "-c", str(cfg), "--meter", "rapll", "-o", str(tmp_path), "--no-report"],
+                         capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    flat = assert_one_paragraph(res, "--meter: Unknown energy meter 'rapll'", "Did you mean: rapl",
+                                "Choose one of: auto, rapl, nvml, jetson, rpi5-pmic, estimate")
+    assert "aliases: rpi5" in flat
+    assert not list(tmp_path.glob("results-*.json"))
+
+
+def test_unknown_meter_in_a_config_file_is_refused_before_running(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('models = ["resnet18"]\n[energy]\nmeter = "nvidai"\n')
+    assert_one_paragraph(bench("run", "-c", str(cfg), "-o", str(tmp_path), "--no-report"),
+                         f"Invalid configuration in {cfg}", "'energy.meter'", "Unknown energy meter 'nvidai'",
+                         "Did you mean: nvidia", "Choose one of: auto, rapl")
+
+
+def test_meter_flag_reaches_the_config(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    import suite.cli.resume
+    import suite.cli.run
+    from suite.cli import app
+
+    seen = []
+    monkeypatch.setattr(suite.cli.run, "execute_run", lambda cfg, **kw: seen.append(cfg))
+    monkeypatch.setattr(suite.cli.resume, "new_run_output", lambda cfg, out, force: tmp_path / "r.json")
+    res = CliRunner().invoke(app, ["run", "-m", "resnet18", "--meter", "RPi5", "--region", "FRA", "-o", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert seen[0].energy.meter == "RPi5" and seen[0].energy.region == "FRA"  # stored as typed; an alias of rpi5-pmic

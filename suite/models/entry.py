@@ -1,0 +1,41 @@
+"""What the suite knows about one model before building it: `ModelEntry`.
+
+A leaf module (it imports only suite.errors), so the registry, the seed zoo and the generic
+sources can all build entries without importing each other."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from suite.errors import BenchError
+
+if TYPE_CHECKING:
+    from suite.inputs import InputSpec
+
+Builder = Callable[[bool], Any]  # pretrained -> torch.nn.Module
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    source: str  # registry | torchvision | transformers | file | onnx
+    modality: str
+    input_spec: InputSpec
+    builder: Builder | None  # None for onnx files
+    description: str = ""
+    reference_params: int | None = None  # independent reference for tests and `bench models`
+    tags: tuple[str, ...] = ()
+    path: str | None = None  # onnx / file sources
+    pretrained_available: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def build(self, pretrained: bool = False):
+        if self.builder is None:
+            raise BenchError(f"Model '{self.name}' is an ONNX file: it runs on the ort backends only")
+        if pretrained and not self.pretrained_available:
+            raise BenchError(f"Model '{self.name}' has no published weights to load; run it without --pretrained")
+        model = self.builder(pretrained)
+        model.eval()
+        return model

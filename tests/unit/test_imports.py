@@ -1,0 +1,198 @@
+"""No import cycles among the suite's modules.
+
+A cycle works until someone reorders two lines, then fails with "cannot import name" from a
+partially initialised module, and it forces the lazy imports that hide what depends on what.
+The graph is read with `ast` (nothing is imported): an edge for every `import` / `from ...
+import` that runs when a module is imported, i.e. at module level (also inside module-level
+`if`/`try`/`with` and class bodies), but not inside functions and not under `if TYPE_CHECKING:`.
+`from pkg import name` is an edge to the module pkg.name when that is a module, else to pkg.
+Importing a.b.c also runs a/__init__ and a/b/__init__ first; those implicit edges are left out
+(a package re-exporting its modules would otherwise form a cycle with each of them).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SUITE = Path(__file__).resolve().parents[2] / "suite"
+
+
+def module_names(root: Path = SUITE) -> dict[str, Path]:
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _module_level_imports(body: list[ast.stmt]):
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        elif isinstance(node, ast.If):
+            if not _is_type_checking(node.test):
+                yield from _module_level_imports(node.body)
+            yield from _module_level_imports(node.orelse)
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            yield from _module_level_imports(node.body)
+            for handler in node.handlers:
+                yield from _module_level_imports(handler.body)
+            yield from _module_level_imports(node.orelse)
+            yield from _module_level_imports(node.finalbody)
+        elif isinstance(node, (ast.With, ast.For, ast.While, ast.ClassDef)):
+            yield from _module_level_imports(node.body)
+            yield from _module_level_imports(getattr(node, "orelse", []))
+
+
+def import_graph(root: Path = SUITE, imports=None) -> dict[str, set[str]]:
+    imports = imports or _module_level_imports
+    modules = module_names(root)
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        is_package = path.name == "__init__.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in imports(tree.body):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                base = node.module or ""
+                if node.level:
+                    package = name.split(".") if is_package else name.split(".")[:-1]
+                    package = package[: len(package) - (node.level - 1)]
+                    base = ".".join(package + ([base] if base else []))
+                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+                           for alias in node.names]
+            for target in targets:
+                # `import a.b.c` names the module a.b.c; keep the longest prefix that is a suite module
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle per strongly connected component that has one (Tarjan, then a path around it)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+    counter = [0]
+
+    def visit(v: str) -> None:  # recursion depth is bounded by the number of modules
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                components.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return [_cycle_in(graph, set(comp)) for comp in components]
+
+
+def _cycle_in(graph: dict[str, set[str]], comp: set[str]) -> list[str]:
+    start = min(comp)
+    # breadth-first from start back to start inside the component: the shortest cycle through it
+    paths = {start: [start]}
+    frontier = [start]
+    while frontier:
+        nxt = []
+        for v in frontier:
+            for w in sorted(graph[v] & comp):
+                if w == start:
+                    return paths[v] + [start]
+                if w not in paths:
+                    paths[w] = paths[v] + [w]
+                    nxt.append(w)
+        frontier = nxt
+    raise AssertionError("a strongly connected component without a cycle")
+
+
+def test_no_import_cycles():
+    cycles = find_cycles(import_graph())
+    assert not cycles, "import cycles among suite modules (module-level imports):\n" + "\n".join(
+        "  " + " -> ".join(c) for c in cycles)
+
+
+def _all_imports(body: list[ast.stmt]):
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+
+
+def test_no_cycle_through_the_models_or_the_suite_package_even_lazily():
+    """Two loops that function-level imports used to hide: registry -> zoo/sources -> registry,
+    and suite/__init__ -> runner -> suite (for __version__). Counting every import, also those
+    inside functions, neither may come back."""
+    cycles = [c for c in find_cycles(import_graph(imports=_all_imports)) if any(m == "suite" or m.startswith("suite.models") for m in c)]
+    assert not cycles, "import cycles (counting imports inside functions):\n" + "\n".join(
+        "  " + " -> ".join(c) for c in cycles)
+
+
+def test_version_matches_the_package_metadata():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    from suite import __version__
+    from suite.version import __version__ as version
+
+    project = tomllib.loads((SUITE.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert __version__ == version == project["version"]
+
+
+def test_the_checker_sees_a_cycle(tmp_path):
+    pkg = tmp_path / "suite"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("from suite.sub.b import thing\n")
+    (pkg / "a.py").write_text("import os\nfrom suite.sub import b\n\ndef f():\n    from suite import c\n")
+    (pkg / "sub" / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from suite import a\n"
+                                      "try:\n    from .. import c\nexcept ImportError:\n    pass\n")
+    (pkg / "c.py").write_text("import suite.a\n")
+    graph = import_graph(pkg)
+    assert graph["suite.a"] == {"suite.sub.b"}  # the function-level import does not count
+    assert graph["suite.sub.b"] == {"suite.c"}  # TYPE_CHECKING does not count; relative imports resolve
+    assert graph["suite.sub"] == {"suite.sub.b"}
+    assert find_cycles(graph) == [["suite.a", "suite.sub.b", "suite.c", "suite.a"]]
+    lazy = import_graph(pkg, imports=_all_imports)
+    assert lazy["suite.a"] == {"suite.sub.b", "suite.c"} and lazy["suite.sub.b"] == {"suite.a", "suite.c"}
+
+
+@pytest.mark.parametrize("module", ["suite.version", "suite.models.entry", "suite.host", "suite.energy.meters"])
+def test_leaf_modules_stay_leaves(module):
+    """Modules meant to be importable from anywhere import nothing that could lead back."""
+    graph = import_graph()
+    assert module in graph
+    allowed = {"suite.errors"}
+    assert graph[module] <= allowed, f"{module} imports {sorted(graph[module] - allowed)}"
