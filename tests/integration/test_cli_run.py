@@ -124,10 +124,10 @@ def test_models_and_schema_and_env():
     assert env["cores_logical"] >= 1 and "torch" in env["packages"]
     text = " ".join(bench("env").stdout.split())
     # every meter is listed with what this machine says of it, as the energy package sees it
-    from suite.energy.options import EnergyOptions
+    from suite.config import EnergyConfig
     from suite.energy.select import describe_meters
 
-    statuses = describe_meters(EnergyOptions())
+    statuses = describe_meters(EnergyConfig())
     assert "energy meters" in text and statuses
     for st in statuses:
         assert st.name in text, st.name

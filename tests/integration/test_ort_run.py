@@ -127,7 +127,7 @@ def test_parity_failure_is_flagged_in_cases_comparisons_and_summary(tmp_path, ca
     assert ort_case.error.kind == "parity" and "not trustworthy" in ort_case.error.message
     assert ort_case.latency is not None  # measured, but flagged
     (comp,) = run.comparisons
-    assert comp.flags and "parity_failed" in comp.flags[0]
+    assert [f.kind for f in comp.flags] == ["parity_failed"] and comp.flags[0].metrics == ["ratio"]
     print_summary(run)
     out = capsys.readouterr().out
     assert "parity_failed" in out and "(parity failed)" in out
