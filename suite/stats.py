@@ -174,3 +174,51 @@ def trapezoid(times_s: Sequence[float], values: Sequence[float]) -> float:
     for i in range(1, len(times_s)):
         total += 0.5 * (values[i] + values[i - 1]) * (times_s[i] - times_s[i - 1])
     return total
+
+
+# --------------------------------------------------------------------------- proportions
+
+
+def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion (an accuracy): good coverage at small n and near
+    0 or 1, where the normal approximation fails. (0, 1) when there is no sample."""
+    if n <= 0:
+        return 0.0, 1.0
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be within 0..{n}, got {successes}")
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mcnemar_exact_p(b: int, c: int) -> float:
+    """Exact (binomial) two-sided McNemar test on the discordant pairs of two classifiers scored
+    on the same samples: b = right only for the first, c = right only for the second. 1.0 when
+    they never disagree."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    k = min(b, c)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def bootstrap_mean_ci(values: Sequence[float], level: float = 0.95, resamples: int = 2000,
+                      seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap CI of a mean (per-sample Dice or IoU: bounded, not a proportion)."""
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        raise ValueError("bootstrap_mean_ci of no values")
+    if x.size == 1 or np.all(x == x[0]):
+        return float(x[0]), float(x[0])
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
+    alpha = (1 - level) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))

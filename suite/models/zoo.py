@@ -160,3 +160,28 @@ _register_hf(
     "LXMERT base (9 language, 5 vision, 5 cross layers; 36 regions)",
     tags=("transformer", "vision-language", "lab-vl"),
 )
+
+# ----------------------------------------------------------------------------- real weights, offline
+
+DIGITS_SPEC = image_spec(8, channels=1, min_size=2)
+
+
+def _digits(name: str):
+    def build(pretrained: bool):
+        from suite.models.digits import build as build_digits
+
+        return build_digits(name, pretrained)
+
+    return build
+
+
+for _name, _desc, _params in (
+    ("digits-cnn", "small CNN for the 8x8 digits, trained here on their training split (98% held-out top-1)", 6_090),
+    ("digits-cnn-small", "the same CNN at a quarter of the width (fewer parameters, 97% held-out top-1)", 666),
+):
+    register_model(ModelEntry(
+        name=_name, source="registry", modality="image", input_spec=DIGITS_SPEC, builder=_digits(_name),
+        description=_desc, reference_params=_params, tags=("cnn", "vision", "lab2", "trained"),
+        extra={"normalisation": "suite.models.digits:normalisation", "num_classes": 10},
+    ))
+del _name, _desc, _params

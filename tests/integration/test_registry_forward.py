@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from suite.inputs import make_inputs
+from suite.inputs import call_model, make_inputs
 from suite.models.registry import registry
 
 SMALL = {"resolution": 32, "seq_len": 16, "audio_seconds": 0.2}
@@ -23,7 +23,7 @@ def test_entry_runs_one_forward(name):
     model = entry.build()
     inputs = make_inputs(spec, 2, size, seed=0)
     with torch.inference_mode():
-        out = model(**inputs)
+        out = call_model(model, inputs)  # exactly as bench run calls it
     first = out if isinstance(out, torch.Tensor) else next(v for v in out.values() if isinstance(v, torch.Tensor))
     assert first.shape[0] == 2
     assert torch.isfinite(first).all()

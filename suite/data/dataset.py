@@ -1,0 +1,98 @@
+"""A dataset as the suite uses it: samples, targets, and what identifies them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from suite.errors import ConfigError
+
+KINDS = ("digits", "imagefolder", "npz", "hf-disk", "user")
+TASKS = ("classification", "segmentation", "custom")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    kind: str
+    path: str | None = None
+
+    def __str__(self) -> str:
+        return self.kind if self.path is None else f"{self.kind}:{self.path}"
+
+
+def parse_dataset_spec(text: str) -> DatasetSpec:
+    """`digits`, `user`, `imagefolder:DIR`, `npz:FILE`, `hf-disk:DIR`."""
+    kind, sep, path = text.strip().partition(":")
+    kind = kind.strip().lower()
+    if kind not in KINDS:
+        from suite.errors import closest
+
+        hint = closest(kind, KINDS)
+        raise ConfigError(f"Unknown dataset '{text}': use digits, user, imagefolder:DIR, npz:FILE or hf-disk:DIR"
+                          + (f" (did you mean {hint[0]}?)" if hint else ""))
+    if kind in ("digits", "user"):
+        if sep and path:
+            raise ConfigError(f"Dataset '{kind}' takes no path (got '{text}')")
+        return DatasetSpec(kind)
+    if not path.strip():
+        raise ConfigError(f"Dataset '{kind}' needs a path: {kind}:{'FILE' if kind == 'npz' else 'DIR'}")
+    return DatasetSpec(kind, path.strip())
+
+
+@dataclass
+class Dataset:
+    spec: DatasetSpec
+    task: str  # classification | segmentation | custom
+    samples: Sequence[Any]  # per sample: an image array / PIL image / path, or a dict of token arrays
+    targets: Any  # class indices (N,), masks (N, H, W), or whatever the user's evaluate takes
+    classes: list[str] | None = None
+    split: str | None = None
+    source_hash: str = ""  # sha256 of what the samples are (file list with sizes, or the bytes)
+    total: int | None = None  # samples before --limit
+    decode: Callable[[Any], Any] | None = None  # path -> image (imagefolder)
+    evaluate: Callable[[Any, Any], float] | None = None  # the user's metric
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def sample(self, i: int) -> Any:
+        s = self.samples[i]
+        return self.decode(s) if self.decode is not None else s
+
+    def subset(self, indices: Sequence[int], note: str) -> Dataset:
+        import numpy as np
+
+        idx = list(indices)
+        targets = self.targets[idx] if hasattr(self.targets, "shape") else [self.targets[i] for i in idx]
+        sub = Dataset(self.spec, self.task, [self.samples[i] for i in idx], targets, self.classes, self.split,
+                      "", self.total if self.total is not None else len(self), self.decode, self.evaluate,
+                      [*self.notes, note])
+        h = hashlib.sha256(self.source_hash.encode())
+        h.update(np.asarray(idx, dtype=np.int64).tobytes())
+        sub.source_hash = h.hexdigest()
+        return sub
+
+
+def stratified_subset(ds: Dataset, limit: int, seed: int) -> Dataset:
+    """At most `limit` samples, each class in its share (classification), drawn with `seed`;
+    kept in dataset order so that batches are reproducible."""
+    import numpy as np
+
+    n = len(ds)
+    if limit >= n:
+        return ds
+    rng_note = f"--limit {limit}: a seeded (seed {seed})"
+    if ds.task == "classification" and ds.classes is not None:
+        from sklearn.model_selection import train_test_split
+
+        y = np.asarray(ds.targets)
+        counts = np.bincount(y) if y.size else np.array([])
+        present = int((counts > 0).sum())
+        if limit >= present and counts[counts > 0].min() >= 2:
+            keep, _ = train_test_split(np.arange(n), train_size=limit, stratify=y, random_state=seed)
+            return ds.subset(sorted(int(i) for i in keep), f"{rng_note} stratified subset of {n}")
+    keep = np.random.default_rng(seed).choice(n, size=limit, replace=False)
+    return ds.subset(sorted(int(i) for i in keep), f"{rng_note} random subset of {n} (not stratified)")

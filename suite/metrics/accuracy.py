@@ -1,0 +1,107 @@
+"""Task metrics on real data: top-1/top-5 for classification, Dice and IoU for segmentation
+masks, or the user's own evaluate(outputs, targets). Per-sample outcomes are kept (top-1
+predictions), so that two backends scored on the same samples can be compared pairwise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from suite import stats
+from suite.errors import CaseError
+
+MASK_THRESHOLD = 0.5  # on probabilities; logits (outside [0, 1]) are thresholded at 0
+
+
+@dataclass
+class Scored:
+    """What a dataset pass scored: the headline metric and the others, with intervals."""
+
+    metric: str
+    value: float
+    higher_is_better: bool
+    ci: tuple[float, float] | None
+    ci_method: str | None
+    correct: int | None  # for proportions
+    samples: int
+    others: dict[str, float] = field(default_factory=dict)
+    predictions: list[int] | None = None  # top-1 classes, in dataset order
+
+
+def logits_of(output: Any) -> Any:
+    """The first tensor of a model's output as a numpy array (logits, or a mask)."""
+    from suite.backends.parity import flatten_outputs, to_numpy
+
+    flat = flatten_outputs(output)
+    if not flat:
+        raise CaseError("accuracy", "the model returned no tensor output to score")
+    return to_numpy(flat[0])
+
+
+def score_classification(logits: Any, targets: Any, level: float = 0.95) -> Scored:
+    import numpy as np
+
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(targets, dtype=np.int64)
+    if z.ndim != 2 or z.shape[0] != y.shape[0]:
+        raise CaseError("accuracy", f"classification needs one row of class scores per sample; got outputs of shape "
+                        f"{list(z.shape)} for {y.shape[0]} samples")
+    if y.size and (y.min() < 0 or y.max() >= z.shape[1]):
+        raise CaseError("accuracy", f"labels run up to {int(y.max())} but the model scores {z.shape[1]} classes: "
+                        "the dataset's classes do not match the model's outputs")
+    top1 = z.argmax(axis=1)
+    correct = int((top1 == y).sum())
+    k = min(5, z.shape[1])
+    topk = np.argpartition(-z, kth=k - 1, axis=1)[:, :k]
+    correct5 = int((topk == y[:, None]).any(axis=1).sum())
+    n = int(y.size)
+    return Scored("top-1", correct / n, True, stats.wilson_interval(correct, n, level), "Wilson", correct, n,
+                  {f"top-{k}": correct5 / n}, [int(p) for p in top1])
+
+
+def score_segmentation(outputs: Any, masks: Any, level: float = 0.95) -> Scored:
+    import numpy as np
+
+    out = np.asarray(outputs, dtype=np.float64)
+    gt = np.asarray(masks) > 0
+    out = out.reshape(out.shape[0], *out.shape[-2:]) if out.ndim == 4 and out.shape[1] == 1 else out
+    gt = gt.reshape(gt.shape[0], *gt.shape[-2:]) if gt.ndim == 4 and gt.shape[1] == 1 else gt
+    if out.shape != gt.shape:
+        raise CaseError("accuracy", f"masks of shape {list(gt.shape)} cannot be scored against outputs of shape "
+                        f"{list(out.shape)} (segmentation needs one single-channel mask per sample at the input size)")
+    threshold = MASK_THRESHOLD if out.min() >= 0 and out.max() <= 1 else 0.0
+    pred = out > threshold
+    inter = (pred & gt).reshape(len(gt), -1).sum(axis=1)
+    p_sum, g_sum = pred.reshape(len(gt), -1).sum(axis=1), gt.reshape(len(gt), -1).sum(axis=1)
+    union = p_sum + g_sum - inter
+    both_empty = (p_sum + g_sum) == 0
+    dice = np.where(both_empty, 1.0, 2 * inter / np.maximum(p_sum + g_sum, 1))
+    iou = np.where(both_empty, 1.0, inter / np.maximum(union, 1))
+    return Scored("dice", float(dice.mean()), True, stats.bootstrap_mean_ci(dice, level), "bootstrap", None,
+                  int(len(gt)), {"iou": float(iou.mean())})
+
+
+def score_custom(evaluate: Callable[[Any, Any], float], outputs: list[Any], targets: Any) -> Scored:
+    try:
+        value = float(evaluate(outputs, targets))
+    except Exception as exc:
+        raise CaseError("accuracy", f"the model file's evaluate(outputs, targets) failed: {type(exc).__name__}: "
+                        f"{exc}") from exc
+    name = getattr(evaluate, "metric_name", None) or "evaluate()"
+    higher = bool(getattr(evaluate, "higher_is_better", True))
+    return Scored(str(name), value, higher, None, None, None, len(outputs))
+
+
+def paired_change(a: list[int], b: list[int], targets: Any) -> tuple[int, int, int, float]:
+    """Two backends' top-1 predictions on the same samples: (changed predictions, right only for
+    a, right only for b, exact McNemar p)."""
+    import numpy as np
+
+    pa, pb, y = np.asarray(a), np.asarray(b), np.asarray(targets)
+    if not (pa.shape == pb.shape == y.shape):
+        raise ValueError("paired_change needs predictions for the same samples")
+    changed = int((pa != pb).sum())
+    only_a = int(((pa == y) & (pb != y)).sum())
+    only_b = int(((pb == y) & (pa != y)).sum())
+    return changed, only_a, only_b, stats.mcnemar_exact_p(only_a, only_b)
