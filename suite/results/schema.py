@@ -87,6 +87,7 @@ class CaseSpec(_Model):
     input_shapes: dict[str, list[int]] = Field(default_factory=dict)
     threads: int
     dtype: str = "float32"
+    resize: str | None = None  # how images were resized for the dataset pass (None: no dataset)
 
     @property
     def case_id(self) -> str:
@@ -95,7 +96,8 @@ class CaseSpec(_Model):
     @property
     def label(self) -> str:
         size = "" if self.input_size is None else f" {self.size_axis}={_fmt_num(self.input_size)}"
-        return f"{self.model} [{self.backend}] b={self.batch_size}{size}"
+        resize = "" if self.resize is None else f" {self.resize}"
+        return f"{self.model} [{self.backend}] b={self.batch_size}{size}{resize}"
 
 
 def _fmt_num(x: float) -> str:
@@ -103,7 +105,8 @@ def _fmt_num(x: float) -> str:
 
 
 def case_id(spec: CaseSpec) -> str:
-    payload = spec.model_dump(exclude={"input_shapes"})
+    # Fields added later leave the ids of cases that do not use them unchanged.
+    payload = spec.model_dump(exclude={"input_shapes"} | ({"resize"} if spec.resize is None else set()))
     digest = hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
     return digest
 
@@ -229,13 +232,32 @@ class ParityResult(_Model):
 
 
 class AccuracyResult(_Model):
-    """Room for Lab 2: accuracy beside efficiency on real data (not filled by `bench run` yet)."""
+    """The task metric on real data (`bench run --dataset`): one dataset pass per model x backend
+    x input size x resize method; cases of other batch sizes link to it (`evaluated_in`)."""
 
-    metric: str
-    value: float
-    dataset: str
+    metric: str  # top-1 | dice | the model file's evaluate() name (v1 files: free text)
+    value: float  # top-1 / top-5 / dice / iou as a fraction in [0, 1]
+    dataset: str  # the spec as given: digits, imagefolder:DIR, ...
     split: str | None = None
     samples: int | None = None
+    higher_is_better: bool = True
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float | None = None
+    ci_method: str | None = None  # Wilson (proportions) | bootstrap (means of per-sample scores)
+    correct: int | None = None  # right answers, for proportions
+    others: dict[str, float] = Field(default_factory=dict)  # top-5 beside top-1, iou beside dice
+    dataset_hash: str | None = None  # sha256 of the file list (or bytes) and the subset taken
+    dataset_total: int | None = None  # samples before --limit
+    dataset_notes: list[str] = Field(default_factory=list)
+    resize: str | None = None  # the resize method (suite/preprocess.py)
+    preprocessing: str | None = None  # the whole contract, in words
+    predictions: list[int] | None = None  # top-1 class per sample, in dataset order (paired tests)
+    eval_batch_size: int | None = None
+    eval_s: float | None = None  # the whole pass: preprocessing and model
+    per_example_ms: float | None = None  # model time per example over the pass (the handout's latency)
+    preprocess_per_example_ms: float | None = None  # preprocessing time per example, timed apart
+    evaluated_in: str | None = None  # id of the case that ran the pass (None: this one)
 
 
 class RooflineResult(_Model):
@@ -314,6 +336,11 @@ class Comparison(_Model):
     p_value: float | None
     significant: bool
     flags: list[Flag] = Field(default_factory=list)
+    # On real data (both cases scored on the same samples): candidate minus baseline, in the
+    # metric's own unit, the predictions that changed and the exact McNemar test of the change.
+    accuracy_delta: float | None = None
+    changed_predictions: int | None = None
+    mcnemar_p: float | None = None
 
 
 class RunResult(_Model):
