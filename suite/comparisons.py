@@ -17,7 +17,7 @@ from suite.results.schema import CaseResult, CaseSpec, Comparison, Flag
 
 BASELINE = reference_backend()  # eager: every other backend is compared with it
 
-PairKey = tuple[str, str, int, str | None, float | None, str]
+PairKey = tuple[str, str, int, str | None, float | None, str, str | None]
 
 
 def parity_flag(baseline_backend: str) -> Flag:
@@ -29,7 +29,7 @@ def parity_flag(baseline_backend: str) -> Flag:
 
 def pair_key(spec: CaseSpec) -> PairKey:
     """What a baseline and a candidate case share: everything but the backend (and threads)."""
-    return (spec.model, spec.device, spec.batch_size, spec.size_axis, spec.input_size, spec.dtype)
+    return (spec.model, spec.device, spec.batch_size, spec.size_axis, spec.input_size, spec.dtype, spec.resize)
 
 
 def compare_pair(base: CaseResult, cand: CaseResult, level: float = 0.95) -> Comparison:
@@ -47,7 +47,23 @@ def compare_pair(base: CaseResult, cand: CaseResult, level: float = 0.95) -> Com
         candidate_case=cand.id, ratio=ratio, ci_low=lo, ci_high=hi, ci_level=level, p_value=p,
         significant=stats.is_significant(lo, hi, p),
         flags=[parity_flag(base.spec.backend)] if cand.status == "parity_failed" else [],
+        **accuracy_change(base, cand),
     )
+
+
+def accuracy_change(base: CaseResult, cand: CaseResult) -> dict:
+    """Candidate minus baseline accuracy, scored on the same samples; with per-sample outcomes,
+    the predictions that changed and the exact McNemar test of the change."""
+    a, b = base.accuracy, cand.accuracy
+    if a is None or b is None or a.metric != b.metric or a.dataset_hash != b.dataset_hash or a.samples != b.samples:
+        return {}
+    out = {"accuracy_delta": b.value - a.value}
+    if a.predictions and b.predictions and a.right and b.right:
+        from suite.metrics.accuracy import paired_change
+
+        changed, _, _, p = paired_change(a.predictions, b.predictions, a.right, b.right)
+        out.update(changed_predictions=changed, mcnemar_p=p)
+    return out
 
 
 def new_comparisons(cases: Iterable[CaseResult], existing: Iterable[Comparison],

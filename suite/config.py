@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from suite.errors import ConfigError
 
-PRESETS = ("quick", "lab")
+PRESETS = ("quick", "lab", "lab2")
 SIZE_KEYS = ("*", "image", "text", "audio", "multimodal", "other")
 
 
@@ -97,6 +97,26 @@ class MonitorConfig(_Frozen):
     vcgencmd: str | None = None  # None: $BENCH_VCGENCMD or vcgencmd on PATH (absent: not a Pi)
 
 
+class DatasetConfig(_Frozen):
+    """Real evaluation data (`--dataset`, `[dataset]`): accuracy beside efficiency."""
+
+    spec: str = Field(min_length=1, description="digits | imagefolder:DIR | npz:FILE | hf-disk:DIR | user")
+    limit: int | None = Field(None, ge=1, description="a seeded, stratified subset of at most this many samples")
+    split: str | None = Field(None, description="the split to evaluate (digits: test; hf-disk: test/validation)")
+    columns: dict[str, str] = Field(default_factory=dict, description="hf-disk column names: image, label")
+
+    @field_validator("spec")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        from suite.data.dataset import parse_dataset_spec
+
+        try:
+            parse_dataset_spec(v)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+
 class ModelChoice(_Frozen):
     """One model to run: a registry name, torchvision:<name>, hf:<type>, a .py file or an .onnx file."""
 
@@ -105,6 +125,8 @@ class ModelChoice(_Frozen):
     overrides: dict[str, Any] = Field(default_factory=dict, description="config overrides for hf: models")
     input_sizes: list[float] | None = None
     batch_sizes: list[int] | None = Field(None, description="this model's batch sizes, instead of the run's")
+    weights: str | None = Field(None, description="a state dict to load: .pth/.pt (torch.load, weights_only) "
+                                "or .safetensors")
 
     @field_validator("batch_sizes")
     @classmethod
@@ -139,6 +161,9 @@ class BenchConfig(_Frozen):
     worker_memory_limit_mb: int | None = Field(
         None, ge=16, description="memory a case may allocate above its worker's starting footprint (RLIMIT_DATA); "
         "beyond it the case fails as 'oom' instead of swapping the machine to a halt")
+    dataset: DatasetConfig | None = None
+    resize: list[str] = Field(default_factory=lambda: ["area"], min_length=1,
+                              description="resize methods swept for image models on a dataset (suite/preprocess.py)")
     output_dir: str = "reports"
     report: bool = True
     timing: TimingPolicy = Field(default_factory=TimingPolicy)
@@ -199,6 +224,21 @@ class BenchConfig(_Frozen):
     @classmethod
     def _positive_batches(cls, v: list[int]) -> list[int]:
         return _batch_list(v)
+
+    @field_validator("dataset", mode="before")
+    @classmethod
+    def _dataset_from_string(cls, v: Any) -> Any:
+        return {"spec": v} if isinstance(v, str) else v
+
+    @field_validator("resize")
+    @classmethod
+    def _known_resize(cls, v: list[str]) -> list[str]:
+        from suite.preprocess import RESIZE_METHODS
+
+        bad = [m for m in v if m not in RESIZE_METHODS]
+        if bad:
+            raise ValueError(f"unknown resize method(s) {', '.join(bad)}; choose from {', '.join(RESIZE_METHODS)}")
+        return list(dict.fromkeys(v))
 
     @field_validator("backends")
     @classmethod

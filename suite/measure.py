@@ -81,6 +81,10 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
         torch.set_num_threads(spec.threads)
     with PeakRSS() as rss:
         model = entry.build(planned.choice.pretrained) if entry.builder is not None else None
+        if model is not None and planned.choice.weights:
+            from suite.models.weights import check_weights_file, load_weights
+
+            load_weights(model, check_weights_file(planned.choice.weights, planned.choice.name))
         inputs = make_inputs(entry.input_spec, spec.batch_size, spec.input_size, config.seed, spec.device)
         if model is not None:
             result["params"], result["flops"] = static_metrics(model, inputs, spec.batch_size)
@@ -105,6 +109,11 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
                 )
                 if config.energy.enabled:
                     _measure_energy(prepared, inputs, spec.batch_size, ctx, result)
+                if planned.evaluates and config.dataset is not None:
+                    try:
+                        result["accuracy"] = _evaluate(prepared, entry, planned, config)
+                    except (CaseError, BenchError) as exc:  # the timings stand; say why there is no accuracy
+                        result["flags"].append(flag("accuracy_failed", str(exc)))
         finally:
             prepared.close()
     result["flags"].extend(latency_flags(result["latency"], config.timing))
@@ -116,6 +125,17 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
         model_bytes=model_bytes(model) if model is not None else None, device_peak_bytes=device_peak,
         method=rss.method,
     )
+
+
+def _evaluate(prepared: Any, entry: Any, planned: PlannedCase, config: BenchConfig) -> Any:
+    """The dataset pass, after the timed loop and the energy window (it never perturbs them)."""
+    from suite.data import load_dataset
+    from suite.evaluate import evaluate_dataset
+
+    d = config.dataset
+    dataset = load_dataset(d.spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns,
+                           user_module=entry.extra.get("module"))
+    return evaluate_dataset(prepared, entry, dataset, planned.spec, device=planned.spec.device)
 
 
 def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: CaseContext, result: dict[str, Any]) -> None:

@@ -17,6 +17,9 @@ from suite.results.schema import CaseSpec
 class PlannedCase:
     spec: CaseSpec
     choice: ModelChoice
+    # Runs the dataset pass: the first batch size of its model x backend x size x resize (accuracy
+    # does not depend on the batch size; the runner links the other cases to this one).
+    evaluates: bool = False
 
 
 def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
@@ -29,20 +32,31 @@ def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
             raise BenchError(f"Model '{choice.name}' cannot run on {', '.join(config.backends)}: "
                              f"{'an ONNX file' if entry.builder is None else 'a torch model'} needs one of "
                              f"{', '.join(able)} (--backends {able[0] if able else '...'})")
+        if choice.weights:
+            if entry.builder is None:
+                raise BenchError(f"--weights applies to torch models; '{choice.name}' is an ONNX file")
+            from suite.models.weights import check_weights_file
+
+            check_weights_file(choice.weights, choice.name)
         sizes = sizes_for(config, entry.modality, choice.input_sizes)
         spec = entry.input_spec
         if sizes and spec.size_axis is None and not choice.input_sizes:
             sizes = None  # models without a size axis ignore modality-wide sizes, not their own
+        # A dataset on an image model sweeps the resize methods too; otherwise there is no resizing.
+        resizes = config.resize if config.dataset is not None and spec.size_axis == "resolution" else [None]
         for size in sizes or [None]:
             spec.check_size(size, choice.name)
             resolved = spec.default_size if size is None else size
-            for batch in choice.batch_sizes or config.batch_sizes:
-                spec.check_batch(batch, choice.name)
-                shapes = spec.shapes(batch, resolved)
-                # Interleave backends for the same shape: drift over a long run then hits
-                # both sides of a comparison alike.
-                for backend in backends:
-                    cases.append(PlannedCase(_spec(entry, choice, backend, batch, resolved, shapes, config, threads), choice))
+            for resize in resizes:
+                for i, batch in enumerate(choice.batch_sizes or config.batch_sizes):
+                    spec.check_batch(batch, choice.name)
+                    shapes = spec.shapes(batch, resolved)
+                    # Interleave backends for the same shape: drift over a long run then hits
+                    # both sides of a comparison alike.
+                    for backend in backends:
+                        cases.append(PlannedCase(
+                            _spec(entry, choice, backend, batch, resolved, shapes, config, threads, resize), choice,
+                            evaluates=config.dataset is not None and i == 0))
     return cases
 
 
@@ -58,9 +72,9 @@ def _runs(backend: BackendInfo, entry: ModelEntry) -> bool:
 
 
 def _spec(entry: ModelEntry, choice: ModelChoice, backend: str, batch: int, size: float | None,
-          shapes: dict[str, list[int]], config: BenchConfig, threads: int) -> CaseSpec:
+          shapes: dict[str, list[int]], config: BenchConfig, threads: int, resize: str | None = None) -> CaseSpec:
     return CaseSpec(
         model=choice.name, source=entry.source, modality=entry.modality, backend=backend, device=config.device,
         batch_size=batch, size_axis=entry.input_spec.size_axis, input_size=size, input_shapes=shapes,
-        threads=threads,
+        threads=threads, resize=resize,
     )

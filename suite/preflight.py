@@ -52,3 +52,20 @@ def plan_or_explain(config: BenchConfig, threads: int) -> list[PlannedCase]:
             raise
         package, extra = OPTIONAL_MODULES[top]
         raise MissingDependencyError(package, extra, "the models in this configuration") from None
+
+
+def check_dataset(config: BenchConfig) -> None:
+    """A dataset that cannot be read is a usage error before anything runs, not a failure in
+    every case. (Listing it is cheap: images are decoded in the cases.)"""
+    if config.dataset is None:
+        return
+    from suite.data import load_dataset, parse_dataset_spec
+    from suite.errors import ConfigError
+
+    d = config.dataset
+    spec = parse_dataset_spec(d.spec)
+    if spec.kind == "user":
+        if not any(".py" in m.name for m in config.models):
+            raise ConfigError("--dataset user reads the model file's load_dataset(): give a model file (-m file.py)")
+        return
+    load_dataset(spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns)

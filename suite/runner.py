@@ -21,7 +21,7 @@ from suite.errors import BenchError
 from suite.isolation import execute
 from suite.measure import CaseContext
 from suite.plan import PlannedCase
-from suite.preflight import check_dependencies, plan_or_explain
+from suite.preflight import check_dataset, check_dependencies, plan_or_explain
 from suite.results.flags import flag, unique
 from suite.results.io import save_results
 from suite.results.lock import results_lock
@@ -55,6 +55,7 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
     opts = options or RunOptions()
     emit = opts.progress or (lambda event, data: None)
     check_dependencies(config)
+    check_dataset(config)
     threads = config.threads or default_threads()
     cases = plan_or_explain(config, threads)
     if opts.resume is not None:
@@ -85,6 +86,10 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
                     ctx.idle_baseline = _idle_baseline(baselines, emit)
                 emit("case_start", {"index": i, "case": planned.spec})
                 result = _execute_watched(planned, ctx, monitor if config.monitor.enabled else None, cooldown_flags)
+                if config.dataset is not None:
+                    from suite.evaluate import link_accuracy
+
+                    result = link_accuracy(result, run.cases)
                 run.cases.append(result)
                 run.comparisons += new_comparisons(run.cases, run.comparisons)
                 _save(run, path)

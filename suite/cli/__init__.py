@@ -33,6 +33,7 @@ def _register_commands() -> None:
 
     for module in (run, info, report, cache, containers):
         module.register(app)
+    run.register_study(app)
 
 
 _register_commands()

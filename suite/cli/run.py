@@ -60,6 +60,10 @@ def register(app: typer.Typer) -> None:
         opset: Annotated[Optional[int], typer.Option(help="ONNX opset for the export (default: the exporter's).")] = None,
         inline: Annotated[bool, typer.Option("--inline", help="Run cases in this process (no worker isolation; for debugging).")] = False,
         no_report: Annotated[bool, typer.Option("--no-report", help="Do not render the HTML report at the end.")] = False,
+        dataset: Annotated[Optional[str], typer.Option("--dataset", help="Real evaluation data for accuracy beside efficiency: digits, imagefolder:DIR, npz:FILE, hf-disk:DIR, or user (the model file's load_dataset()).")] = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate a seeded, stratified subset of at most this many samples.")] = None,
+        resize: Annotated[Optional[str], typer.Option("--resize", help="Comma-separated resize methods swept on a dataset: area, bilinear, nearest, center-crop (default area).")] = None,
+        weights: Annotated[Optional[Path], typer.Option("--weights", help="A state dict for the -m model: .pth/.pt (read with weights_only) or .safetensors.")] = None,
     ) -> None:
         """Measure parameters, FLOPs, latency, memory (and energy) for each model x backend x batch x size."""
         from suite.config import build_config
@@ -74,8 +78,16 @@ def register(app: typer.Typer) -> None:
             "case_timeout_s": case_timeout,
             "cooldown_temp_c": cooldown,
         }
+        if weights is not None and len(model or []) != 1:
+            raise BenchError("--weights loads one state dict into one model: give exactly one -m MODEL with it "
+                             "(or set weights per model in a config file's [[models]] tables)")
         if model:
-            overrides["models"] = [{"name": m, "pretrained": pretrained} for m in model]
+            overrides["models"] = [{"name": m, "pretrained": pretrained,
+                                    **({"weights": str(weights)} if weights is not None else {})} for m in model]
+        if dataset is not None or limit is not None:
+            overrides["dataset"] = {k: v for k, v in (("spec", dataset), ("limit", limit)) if v is not None}
+        if resize is not None:
+            overrides["resize"] = _csv(resize, str, "--resize")
         if inline:
             overrides["isolation"] = "inline"
         if no_report:
@@ -106,6 +118,33 @@ def register(app: typer.Typer) -> None:
         cfg = build_config(preset=preset, config_file=str(config) if config else None, overrides=overrides)
         if pretrained and not model:
             cfg = _all_pretrained(cfg)
+        execute_run(cfg, output=new_run_output(cfg, out, force))
+
+
+def register_study(app: typer.Typer) -> None:
+    @app.command("study")
+    def study_cmd(
+        config: Annotated[Optional[Path], typer.Argument(help="TOML or YAML config with a dataset table (spec, limit), models (variants), input_sizes, resize methods and backends. Default: the lab2 preset.")] = None,
+        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for the results file and the report (default reports/).")] = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate a seeded, stratified subset of at most this many samples.")] = None,
+        force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.json.")] = False,
+        no_report: Annotated[bool, typer.Option("--no-report", help="Do not render the HTML report at the end.")] = False,
+    ) -> None:
+        """Accuracy vs efficiency (the Lab 2 study): model variants x input sizes x resize methods x backends on
+        real data, one results file, one report. Without CONFIG: the lab2 preset (digits, offline)."""
+        from suite.cli.resume import new_run_output
+        from suite.config import build_config
+
+        overrides: dict[str, Any] = {"output_dir": str(out) if out else None}
+        if limit is not None:
+            overrides["dataset"] = {"limit": limit}
+        if no_report:
+            overrides["report"] = False
+        cfg = build_config(preset=None if config else "lab2", config_file=str(config) if config else None,
+                           overrides=overrides)
+        if cfg.dataset is None:
+            raise ConfigError(f"A study measures accuracy on real data: {config} needs a [dataset] section "
+                              "(spec = \"digits\", \"imagefolder:DIR\", \"npz:FILE\", \"hf-disk:DIR\" or \"user\")")
         execute_run(cfg, output=new_run_output(cfg, out, force))
 
 

@@ -14,15 +14,29 @@ def fmt_count(n: int | None) -> str:
     return str(n)
 
 
+def fmt_accuracy(a: Any) -> str:
+    """'98.2% [96.9, 98.9] top-1' for fractions; the user's metric as it comes."""
+    if a is None:
+        return "-"
+    if a.metric in ("top-1", "top-5", "dice", "iou"):
+        ci = f" [{a.ci_low * 100:.1f}, {a.ci_high * 100:.1f}]" if a.ci_low is not None else ""
+        return f"{a.value * 100:.1f}%{ci} {a.metric}"
+    return f"{a.value:.4g} {a.metric}"
+
+
 def print_summary(run: Any) -> None:
     from rich.table import Table
 
     from suite.cli.console import stdout_console
 
     table = Table(title=f"bench run {run.run_id}", show_lines=False)
-    for col, just in (("model", "left"), ("backend", "left"), ("batch", "right"), ("size", "right"),
-                      ("params", "right"), ("GMACs", "right"), ("median ms [95% CI]", "right"), ("p90 ms", "right"),
-                      ("items/s", "right"), ("peak RSS", "right"), ("J/inf", "right"), ("status", "left")):
+    has_acc = any(c.accuracy is not None for c in run.cases)
+    cols = [("model", "left"), ("backend", "left"), ("batch", "right"), ("size", "right"),
+            ("params", "right"), ("MACs", "right"), ("median ms [95% CI]", "right"), ("p90 ms", "right"),
+            ("items/s", "right"), ("peak RSS", "right"), ("J/inf", "right")]
+    if has_acc:
+        cols.append(("accuracy [95% CI]", "right"))
+    for col, just in [*cols, ("status", "left")]:
         table.add_column(col, justify=just)
     for c in run.cases:
         s = c.spec
@@ -32,15 +46,17 @@ def print_summary(run: Any) -> None:
             val = c.energy.net_j_per_inference if c.energy.net_j_per_inference is not None else c.energy.gross_j_per_inference
             energy = f"{val:.3g}" + ("*" if c.energy.method == "estimated" else "")
         status = c.status if c.status != "failed" else f"failed: {c.error.kind}"
+        size = "-" if s.input_size is None else f"{s.input_size:g}" + (f" {s.resize}" if s.resize else "")
+        extra = [fmt_accuracy(c.accuracy)] if has_acc else []
         table.add_row(
-            s.model, s.backend, str(s.batch_size), "-" if s.input_size is None else f"{s.input_size:g}",
+            s.model, s.backend, str(s.batch_size), size,
             fmt_count(c.params.unique) if c.params else "-",
-            f"{c.flops.macs / 1e9:.3f}" if c.flops else "-",
+            fmt_count(c.flops.macs) if c.flops else "-",
             f"{lat.median_ms:.2f} [{lat.median_ci_low_ms:.2f}, {lat.median_ci_high_ms:.2f}]" if lat else "-",
             f"{lat.p90_ms:.2f}" if lat else "-",
             f"{lat.throughput_items_s:.1f}" if lat else "-",
             f"{c.memory.rss_peak_bytes / 2**20:.0f} MiB" if c.memory and c.memory.rss_peak_bytes else "-",
-            energy, status,
+            energy, *extra, status,
         )
     console = stdout_console()
     console.print(table)

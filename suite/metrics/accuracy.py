@@ -27,6 +27,7 @@ class Scored:
     samples: int
     others: dict[str, float] = field(default_factory=dict)
     predictions: list[int] | None = None  # top-1 classes, in dataset order
+    right: str | None = None  # "1"/"0" per sample: top-1 right or not
 
 
 def logits_of(output: Any) -> Any:
@@ -57,7 +58,7 @@ def score_classification(logits: Any, targets: Any, level: float = 0.95) -> Scor
     correct5 = int((topk == y[:, None]).any(axis=1).sum())
     n = int(y.size)
     return Scored("top-1", correct / n, True, stats.wilson_interval(correct, n, level), "Wilson", correct, n,
-                  {f"top-{k}": correct5 / n}, [int(p) for p in top1])
+                  {f"top-{k}": correct5 / n}, [int(p) for p in top1], "".join("1" if r else "0" for r in top1 == y))
 
 
 def score_segmentation(outputs: Any, masks: Any, level: float = 0.95) -> Scored:
@@ -93,15 +94,12 @@ def score_custom(evaluate: Callable[[Any, Any], float], outputs: list[Any], targ
     return Scored(str(name), value, higher, None, None, None, len(outputs))
 
 
-def paired_change(a: list[int], b: list[int], targets: Any) -> tuple[int, int, int, float]:
-    """Two backends' top-1 predictions on the same samples: (changed predictions, right only for
-    a, right only for b, exact McNemar p)."""
-    import numpy as np
-
-    pa, pb, y = np.asarray(a), np.asarray(b), np.asarray(targets)
-    if not (pa.shape == pb.shape == y.shape):
-        raise ValueError("paired_change needs predictions for the same samples")
-    changed = int((pa != pb).sum())
-    only_a = int(((pa == y) & (pb != y)).sum())
-    only_b = int(((pb == y) & (pa != y)).sum())
+def paired_change(pred_a: list[int], pred_b: list[int], right_a: str, right_b: str) -> tuple[int, int, int, float]:
+    """Two backends scored on the same samples (top-1 predictions and right/wrong per sample):
+    (changed predictions, right only for a, right only for b, exact McNemar p)."""
+    if not (len(pred_a) == len(pred_b) == len(right_a) == len(right_b)):
+        raise ValueError("paired_change needs outcomes for the same samples")
+    changed = sum(x != y for x, y in zip(pred_a, pred_b))
+    only_a = sum(x == "1" and y == "0" for x, y in zip(right_a, right_b))
+    only_b = sum(x == "0" and y == "1" for x, y in zip(right_a, right_b))
     return changed, only_a, only_b, stats.mcnemar_exact_p(only_a, only_b)

@@ -12,17 +12,16 @@ from suite.errors import BenchError, UnknownModelError
 from suite.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec
 from suite.models.entry import ModelEntry
 
-OFFLINE_HINT = ("Published weights could not be fetched ({err}). --pretrained needs network access "
-                "to the weights' host (or a warm local cache); run without --pretrained for random weights.")
+OFFLINE_HINT = ("Published weights could not be loaded from the local cache ({err}). Nothing is downloaded at "
+                "run time: put the weights in the cache on a machine with network access, or run without "
+                "--pretrained for random weights.")
 
 
 def load_state_dict_url(url: str, what: str):
-    import torch
+    """Published weights from the local torch hub cache only (never the network)."""
+    from suite.models.weights import read_state_dict, require_cached
 
-    try:
-        return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False)
-    except Exception as exc:  # network errors come in many types
-        raise BenchError(f"{what}: " + OFFLINE_HINT.format(err=f"{type(exc).__name__}: {exc}")) from None
+    return read_state_dict(require_cached(url, what))
 
 
 # --------------------------------------------------------------------------- torchvision
@@ -38,8 +37,12 @@ def build_torchvision(name: str, pretrained: bool):
     elif name == "inception_v3":
         kwargs = {"init_weights": False}  # aux head kept (in the published count), skipped in eval
     if pretrained:
+        from suite.models.weights import require_cached
+
+        weights = torchvision.models.get_model_weights(name).DEFAULT
+        require_cached(weights.url, f"torchvision:{name}")  # torch.hub then reads the cached file (hash checked)
         try:
-            return torchvision.models.get_model(name, weights="DEFAULT")
+            return torchvision.models.get_model(name, weights=weights)
         except Exception as exc:
             raise BenchError(f"torchvision:{name}: " + OFFLINE_HINT.format(err=f"{type(exc).__name__}: {exc}")) from None
     return torchvision.models.get_model(name, weights=None, **kwargs)
@@ -75,9 +78,16 @@ def build_transformers(model_cls: str, config_cls: str, checkpoint: str | None, 
     if checkpoint:
         cls = getattr(transformers, model_cls)
         try:
-            return cls.from_pretrained(checkpoint)
+            return cls.from_pretrained(checkpoint, local_files_only=True)
         except Exception as exc:
-            raise BenchError(f"{checkpoint}: " + OFFLINE_HINT.format(err=f"{type(exc).__name__}: {str(exc)[:200]}")) from None
+            from huggingface_hub.constants import HF_HUB_CACHE
+
+            raise BenchError(
+                f"{checkpoint}: --pretrained needs its files in the local Hugging Face cache ({HF_HUB_CACHE}), and "
+                f"they are not there ({type(exc).__name__}). On a machine with network access run "
+                f"`hf download {checkpoint}` (or `huggingface-cli download {checkpoint}`) and copy the cache folder "
+                f"models--{checkpoint.replace('/', '--')} into {HF_HUB_CACHE}, or set HF_HOME to a folder that "
+                "holds it; nothing is downloaded at run time.") from None
     config = getattr(transformers, config_cls)(**config_kwargs)
     return getattr(transformers, model_cls)(config)
 

@@ -115,10 +115,10 @@ def _non_monotonic(entries: list[Entry]) -> Iterable[tuple[str, Flag]]:
         if not e.has_latency:
             continue
         s = e.spec
-        by_batch.setdefault((id(e.run), s.model, s.backend, s.size_axis, s.input_size, s.dtype, s.threads),
+        by_batch.setdefault((id(e.run), s.model, s.backend, s.size_axis, s.input_size, s.dtype, s.threads, s.resize),
                             []).append(e)
         if s.input_size is not None:
-            by_size.setdefault((id(e.run), s.model, s.backend, s.batch_size, s.size_axis, s.dtype, s.threads),
+            by_size.setdefault((id(e.run), s.model, s.backend, s.batch_size, s.size_axis, s.dtype, s.threads, s.resize),
                                []).append(e)
     for series, axis in ((by_batch, "batch"), (by_size, "size")):
         for es in series.values():

@@ -68,6 +68,9 @@ _KINDS = (
     FlagKind("energy_noise", "within noise", "ENOISE", "warn", (ENERGY,),
              "The energy above idle is within the meter's noise."),
     FlagKind("energy_failed", "no energy", "NOE", "info", (ENERGY,), "Energy was not measured."),
+    # Accuracy on real data (suite/evaluate.py).
+    FlagKind("accuracy_failed", "no accuracy", "NOACC", "warn", (ACCURACY,),
+             "The dataset pass failed: the case has timings but no accuracy."),
     # What a backend says about its own timing (e.g. host copies inside the timed run).
     FlagKind("backend_note", "backend note", "NOTE", "info", (LATENCY,), "A backend's note on what it timed."),
 )

@@ -253,6 +253,7 @@ class AccuracyResult(_Model):
     resize: str | None = None  # the resize method (suite/preprocess.py)
     preprocessing: str | None = None  # the whole contract, in words
     predictions: list[int] | None = None  # top-1 class per sample, in dataset order (paired tests)
+    right: str | None = Field(None, pattern=r"^[01]*$")  # per sample, "1" when top-1 was right
     eval_batch_size: int | None = None
     eval_s: float | None = None  # the whole pass: preprocessing and model
     per_example_ms: float | None = None  # model time per example over the pass (the handout's latency)

@@ -37,6 +37,7 @@ def test_classification_scores_equal_scikit_learn():
     assert s.others["top-5"] == pytest.approx(top_k_accuracy_score(y, logits, k=5, labels=np.arange(10)))
     assert s.ci == stats.wilson_interval(s.correct, 300) and s.ci_method == "Wilson"
     assert s.predictions == [int(p) for p in logits.argmax(1)]
+    assert s.right == "".join("1" if r else "0" for r in logits.argmax(1) == y)
 
 
 def test_labels_beyond_the_models_classes_are_a_clear_error():
@@ -62,8 +63,9 @@ def test_segmentation_dice_and_iou_by_hand_and_against_scikit_learn():
 
 
 def test_paired_change_counts_discordant_pairs():
-    y = [0, 1, 2, 3, 4, 5]
+    y = np.array([0, 1, 2, 3, 4, 5])
     a = [0, 1, 2, 3, 0, 0]  # right on 0-3
     b = [0, 1, 9, 3, 4, 0]  # right on 0, 1, 3, 4
-    changed, only_a, only_b, p = paired_change(a, b, y)
+    right = ["".join("1" if r else "0" for r in np.asarray(p) == y) for p in (a, b)]
+    changed, only_a, only_b, p = paired_change(a, b, *right)
     assert (changed, only_a, only_b) == (2, 1, 1) and p == pytest.approx(binomtest(1, 2, 0.5).pvalue)

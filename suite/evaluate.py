@@ -1,0 +1,130 @@
+"""One pass over an evaluation dataset through a prepared backend: the task metric, and the
+time per example the handout asks for, with preprocessing timed apart.
+
+Batches are the case's batch size; the last one is padded (with copies of its first sample,
+whose outputs are dropped) so that every backend sees the shapes it was prepared for (a
+torch.compile graph or a fixed-batch ONNX graph would otherwise recompile or refuse). Accuracy
+does not depend on the batch size: the runner has one case per model x backend x input size x
+resize method run the pass (`PlannedCase.evaluates`) and links the others to it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from suite.errors import CaseError
+from suite.results.schema import AccuracyResult
+
+
+def evaluate_dataset(prepared: Any, entry: Any, dataset: Any, spec: Any, *, device: str = "cpu",
+                     level: float = 0.95) -> AccuracyResult:
+    """Run `dataset` through `prepared` (inside its context) and score it."""
+    import numpy as np
+
+    from suite.metrics import accuracy as acc
+
+    batch = spec.batch_size
+    n = len(dataset)
+    prep = _preprocessing(entry, spec, dataset)
+    names = [t.name for t in entry.input_spec.tensors]
+    outputs: list[Any] = []
+    model_s = prep_s = 0.0
+    t_all = time.perf_counter()
+    for start in range(0, n, batch):
+        idx = list(range(start, min(start + batch, n)))
+        real = len(idx)
+        idx += [idx[0]] * (batch - real)  # pad: the same shapes as the timed loop
+        t0 = time.perf_counter()
+        inputs = _inputs(dataset, idx, prep, names, spec, device)
+        t1 = time.perf_counter()
+        out = prepared.run(inputs)
+        got = out if dataset.task == "custom" else acc.logits_of(_host(prepared, out))
+        t2 = time.perf_counter()
+        prep_s += t1 - t0
+        model_s += t2 - t1
+        outputs.append(got[:real] if dataset.task != "custom" else got)
+    eval_s = time.perf_counter() - t_all
+    if dataset.task == "classification":
+        scored = acc.score_classification(np.concatenate(outputs), dataset.targets, level)
+    elif dataset.task == "segmentation":
+        scored = acc.score_segmentation(np.concatenate(outputs), dataset.targets, level)
+    else:
+        scored = acc.score_custom(dataset.evaluate, outputs, dataset.targets)
+    return AccuracyResult(
+        metric=scored.metric, value=scored.value, dataset=str(dataset.spec), split=dataset.split, samples=n,
+        higher_is_better=scored.higher_is_better,
+        ci_low=scored.ci[0] if scored.ci else None, ci_high=scored.ci[1] if scored.ci else None,
+        ci_level=level if scored.ci else None, ci_method=scored.ci_method, correct=scored.correct,
+        others=scored.others, dataset_hash=dataset.source_hash, dataset_total=dataset.total or n,
+        dataset_notes=list(dataset.notes), resize=spec.resize,
+        preprocessing=prep.describe() if prep is not None else "the dataset's samples as given",
+        predictions=scored.predictions, right=scored.right, eval_batch_size=batch, eval_s=round(eval_s, 4),
+        per_example_ms=model_s / n * 1e3, preprocess_per_example_ms=prep_s / n * 1e3,
+    )
+
+
+def _preprocessing(entry: Any, spec: Any, dataset: Any) -> Any:
+    if not _is_image_task(entry, dataset):
+        return None
+    from suite.preprocess import model_preprocessing
+
+    if spec.input_size is None:
+        raise CaseError("accuracy", f"model '{entry.name}' has no resolution axis to resize images to")
+    return model_preprocessing(entry, int(spec.input_size), spec.resize or "area")
+
+
+def _is_image_task(entry: Any, dataset: Any) -> bool:
+    return entry.input_spec.size_axis == "resolution" and not isinstance(dataset.sample(0), dict)
+
+
+def _inputs(dataset: Any, idx: list[int], prep: Any, names: list[str], spec: Any, device: str) -> dict[str, Any]:
+    import numpy as np
+    import torch
+
+    samples = [dataset.sample(i) for i in idx]
+    if prep is not None:
+        x = _preprocess(samples, prep)
+        return {names[0]: x.to(device) if device != "cpu" else x}
+    if isinstance(samples[0], dict):  # pre-tokenised text: pad or cut to the case's length
+        length = int(spec.input_size) if spec.input_size is not None else max(len(s["input_ids"]) for s in samples)
+        out = {}
+        for name in names:
+            rows = []
+            for s in samples:
+                v = np.asarray(s.get(name, np.ones_like(s["input_ids"]) if name == "attention_mask"
+                                     else np.zeros_like(s["input_ids"])), dtype=np.int64)[:length]
+                rows.append(np.pad(v, (0, length - len(v))))
+            out[name] = torch.from_numpy(np.stack(rows)).to(device)
+        return out
+    x = torch.as_tensor(np.stack([np.asarray(s, dtype=np.float32) for s in samples]))
+    return {names[0]: x.to(device)}
+
+
+def _preprocess(samples: list[Any], prep: Any) -> Any:
+    from suite.preprocess import preprocess
+
+    return preprocess(samples, prep)
+
+
+def _host(prepared: Any, out: Any) -> Any:
+    """ORT with IO binding returns a binding; everything else returns outputs."""
+    if hasattr(out, "copy_outputs_to_cpu"):
+        return out.copy_outputs_to_cpu()
+    return out
+
+
+def link_accuracy(result: Any, done: list[Any]) -> Any:
+    """A case of another batch size gets the accuracy its model x backend x size x resize
+    already has (the pass ran once), marked with the id of the case that ran it."""
+    if result.accuracy is not None or result.latency is None:
+        return result
+    s = result.spec
+    key = (s.model, s.backend, s.device, s.input_size, s.resize, s.dtype)
+    for c in done:
+        cs = c.spec
+        if c.accuracy is not None and c.accuracy.evaluated_in is None and \
+                (cs.model, cs.backend, cs.device, cs.input_size, cs.resize, cs.dtype) == key:
+            linked = c.accuracy.model_copy(update={"evaluated_in": c.id, "predictions": None, "right": None})
+            return result.model_copy(update={"accuracy": linked})
+    return result

@@ -1,0 +1,85 @@
+"""Real weights without a network: a user's state dict (`--weights FILE`), and published weights
+found in the local torch hub / Hugging Face caches (`--pretrained`), or a clear error that says
+which file to put where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from suite.errors import BenchError
+
+WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
+
+
+def check_weights_file(path_text: str, model: str) -> Path:
+    path = Path(path_text)
+    if path.suffix.lower() not in WEIGHT_SUFFIXES:
+        raise BenchError(f"--weights {path} for '{model}': expected a state dict file ending in "
+                         f"{', '.join(WEIGHT_SUFFIXES)}")
+    if not path.is_file():
+        raise BenchError(f"--weights {path} for '{model}': no such file")
+    return path
+
+
+def read_state_dict(path: Path) -> dict[str, Any]:
+    """The tensors of a .safetensors file, or of a torch.save'd state dict read with
+    weights_only=True (a pickle that would run code is refused). A checkpoint that wraps the
+    state dict ({"state_dict": ...} / {"model": ...}) is unwrapped."""
+    import torch
+
+    try:
+        if path.suffix.lower() == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path), device="cpu")
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise BenchError(f"Cannot read the weights in {path}: {type(exc).__name__}: {' '.join(str(exc).split())[:400]}"
+                         ) from None
+    for key in ("state_dict", "model", "model_state_dict"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):
+        raise BenchError(f"{path} does not hold a state dict (a mapping of parameter names to tensors)")
+    return state
+
+
+def load_weights(model: Any, path: Path) -> Any:
+    """Load `path` into `model`, strictly: every parameter must be there with its shape."""
+    state = read_state_dict(path)
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong = [f"{k} {list(state[k].shape)} vs {list(own[k].shape)}" for k in own
+             if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing {len(missing)} (e.g. {', '.join(missing[:3])})")
+        if unexpected:
+            parts.append(f"unexpected {len(unexpected)} (e.g. {', '.join(unexpected[:3])})")
+        if wrong:
+            parts.append(f"shape mismatch {len(wrong)} (e.g. {'; '.join(wrong[:2])})")
+        raise BenchError(f"The weights in {path} do not fit the model: {'; '.join(parts)}. Check that the file "
+                         "was saved from this architecture (model.state_dict()).")
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def hub_checkpoint(url: str) -> Path:
+    """Where torch.hub keeps the file of `url` (TORCH_HOME, default ~/.cache/torch)."""
+    import torch
+
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(url.split("?")[0]).name
+
+
+def require_cached(url: str, what: str) -> Path:
+    """The local copy of a published weights file, or a BenchError naming the file and the place."""
+    path = hub_checkpoint(url)
+    if not path.is_file():
+        raise BenchError(f"{what}: --pretrained needs the published weights, and they are not in the local cache. "
+                         f"Download {url} on a machine with network access and put it at {path} (or set "
+                         "TORCH_HOME to a folder whose hub/checkpoints/ holds it); nothing is downloaded at run time.")
+    return path
