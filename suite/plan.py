@@ -32,6 +32,12 @@ def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
             raise BenchError(f"Model '{choice.name}' cannot run on {', '.join(config.backends)}: "
                              f"{'an ONNX file' if entry.builder is None else 'a torch model'} needs one of "
                              f"{', '.join(able)} (--backends {able[0] if able else '...'})")
+        if choice.pretrained and entry.builder is not None:
+            if not entry.pretrained_available:
+                raise BenchError(f"Model '{choice.name}' has no published weights to load; run it without --pretrained")
+            from suite.models.weights import check_pretrained_cached
+
+            check_pretrained_cached(entry)
         if choice.weights:
             if entry.builder is None:
                 raise BenchError(f"--weights applies to torch models; '{choice.name}' is an ONNX file")

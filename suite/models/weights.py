@@ -83,3 +83,34 @@ def require_cached(url: str, what: str) -> Path:
                          f"Download {url} on a machine with network access and put it at {path} (or set "
                          "TORCH_HOME to a folder whose hub/checkpoints/ holds it); nothing is downloaded at run time.")
     return path
+
+
+def check_pretrained_cached(entry: Any) -> None:
+    """Before anything runs: the published weights `--pretrained` needs are in the local cache,
+    or a BenchError (exit 2) says which file to put where."""
+    import importlib
+
+    extra = getattr(entry, "extra", {}) or {}
+    if extra.get("torchvision") or entry.source == "torchvision":
+        import torchvision
+
+        name = extra.get("torchvision") or entry.name.split(":", 1)[1]
+        try:
+            url = torchvision.models.get_model_weights(name).DEFAULT.url
+        except Exception:
+            raise BenchError(f"{entry.name} has no published torchvision weights; run it without --pretrained") from None
+        require_cached(url, entry.name)
+    elif isinstance(extra.get("weights_url"), str):
+        module, _, attr = extra["weights_url"].partition(":")
+        require_cached(getattr(importlib.import_module(module), attr), entry.name)
+    elif extra.get("hf_checkpoint"):
+        from huggingface_hub import try_to_load_from_cache
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        repo = extra["hf_checkpoint"]
+        if not isinstance(try_to_load_from_cache(repo, "config.json"), str):
+            raise BenchError(
+                f"{entry.name}: --pretrained needs {repo} in the local Hugging Face cache ({HF_HUB_CACHE}), and it "
+                f"is not there. On a machine with network access run `hf download {repo}` and copy the folder "
+                f"models--{repo.replace('/', '--')} into {HF_HUB_CACHE} (or set HF_HOME); nothing is downloaded "
+                "at run time.")

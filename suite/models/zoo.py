@@ -37,7 +37,7 @@ for _name, _params in _TV.items():
     register_model(ModelEntry(
         name=_name, source="registry", modality="image", input_spec=image_spec(224),
         builder=_torchvision(_name), description=f"torchvision {_name} (ImageNet classifier)",
-        reference_params=_params, tags=("cnn", "vision", "lab1"),
+        reference_params=_params, tags=("cnn", "vision", "lab1"), extra={"torchvision": _name},
     ))
 del _name, _params
 
@@ -51,7 +51,8 @@ UNET_SPEC = InputSpec(
 
 @register_model(name="unet", modality="image", input_spec=UNET_SPEC,
                 description="brain-segmentation UNet (mateuszbuda; in 3, out 1, init_features 32)",
-                reference_params=7_763_041, tags=("cnn", "segmentation", "lab1"))
+                reference_params=7_763_041, tags=("cnn", "segmentation", "lab1"),
+                extra={"weights_url": "suite.models.unet:UNET_WEIGHTS_URL"})
 def unet(pretrained: bool):
     from suite.models.unet import UNET_WEIGHTS_URL, build_unet
 
@@ -81,12 +82,14 @@ def _hf(model_cls: str, config_cls: str, checkpoint: str, **config_kwargs):
 
         return build_transformers(model_cls, config_cls, checkpoint if pretrained else None, config_kwargs)
 
+    build.checkpoint = checkpoint  # type: ignore[attr-defined]
     return build
 
 
 def _register_hf(name: str, modality: str, input_spec: InputSpec, builder, description: str, **fields) -> None:
     register_model(ModelEntry(name=name, source="registry", modality=modality, input_spec=input_spec,
-                              builder=builder, description=description, **fields))
+                              builder=builder, description=description,
+                              extra={"hf_checkpoint": getattr(builder, "checkpoint", None)}, **fields))
 
 
 ALBERT_BASE = dict(embedding_size=128, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
