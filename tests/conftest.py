@@ -120,3 +120,4 @@ def no_nvidia_driver() -> None:
         return
     pynvml.nvmlShutdown()
     pytest.skip("this machine has an NVIDIA driver")
+

@@ -12,16 +12,20 @@ from pathlib import Path
 
 import pytest
 from cdp_pipe import Browser, find_chromium
+from service_check import service_missing
 
 from suite.report.html import render_report
 from suite.results.io import load_many, load_results
 
 CHROMIUM = find_chromium()
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium not found (/usr/bin/chromium): run "
-                       "`bash scripts/install-chromium.sh` to install Debian's package"),
-]
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture(autouse=True)
+def _chromium_present() -> None:
+    if CHROMIUM is None:
+        service_missing("Chromium not found (/usr/bin/chromium): run `bash scripts/install-chromium.sh` to "
+                        "install Debian's package")
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
 DEVICE_FILES = [FIX / "laptop-x86.json", FIX / "jetson-orin.json", FIX / "rpi5.json"]

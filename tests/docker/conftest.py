@@ -23,6 +23,7 @@ from docker_helpers import (
     start_second_engine,
     stop_second_engine,
 )
+from service_check import service_missing
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +31,7 @@ def engine():
     """A DockerClient for the default engine, started if needed."""
     proc = script("scripts/start-docker.sh", timeout=300)
     if proc.returncode != 0:
-        pytest.skip("no Docker engine could be started: " + (proc.stderr.strip().splitlines() or ["?"])[-1])
+        service_missing("no Docker engine could be started: " + (proc.stderr.strip().splitlines() or ["?"])[-1])
     import docker
 
     client = docker.DockerClient(base_url="unix:///var/run/docker.sock", timeout=300)
