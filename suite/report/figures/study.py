@@ -208,7 +208,7 @@ def pareto(ctx: Ctx) -> FigureOut | None:
                 ax.text(0.5, 0.5, "no energy figure", transform=ax.transAxes, ha="center", color="#777")
             limits[cost].append((ax, [getattr(p, cost) for p in have]))
             ys_by_task.setdefault(task, []).append((ax, [p.accuracy for p in have]))
-    for cost, per_ax in limits.items():
+    for per_ax in limits.values():
         _common_limits(per_ax, "x", True)
     for per_task in ys_by_task.values():
         _common_limits(per_task, "y", False)
