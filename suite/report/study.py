@@ -69,11 +69,6 @@ def pareto_front(points: Sequence[tuple[float, float]], *, higher_is_better: boo
     return out
 
 
-def front_steps(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The front's points as (cost, quality), by cost then quality: what a step line joins."""
-    return sorted({(cost, quality) for quality, cost in points})
-
-
 # ----------------------------------------------------------------------------- points
 
 

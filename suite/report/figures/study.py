@@ -21,7 +21,7 @@ from suite.report.figures.style import (
 )
 from suite.report.study import StudyData, StudyPoint, metric_label, study_points
 
-RESIZE_STYLES = {"area": "-", "bilinear": "--", "nearest": ":", "center-crop": "-.", None: "-"}
+RESIZE_STYLES = {"area": "-", "bilinear": "--", "nearest": ":", "center-crop": "-.", None: (0, (3, 2))}
 OTHER_STYLES = [(0, (5, 1, 1, 1)), (0, (1, 3)), (0, (8, 3))]
 Value = Callable[[StudyPoint], float | None]
 

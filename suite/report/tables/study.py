@@ -87,8 +87,7 @@ def study_table(study: StudyData, flags: FlagMap) -> Table[StudyRow]:
         Column("latency_front", "On the front: latency", help="Pareto front of accuracy vs latency (per device)"),
         Column("energy_front", "On the front: energy", help="Pareto front of accuracy vs energy (per device)"),
     ]
-    rows = [Row(StudyRow.of(p), **_row_notes(p, flags), css="front" if p.on_latency_front or p.on_energy_front
-                else "") for p in study.points]
+    rows = [Row(StudyRow.of(p), **_row_notes(p, flags)) for p in study.points]
     return Table("study-points", "Accuracy vs efficiency: every point", cols, rows,
                  caption="One row per device, model, input size, resize method and backend with an accuracy. "
                          f"Latency: {study.latency_source_text()}. A point is on a front when no other point of "
