@@ -160,6 +160,9 @@ def render_html(data, flags, tables, figs, fig_links, *, title: str, generated_a
     js = (_TEMPLATES / "report.js").read_text(encoding="utf-8")
     csp = (f"default-src 'none'; img-src data:; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
            "base-uri 'none'; form-action 'none'")
+    from suite.report.study import FIGURE_IDS
+    from suite.report.tables.study import study_intro
+
     figures = []
     for f in figs:
         uri = "data:image/svg+xml;base64," + base64.b64encode(f.svg).decode("ascii")
@@ -169,7 +172,10 @@ def render_html(data, flags, tables, figs, fig_links, *, title: str, generated_a
     template = _environment().get_template("report.html.j2")
     return template.render(
         title=title, generated_at=generated_at.strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
-        data=data, t=tables, figures=figures, cards=_cards(data, flags),
+        data=data, t=tables, cards=_cards(data, flags),
+        figures=[f for f in figures if f["fig"].id not in FIGURE_IDS],
+        study_figures=[f for f in figures if f["fig"].id in FIGURE_IDS],
+        study_intro=study_intro(tables.study.study) if tables.study is not None else "",
         # Our own files, not results data: the only strings marked safe.
         css=Markup(css), js=Markup(js), csp=csp,
     )
@@ -233,8 +239,14 @@ def _markdown(data, tables, figs, fig_links, title: str, generated_at: datetime)
         out += ["## Files that could not be read", ""]
         out += [f"- `{md_escape(b.path)}`: {md_escape(b.reason)}" for b in data.bad_files]
         out.append("")
+    from suite.report.study import FIGURE_IDS
+    from suite.report.tables.study import study_markdown
+
     for t in (tables.devices, tables.runs, tables.models, tables.matrix, tables.comparisons):
         out.append(t.to_markdown(2))
+    if tables.study is not None:
+        out += study_markdown(tables.study, [f for f in figs if f.id in FIGURE_IDS], fig_links)
+    figs = [f for f in figs if f.id not in FIGURE_IDS]
     for s in tables.sections:
         m = s.model
         out.append(f"## {md_escape(m.name)}\n")

@@ -17,9 +17,9 @@ def env(host: str = "h", cpu: str = "Cortex-A76", board: str | None = None) -> E
 
 
 def case(model: str, batch: int, samples: list[float], *, backend: str = "eager", size: float = 224.0,
-         status: str = "ok", **extra) -> CaseResult:
+         status: str = "ok", resize: str | None = None, **extra) -> CaseResult:
     spec = CaseSpec(model=model, source="torchvision", modality="vision", backend=backend, batch_size=batch,
-                    size_axis="resolution", input_size=size, threads=4)
+                    size_axis="resolution", input_size=size, threads=4, resize=resize)
     s = stats.summarize(samples)
     summary = LatencySummary(n=s.n, mean_ms=s.mean, std_ms=s.std, median_ms=s.median, median_ci_low_ms=s.median_ci_low,
                              median_ci_high_ms=s.median_ci_high, ci_level=s.ci_level, iqr_ms=s.iqr, p90_ms=s.p90,

@@ -8,13 +8,14 @@ nothing in it can run) and the PNG/SVG files are written beside the HTML for lab
     pool         drawing in forked workers
     per_model    small multiples, one panel per model
     cross_model  every model in one plot
+    study        accuracy vs efficiency (Lab 2): FLOPs, latency, energy, Pareto fronts
 
 Heavy imports (matplotlib) happen inside the functions.
 """
 
 from __future__ import annotations
 
-from suite.report.figures import cross_model, per_model, pool
+from suite.report.figures import cross_model, per_model, pool, study
 from suite.report.figures.base import Ctx, FigureOut, FigureSpec
 from suite.report.flags import Flag
 from suite.report.merge import ReportData
@@ -36,7 +37,13 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("energy-vs-latency", cross_model.energy_vs_latency, cost=1),
     FigureSpec("achieved-flops", cross_model.achieved_flops, cost=1),
     FigureSpec("accuracy", cross_model.accuracy, cost=1),
+    # The "Accuracy vs efficiency" section's figures (suite.report.study.FIGURE_IDS: shown there).
+    FigureSpec("study-flops-accuracy", study.flops_vs_accuracy, cost=2),
+    FigureSpec("study-latency-accuracy", study.latency_vs_accuracy, cost=2),
+    FigureSpec("study-flops-latency", study.flops_vs_latency, cost=2),
+    FigureSpec("study-pareto", study.pareto, cost=3),
 )
+
 
 
 def build_figures(data: ReportData, flags: dict[str, list[Flag]], *,

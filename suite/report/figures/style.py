@@ -105,12 +105,22 @@ def add_legend(panels: Panels, ctx: Ctx, backends: Iterable[str], *, rings: set[
     if hollow:
         handles.append(Line2D([], [], color="#444", ls="", marker="o", mfc="white"))
         labels.append("estimated energy (hollow)")
-    if "bad" in rings:
-        handles.append(Line2D([], [], color=FLAG_RING["bad"], ls="", marker="o", mfc="none", ms=9, mew=1.6))
-        labels.append("parity failed: do not compare")
-    if "warn" in rings:
-        handles.append(Line2D([], [], color=FLAG_RING["warn"], ls="", marker="o", mfc="none", ms=9, mew=1.6))
-        labels.append("flagged (see table)")
+    add_ring_entries(handles, labels, rings)
+    place_legend(panels, handles, labels)
+
+
+def add_ring_entries(handles: list, labels: list[str], rings: Iterable[str]) -> None:
+    """Legend entries for the flag rings drawn (Rings.seen)."""
+    from matplotlib.lines import Line2D
+
+    for sev, text in (("bad", "parity failed: do not compare"), ("warn", "flagged (see table)")):
+        if sev in rings:
+            handles.append(Line2D([], [], color=FLAG_RING[sev], ls="", marker="o", mfc="none", ms=9, mew=1.6))
+            labels.append(text)
+
+
+def place_legend(panels: Panels, handles: list, labels: list[str]) -> None:
+    """The legend above the panels, in as many columns as fit the width; lays the panels out."""
     # Columns that fit the width: about 0.065 in per character at legend size, plus the marker.
     width = panels.w * panels.ncols
     longest = max((len(x) for x in labels), default=10)

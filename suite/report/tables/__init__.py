@@ -4,6 +4,7 @@ for the model and its HTML/Markdown/CSV writers).
     inventory    what ran where: devices, runs, models
     cases        every case, the flags, the failures
     comparisons  backends side by side: the cross-hardware matrix and the comparisons
+    study        accuracy vs efficiency (Lab 2): the points and fronts, energy and carbon, accuracy changes
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from suite.report.table import FlagMap, Table
 from suite.report.tables.cases import case_label, cases_table, energy_method, failures_table, flags_table
 from suite.report.tables.comparisons import comparison_flags, comparisons_table, matrix_table
 from suite.report.tables.inventory import devices_table, models_table, runs_table
+from suite.report.tables.study import StudyTables, study_tables
 
 __all__ = [
     "ModelSection", "ReportTables", "build_tables", "case_label", "cases_table", "comparison_flags",
     "comparisons_table", "devices_table", "energy_method", "failures_table", "flags_table", "matrix_table",
-    "models_table", "runs_table",
+    "models_table", "runs_table", "study_tables",
 ]
 
 
@@ -40,11 +42,13 @@ class ReportTables:
     flags: Table
     failures: Table
     sections: list[ModelSection]
+    study: StudyTables | None = None  # None: no case carries an accuracy
 
     def files(self) -> list[Table]:
         """The tables written as CSV / Markdown files, in reading order."""
-        return [self.devices, self.runs, self.models, self.matrix, self.comparisons, self.cases, self.flags,
-                self.failures]
+        study = self.study.tables() if self.study is not None else []
+        return [self.devices, self.runs, self.models, self.matrix, self.comparisons, *study, self.cases,
+                self.flags, self.failures]
 
 
 def build_tables(data: ReportData, flags: FlagMap) -> ReportTables:
@@ -58,5 +62,5 @@ def build_tables(data: ReportData, flags: FlagMap) -> ReportTables:
         devices=devices_table(data), runs=runs_table(data), models=models_table(data),
         matrix=matrix_table(data, flags), comparisons=comparisons_table(data, flags),
         cases=cases_table(data.entries, flags), flags=flags_table(data, flags), failures=failures_table(data),
-        sections=sections,
+        sections=sections, study=study_tables(data, flags),
     )

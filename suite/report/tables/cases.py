@@ -32,6 +32,7 @@ class CaseRow:
     batch_size: int
     input_size: float | None
     size_axis: str | None
+    resize: str | None  # how the dataset pass resized the images (None: no dataset)
     threads: int | None
     status: str  # in words: "parity failed"
     median_ms: float | None
@@ -57,7 +58,7 @@ class CaseRow:
         return cls(
             model=e.model, device=e.device.label, backend=e.backend,
             batch_size=e.spec.batch_size, input_size=e.spec.input_size, size_axis=e.spec.size_axis,
-            threads=e.spec.threads, status=c.status.replace("_", " "),
+            resize=e.spec.resize, threads=e.spec.threads, status=c.status.replace("_", " "),
             median_ms=s.median_ms if s else None,
             median_ci_ms=(s.median_ci_low_ms, s.median_ci_high_ms) if s else None,
             p90_ms=s.p90_ms if s else None, p99_ms=s.p99_ms if s else None,
@@ -84,6 +85,8 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
         Column("batch_size", "Batch", numeric=True),
         Column("input_size", "Size", numeric=True, fmt=input_size_text),
         Column("size_axis", "Size axis", html=False, md=False),
+        # Cases that differ only in the resize method of their dataset pass: say which is which.
+        *([Column("resize", "Resize")] if any(e.spec.resize is not None for e in entries) else []),
         Column("threads", "Threads", numeric=True, html=False, md=False),
         Column("status", "Status", slot=STATUS, nowrap=True, restates=frozenset({"failed", "skipped", "parity_failed"})),
         Column("median_ms", "Median", "ms", numeric=True, fmt=fmt_ms, slot=LATENCY, nowrap=True, measure=True),
