@@ -56,8 +56,8 @@ class RunRef:
     device: Device | None = None
 
 
-# Rows of the matrix: one per (model, batch, size axis, input size).
-MatrixKey = tuple[str, int, str | None, float | None]
+# Rows of the matrix: one per (model, batch, size axis, input size, resize method).
+MatrixKey = tuple[str, int, str | None, float | None, str | None]
 
 
 @dataclass(eq=False)
@@ -105,7 +105,7 @@ class Entry:
     @property
     def matrix_key(self) -> MatrixKey:
         s = self.case.spec
-        return (s.model, s.batch_size, s.size_axis, s.input_size)
+        return (s.model, s.batch_size, s.size_axis, s.input_size, s.resize)
 
     @property
     def energy_j(self) -> float | None:
@@ -228,8 +228,8 @@ class ReportData:
 
 
 def _matrix_sort(key: MatrixKey):
-    model, batch, axis, size = key
-    return (model.lower(), model, axis or "", size if size is not None else -1.0, batch)
+    model, batch, axis, size, resize = key
+    return (model.lower(), model, axis or "", size if size is not None else -1.0, resize or "", batch)
 
 
 # ----------------------------------------------------------------------------- merging

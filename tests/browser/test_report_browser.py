@@ -62,7 +62,7 @@ def test_loads_with_no_console_errors_and_no_network(browser, report_html):
     assert others == [], others
     # every inline figure decoded (an SVG that failed to parse has naturalWidth 0)
     sizes = browser.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
-    assert len(sizes) == 13 and all(done and w > 0 for done, w in sizes)  # 9 + the accuracy section's 4
+    assert len(sizes) == 12 and all(done and w > 0 for done, w in sizes)  # 8 + the accuracy section's 4
     assert browser.evaluate("document.title") == "Inference benchmark report"
 
 

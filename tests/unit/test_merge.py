@@ -72,8 +72,8 @@ def test_entries_models_and_matrix_are_in_report_order():
         ("beta", 224.0, 2, "eager")]
     assert [m.name for m in data.models] == ["Alpha", "beta"]
     assert data.models[0].backends == ["eager", "ort"]
-    assert list(data.matrix()) == [("Alpha", 1, "resolution", 224.0), ("beta", 1, "resolution", 128.0),
-                                   ("beta", 2, "resolution", 224.0)]
+    assert list(data.matrix()) == [("Alpha", 1, "resolution", 224.0, None), ("beta", 1, "resolution", 128.0, None),
+                                   ("beta", 2, "resolution", 224.0, None)]
 
 
 def test_the_matrix_cell_lists_the_newest_run_first():

@@ -87,7 +87,7 @@ def test_outputs_are_written_beside_the_html(report):
     assert all(p.parent == out.parent / "report-tables" for p in o.tables)
     figs = {p.name for p in o.figures}
     for fid in ("latency-vs-batch", "latency-per-item-vs-batch", "latency-vs-input-size", "first-iterations",
-                "latency-distributions", "flops-vs-latency", "energy-vs-latency", "achieved-flops", "accuracy"):
+                "latency-distributions", "flops-vs-latency", "energy-vs-latency", "achieved-flops"):
         assert f"{fid}.png" in figs and f"{fid}.svg" in figs
     assert all(p.exists() and p.stat().st_size > 0 for p in o.paths())
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from suite.report.backends import BASELINE_BACKEND, backend_order, backend_style
-from suite.report.figures.base import Ctx, FigureOut, devices_of, timed
+from suite.report.figures.base import Ctx, FigureOut, timed
 from suite.report.figures.style import Panels, Rings, add_legend, finish_figure, log_axis, mpl_text, panel_title
 from suite.report.merge import Device, Entry
 
@@ -133,42 +133,3 @@ def achieved_flops(ctx: Ctx) -> FigureOut | None:
     return finish_figure(panels, "achieved-flops", "Achieved FLOP/s",
                    "How much arithmetic each model gets done per second: counted FLOPs of one forward divided by "
                    "its median latency, at the batch size that achieves the most.")
-
-
-def accuracy(ctx: Ctx) -> FigureOut | None:
-    entries = [e for e in timed(ctx.data.entries) if e.case.accuracy is not None]
-    if not entries:
-        return None
-    panels = Panels(2, ncols=2, w=4.4, h=3.4, left=0.7)
-    ax1, ax2 = panels.axes
-    backends: set[str] = set()
-    rings = Rings()
-    labelled: set[tuple[int, str]] = set()
-    for e in entries:
-        backends.add(e.backend)
-        _, mk = backend_style(e.backend)
-        c = ctx.colour(e.device)
-        acc = e.case.accuracy.value
-        for ax, xv in ((ax1, e.case.flops.flops_per_item if e.case.flops else None), (ax2, e.median_ms)):
-            if xv is None:
-                continue
-            ax.plot([xv], [acc], ls="", marker=mk, color=c, ms=6)
-            rings.add(ax, xv, acc, ctx.severity(e, {"parity_failed"}))
-            if (id(ax), e.model) not in labelled:
-                labelled.add((id(ax), e.model))
-                ax.annotate(mpl_text(e.model[:24]), (xv, acc), xytext=(4, 3), textcoords="offset points", fontsize=7)
-    rings.draw()
-    metric = entries[0].case.accuracy.metric
-    for ax in (ax1, ax2):
-        xs = [x for line in ax.get_lines() for x in line.get_xdata()]
-        if xs:
-            log_axis(ax, "x", min(xs), max(xs))
-        ax.set_ylabel(mpl_text(f"accuracy ({metric})"))
-    ax1.set_xlabel("FLOPs per item")
-    ax2.set_xlabel("median latency (ms)")
-    ax1.set_title("Accuracy vs FLOPs", loc="left")
-    ax2.set_title("Accuracy vs latency", loc="left")
-    add_legend(panels, ctx, backends, rings=rings.seen, devices=devices_of(ctx, entries))
-    datasets = sorted({e.case.accuracy.dataset for e in entries})
-    return finish_figure(panels, "accuracy", "Accuracy vs FLOPs and latency",
-                   "Cases that carry an accuracy figure (" + "; ".join(datasets) + ").")

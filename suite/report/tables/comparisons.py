@@ -28,6 +28,7 @@ class MatrixRow:
     model: str
     batch_size: int
     input_size: float | None
+    resize: str | None  # the dataset pass's resize method (None: no dataset)
     medians: dict[CellKey, float | None]  # of the newest run; None: it ran, but has no timings
     ratios: dict[CellKey, MatrixRatio]  # the backends other than the baseline
 
@@ -41,6 +42,7 @@ def matrix_table(data: ReportData, flags: FlagMap) -> Table[MatrixRow]:
         Column("model", "Model", nowrap=True),
         Column("batch_size", "Batch", numeric=True),
         Column("input_size", "Size", numeric=True, fmt=input_size_text),
+        *([Column("resize", "Resize")] if any(k[4] is not None for k in matrix) else []),
     ]
     groups: list[tuple[str, int]] = [("", 3)]
     # CSV columns name the device: d0_core_i7_1165g7_ort_median_ms (the index keeps them unique)
@@ -68,7 +70,7 @@ def matrix_table(data: ReportData, flags: FlagMap) -> Table[MatrixRow]:
         groups.append((d.label, n))
     rows = []
     for key, cells in matrix.items():
-        model, batch, _axis, size = key
+        model, batch, _axis, size, resize = key
         medians: dict[CellKey, float | None] = {}
         ratios: dict[CellKey, MatrixRatio] = {}
         cell_flags: dict[str, list[Flag]] = {}
@@ -110,7 +112,8 @@ def matrix_table(data: ReportData, flags: FlagMap) -> Table[MatrixRow]:
                                + (" (computed by the report)" if cv.computed else ""))
                 cell_flags[col] = comparison_flags(cv, flags)
                 links[col] = f"#{cand.uid}"
-        rows.append(Row(MatrixRow(model=model, batch_size=batch, input_size=size, medians=medians, ratios=ratios),
+        rows.append(Row(MatrixRow(model=model, batch_size=batch, input_size=size, resize=resize, medians=medians,
+                                  ratios=ratios),
                         cell_flags=cell_flags, titles=titles, links=links))
     return Table("matrix", "Cross-hardware matrix", cols, rows, groups=groups,
                  caption=f"Median latency per device and backend, and the backend/{BASELINE_BACKEND} ratio of "
