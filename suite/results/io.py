@@ -52,8 +52,9 @@ def parse_results(text: str, source: object = "<string>") -> RunResult:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
+        what = f"field '{where}': " if where else ""
         raise ResultsFileError(
-            source, f"field '{where}': {first['msg']} ({exc.error_count()} problem(s) in all)"
+            source, f"{what}{first['msg']} ({exc.error_count()} problem(s) in all)"
         ) from None
 
 

@@ -44,11 +44,12 @@ def cfg(**extra):
 
 
 def saved_run(config, *, finished: bool = False, cases: int = 0, run_id: str = "r1") -> RunResult:
-    spec = CaseSpec(model="resnet18", source="registry", modality="image", backend="eager", batch_size=1, threads=1)
     run = RunResult(suite_version="0.1.0", run_id=run_id, created_at=utc_now(), config=config.model_dump(mode="json"),
                     config_hash=config.digest(), environment=collect_environment(),
                     finished_at=utc_now() if finished else None)
-    for _ in range(cases):
+    for i in range(cases):  # one case per batch size: a run measures each case once
+        spec = CaseSpec(model="resnet18", source="registry", modality="image", backend="eager", batch_size=i + 1,
+                        threads=1)
         run.cases.append(CaseResult(spec=spec, id=spec.case_id, status="ok", started_at=utc_now(), duration_s=1.0))
     return run
 

@@ -224,3 +224,44 @@ def test_a_flag_error_is_attributed_to_the_flags_not_the_preset(tmp_path):
     assert_one_paragraph(installed("run", "-c", str(cfg), "--case-timeout", "-1", "-o", str(tmp_path), *FAST),
                          f"Invalid configuration in the command-line flags and {cfg}: 'case_timeout_s'",
                          "'cooldown_temp_c'")
+
+
+def _doctored(tmp_path: Path, how: str) -> Path:
+    """regression-base.json (a valid file) with one impossible value, left unfinished so that
+    --resume would take it."""
+    import json
+
+    doc = json.loads((FIX / "results" / "regression-base.json").read_text())
+    doc["finished_at"] = None
+    cases = doc["cases"]
+    if how == "negative median":
+        cases[1]["latency"]["summary"]["median_ms"] = -5.0
+    elif how == "negative sample":
+        cases[1]["latency"]["samples_ms"][3] = -0.5
+    elif how == "duplicate case":
+        cases.append(cases[2])
+    elif how == "mismatched id":
+        cases[1]["id"] = cases[0]["id"]
+    path = tmp_path / "results-doctored.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("how, needles", [
+    ("negative median", ["field 'cases.1.latency.summary.median_ms'", "greater than or equal to 0"]),
+    ("negative sample", ["field 'cases.1.latency.samples_ms.3'", "greater than or equal to 0"]),
+    ("duplicate case", ["cases.2 and cases.8 are the same case", "a run measures each case once"]),
+    ("mismatched id", ["field 'cases.1'", "does not match its spec"]),
+])
+def test_impossible_values_are_refused_on_load_naming_file_and_field(tmp_path, how, needles):
+    path = _doctored(tmp_path, how)
+    assert_one_paragraph(installed("run", "--resume", str(path), cwd=tmp_path), f"Cannot read results file {path}:",
+                         *needles)
+    assert_one_paragraph(installed("compare", str(path), str(FIX / "results" / "regression-cand.json"), cwd=tmp_path),
+                         f"Cannot read results file {path}:", *needles)
+    res = installed("report", str(path), str(FIX / "results" / "regression-cand.json"), "-o",
+                    str(tmp_path / "r" / "report.html"), "--no-figures", "-f", "md", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    flat = " ".join(res.stderr.split())
+    assert f"skipped {path}:" in flat and all(n in flat for n in needles), flat
+    assert "-5.00" not in (tmp_path / "r" / "report.md").read_text()
