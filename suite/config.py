@@ -317,7 +317,7 @@ def _load_yaml(text: str) -> Any:
         return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
     UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader subclass: safe
 
 
 def preset_dict(name: str) -> dict[str, Any]:

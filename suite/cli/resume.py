@@ -84,7 +84,10 @@ def resume_locked(target: Path, **kwargs: Any) -> Iterator[tuple[BenchConfig, Ru
     instead of resuming from what it read before the first one saved."""
     from suite.results.lock import results_lock
 
-    path = find_resumable(target)[0] if target.is_dir() else target  # a folder: read to choose
+    if target.is_dir() or not target.exists():
+        path = find_resumable(target)[0]  # a folder is read to choose; a missing path is refused here
+    else:
+        path = target  # a file is read only under its lock
     with results_lock(path):
         yield prepare_resume(path, **kwargs)
 
@@ -93,7 +96,12 @@ def prepare_resume(target: Path, *, preset: str | None, config_file: str | None,
                    out: Path | None, vcgencmd: str | None = None,
                    trust_config: bool = False) -> tuple[BenchConfig, RunResult, Path]:
     """(configuration, saved run, results file) for `bench run --resume target [flags]`."""
-    from suite.resume import check_resumable, code_it_runs, refuse_unnamed_code, unnamed_code
+    from suite.resume import (
+        check_resumable,
+        code_it_runs,
+        refuse_unnamed_code,
+        unnamed_code,
+    )
 
     path, run = find_resumable(target)
     source = f"{path} (the interrupted run's saved configuration)"

@@ -10,6 +10,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from suite.errors import BenchError
 
@@ -51,10 +52,10 @@ def results_lock(path: Path) -> Iterator[None]:
         fh.close()
 
 
-def _acquire(lock_path: Path, path: Path, fcntl):  # noqa: ANN001, ANN202 - fcntl is POSIX only
+def _acquire(lock_path: Path, path: Path, fcntl: Any) -> Any:  # fcntl: POSIX only, imported by the caller
     while True:
         try:
-            fh = open(lock_path, "a+")
+            fh = open(lock_path, "a+")  # noqa: SIM115 - held open as long as the lock
         except OSError as exc:
             raise BenchError(f"Cannot write in {path.parent}: {exc.strerror or exc}. Choose another folder with -o.") from None
         try:

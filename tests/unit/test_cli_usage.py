@@ -26,7 +26,8 @@ def bench(*args: str, cwd: Path | None = None, timeout: float = 120) -> subproce
         pytest.skip(f"no installed console script at {SCRIPT}")
     env = dict(os.environ, ORT_DISABLE_TELEMETRY="1", COLUMNS="300",
                PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd)
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd,
+                          check=False)
 
 
 def one_paragraph(res: subprocess.CompletedProcess) -> str:

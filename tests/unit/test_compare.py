@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -182,17 +185,13 @@ def test_exit_status_survives_the_real_bench_entry_point():
         assert "Traceback" not in r.stderr
 
 
-def _installed(*args: str) -> "subprocess.CompletedProcess":
-    import os
-    import subprocess
-    import sys
-
+def _installed(*args: str) -> subprocess.CompletedProcess:
     script = Path(sys.executable).parent / "bench"
     if not script.is_file():
         pytest.skip(f"no installed console script at {script}")
     repo = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "COLUMNS": "300", "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=120, env=env, check=False)
 
 
 def _edited(tmp_path: Path, source: Path, name: str, edit) -> Path:

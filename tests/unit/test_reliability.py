@@ -204,7 +204,7 @@ def test_resume_runs_only_the_code_this_command_line_names(tmp_path):
     c = cfg(output_dir=str(tmp_path), models=["resnet18", "my_model.py:build"],
             energy={"vcgencmd": "/opt/vc/bin/vcgencmd"}, monitor={"vcgencmd": "/opt/vc/bin/vcgencmd"})
     save_results(saved_run(c, cases=1), tmp_path / "results-a.json")
-    kw = dict(preset=None, out=None)
+    kw = {"preset": None, "out": None}
     with pytest.raises(BenchError) as err:
         prepare_resume(tmp_path, config_file=None, overrides={}, **kw)
     msg = str(err.value)

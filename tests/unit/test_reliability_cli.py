@@ -189,7 +189,8 @@ def installed(*args: str, cwd: Path | None = None, timeout: float = 300) -> subp
         pytest.skip(f"no installed console script at {script}")
     env = dict(os.environ, ORT_DISABLE_TELEMETRY="1", COLUMNS="300",
                PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd)
+    return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd,
+                          check=False)
 
 
 @pytest.mark.parametrize("name, body", [
