@@ -295,6 +295,11 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"Cannot read config file {p}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Config file {p} is not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x}); "
+                          "save it as UTF-8") from None
+    except ValueError as exc:  # a path with a NUL byte
+        raise ConfigError(f"Cannot read config file {p!r}: {exc}") from None
     suffix = p.suffix.lower()
     try:
         if suffix == ".toml":
@@ -304,20 +309,55 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
                 import tomli as tomllib
             data = tomllib.loads(text)
         elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
+            data = _load_yaml(text)
         else:
             raise ConfigError(f"Config file {p} must end in .toml, .yaml or .yml")
     except ConfigError:
         raise
+    except _DuplicateKey as exc:
+        raise ConfigError(f"Config file {p} is not valid: {exc}; YAML would silently keep only the last value. "
+                          "Remove one.") from None
     except Exception as exc:  # parser errors carry line numbers in their message
-        raise ConfigError(f"Config file {p} is not valid {suffix[1:].upper()}: {exc}") from None
+        # YAML's span several lines (a snippet and a caret): one paragraph, like every error.
+        raise ConfigError(f"Config file {p} is not valid {suffix[1:].upper()}: {' '.join(str(exc).split())}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"Config file {p} must hold a table/mapping at the top level")
     return data
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int):
+        self.key, self.line = key, line
+        super().__init__(f"key {key!r} is given twice in one mapping (again on line {line})")
+
+
+def _load_yaml(text: str) -> Any:
+    """yaml.safe_load, refusing a key given twice in one mapping: YAML's last-one-wins would
+    silently drop the first value (TOML refuses duplicates by itself)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = loader.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the constructor below names it
+                continue
+            if duplicate:
+                raise _DuplicateKey(key, key_node.start_mark.line + 1)
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader subclass: safe
 
 
 def preset_dict(name: str) -> dict[str, Any]:
@@ -351,8 +391,38 @@ def build_config(
         data = preset_dict(chosen)
         data["preset"] = chosen
     data = deep_merge(data, file_data)
-    data = deep_merge(data, {k: v for k, v in (overrides or {}).items() if v is not None})
-    return validate_config(data, source=config_file or (f"preset {chosen}" if chosen else "flags"))
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    data = deep_merge(data, flags)
+    try:
+        return BenchConfig.model_validate(data)
+    except ValidationError as exc:
+        # Name the layer(s) that gave the bad fields: a flag's mistake is not the preset's.
+        def layer(loc: tuple[Any, ...]) -> str:
+            if loc and _supplies(flags, loc):
+                return "the command-line flags"
+            if config_file and (not loc or not chosen or _supplies(file_data, loc)):
+                return config_file
+            return f"preset {chosen}" if chosen else "flags"
+
+        layers = dict.fromkeys(layer(tuple(e["loc"])) for e in exc.errors()[:5])
+        source = " and ".join(layers)
+        raise ConfigError(format_validation_error(exc, source)) from None
+
+
+def _supplies(layer: dict[str, Any], loc: tuple[Any, ...]) -> bool:
+    """Whether `layer` (flags, a file) gave the value at the error location `loc`."""
+    if loc[0] == "backend_options":  # [ort] and the like are written at the top level
+        from suite.backends import option_models
+
+        return any(key in layer for key in option_models())
+    node: Any = layer
+    for part in loc:
+        if not isinstance(node, dict):
+            return True  # the layer gave a whole value (a list, a number) that holds the error
+        if part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def validate_config(data: dict[str, Any], source: str = "config") -> BenchConfig:

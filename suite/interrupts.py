@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -52,3 +53,41 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def stop_signals_deferred(act_after: bool = True) -> Iterator[list[int]]:
+    """Within the block the stop signals are remembered instead of acted on, so that a save is
+    never cut in half: a second Ctrl-C while the rescue save of the first is writing would
+    otherwise lose the cases it was saving. After the block, the first signal remembered is
+    acted on as its handler would have (unless `act_after` is False: the run is already
+    stopping for another one). Yields the list of signals received."""
+    pending: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
+
+    def _remember(signum: int, frame: Any) -> None:
+        pending.append(signum)
+
+    previous: dict[int, Any] = {}
+    for name in STOP_SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        current = signal.getsignal(sig)
+        if current in (signal.SIG_IGN, None):
+            continue
+        previous[sig] = current
+        signal.signal(sig, _remember)
+    try:
+        yield pending
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if pending and act_after:
+        handler = previous[pending[0]]
+        if callable(handler):
+            handler(pending[0], None)  # raises StopRequested (or KeyboardInterrupt for Python's SIGINT)
+        else:  # SIG_DFL: end the process as the signal would have
+            os.kill(os.getpid(), pending[0])

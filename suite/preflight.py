@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 
 from suite.config import BenchConfig
-from suite.errors import MissingDependencyError
+from suite.errors import ConfigError, MissingDependencyError
 from suite.plan import PlannedCase, plan_cases
 
 
@@ -41,6 +41,24 @@ def check_dependencies(config: BenchConfig) -> None:
         if not importable(module):
             package, extra = OPTIONAL_MODULES.get(module, (module, None))
             raise MissingDependencyError(package, extra, purpose)
+
+
+# Oversubscribing the cores a few times over can be a deliberate experiment; thousands of threads
+# only exhaust memory (each reserves a stack), and the case then fails as an unexplained OOM.
+THREADS_PER_CORE_MAX = 4
+
+
+def check_threads(threads: int, logical_cores: int | None = None) -> None:
+    """Refuse a thread count far above what this machine can run at once."""
+    import os
+
+    cores = logical_cores or os.cpu_count() or 1
+    limit = cores * THREADS_PER_CORE_MAX
+    if threads > limit:
+        raise ConfigError(f"threads = {threads} is more than {THREADS_PER_CORE_MAX} x this machine's {cores} logical "
+                          f"cores ({limit}): each thread reserves memory and the case would fail out of memory "
+                          f"before measuring anything. Use --threads {limit} or fewer ({cores}, one per core, is the usual "
+                          "choice; the default is the physical cores).")
 
 
 def plan_or_explain(config: BenchConfig, threads: int) -> list[PlannedCase]:

@@ -75,3 +75,62 @@ def check_same_machine(previous: RunResult, env: Any) -> None:
             f"Cannot resume run {previous.run_id} here: it was started on another machine or software stack "
             f"({'; '.join(diffs[:3])}). One results file holds one machine's numbers; start a new run instead."
         )
+
+
+# --------------------------------------------------------------------------- what a saved config runs
+#
+# A results file is data. Its saved configuration may name things that run code on this machine:
+# a model that is a Python file (imported to build the model) and a vcgencmd command (run to read
+# the Raspberry Pi's power rails and throttling). A file found in a shared folder must not make
+# `bench run --resume` do either: they run only when the person names them again on the command
+# line that resumes (-m FILE.py, --vcgencmd CMD, or a -c config file that names them), or accepts
+# what the file names with --trust-config after reading it.
+
+
+def code_it_runs(config: BenchConfig) -> list[tuple[str, str]]:
+    """(field, value) for every setting of `config` that imports a file or runs a program."""
+    from suite.models.registry import is_python_file
+
+    found = [(f"models[{i}]", m.name) for i, m in enumerate(config.models) if is_python_file(m.name)]
+    for section in ("energy", "monitor"):
+        command = getattr(config, section).vcgencmd
+        if command:
+            found.append((f"{section}.vcgencmd", command))
+    return found
+
+
+def unnamed_code(config: BenchConfig, models: list[str], vcgencmd: list[str]) -> list[tuple[str, str]]:
+    """The settings of `config` that run code and that this command line did not name: model
+    files not among `models` (given with -m or in a -c file), commands not among `vcgencmd`."""
+    named_models, named_commands = set(models), set(vcgencmd)
+    return [(field, value) for field, value in code_it_runs(config)
+            if value not in (named_models if field.startswith("models") else named_commands)]
+
+
+def resume_command(config: BenchConfig, path: Any) -> str:
+    """The command that resumes the run in `path`, naming again what its configuration runs
+    (so that it is not refused as code the command line did not name)."""
+    import shlex
+
+    parts = ["bench", "run", "--resume", str(path)]
+    runs = code_it_runs(config)
+    if any(field.startswith("models") for field, _ in runs):
+        for m in config.models:  # -m replaces the list: every model, in order
+            parts += ["-m", m.name]
+    commands = {value for field, value in runs if not field.startswith("models")}
+    if len(commands) == 1:
+        parts += ["--vcgencmd", commands.pop()]
+    elif commands:  # energy and monitor name different commands: one flag cannot restate both
+        parts.append("--trust-config")
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def refuse_unnamed_code(run: RunResult, config: BenchConfig, path: Any, unnamed: list[tuple[str, str]]) -> None:
+    if not unnamed:
+        return
+    what = "; ".join(f"{'imports the Python file' if field.startswith('models') else 'runs the command'} {value!r} "
+                     f"({field})" for field, value in unnamed)
+    raise BenchError(
+        f"Not resuming run {run.run_id} from {path}: its saved configuration {what}. A results file is data, "
+        "so resuming runs or imports only what this command line names. If you trust these, name them again: "
+        f"{resume_command(config, path)} -- or add --trust-config to accept what the file names.")

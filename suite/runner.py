@@ -21,9 +21,9 @@ from suite.errors import BenchError
 from suite.isolation import execute
 from suite.measure import CaseContext
 from suite.plan import PlannedCase
-from suite.preflight import check_dataset, check_dependencies, plan_or_explain
+from suite.preflight import check_dataset, check_dependencies, check_threads, plan_or_explain
 from suite.results.flags import flag, unique
-from suite.results.io import save_results
+from suite.results.io import remove_stale_temporaries, save_results
 from suite.results.lock import results_lock
 from suite.results.schema import CaseResult, Conditions, Flag, RunResult, utc_now
 from suite.resume import check_resumable, check_same_machine
@@ -57,6 +57,7 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
     check_dependencies(config)
     check_dataset(config)
     threads = config.threads or default_threads()
+    check_threads(threads)
     cases = plan_or_explain(config, threads)
     if opts.resume is not None:
         run = opts.resume
@@ -73,8 +74,13 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
         todo = cases
     path = opts.output or results_path(Path(config.output_dir), run.run_id)
     with results_lock(path):
+        # Holding the lock, no other run writes this file: a temporary beside it is what a
+        # kill (SIGKILL, power cut) left in the middle of a save.
+        for stale in remove_stale_temporaries(path):
+            emit("warning", {"message": f"removed {stale.name}, a save of {path.name} cut short when the run "
+                                        "was killed"})
         run.finished_at = None
-        _save(run, path)
+        _save(run, path, emit)
         emit("start", {"total": len(cases), "todo": len(todo), "path": path, "run": run})
         monitor = _monitor(config, emit)
         baselines = _baseline_schedule(config)
@@ -92,26 +98,34 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
                     result = link_accuracy(result, run.cases)
                 run.cases.append(result)
                 run.comparisons += new_comparisons(run.cases, run.comparisons)
-                _save(run, path)
+                _save(run, path, emit)
                 emit("case_end", {"index": i, "result": result})
         except BaseException:
-            # Ctrl-C, SIGTERM (see stop_on_signals), a full disk: keep every finished case.
+            # Ctrl-C, SIGTERM (see stop_on_signals), a full disk: keep every finished case. A
+            # second Ctrl-C while this writes is already answered: the run is stopping.
             run.interrupted = True
             run.comparisons += new_comparisons(run.cases, run.comparisons)
-            _save(run, path)
+            _save(run, path, emit, stopping=True)
             raise
         run.finished_at = utc_now()
-        _save(run, path)
+        _save(run, path, emit)
     emit("end", {"path": path, "run": run})
     return run
 
 
-def _save(run: RunResult, path: Path) -> None:
-    try:
-        save_results(run, path)
-    except OSError as exc:
-        raise BenchError(f"Cannot write the results file {path}: {exc.strerror or exc}. Every case finished "
-                         "before this one is in the file as it was last saved.") from None
+def _save(run: RunResult, path: Path, emit: Progress, stopping: bool = False) -> None:
+    """Save the whole run; a stop signal arriving meanwhile waits until the file is complete (and
+    is acted on after it, unless the run is `stopping` already). Emits "saved" with the number
+    of cases now on disk: what an interruption message may claim."""
+    from suite.interrupts import stop_signals_deferred
+
+    with stop_signals_deferred(act_after=not stopping):
+        try:
+            save_results(run, path)
+        except OSError as exc:
+            raise BenchError(f"Cannot write the results file {path}: {exc.strerror or exc}. Every case finished "
+                             "before this one is in the file as it was last saved.") from None
+        emit("saved", {"path": path, "cases": len(run.cases)})
 
 
 def _baseline_schedule(config: BenchConfig) -> Any:

@@ -59,14 +59,30 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors etc.
-        import click
+    except typer.Abort:
+        sys.exit(130)
+    except typer.TyperException as exc:
+        # Usage errors (unknown option or command, a value of the wrong type, a missing
+        # argument). Typer raises its own vendored click exceptions, so they are caught by
+        # Typer's public base class. Always status 2: `bench compare` gives 1 to a regression,
+        # and a typo must not read as one in CI.
+        if _DEBUG:
+            raise
+        _print_usage_error(exc)
+        sys.exit(2)
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        raise
+
+def _print_usage_error(exc: Exception) -> None:
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and exc.__class__.__name__ == "NoArgsIsHelpError":
+        # `bench` or `bench compare` alone: the command's help is the answer.
+        sys.stderr.write(exc.format_message().rstrip() + "\n")  # type: ignore[attr-defined]
+        return
+    from suite.cli.console import print_error
+
+    message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
+    if not message.endswith((".", "?", "!")):
+        message += "."
+    if ctx is not None:
+        message += f" See: {ctx.command_path} --help"
+    print_error(message)

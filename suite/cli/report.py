@@ -25,7 +25,8 @@ REPORT_HELP = (
 COMPARE_HELP = (
     "Compare a candidate results file against a baseline, case by case: change in median latency (or "
     "energy) with a 95% bootstrap interval and a Mann-Whitney test. Exits 1 when a significant regression "
-    "beyond the threshold is found (use it to gate CI), 0 otherwise, 2 on bad input."
+    "beyond the threshold is found, or a case the baseline measured is missing or failed in the candidate "
+    "(use it to gate CI), 0 otherwise, 2 on bad input."
 )
 
 
@@ -91,7 +92,7 @@ def compare(
         print_error(str(exc))
         _exit(2)
     _print_compare(res)
-    _exit(1 if res.regressions else 0)
+    _exit(1 if res.gate_failed else 0)
 
 
 def _exit(code: int) -> None:
@@ -146,7 +147,12 @@ def _print_compare(res) -> None:
     if res.only_in_candidate:
         con.print(Text(f"Only in the candidate ({len(res.only_in_candidate)}): " + ", ".join(res.only_in_candidate),
                        style="dim"))
+    for what, cases in (("Missing from the candidate", res.missing), ("Failed in the candidate", res.failed)):
+        if cases:
+            con.print(Text(f"{what} ({len(cases)}), measured in the baseline: " + "; ".join(cases), style="bold red"))
     n_reg, n_imp = len(res.regressions), len(res.improvements)
     summary = (f"{len(res.changes)} case(s) compared: {n_reg} significant regression(s) beyond "
                f"{res.threshold:.0%}, {n_imp} improvement(s).")
-    con.print(Text(summary, style="bold red" if n_reg else "bold green"))
+    if res.missing or res.failed:
+        summary += f" The gate fails: {len(res.missing)} baseline case(s) missing, {len(res.failed)} failed."
+    con.print(Text(summary, style="bold red" if res.gate_failed else "bold green"))

@@ -4,6 +4,12 @@
   interrupted, killed, or the machine lost power). OUT is its results file, or the output
   folder: then the newest unfinished run in it. The saved configuration is used; flags and a
   config file given now may only restate it (a change is refused, naming the fields).
+- Resuming never runs a program or imports a file that only the results file names (a model
+  that is a Python file, a vcgencmd command): the command line must name it again (`-m FILE.py`,
+  `--vcgencmd CMD`, a `-c` config file) or accept the file's with `--trust-config`
+  (suite/resume.py).
+- The results file is locked before it is read: a second `--resume` of a run that is going on
+  is refused instead of measuring from a stale copy and overwriting the first one's cases.
 - Existing results are never overwritten without `--force`. A new run writes a new file
   (its name holds the run id), so by default nothing is at risk, except:
   * `-o FILE.json` names the results file itself: if FILE.json exists, it is refused
@@ -15,7 +21,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +77,32 @@ def find_resumable(target: Path) -> tuple[Path, RunResult]:
     return target, run
 
 
+@contextlib.contextmanager
+def resume_locked(target: Path, **kwargs: Any) -> Iterator[tuple[BenchConfig, RunResult, Path]]:
+    """prepare_resume(target, **kwargs), read and checked while holding the results file's lock,
+    which stays held for the block (the run): a second `--resume` started meanwhile is refused
+    instead of resuming from what it read before the first one saved."""
+    from suite.results.lock import results_lock
+
+    if target.is_dir() or not target.exists():
+        path = find_resumable(target)[0]  # a folder is read to choose; a missing path is refused here
+    else:
+        path = target  # a file is read only under its lock
+    with results_lock(path):
+        yield prepare_resume(path, **kwargs)
+
+
 def prepare_resume(target: Path, *, preset: str | None, config_file: str | None, overrides: dict[str, Any],
-                   out: Path | None) -> tuple[BenchConfig, RunResult, Path]:
+                   out: Path | None, vcgencmd: str | None = None,
+                   trust_config: bool = False) -> tuple[BenchConfig, RunResult, Path]:
     """(configuration, saved run, results file) for `bench run --resume target [flags]`."""
+    from suite.resume import (
+        check_resumable,
+        code_it_runs,
+        refuse_unnamed_code,
+        unnamed_code,
+    )
+
     path, run = find_resumable(target)
     source = f"{path} (the interrupted run's saved configuration)"
     try:
@@ -82,18 +113,37 @@ def prepare_resume(target: Path, *, preset: str | None, config_file: str | None,
         raise ConfigError(f"--resume continues run {run.run_id} in its own file {path}; -o {out} cannot move it. "
                           "Drop -o (or give the same folder).")
     given = {k: v for k, v in overrides.items() if v is not None and k not in ("output_dir", "report")}
+    # What this command line names: model files with -m or in a -c file, vcgencmd commands.
+    named_models: list[str] = []
+    named_commands: list[str] = [vcgencmd] if vcgencmd else []
+    if given.get("models"):
+        names = [m["name"] for m in given["models"]]
+        named_models += names
+        if sorted(names) == sorted(m.name for m in saved.models) and (
+                not any(m.get("pretrained") for m in given["models"]) or all(m.pretrained for m in saved.models)):
+            del given["models"]  # restated: keep the saved choices (with their per-model options)
+    file_data = read_config_file(config_file) if config_file else {}
+    named_models += [m if isinstance(m, str) else str(m.get("name")) for m in file_data.get("models") or []
+                     if isinstance(m, (str, dict))]
+    for section in ("energy", "monitor"):
+        part = file_data.get(section)
+        if isinstance(part, dict) and isinstance(part.get("vcgencmd"), str):
+            named_commands.append(part["vcgencmd"])
     cfg = saved
     if preset or config_file or given:
         data = saved.model_dump(mode="json")
         if preset:
             data = deep_merge(data, {**preset_dict(preset), "preset": preset})
         if config_file:
-            data = deep_merge(data, {k: v for k, v in read_config_file(config_file).items() if k != "output_dir"})
+            data = deep_merge(data, {k: v for k, v in file_data.items() if k != "output_dir"})
         data = deep_merge(data, given)
         cfg = validate_config(data, source="the flags given with --resume")
-        from suite.resume import check_resumable
-
         check_resumable(run, cfg)
+    if vcgencmd and vcgencmd not in {value for field, value in code_it_runs(cfg) if not field.startswith("models")}:
+        raise ConfigError(f"--vcgencmd {shlex.quote(vcgencmd)} is not the command run {run.run_id} used (it set none: "
+                          "$BENCH_VCGENCMD or vcgencmd on PATH); a resumed run keeps its settings. Drop --vcgencmd.")
+    if not trust_config:
+        refuse_unnamed_code(run, cfg, path, unnamed_code(cfg, named_models, named_commands))
     update: dict[str, Any] = {"output_dir": str(path.parent)}
     if overrides.get("report") is not None:
         update["report"] = overrides["report"]
@@ -122,9 +172,11 @@ def new_run_output(cfg: BenchConfig, out: Path | None, force: bool) -> Path | No
         except ConfigError:
             continue
         if same:
+            from suite.resume import resume_command
+
             raise BenchError(
                 f"{folder} holds an unfinished run with this configuration ({path.name}, {len(run.cases)} case(s) "
-                f"saved). Continue it with: bench run --resume {_q(path)} -- or pass --force to start a new run "
+                f"saved). Continue it with: {resume_command(cfg, path)} -- or pass --force to start a new run "
                 "beside it (the unfinished file is kept).")
     return None
 

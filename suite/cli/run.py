@@ -51,9 +51,11 @@ def register(app: typer.Typer) -> None:
         no_energy: Annotated[bool, typer.Option("--no-energy", help="Skip the energy window.")] = False,
         meter: Annotated[Optional[str], typer.Option("--meter", help="Energy meter: auto (default: the most direct one that works here), rapl, nvml, jetson, rpi5-pmic, estimate, or one another package adds; `bench env` lists what works here.")] = None,
         region: Annotated[Optional[str], typer.Option(help="Grid region (ISO3 country code) for carbon, e.g. USA, FRA, DEU.")] = None,
+        vcgencmd: Annotated[Optional[str], typer.Option("--vcgencmd", help="The Raspberry Pi's vcgencmd command, with any arguments (power rails and throttling; default $BENCH_VCGENCMD, else vcgencmd on PATH). With --resume: names again the one the run was saved with.")] = None,
         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for the results file and the report (default reports/), or the results file itself (a path ending in .json).")] = None,
         resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted run: its output folder (the newest unfinished run in it) or its results file. Runs only the cases not yet finished, with the saved configuration.")] = None,
         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.json, or start a new run in a folder that holds an unfinished run of the same configuration.")] = False,
+        trust_config: Annotated[bool, typer.Option("--trust-config", help="With --resume: run the model files and commands the results file's saved configuration names, without naming them again (read the refusal message first: it lists them).")] = False,
         case_timeout: Annotated[Optional[float], typer.Option("--case-timeout", help="Seconds before a hung case is killed and recorded as a timeout (default 1800).")] = None,
         cooldown: Annotated[Optional[float], typer.Option("--cooldown", help="Before each case, wait until the CPU is below this temperature (Celsius; at most cooldown_max_s).")] = None,
         exporter: Annotated[Optional[str], typer.Option(help="ONNX exporter for the ort backends: dynamo (default) or torchscript.")] = None,
@@ -105,14 +107,22 @@ def register(app: typer.Typer) -> None:
         if ort:
             overrides["ort"] = ort
         if resume is not None:
-            from suite.cli.resume import prepare_resume
+            from suite.cli.resume import resume_locked
 
-            cfg, previous, path = prepare_resume(resume, preset=preset, config_file=str(config) if config else None,
-                                                 overrides=overrides, out=out)
-            if pretrained and not model:
-                cfg = _all_pretrained(cfg)  # checked against the previous run by run_benchmark
-            execute_run(cfg, resume=previous, output=path)
+            with resume_locked(resume, preset=preset, config_file=str(config) if config else None,
+                               overrides=overrides, out=out, vcgencmd=vcgencmd,
+                               trust_config=trust_config) as (cfg, previous, path):
+                if pretrained and not model:
+                    cfg = _all_pretrained(cfg)  # checked against the previous run by run_benchmark
+                execute_run(cfg, resume=previous, output=path)
             return
+        if trust_config:
+            raise ConfigError("--trust-config goes with --resume (it accepts what a results file's saved "
+                              "configuration runs); a new run runs what its own flags and config file name.")
+        if vcgencmd:
+            energy["vcgencmd"] = vcgencmd
+            overrides["energy"] = energy
+            overrides["monitor"] = {"vcgencmd": vcgencmd}
         from suite.cli.resume import new_run_output
 
         cfg = build_config(preset=preset, config_file=str(config) if config else None, overrides=overrides)
@@ -173,6 +183,7 @@ def execute_run(cfg: Any, resume: Any = None, output: Path | None = None) -> Non
     out_dir = Path(cfg.output_dir)
     _check_writable(out_dir)
     state = _RunState()
+    state.config = cfg
     try:
         with stop_on_signals(), RunProgress() as progress:
             state.forward, state.console = progress.on_event, progress.console
@@ -200,9 +211,13 @@ class _RunState:
         self.path: Path | None = None
         self.total = 0
         self.run: Any = None
+        self.saved = 0  # cases in the results file as last saved: all an interruption may claim
+        self.config: Any = None
 
     def __call__(self, event: str, data: dict[str, Any]) -> None:
-        if event == "start":
+        if event == "saved":
+            self.saved = data["cases"]
+        elif event == "start":
             self.path, self.total, self.run = Path(data["path"]), data["total"], data["run"]
         elif event == "cooldown" and data["waited_s"] == 0 and self.console is not None:
             self.console.print(f"cooling down: CPU at {data['temp_c']:.1f} °C, waiting until it is below "
@@ -212,12 +227,12 @@ class _RunState:
 
 
 def _print_interrupted(state: _RunState, signum: int) -> None:
-    import shlex
     import signal
 
     from rich.markup import escape
 
     from suite.cli.console import stderr_console
+    from suite.resume import resume_command
 
     name = signal.Signals(signum).name
     console = stderr_console()
@@ -225,10 +240,8 @@ def _print_interrupted(state: _RunState, signum: int) -> None:
         console.print(f"Interrupted ({name}) before the run started; no results file was written or changed.",
                       highlight=False)
         return
-    saved = len(state.run.cases)
-    path = shlex.quote(str(state.path))
-    console.print(escape(f"Interrupted ({name}): {saved} of {state.total} cases saved in {state.path}. "
-                         f"Resume with: bench run --resume {path}"), highlight=False, soft_wrap=True)
+    console.print(escape(f"Interrupted ({name}): {state.saved} of {state.total} cases saved in {state.path}. "
+                         f"Resume with: {resume_command(state.config, state.path)}"), highlight=False, soft_wrap=True)
 
 
 def _render(run: Any, results_path: Path) -> None:
@@ -244,11 +257,19 @@ def _render(run: Any, results_path: Path) -> None:
 
 
 def _check_writable(out_dir: Path) -> None:
+    """Refuse an output folder that cannot be created or written, without creating it: a run
+    refused later (an unknown model, a bad size) must not leave an empty folder behind. The
+    runner creates it when it writes the results file."""
+    import errno
     import os
 
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BenchError(f"Cannot create output folder {out_dir}: {exc.strerror or exc}. Choose another with -o.") from None
-    if not os.access(out_dir, os.W_OK):
-        raise BenchError(f"Output folder {out_dir} is not writable. Choose another with -o.")
+    existing = out_dir
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise BenchError(f"Cannot create output folder {out_dir}: {os.strerror(errno.ENOTDIR)}. Choose another with -o.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "is not writable" if existing == out_dir else f"cannot be created ({existing} is not writable)"
+        raise BenchError(f"Output folder {out_dir} {what}. Choose another with -o.")

@@ -87,6 +87,16 @@ def resolve_model(name: str, overrides: dict[str, Any] | None = None) -> ModelEn
         return sources.transformers_entry(name.split(":", 1)[1], overrides or {})
     if lowered.endswith(".onnx"):
         return sources.onnx_entry(name)
-    if ".py" in lowered and (lowered.endswith(".py") or ".py:" in lowered):
+    if is_python_file(name):
         return sources.file_entry(name)
     raise UnknownModelError(name, list(_REGISTRY))
+
+
+def is_python_file(name: str) -> bool:
+    """Whether `resolve_model(name)` imports a Python file (path.py or path.py:factory): the one
+    kind of model name that runs code from a file, so a saved configuration naming one is not
+    resumed without the person naming it again (suite/resume.py)."""
+    lowered = name.lower()
+    if name in _REGISTRY or lowered.startswith(("torchvision:", "hf:", "transformers:")) or lowered.endswith(".onnx"):
+        return False
+    return ".py" in lowered and (lowered.endswith(".py") or ".py:" in lowered)

@@ -4,6 +4,10 @@ For each case present in both files (matched on model, backend, batch size, inpu
 and device), the change is the ratio of medians candidate/baseline with a percentile-bootstrap
 confidence interval and a Mann-Whitney U test, all from `suite.stats`. A regression is a change
 that is significant (the interval excludes 1 and p < alpha) and larger than the threshold.
+
+As a gate (`bench compare`'s exit status) the candidate also fails when a case the baseline
+measured is missing from it or failed in it: a candidate whose every case crashed has no
+regression to show, and must not pass for it.
 """
 
 from __future__ import annotations
@@ -79,6 +83,15 @@ class CompareResult:
     only_in_baseline: list[str] = field(default_factory=list)
     only_in_candidate: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Cases the baseline measured that the candidate lacks, or holds without a measurement
+    # (failed, timed out, parity failed): "label (status: message)".
+    missing: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def gate_failed(self) -> bool:
+        """What `bench compare` exits 1 for: a regression, or a baseline case missing or failed."""
+        return bool(self.regressions or self.missing or self.failed)
 
     @property
     def regressions(self) -> list[CaseChange]:
@@ -113,11 +126,19 @@ def compare_runs(
         raise BenchError(
             f"{baseline_name} and {candidate_name} have no case in common (cases are matched on model, "
             "backend, batch size, input size, dtype and device): nothing to compare.")
+    if metric == "energy":
+        for name, run in ((baseline_name, baseline), (candidate_name, candidate)):
+            if not any(c.energy is not None for c in run.cases):
+                raise BenchError(f"{name} holds no energy figure (its run measured none: energy disabled, or no "
+                                 "meter worked); --metric energy has nothing to compare. Compare latency, or "
+                                 "compare runs made with energy enabled.")
     result = CompareResult(
         baseline=baseline_name, candidate=candidate_name, metric=metric, threshold=threshold, alpha=alpha,
         changes=[_change(k, base[k], cand[k], metric, threshold, alpha, level) for k in common],
         only_in_baseline=[key_label(k) for k in base if k not in cand],
         only_in_candidate=[key_label(k) for k in cand if k not in base],
+        missing=[key_label(k) for k in base if k not in cand and _measured(base[k])],
+        failed=[_failure(k, cand[k]) for k in common if _measured(base[k]) and not _measured(cand[k])],
     )
     be, ce = baseline.environment, candidate.environment
     if (be.hostname, be.cpu_model, be.device_model) != (ce.hostname, ce.cpu_model, ce.device_model):
@@ -145,6 +166,17 @@ def _group(cases: Sequence[CaseResult]) -> dict[CaseKey, list[CaseResult]]:
     for c in cases:
         out.setdefault(case_key(c), []).append(c)
     return out
+
+
+def _measured(cases: list[CaseResult]) -> bool:
+    """Whether one of these repeats of a case finished with its measurement (status ok)."""
+    return any(c.status == "ok" for c in cases)
+
+
+def _failure(key: CaseKey, cases: list[CaseResult]) -> str:
+    c = cases[0]
+    why = f": {' '.join(c.error.message.split())[:120]}" if c.error is not None else ""
+    return f"{key_label(key)} ({c.status}{why})"
 
 
 def _timed(cases: list[CaseResult]) -> list[CaseResult]:

@@ -52,8 +52,9 @@ def parse_results(text: str, source: object = "<string>") -> RunResult:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
+        what = f"field '{where}': " if where else ""
         raise ResultsFileError(
-            source, f"field '{where}': {first['msg']} ({exc.error_count()} problem(s) in all)"
+            source, f"{what}{first['msg']} ({exc.error_count()} problem(s) in all)"
         ) from None
 
 
@@ -139,3 +140,20 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 
 def save_results(result: RunResult, path: str | os.PathLike[str]) -> None:
     atomic_write_text(path, dumps(result))
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporaries atomic_write_text left beside `path` when a save was killed
+    (SIGKILL, power cut: no handler runs). Only for a caller that holds the file's lock, so no
+    save of it is going on. Returns what was removed."""
+    import glob
+
+    p = Path(path)
+    removed = []
+    for tmp in p.parent.glob(f".{glob.escape(p.name)}.*.tmp"):
+        try:
+            tmp.unlink()
+        except OSError:
+            continue
+        removed.append(tmp)
+    return removed

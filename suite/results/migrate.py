@@ -16,12 +16,29 @@ from suite.results.schema import FORMAT_NAME, SCHEMA_VERSION
 
 
 def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
-    """v0 (pre-release) stored `results` instead of `cases` and had no `format` field."""
+    """v0 (pre-release) stored `results` instead of `cases` and had no `format` field. Its case
+    ids were not yet derived from the spec: they are, now (loading checks that they match)."""
     doc = dict(doc)
     doc["cases"] = doc.pop("results", [])
+    if isinstance(doc["cases"], list):
+        doc["cases"] = [_v0_case(c) for c in doc["cases"]]
     doc["format"] = FORMAT_NAME
     doc["schema_version"] = 1
     return doc
+
+
+def _v0_case(case: Any) -> Any:
+    from pydantic import ValidationError
+
+    from suite.results.schema import CaseSpec
+
+    if not isinstance(case, dict) or not isinstance(case.get("spec"), dict):
+        return case
+    try:
+        spec = CaseSpec.model_validate(case["spec"])
+    except ValidationError:
+        return case  # left as it is, for validation to name
+    return {**case, "id": spec.case_id}
 
 
 # v1 flags were sentences. This table is the one place the suite reads their words: it turns

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 2
 FORMAT_NAME = "bench-results"
@@ -24,6 +24,13 @@ CaseStatus = Literal["ok", "failed", "parity_failed", "skipped"]
 EnergyMethod = Literal["counter", "sampled", "estimated"]
 FlagSeverity = Literal["bad", "warn", "info"]
 FlagMetric = Literal["latency", "energy", "memory", "accuracy", "ratio", "case"]
+
+# Quantities that cannot be negative: a time, a count, a size, an energy or power figure. A file
+# holding a negative one (a hand edit, a broken writer) is refused on load, naming the field,
+# rather than rendered as a -5.00 ms median.
+Ms = Annotated[float, Field(ge=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+Count = Annotated[int, Field(ge=0)]
 
 
 class _Model(BaseModel):
@@ -81,11 +88,11 @@ class CaseSpec(_Model):
     modality: str
     backend: str  # eager | ort | ort-int8
     device: str = "cpu"
-    batch_size: int
+    batch_size: int = Field(ge=1)
     size_axis: str | None = None  # resolution | seq_len | audio_seconds | None
     input_size: float | None = None  # value on size_axis
     input_shapes: dict[str, list[int]] = Field(default_factory=dict)
-    threads: int
+    threads: int = Field(ge=1)
     dtype: str = "float32"
     resize: str | None = None  # how images were resized for the dataset pass (None: no dataset)
 
@@ -156,29 +163,29 @@ class FlopStats(_Model):
 
 
 class LatencySummary(_Model):
-    n: int
-    mean_ms: float
-    std_ms: float
-    median_ms: float
-    median_ci_low_ms: float
-    median_ci_high_ms: float
+    n: Count
+    mean_ms: Ms
+    std_ms: Ms
+    median_ms: Ms
+    median_ci_low_ms: Ms
+    median_ci_high_ms: Ms
     ci_level: float
-    iqr_ms: float
-    p90_ms: float
-    p99_ms: float
-    min_ms: float
-    max_ms: float
-    cv: float
-    throughput_items_s: float
+    iqr_ms: Ms
+    p90_ms: Ms
+    p99_ms: Ms
+    min_ms: Ms
+    max_ms: Ms
+    cv: NonNegative
+    throughput_items_s: NonNegative
 
 
 class LatencyResult(_Model):
-    cold_ms: float  # the very first call, timed on its own
-    warmup_ms: list[float]  # warm-up samples (discarded from the summary)
-    samples_ms: list[float]  # timed samples, in order
+    cold_ms: Ms  # the very first call, timed on its own
+    warmup_ms: list[Ms]  # warm-up samples (discarded from the summary)
+    samples_ms: list[Ms]  # timed samples, in order
     warmup_settled: bool
     stop_reason: str  # ci_target | time_cap | max_iters
-    threads: int
+    threads: int = Field(ge=1)
     timer: str = "time.perf_counter_ns"
     synchronized: bool = False  # True when a device sync closes each sample
     summary: LatencySummary
@@ -199,15 +206,15 @@ class EnergyResult(_Model):
     meter: str  # rapl | nvml | jetson | rpi5-pmic | estimate
     method: EnergyMethod
     sample_rate_hz: float | None = None
-    window_s: float
-    inferences: int
-    items: int
-    gross_j: float
+    window_s: NonNegative
+    inferences: Count
+    items: Count
+    gross_j: NonNegative
     idle_power_w: float | None = None
-    mean_power_w: float
-    gross_j_per_inference: float
+    mean_power_w: NonNegative
+    gross_j_per_inference: NonNegative
     net_j_per_inference: float | None = None
-    gross_j_per_item: float
+    gross_j_per_item: NonNegative
     net_j_per_item: float | None = None
     rails_w: dict[str, float] = Field(default_factory=dict)
     assumptions: list[str] = Field(default_factory=list)
@@ -303,7 +310,7 @@ class CaseResult(_Model):
     status: CaseStatus
     error: ErrorInfo | None = None
     started_at: datetime
-    duration_s: float
+    duration_s: NonNegative
     params: ParamStats | None = None
     flops: FlopStats | None = None
     latency: LatencyResult | None = None
@@ -317,6 +324,16 @@ class CaseResult(_Model):
     roofline: RooflineResult | None = None
     conditions: Conditions | None = None
     flags: list[Flag] = Field(default_factory=list)  # every reason to doubt a number of this case, once
+
+    @model_validator(mode="after")
+    def _id_is_the_spec(self) -> CaseResult:
+        # --resume skips the cases whose id is done and the report matches on ids: an id that
+        # is not its spec's would skip the wrong case or pair the wrong numbers.
+        expected = self.spec.case_id
+        if self.id != expected:
+            raise ValueError(f"case id {self.id!r} does not match its spec {self.spec.label!r} "
+                             f"(whose id is {expected!r})")
+        return self
 
 
 class Comparison(_Model):
@@ -358,6 +375,16 @@ class RunResult(_Model):
     environment: Environment
     cases: list[CaseResult] = Field(default_factory=list)
     comparisons: list[Comparison] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _each_case_once(self) -> RunResult:
+        first: dict[str, int] = {}
+        for i, case in enumerate(self.cases):
+            j = first.setdefault(case.id, i)
+            if j != i:
+                raise ValueError(f"cases.{j} and cases.{i} are the same case ({case.spec.label}, id {case.id!r}): "
+                                 "a run measures each case once")
+        return self
 
 
 def utc_now() -> datetime:

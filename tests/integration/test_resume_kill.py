@@ -70,15 +70,19 @@ def test_sigkill_then_resume(tmp_path):
     again = bench(bench_cmd(tmp_path, "-o", str(out), "--no-report"))
     assert again.returncode == 2
     msg = one_paragraph(again.stderr)
-    assert "holds an unfinished run with this configuration" in msg and f"bench run --resume {path}" in msg
+    assert "holds an unfinished run with this configuration" in msg and f"bench run --resume {path} -m {TINY}" in msg
 
     # resuming with a changed configuration is refused, naming what changed
-    changed = bench([sys.executable, "-m", "suite", "run", "--resume", str(out), "-b", "1,2"])
+    changed = bench([sys.executable, "-m", "suite", "run", "--resume", str(out), "-m", str(TINY), "-b", "1,2"])
     assert changed.returncode == 2
     assert "batch_sizes: [1, 2, 3, 4, 5, 6] saved, [1, 2] now" in one_paragraph(changed.stderr)
 
+    # the model file is imported only when this command line names it again (a results file is data)
+    unnamed = bench([sys.executable, "-m", "suite", "run", "--resume", str(out), "--no-report"])
+    assert unnamed.returncode == 2 and f"imports the Python file '{TINY}'" in one_paragraph(unnamed.stderr)
+
     # resume from the folder: only the missing cases run
-    res = bench([sys.executable, "-m", "suite", "run", "--resume", str(out), "--no-report"])
+    res = bench([sys.executable, "-m", "suite", "run", "--resume", str(out), "-m", str(TINY), "--no-report"])
     assert res.returncode == 0, res.stderr
     assert f"({N_CASES - k} case(s) to run)" in res.stderr
     after = json.loads(path.read_text())

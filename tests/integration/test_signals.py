@@ -81,8 +81,9 @@ def test_stop_saves_and_says_how_to_resume(tmp_path, how):
     # the case in flight was dropped, not recorded as crashed by the signal
     assert all(c.status == "ok" for c in run.cases), [c.error for c in run.cases]
     assert len({c.id for c in run.cases}) == n
+    # the resume command names the model file again: resuming imports only what the command line names
     message = (f"Interrupted ({sig}): {n} of 6 cases saved in {path}. "
-               f"Resume with: bench run --resume {path}")
+               f"Resume with: bench run --resume {path} -m {TINY}")
     assert message in " ".join(stderr.split()), stderr
     assert not list(out.glob(".*.lock")) and not list(out.glob(".*.tmp"))
     assert_all_gone(children)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +183,66 @@ def test_exit_status_survives_the_real_bench_entry_point():
                            timeout=120, check=False, env={**os.environ, "COLUMNS": "200"})
         assert r.returncode == want, (args, r.stdout[-2000:], r.stderr[-2000:])
         assert "Traceback" not in r.stderr
+
+
+def _installed(*args: str) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).parent / "bench"
+    if not script.is_file():
+        pytest.skip(f"no installed console script at {script}")
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "COLUMNS": "300", "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=120, env=env, check=False)
+
+
+def _edited(tmp_path: Path, source: Path, name: str, edit) -> Path:
+    doc = json.loads(source.read_text(encoding="utf-8"))
+    edit(doc)
+    out = tmp_path / name
+    out.write_text(json.dumps(doc), encoding="utf-8")
+    return out
+
+
+def _fail_all(doc: dict) -> None:
+    for c in doc["cases"]:
+        c.update(status="failed", latency=None, energy=None, carbon=None, memory=None,
+                 error={"kind": "crash", "message": "worker died (SIGSEGV)"})
+    doc["comparisons"] = []
+
+
+def test_a_candidate_whose_every_case_failed_fails_the_gate(tmp_path):
+    cand = _edited(tmp_path, CAND, "all-failed.json", _fail_all)
+    res = compare_files(BASE, cand)
+    assert res.regressions == [] and len(res.failed) == 8 and res.gate_failed
+    r = _installed("compare", str(BASE), str(cand))
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    flat = " ".join(r.stdout.split())
+    assert "Failed in the candidate (8), measured in the baseline:" in flat
+    assert "resnet18 · ort · batch 1 · resolution=224 (failed: worker died (SIGSEGV))" in flat
+    assert "The gate fails: 0 baseline case(s) missing, 8 failed." in flat
+
+
+def test_a_candidate_missing_baseline_cases_fails_the_gate(tmp_path):
+    cand = _edited(tmp_path, RERUN, "half.json", lambda d: d.update(cases=d["cases"][:5], comparisons=[]))
+    r = _installed("compare", str(BASE), str(cand))
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    flat = " ".join(r.stdout.split())
+    assert "Missing from the candidate (3), measured in the baseline:" in flat
+    assert "0 significant regression(s)" in flat and "The gate fails: 3 baseline case(s) missing, 0 failed." in flat
+    # the other way round, extra cases in the candidate are fine: nothing the baseline measured is lost
+    assert _installed("compare", str(cand), str(RERUN)).returncode == 0
+
+
+def test_energy_without_energy_data_is_bad_input(tmp_path):
+    def no_energy(doc):
+        for c in doc["cases"]:
+            c.update(energy=None, carbon=None)
+
+    cand = _edited(tmp_path, RERUN, "no-energy.json", no_energy)
+    r = _installed("compare", str(BASE), str(cand), "--metric", "energy")
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    flat = " ".join(r.stderr.split())
+    assert flat.startswith("error: ") and f"{cand} holds no energy figure" in flat and "Traceback" not in r.stderr
+    assert _installed("compare", str(BASE), str(cand)).returncode == 0  # latency is still there to compare
 
 
 def test_comparisons_added_case_by_case_are_those_of_the_whole_run():

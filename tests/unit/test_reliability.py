@@ -24,7 +24,7 @@ from suite.errors import (
     MissingDependencyError,
     ResultsFileError,
 )
-from suite.interrupts import StopRequested, stop_on_signals
+from suite.interrupts import StopRequested, stop_on_signals, stop_signals_deferred
 from suite.isolation import describe_exit
 from suite.preflight import check_dependencies
 from suite.preflight import plan_or_explain as _plan
@@ -44,11 +44,12 @@ def cfg(**extra):
 
 
 def saved_run(config, *, finished: bool = False, cases: int = 0, run_id: str = "r1") -> RunResult:
-    spec = CaseSpec(model="resnet18", source="registry", modality="image", backend="eager", batch_size=1, threads=1)
     run = RunResult(suite_version="0.1.0", run_id=run_id, created_at=utc_now(), config=config.model_dump(mode="json"),
                     config_hash=config.digest(), environment=collect_environment(),
                     finished_at=utc_now() if finished else None)
-    for _ in range(cases):
+    for i in range(cases):  # one case per batch size: a run measures each case once
+        spec = CaseSpec(model="resnet18", source="registry", modality="image", backend="eager", batch_size=i + 1,
+                        threads=1)
         run.cases.append(CaseResult(spec=spec, id=spec.case_id, status="ok", started_at=utc_now(), duration_s=1.0))
     return run
 
@@ -69,6 +70,27 @@ def test_stop_signals_become_an_exception_and_handlers_come_back(sig, code):
     assert signal.getsignal(sig) == before
 
 
+def test_a_signal_during_a_deferred_block_waits_for_its_end():
+    done = []
+    with pytest.raises(StopRequested) as err:
+        with stop_on_signals():
+            with stop_signals_deferred() as pending:
+                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(1000):
+                    pass
+                done.append("the save finished")
+            assert pending == [signal.SIGTERM, signal.SIGINT]
+    assert done == ["the save finished"] and err.value.signum == signal.SIGTERM  # the first one is acted on
+    # already stopping (the rescue save): remembered, not acted on
+    with stop_on_signals():
+        with stop_signals_deferred(act_after=False) as pending:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):
+                pass
+        assert pending == [signal.SIGINT]
+
+
 def test_ignored_signal_stays_ignored():
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
     try:
@@ -82,16 +104,30 @@ def test_ignored_signal_stays_ignored():
 # ----------------------------------------------------------------------------- lock
 
 
+def _lock_from_another_process(path: Path) -> str:
+    import subprocess
+
+    code = ("import sys; from pathlib import Path; from suite.results.lock import results_lock\n"
+            "try:\n    with results_lock(Path(sys.argv[1])): print('locked')\n"
+            "except Exception as exc: print(exc)\n")
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env,
+                          timeout=60, check=True).stdout
+
+
 def test_results_lock_refuses_a_second_writer(tmp_path):
     path = tmp_path / "results-x.json"
     with results_lock(path):
         assert (tmp_path / ".results-x.json.lock").exists()
-        with pytest.raises(BenchError, match="being written by another bench run.*--resume"):
-            with results_lock(path):
-                pass
+        assert "being written by another bench run" in _lock_from_another_process(path)
+        # re-entrant in this process: `--resume` locks before reading, then the runner locks again
+        with results_lock(path):
+            pass
+        assert (tmp_path / ".results-x.json.lock").exists()  # still held by the outer one
+        assert "being written by another bench run" in _lock_from_another_process(path)
     assert not (tmp_path / ".results-x.json.lock").exists()
-    with results_lock(path):  # free again
-        pass
+    assert _lock_from_another_process(path).strip() == "locked"  # free again
 
 
 # ----------------------------------------------------------------------------- resume checks
@@ -162,6 +198,31 @@ def test_prepare_resume_uses_saved_config_and_refuses_changes(tmp_path):
         prepare_resume(tmp_path, preset=None, config_file=None, overrides={"batch_sizes": [1, 8]}, out=None)
     with pytest.raises(ConfigError, match="cannot move it"):
         prepare_resume(tmp_path, preset=None, config_file=None, overrides={}, out=tmp_path / "other")
+
+
+def test_resume_runs_only_the_code_this_command_line_names(tmp_path):
+    c = cfg(output_dir=str(tmp_path), models=["resnet18", "my_model.py:build"],
+            energy={"vcgencmd": "/opt/vc/bin/vcgencmd"}, monitor={"vcgencmd": "/opt/vc/bin/vcgencmd"})
+    save_results(saved_run(c, cases=1), tmp_path / "results-a.json")
+    kw = {"preset": None, "out": None}
+    with pytest.raises(BenchError) as err:
+        prepare_resume(tmp_path, config_file=None, overrides={}, **kw)
+    msg = str(err.value)
+    assert "imports the Python file 'my_model.py:build' (models[1])" in msg
+    assert "runs the command '/opt/vc/bin/vcgencmd' (energy.vcgencmd)" in msg
+    assert "-m resnet18 -m my_model.py:build --vcgencmd /opt/vc/bin/vcgencmd" in msg and "--trust-config" in msg
+    models = {"models": [{"name": "my_model.py:build", "pretrained": False}, {"name": "resnet18", "pretrained": False}]}
+    with pytest.raises(BenchError, match="runs the command") as err:  # the model named, the command not
+        prepare_resume(tmp_path, config_file=None, overrides=models, **kw)
+    assert "Python file" not in str(err.value)
+    got, _, _ = prepare_resume(tmp_path, config_file=None, overrides=models, vcgencmd="/opt/vc/bin/vcgencmd", **kw)
+    assert got.digest() == c.digest()  # -m in another order restates the saved models
+    with pytest.raises(ConfigError, match="--vcgencmd vcgencmd is not the command"):
+        prepare_resume(tmp_path, config_file=None, overrides=models, vcgencmd="vcgencmd", **kw)
+    named = tmp_path / "mine.toml"
+    named.write_text('models = ["resnet18", "my_model.py:build"]\n[energy]\nvcgencmd = "/opt/vc/bin/vcgencmd"\n')
+    prepare_resume(tmp_path, config_file=str(named), overrides={}, **kw)  # a config file named here counts
+    prepare_resume(tmp_path, config_file=None, overrides={}, trust_config=True, **kw)
 
 
 def test_new_run_output_never_clobbers_without_force(tmp_path):

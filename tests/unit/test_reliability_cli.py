@@ -177,3 +177,92 @@ def test_meter_flag_reaches_the_config(monkeypatch, tmp_path):
     res = CliRunner().invoke(app, ["run", "-m", "resnet18", "--meter", "RPi5", "--region", "FRA", "-o", str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert seen[0].energy.meter == "RPi5" and seen[0].energy.region == "FRA"  # stored as typed; an alias of rpi5-pmic
+
+
+# ----------------------------------------------------------------------------- through the installed script
+
+
+def installed(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`bench ...` through the console script installed next to this Python, as a shell runs it."""
+    script = Path(sys.executable).parent / "bench"
+    if not script.is_file():
+        pytest.skip(f"no installed console script at {script}")
+    env = dict(os.environ, ORT_DISABLE_TELEMETRY="1", COLUMNS="300",
+               PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd,
+                          check=False)
+
+
+@pytest.mark.parametrize("name, body", [
+    ("latin1.toml", 'models = ["r\xe9snet18"]\n'.encode("latin-1")),
+    ("utf16.yaml", "models: [resnet18]\n".encode("utf-16")),
+])
+def test_config_file_that_is_not_utf8(tmp_path, name, body):
+    cfg = tmp_path / name
+    cfg.write_bytes(body)
+    assert_one_paragraph(installed("run", "-c", str(cfg), "-o", str(tmp_path / "o"), *FAST),
+                         f"Config file {cfg} is not UTF-8 text", "save it as UTF-8")
+    assert not (tmp_path / "o").exists()
+
+
+def test_duplicate_yaml_keys_are_refused(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("models: [resnet18]\nthreads: 2\nbackends: [eager]\nthreads: 4\n")
+    assert_one_paragraph(installed("run", "-c", str(cfg), "-o", str(tmp_path / "o"), *FAST),
+                         f"Config file {cfg} is not valid: key 'threads' is given twice", "line 4", "Remove one")
+    nested = tmp_path / "n.yaml"
+    nested.write_text("models: [resnet18]\ntiming:\n  min_iters: 5\n  min_iters: 50\n")
+    assert_one_paragraph(installed("run", "-c", str(nested), "-o", str(tmp_path / "o"), *FAST),
+                         "key 'min_iters' is given twice")
+
+
+def test_a_flag_error_is_attributed_to_the_flags_not_the_preset(tmp_path):
+    flat = assert_one_paragraph(installed("run", "-m", "resnet18", "--case-timeout", "-1", "-o", str(tmp_path), *FAST),
+                                "Invalid configuration in the command-line flags: 'case_timeout_s'")
+    assert "preset" not in flat
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('models = ["resnet18"]\ncooldown_temp_c = -3\n')
+    assert_one_paragraph(installed("run", "-c", str(cfg), "--case-timeout", "-1", "-o", str(tmp_path), *FAST),
+                         f"Invalid configuration in the command-line flags and {cfg}: 'case_timeout_s'",
+                         "'cooldown_temp_c'")
+
+
+def _doctored(tmp_path: Path, how: str) -> Path:
+    """regression-base.json (a valid file) with one impossible value, left unfinished so that
+    --resume would take it."""
+    import json
+
+    doc = json.loads((FIX / "results" / "regression-base.json").read_text())
+    doc["finished_at"] = None
+    cases = doc["cases"]
+    if how == "negative median":
+        cases[1]["latency"]["summary"]["median_ms"] = -5.0
+    elif how == "negative sample":
+        cases[1]["latency"]["samples_ms"][3] = -0.5
+    elif how == "duplicate case":
+        cases.append(cases[2])
+    elif how == "mismatched id":
+        cases[1]["id"] = cases[0]["id"]
+    path = tmp_path / "results-doctored.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("how, needles", [
+    ("negative median", ["field 'cases.1.latency.summary.median_ms'", "greater than or equal to 0"]),
+    ("negative sample", ["field 'cases.1.latency.samples_ms.3'", "greater than or equal to 0"]),
+    ("duplicate case", ["cases.2 and cases.8 are the same case", "a run measures each case once"]),
+    ("mismatched id", ["field 'cases.1'", "does not match its spec"]),
+])
+def test_impossible_values_are_refused_on_load_naming_file_and_field(tmp_path, how, needles):
+    path = _doctored(tmp_path, how)
+    assert_one_paragraph(installed("run", "--resume", str(path), cwd=tmp_path), f"Cannot read results file {path}:",
+                         *needles)
+    assert_one_paragraph(installed("compare", str(path), str(FIX / "results" / "regression-cand.json"), cwd=tmp_path),
+                         f"Cannot read results file {path}:", *needles)
+    res = installed("report", str(path), str(FIX / "results" / "regression-cand.json"), "-o",
+                    str(tmp_path / "r" / "report.html"), "--no-figures", "-f", "md", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    flat = " ".join(res.stderr.split())
+    assert f"skipped {path}:" in flat and all(n in flat for n in needles), flat
+    assert "-5.00" not in (tmp_path / "r" / "report.md").read_text()
