@@ -138,10 +138,17 @@ def render_report(
 def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    from suite.report.format import fmt_count, fmt_size
+    from markupsafe import Markup
+
+    from suite.report.format import fmt_count, fmt_size, neutralize
+
+    def finalize(value):
+        # Autoescaping stops markup; control and bidi characters (U+202E) would still reorder or
+        # hide what the page shows, so every string from the data is neutralised too.
+        return neutralize(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
     env = Environment(loader=FileSystemLoader(str(_TEMPLATES)), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=finalize)
     env.filters["count_fmt"] = fmt_count
     env.filters["size_fmt"] = lambda v, axis=None: fmt_size(axis, v)
     return env
@@ -245,7 +252,7 @@ def _markdown(data, tables, figs, fig_links, title: str, generated_at: datetime)
         fl = m.flops_per_item()
         if fl:
             parts = [f"{fmt_count(v)} at {fmt_size(m.size_axis, k)}" for k, v in fl.items()]
-            out.append(f"FLOPs per item: {', '.join(parts)}.\n")
+            out.append(f"FLOPs per item: {md_escape(', '.join(parts))}.\n")
         out.append(s.cases.to_markdown(3))
     if figs:
         out += ["## Figures", ""]
