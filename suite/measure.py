@@ -69,10 +69,9 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
     from suite.inputs import make_inputs
     from suite.metrics.latency import latency_flags, time_forward
     from suite.metrics.memory import PeakRSS, model_bytes
-    from suite.models.registry import resolve_model
 
     config, spec = ctx.config, planned.spec
-    entry = resolve_model(planned.choice.name, planned.choice.overrides)
+    entry = planned.entry()
     torch = None
     if entry.builder is not None or spec.device != "cpu":
         import torch

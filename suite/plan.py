@@ -4,6 +4,7 @@ batch against the model's input spec before anything is built."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from suite.backends import BackendInfo
 from suite.backends import backends as table
@@ -17,12 +18,25 @@ from suite.results.schema import CaseSpec
 class PlannedCase:
     spec: CaseSpec
     choice: ModelChoice
+    # What the plan learnt about a user's Python file (suite.models.user_file.FileModel), so that the
+    # worker builds from it instead of looking the file over a second time.
+    file_model: Any = None
+
+    def entry(self) -> ModelEntry:
+        """The case's model entry, resolved once for the case (in the worker)."""
+        if self.file_model is not None:
+            from suite.models.user_file import entry_for_file
+
+            return entry_for_file(self.choice.name, self.file_model)
+        return resolve_model(self.choice.name, self.choice.overrides)
 
 
 def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
     cases: list[PlannedCase] = []
     for choice in config.models:
-        entry = resolve_model(choice.name, choice.overrides)
+        # A user's file is imported in a worker, under the case timeout, never here.
+        entry = resolve_model(choice.name, choice.overrides, timeout_s=config.case_timeout_s)
+        file_model = entry.extra.get("file_model")
         backends = runnable_backends(entry, config.backends)
         if not backends:
             able = [b.name for b in table().values() if _runs(b, entry)]
@@ -42,7 +56,8 @@ def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
                 # Interleave backends for the same shape: drift over a long run then hits
                 # both sides of a comparison alike.
                 for backend in backends:
-                    cases.append(PlannedCase(_spec(entry, choice, backend, batch, resolved, shapes, config, threads), choice))
+                    cases.append(PlannedCase(_spec(entry, choice, backend, batch, resolved, shapes, config, threads), choice,
+                                             file_model))
     return cases
 
 
