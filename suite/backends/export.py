@@ -365,6 +365,7 @@ def ensure_export(model: Any, entry: Any, exporter: str, opset: int | None, root
     if key is None:
         key = export_key(model, entry, exporter, opset, size)
     fields = key.fields
+    cache.clean_leftovers(root)  # what killed exports left (once per process; a hit must not keep them)
     hit = cached_export(root, entry, key)
     rebuilt = None
     if hit is not None:

@@ -103,6 +103,8 @@ cache.store(Path(sys.argv[1]), "slow", "k1", {"model": "slow"}, build)
 
 
 def test_a_sigkilled_export_leaves_a_folder_that_ls_shows_and_the_next_run_removes(tmp_path):
+    model = _model()
+    ensure_export(model, _entry(), "dynamo", None, tmp_path)  # an entry the next run finds
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(Path.cwd()), os.environ.get("PYTHONPATH")])))
     proc = subprocess.Popen([sys.executable, "-c", _KILLED_EXPORT, str(tmp_path)], stdout=subprocess.PIPE, env=env,
                             text=True)
@@ -116,11 +118,12 @@ def test_a_sigkilled_export_leaves_a_folder_that_ls_shows_and_the_next_run_remov
     ls = subprocess.run([*bench, "ls", "--dir", str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
     assert ls.returncode == 0 and "1 unfinished write left by an interrupted export" in " ".join(ls.stdout.split())
 
-    # The next run's first export cleans it (its process is gone); a live writer's folder stays.
+    # The next run cleans it (its process is gone), even when all it does is find its export in
+    # the cache; a live writer's folder stays.
     live = tmp_path / f"{cache._tmp_prefix()}busy-x"
     live.mkdir()
-    cache._CLEANED.discard(str(tmp_path))
-    ensure_export(_model(), _entry(), "dynamo", None, tmp_path)
+    cache._CLEANED.discard(str(tmp_path))  # as in a new process
+    assert ensure_export(model, _entry(), "dynamo", None, tmp_path).cache_hit
     assert cache.leftovers(tmp_path) == [live]
 
 
