@@ -67,11 +67,24 @@ def evaluate_dataset(prepared: Any, entry: Any, dataset: Any, spec: Any, *, devi
 def _preprocessing(entry: Any, spec: Any, dataset: Any) -> Any:
     if not _is_image_task(entry, dataset):
         return None
+    from suite.models.user_file import file_module
     from suite.preprocess import model_preprocessing
 
     if spec.input_size is None:
         raise CaseError("accuracy", f"model '{entry.name}' has no resolution axis to resize images to")
-    return model_preprocessing(entry, int(spec.input_size), spec.resize or "area")
+    prep = model_preprocessing(entry, int(spec.input_size), spec.resize or "area")
+    own = getattr(file_module(entry), "preprocess", None)
+    return _OwnPreprocessing(own, prep) if callable(own) else prep
+
+
+class _OwnPreprocessing:
+    """A model file's own preprocess(images, size, method) -> N x C x H x W tensor."""
+
+    def __init__(self, fn: Any, prep: Any):
+        self.fn, self.prep = fn, prep
+
+    def describe(self) -> str:
+        return f"the model file's preprocess(images, size={self.prep.size}, method={self.prep.method!r})"
 
 
 def _is_image_task(entry: Any, dataset: Any) -> bool:
@@ -102,6 +115,13 @@ def _inputs(dataset: Any, idx: list[int], prep: Any, names: list[str], spec: Any
 
 
 def _preprocess(samples: list[Any], prep: Any) -> Any:
+    if isinstance(prep, _OwnPreprocessing):
+        import torch
+
+        try:
+            return torch.as_tensor(prep.fn(samples, prep.prep.size, prep.prep.method))
+        except Exception as exc:
+            raise CaseError("accuracy", f"the model file's preprocess() failed: {type(exc).__name__}: {exc}") from exc
     from suite.preprocess import preprocess
 
     return preprocess(samples, prep)

@@ -1,29 +1,24 @@
 """Run one case in its own worker process, with a timeout and an optional memory cap.
 
-Workers come from a forkserver that has already imported torch (Linux), so each case
-starts in milliseconds in a clean process whose crash, hang or memory blow-up cannot take
-the run down; elsewhere they are spawned. A worker ignores Ctrl-C (the parent decides: save,
-kill the worker, stop), dies with the forkserver when the run itself is killed, and may have
-its memory capped (`worker_memory_limit_mb`).
+Workers come from a forkserver that has already imported torch (Linux; suite.processes), so
+each case starts in milliseconds in a clean process whose crash, hang or memory blow-up cannot
+take the run down; elsewhere they are spawned. A worker ignores Ctrl-C (the parent decides:
+save, kill the worker, stop), dies with the forkserver when the run itself is killed, and may
+have its memory capped (`worker_memory_limit_mb`).
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import signal
-import sys
-import threading
 import time
 from typing import Any
 
 from suite.config import BenchConfig
 from suite.measure import CaseContext, run_case
 from suite.plan import PlannedCase
-from suite.preflight import importable
+from suite.processes import exit_with_parent, kill_process, mp_context
 from suite.results.schema import CaseResult, ErrorInfo, utc_now
-
-PRELOAD = ["torch", "torchvision", "suite.measure"]
 
 
 def execute(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
@@ -32,45 +27,12 @@ def execute(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
     return run_in_worker(planned, ctx, ctx.config.case_timeout_s)
 
 
-_CONTEXT: Any = None
-
-
-def _mp_context() -> Any:
-    global _CONTEXT
-    if _CONTEXT is None:
-        if sys.platform.startswith("linux"):
-            ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload([m for m in PRELOAD if importable(m)])
-            _start_forkserver_ignoring_ctrl_c()
-        else:
-            ctx = mp.get_context("spawn")
-        _CONTEXT = ctx
-    return _CONTEXT
-
-
-def _start_forkserver_ignoring_ctrl_c() -> None:
-    """Start the forkserver with SIGINT ignored, which it (and every worker) inherits across
-    exec. Otherwise a Ctrl-C in the first seconds of a run, while it imports torch, kills it
-    with a KeyboardInterrupt traceback on the terminal. The parent ignores SIGINT only for
-    the fork+exec itself (milliseconds): the import happens in the forkserver afterwards."""
-    from multiprocessing import forkserver
-
-    if threading.current_thread() is not threading.main_thread():
-        forkserver.ensure_running()
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        forkserver.ensure_running()
-    finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
-
-
 def _worker(conn: Any, planned: PlannedCase, ctx: CaseContext) -> None:
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     # Ctrl-C reaches the whole process group. The parent decides what it means (save, kill
     # this worker, stop); a worker dying of it first would be recorded as a crashed case.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _exit_with_parent()
+    exit_with_parent()
     try:
         if ctx.config.worker_memory_limit_mb is not None:
             limit_memory(ctx.config.worker_memory_limit_mb)
@@ -84,7 +46,7 @@ def _worker(conn: Any, planned: PlannedCase, ctx: CaseContext) -> None:
 
 
 def run_in_worker(planned: PlannedCase, ctx: CaseContext, timeout_s: float) -> CaseResult:
-    mpc = _mp_context()
+    mpc = mp_context()
     parent, child = mpc.Pipe(duplex=False)
     proc = mpc.Process(target=_worker, args=(child, planned, ctx), name=f"bench-case-{planned.spec.case_id}")
     started = utc_now()
@@ -100,13 +62,13 @@ def run_in_worker(planned: PlannedCase, ctx: CaseContext, timeout_s: float) -> C
             except EOFError:
                 payload = None
         else:
-            _kill(proc)
+            kill_process(proc)
             return _failed(planned, started, t0, "timeout", f"case did not finish within {timeout_s:g} s (killed)")
         proc.join(timeout=30)
         if proc.is_alive():
-            _kill(proc)
+            kill_process(proc)
     except BaseException:
-        _kill(proc)
+        kill_process(proc)
         raise
     finally:
         parent.close()
@@ -129,45 +91,10 @@ def describe_exit(code: int | None) -> tuple[str, str]:
     return "crash", f"worker exited with status {code} without a result"
 
 
-def _kill(proc: Any) -> None:
-    if proc.pid is None:  # never started
-        return
-    if proc.is_alive():
-        proc.kill()
-    proc.join(timeout=10)
-
-
 def _failed(planned: PlannedCase, started: Any, t0: float, kind: str, message: str) -> CaseResult:
     spec = planned.spec
     return CaseResult(spec=spec, id=spec.case_id, status="failed", error=ErrorInfo(kind=kind, message=message),
                       started_at=started, duration_s=time.perf_counter() - t0)
-
-
-def _exit_with_parent() -> None:
-    """Have the kernel SIGKILL this worker when its parent (the forkserver) dies: when the run
-    is killed, the forkserver exits, and no orphaned case keeps the CPU busy for an hour.
-
-    The forkserver exits once no process holds the write end of its "alive" pipe, and every
-    worker inherits one (for forkservers of its own, which a case never needs): a hung
-    worker would keep the forkserver, and so itself, alive. So the worker closes it."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        from multiprocessing import forkserver
-
-        server = forkserver._forkserver  # CPython 3.10-3.13: one per process
-        if server._forkserver_alive_fd is not None:
-            os.close(server._forkserver_alive_fd)
-            server._forkserver_alive_fd = None
-    except (AttributeError, OSError):
-        pass
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
-    except Exception:  # best effort: an exotic libc only loses this safety net
-        pass
 
 
 def limit_memory(extra_mb: int) -> int | None:

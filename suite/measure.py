@@ -69,10 +69,9 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
     from suite.inputs import make_inputs
     from suite.metrics.latency import latency_flags, time_forward
     from suite.metrics.memory import PeakRSS, model_bytes
-    from suite.models.registry import resolve_model
 
     config, spec = ctx.config, planned.spec
-    entry = resolve_model(planned.choice.name, planned.choice.overrides)
+    entry = planned.entry()
     torch = None
     if entry.builder is not None or spec.device != "cpu":
         import torch
@@ -133,8 +132,10 @@ def _evaluate(prepared: Any, entry: Any, planned: PlannedCase, config: BenchConf
     from suite.evaluate import evaluate_dataset
 
     d = config.dataset
+    from suite.models.user_file import file_module
+
     dataset = load_dataset(d.spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns,
-                           user_module=entry.extra.get("module"))
+                           user_module=file_module(entry))
     return evaluate_dataset(prepared, entry, dataset, planned.spec, device=planned.spec.device)
 
 

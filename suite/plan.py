@@ -4,6 +4,7 @@ batch against the model's input spec before anything is built."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from suite.backends import BackendInfo
 from suite.backends import backends as table
@@ -17,15 +18,28 @@ from suite.results.schema import CaseSpec
 class PlannedCase:
     spec: CaseSpec
     choice: ModelChoice
+    # What the plan learnt about a user's Python file (suite.models.user_file.FileModel), so that the
+    # worker builds from it instead of looking the file over a second time.
+    file_model: Any = None
     # Runs the dataset pass: the first batch size of its model x backend x size x resize (accuracy
     # does not depend on the batch size; the runner links the other cases to this one).
     evaluates: bool = False
+
+    def entry(self) -> ModelEntry:
+        """The case's model entry, resolved once for the case (in the worker)."""
+        if self.file_model is not None:
+            from suite.models.user_file import entry_for_file
+
+            return entry_for_file(self.choice.name, self.file_model)
+        return resolve_model(self.choice.name, self.choice.overrides)
 
 
 def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
     cases: list[PlannedCase] = []
     for choice in config.models:
-        entry = resolve_model(choice.name, choice.overrides)
+        # A user's file is imported in a worker, under the case timeout, never here.
+        entry = resolve_model(choice.name, choice.overrides, timeout_s=config.case_timeout_s)
+        file_model = entry.extra.get("file_model")
         backends = runnable_backends(entry, config.backends)
         if not backends:
             able = [b.name for b in table().values() if _runs(b, entry)]
@@ -62,7 +76,7 @@ def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
                     for backend in backends:
                         cases.append(PlannedCase(
                             _spec(entry, choice, backend, batch, resolved, shapes, config, threads, resize), choice,
-                            evaluates=config.dataset is not None and i == 0))
+                            file_model, evaluates=config.dataset is not None and i == 0))
     return cases
 
 

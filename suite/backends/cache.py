@@ -8,16 +8,29 @@ ten-second doomed export ten times; `bench cache clear` forgets it.
 
 Entries are built in a temporary folder next to the final one and renamed into place, so a
 reader never sees half an entry and two writers cannot corrupt each other.
+
+Every file of an entry is recorded in its meta.json (size, mtime, SHA-256) and checked
+before the entry is used (`verify`): a file whose size changed, or whose mtime changed and
+whose hash no longer matches, makes the entry corrupt, and the export is rebuilt. The check
+is a `stat` per file while the mtime is the recorded one; the hash is computed only when it
+is not (a copied cache), once per process and file version. Entries written before files
+were recorded have no way to be checked: they are rebuilt once, on first use.
+
+A temporary folder is named after the process that made it (`.tmp-<pid>+<host>+...`): one
+whose process is gone (an export killed by a timeout or SIGKILL) is removed the next time the
+cache is used; one without an owner in its name after STALE_TMP_S.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -81,6 +94,11 @@ class CacheEntry:
     def files(self) -> list[str]:
         return sorted(p.name for p in self.path.iterdir() if p.is_file())
 
+    @property
+    def recorded(self) -> bool:
+        """Whether meta.json records the entry's files (entries of older versions do not)."""
+        return isinstance(self.meta.get("files"), dict)
+
 
 def entry_dir(root: Path, model_name: str, key: str) -> Path:
     return root / f"{_slug(model_name)}-{key}"
@@ -98,6 +116,76 @@ def lookup(root: Path, model_name: str, key: str) -> CacheEntry | None:
     return CacheEntry(path, meta)
 
 
+# --------------------------------------------------------------------------- integrity
+
+_HASHED: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, per process
+
+
+def file_record(path: Path) -> dict[str, Any]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(path, st)}
+
+
+def file_sha256(path: Path, st: os.stat_result | None = None) -> str:
+    st = st or path.stat()
+    memo = (str(path), st.st_size, st.st_mtime_ns)
+    if memo not in _HASHED:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                h.update(block)
+        _HASHED[memo] = h.hexdigest()
+    return _HASHED[memo]
+
+
+def record_files(folder: Path, names: list[str]) -> dict[str, dict[str, Any]]:
+    return {n: file_record(folder / n) for n in names}
+
+
+def check_files(folder: Path, records: dict[str, Any]) -> str | None:
+    """What is wrong with the files `records` describes (None when nothing is): a file missing,
+    of another size, or with another mtime and another content."""
+    for name, rec in sorted(records.items()):
+        path = folder / name
+        try:
+            st = path.stat()
+        except OSError:
+            return f"{name} is missing"
+        if not isinstance(rec, dict) or st.st_size != rec.get("size"):
+            want = rec.get("size") if isinstance(rec, dict) else "?"
+            return f"{name} is {st.st_size} bytes, {want} when it was written"
+        if st.st_mtime_ns == rec.get("mtime_ns"):
+            continue  # untouched since it was written: the recorded hash stands
+        try:
+            digest_now = file_sha256(path, st)
+        except OSError as exc:
+            return f"{name} cannot be read ({exc.strerror or exc})"
+        if digest_now != rec.get("sha256"):
+            return f"{name} no longer has the content it was written with (SHA-256 differs)"
+    return None
+
+
+def verify(entry: CacheEntry) -> str | None:
+    """Why a successful entry cannot be used as it is (None when it can)."""
+    if entry.failed:
+        return None
+    if not entry.recorded:
+        return "it was written by an older version that did not record its files' hashes"
+    if MODEL_FILE not in entry.meta["files"]:
+        return f"{MODEL_FILE} is not among its recorded files"
+    return check_files(entry.path, entry.meta["files"])
+
+
+def discard(entry: CacheEntry) -> None:
+    """Remove an entry (renamed away first, so a reader never sees it half deleted)."""
+    doomed = entry.path.with_name(f"{_tmp_prefix()}old-{entry.path.name}")
+    try:
+        os.replace(entry.path, doomed)
+    except OSError:
+        return  # already replaced or removed by another process
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
 def _read_meta(path: Path) -> dict[str, Any] | None:
     try:
         meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
@@ -110,7 +198,12 @@ def store(root: Path, model_name: str, key: str, meta: dict[str, Any],
           build: Callable[[Path], dict[str, Any]]) -> CacheEntry:
     """Build an entry with `build(tmp_folder)` (which writes model.onnx there and returns
     extra meta) and move it into place. If `build` raises, nothing is left behind."""
-    _store(root, model_name, key, lambda tmp: {**meta, **build(tmp), "status": "ok"})
+    def fill(tmp: Path) -> dict[str, Any]:
+        extra = build(tmp)
+        names = sorted(p.name for p in tmp.iterdir() if p.is_file() and p.name != META_FILE)
+        return {**meta, **extra, "status": "ok", "files": record_files(tmp, names)}
+
+    _store(root, model_name, key, fill)
     entry = lookup(root, model_name, key)
     if entry is None:  # pragma: no cover - only if someone deletes it between rename and read
         raise BenchError(f"export cache entry {model_name}/{key} vanished right after it was written")
@@ -137,10 +230,70 @@ def _store(root: Path, model_name: str, key: str, fill: Callable[[Path], dict[st
     return final
 
 
+def _tmp_prefix() -> str:
+    """`.tmp-<pid>+<host>+`: who made a temporary folder, so that another process can tell
+    when it was abandoned (see clean_leftovers)."""
+    host = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64]
+    return f"{_TMP_PREFIX}{os.getpid()}+{host}+"
+
+
+_OWNER = re.compile(re.escape(_TMP_PREFIX) + r"(\d+)\+([A-Za-z0-9._-]*)\+")
+
+
+def _abandoned(path: Path, now_s: float) -> bool:
+    """A leftover temporary folder or file whose writer is gone: its process no longer runs on
+    this host, or (owner unknown, another host's, or a pid reused) it is older than STALE_TMP_S."""
+    m = _OWNER.match(path.name)
+    if m and m.group(2) == re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64]:
+        pid = int(m.group(1))
+        if pid != os.getpid():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            except OSError:
+                pass  # alive, another user's
+    try:
+        return path.lstat().st_mtime < now_s - STALE_TMP_S
+    except OSError:
+        return False
+
+
+def leftovers(folder: Path) -> list[Path]:
+    """Temporary folders and files left in `folder` by interrupted writes."""
+    try:
+        return sorted(p for p in folder.iterdir() if p.name.startswith(_TMP_PREFIX))
+    except OSError:
+        return []
+
+
+_CLEANED: set[str] = set()
+
+
+def clean_leftovers(folder: Path, once: bool = True) -> list[Path]:
+    """Remove what interrupted writes left in `folder` (once per process and folder when
+    `once`); returns what was removed."""
+    if once and str(folder) in _CLEANED:
+        return []
+    _CLEANED.add(str(folder))
+    now_s = time.time()
+    removed = []
+    for path in leftovers(folder):
+        if _abandoned(path, now_s):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            removed.append(path)
+    return removed
+
+
 def _make_tmp(root: Path, name: str) -> Path:
     try:
         root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{name}-", dir=root))
+        clean_leftovers(root)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{_tmp_prefix()}{name}-", dir=root))
         tmp.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users
         return tmp
     except OSError as exc:
@@ -151,7 +304,7 @@ def _make_tmp(root: Path, name: str) -> Path:
 def _publish(tmp: Path, final: Path) -> None:
     """Rename the finished folder into place, replacing an older (e.g. failed) entry."""
     if final.exists():
-        old = final.with_name(f"{_TMP_PREFIX}old-{final.name}-{os.getpid()}")
+        old = final.with_name(f"{_tmp_prefix()}old-{final.name}")
         try:
             os.replace(final, old)
         except OSError:
@@ -172,7 +325,8 @@ def write_file_atomic(target: Path, build: Callable[[Path], None]) -> None:
     Those are moved into place first and the main file last: once `target` exists, so does
     everything it refers to. If `build` raises, nothing is left behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{target.name}-", dir=target.parent))
+    clean_leftovers(target.parent)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f"{_tmp_prefix()}{target.name}-", dir=target.parent))
     try:
         out = tmp_dir / target.name
         build(out)
@@ -226,9 +380,6 @@ def clear_entries(root: Path, pattern: str = "*", failed_only: bool = False) -> 
         shutil.rmtree(entry.path, ignore_errors=True)
         removed.append(entry)
     if pattern == "*" and not failed_only and root.is_dir():
-        stale = time.time() - STALE_TMP_S
-        for path in root.iterdir():
-            # Leftovers of interrupted writes; a fresh one may belong to a run in progress.
-            if path.name.startswith(_TMP_PREFIX) and path.stat().st_mtime < stale:
-                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        # Leftovers of interrupted writes; a fresh one of a live process belongs to a run in progress.
+        clean_leftovers(root, once=False)
     return removed

@@ -329,6 +329,7 @@ class ExportOutcome:
     cache_hit: bool
     export_s: float | None  # how long the export took when it ran (now or when cached)
     entry: cache.CacheEntry
+    note: str | None = None  # why a cached entry was not used (it was damaged, or unverifiable)
 
 
 @dataclass(frozen=True)
@@ -364,9 +365,17 @@ def ensure_export(model: Any, entry: Any, exporter: str, opset: int | None, root
     if key is None:
         key = export_key(model, entry, exporter, opset, size)
     fields = key.fields
+    cache.clean_leftovers(root)  # what killed exports left (once per process; a hit must not keep them)
     hit = cached_export(root, entry, key)
+    rebuilt = None
     if hit is not None:
-        return _outcome(hit, cache_hit=True)
+        problem = cache.verify(hit)
+        if problem is None:
+            return _outcome(hit, cache_hit=True)
+        # A damaged entry (a truncated weights file, a file edited in place) would fail every
+        # case with an obscure session error, forever: export again, and say so.
+        cache.discard(hit)
+        rebuilt = f"export cache entry {hit.path.name} was rebuilt: {problem}"
     meta = {"model": entry.name, "exporter": exporter, "opset_requested": opset, "fields": fields}
     spec = entry.input_spec
 
@@ -388,9 +397,9 @@ def ensure_export(model: Any, entry: Any, exporter: str, opset: int | None, root
         if not getattr(exc, "transient", False):
             cache.store_failure(root, entry.name, key.key, meta, exc.kind, str(exc))
         raise
-    return _outcome(stored, cache_hit=False)
+    return _outcome(stored, cache_hit=False, note=rebuilt)
 
 
-def _outcome(e: cache.CacheEntry, cache_hit: bool) -> ExportOutcome:
+def _outcome(e: cache.CacheEntry, cache_hit: bool, note: str | None = None) -> ExportOutcome:
     return ExportOutcome(path=e.model_path, exporter=str(e.meta.get("exporter")), opset=e.meta.get("opset"),
-                         cache_hit=cache_hit, export_s=e.meta.get("export_s"), entry=e)
+                         cache_hit=cache_hit, export_s=e.meta.get("export_s"), entry=e, note=note)

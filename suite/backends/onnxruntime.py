@@ -330,6 +330,7 @@ class _Graph:
     opset: int | None
     cache_hit: bool
     export_s: float | None
+    notes: tuple[str, ...] = ()  # what the case should know about its graph (a rebuilt cache entry)
 
 
 def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
@@ -348,6 +349,7 @@ def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
     backend = OrtBackend("ort-int8" if quantized else "ort", session, req.device, io_binding=opts.io_binding,
                          time_host_copies=opts.time_host_copies)
     check_input_shapes(session, req.inputs, graph.fp32_path.name if req.model is None else req.entry.name)
+    backend.flags.extend(graph.notes)
     if req.model is not None:
         backend.shape_hint = _shape_hint(req, graph)
     if quantized:
@@ -382,7 +384,8 @@ def _graph_for(req: PrepareRequest, opts: Any, root: Path, quantized: bool, key:
     if req.model is not None:
         out = ensure_export(req.model, entry, opts.exporter, opts.opset, root, case_size(entry.input_spec, req.inputs),
                             key=key)
-        graph = _Graph(out.path, out.path, out.exporter, out.opset, out.cache_hit, out.export_s)
+        graph = _Graph(out.path, out.path, out.exporter, out.opset, out.cache_hit, out.export_s,
+                       (out.note,) if out.note else ())
         folder = out.entry.path
     else:
         if not entry.path:
@@ -396,7 +399,8 @@ def _graph_for(req: PrepareRequest, opts: Any, root: Path, quantized: bool, key:
     hit = q.cache_hit and (graph.cache_hit or req.model is None)
     seconds = None if graph.export_s is None and q.quantize_s is None else \
         round((graph.export_s or 0.0) + (q.quantize_s or 0.0), 3)
-    return _Graph(q.path, graph.fp32_path, graph.exporter, graph.opset, hit, seconds)
+    notes = graph.notes + ((q.note,) if q.note else ())
+    return _Graph(q.path, graph.fp32_path, graph.exporter, graph.opset, hit, seconds, notes)
 
 
 def _shape_hint(req: PrepareRequest, graph: _Graph) -> str:

@@ -13,6 +13,7 @@ that produced it (the quantiser's output changes with it).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -56,31 +57,56 @@ class QuantOutcome:
     path: Path
     cache_hit: bool
     quantize_s: float | None
+    note: str | None = None  # why a cached int8 file was not used
 
 
 def quantize_in_folder(fp32_path: Path, folder: Path) -> QuantOutcome:
-    """The int8 model for `fp32_path`, stored in `folder` (made once, then reused)."""
+    """The int8 model for `fp32_path`, stored in `folder` (made once, then reused).
+
+    Its info file (`<name>.json`, written after the model) records the model's files (size,
+    mtime, SHA-256, see cache.check_files): an int8 file without one (an older version's, or
+    one whose writer died before it) or that no longer matches it is quantised again."""
     target = folder / int8_name()
     info = target.with_suffix(".json")
     external = _weights_bytes(fp32_path) > _EXTERNAL_DATA_ABOVE_BYTES
-    if target.is_file() and not (external and _missing_external_files(target)):
-        return QuantOutcome(target, True, _read_seconds(info))
+    note = None
+    if target.is_file():
+        recorded = _read_info(info).get("files")
+        if not isinstance(recorded, dict):
+            problem = "it has no record of its files (written by an older version or interrupted)"
+        else:
+            problem = cache.check_files(folder, recorded)
+        if problem is None:
+            return QuantOutcome(target, True, _read_seconds(info))
+        note = f"cached int8 model {folder.name}/{target.name} was quantised again: {problem}"
     t0 = time.perf_counter()
+    with contextlib.suppress(OSError):
+        info.unlink()  # no record while the file is being replaced
     # Written in a temporary folder under its final name: the quantiser names the external
     # weights file after its output path, and the model refers to it by that name.
     cache.write_file_atomic(target, lambda out: _quantize(fp32_path, out, external))
     seconds = round(time.perf_counter() - t0, 3)
+    files = [target, *(_external_files(target) if external else [])]
     try:
-        cache.write_json(info, {"quantize_s": seconds, "onnxruntime": _ort_version(), **QUANT_SCHEME})
+        cache.write_json(info, {"quantize_s": seconds, "onnxruntime": _ort_version(), **QUANT_SCHEME,
+                                "files": cache.record_files(folder, [p.name for p in files])})
     except OSError:
-        pass  # the timing note is a nicety; the model file is what matters
-    return QuantOutcome(target, False, seconds)
+        pass  # without its record the file is quantised again next time: slower, never wrong
+    return QuantOutcome(target, False, seconds, note)
+
+
+def _read_info(info: Path) -> dict:
+    try:
+        data = json.loads(info.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _read_seconds(info: Path) -> float | None:
     try:
-        return float(json.loads(info.read_text())["quantize_s"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return float(_read_info(info)["quantize_s"])
+    except (KeyError, TypeError, ValueError):
         return None
 
 
@@ -121,7 +147,7 @@ def file_cache_folder(root: Path, onnx_path: Path) -> Path:
     if not meta.exists():
         cache.write_json(meta, {"key": "file-" + h.hexdigest()[:16], "model": str(onnx_path), "status": "ok",
                                  "exporter": "file", "source_file": str(onnx_path.resolve()),
-                                 "created_at": cache.now()})
+                                 "created_at": cache.now(), "files": {}})
     return folder
 
 
@@ -141,12 +167,4 @@ def _external_locations(onnx_path: Path) -> list[Path]:
 
 def _external_files(onnx_path: Path) -> list[Path]:
     return [p for p in _external_locations(onnx_path) if p.is_file()]
-
-
-def _missing_external_files(onnx_path: Path) -> bool:
-    """True when a cached model's external weights are gone (or it cannot be read)."""
-    try:
-        return any(not p.is_file() for p in _external_locations(onnx_path))
-    except Exception:
-        return True
 

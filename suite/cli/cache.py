@@ -30,6 +30,15 @@ def resolve_root(directory: Path | None, config: Path | None) -> Path:
     return cache_root(configured)
 
 
+def _size(path: Path) -> int:
+    try:
+        if path.is_dir():
+            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def register(app: typer.Typer) -> None:
     cache_app = typer.Typer(help="List or clear the ONNX export cache (exports are reused across runs).",
                             no_args_is_help=True)
@@ -39,12 +48,18 @@ def register(app: typer.Typer) -> None:
         """List cached exports: model, exporter, opset, size, and failures remembered."""
         from rich.table import Table
 
-        from suite.backends.cache import list_entries
+        from suite.backends.cache import leftovers, list_entries, verify
         from suite.cli.console import stdout_console
 
         root = resolve_root(directory, config)
         entries = list_entries(root, pattern)
         console = stdout_console()
+        left = leftovers(root)
+        if left:
+            size = sum(_size(p) for p in left)
+            console.print(f"{len(left)} unfinished write{'s' if len(left) != 1 else ''} left by an interrupted "
+                          f"export ({fmt_bytes(size)}): removed by the next run once their process is gone, or "
+                          "by `bench cache clear`", highlight=False)
         if not entries:
             console.print(f"No cached exports{'' if pattern == '*' else f' matching {pattern!r}'} in {root}")
             return
@@ -53,10 +68,19 @@ def register(app: typer.Typer) -> None:
                           ("size", "right"), ("export s", "right"), ("created", "left"), ("folder", "left")):
             table.add_column(col, justify=just)
         total = 0
+        problems = {}
         for e in entries:
             size = e.size_bytes()
             total += size
-            status = "ok" if not e.failed else f"failed: {e.meta.get('error', {}).get('kind', '?')}"
+            problem = None if e.failed or e.meta.get("exporter") == "file" else verify(e)
+            if problem is not None:
+                problems[e.path.name] = problem
+            if e.failed:
+                status = f"failed: {e.meta.get('error', {}).get('kind', '?')}"
+            elif problem is None:
+                status = "ok"
+            else:
+                status = "unverified" if not e.recorded else "damaged"
             extras = [f for f in e.files() if f.startswith("model.int8")]
             if any(f.endswith(".onnx") for f in extras):
                 status += " +int8"
@@ -72,6 +96,9 @@ def register(app: typer.Typer) -> None:
             if e.failed:
                 message = e.meta.get("error", {}).get("message", "")
                 console.print(f"[bold]{escape(e.model)}[/] ({e.path.name}): {escape(message)}", highlight=False)
+            elif e.path.name in problems:
+                console.print(f"[bold]{escape(e.model)}[/] ({e.path.name}): {escape(problems[e.path.name])}; "
+                              "exported again when next used (or `bench cache clear`)", highlight=False)
 
     @cache_app.command("clear")
     def clear_cmd(

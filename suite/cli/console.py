@@ -10,11 +10,38 @@ PIPED_WIDTH = 160
 
 
 def _console(stderr: bool):
-    from rich.console import Console
-
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else PIPED_WIDTH
-    return Console(stderr=stderr, width=width)
+    return _safe_console_class()(stderr=stderr, width=width)
+
+
+_SAFE_CONSOLE: type | None = None
+
+
+def _safe_console_class() -> type:
+    """A rich Console that neutralises control and bidi characters in every piece of text it
+    writes (suite.report.format.neutralize), wherever the text came from: a model name, an
+    error message or a path in a results file reaches the terminal as visible escapes, never as
+    a live escape sequence. Rich's own styling is not text (it is rendered from each segment's
+    style afterwards), and its cursor movements are control segments, which pass untouched."""
+    global _SAFE_CONSOLE
+    if _SAFE_CONSOLE is None:
+        from rich.console import Console
+        from rich.segment import Segment
+
+        from suite.report.format import neutralize
+
+        class SafeConsole(Console):
+            def render(self, renderable, options=None):
+                for segment in super().render(renderable, options):
+                    if segment.control or not segment.text:
+                        yield segment
+                    else:
+                        text = neutralize(segment.text)
+                        yield segment if text == segment.text else Segment(text, segment.style)
+
+        _SAFE_CONSOLE = SafeConsole
+    return _SAFE_CONSOLE
 
 
 def stderr_console():

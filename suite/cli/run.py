@@ -251,9 +251,22 @@ def _render(run: Any, results_path: Path) -> None:
         from suite.report.html import render_report
     except ImportError:
         return
+    from rich.markup import escape
+
     out = results_path.parent / "report.html"
-    render_report([(results_path, run)], out)
-    stdout_console().print(f"Report: [bold]{out}[/]")
+    try:
+        render_report([(results_path, run)], out)
+    except BenchError as exc:
+        # The run is complete and saved: the report failing must not make it look lost.
+        import shlex
+
+        from suite.report.files import ReportWriteError
+
+        why = f"{exc.path}: {exc.reason}" if isinstance(exc, ReportWriteError) else str(exc).rstrip(".")
+        raise BenchError(f"The run finished and its results are saved in {results_path}, but the report could not "
+                         f"be written ({why}). Write it elsewhere with: bench report "
+                         f"{shlex.quote(str(results_path))} -o FOLDER") from None
+    stdout_console().print(f"Report: [bold]{escape(str(out))}[/]")
 
 
 def _check_writable(out_dir: Path) -> None:

@@ -37,5 +37,25 @@ class ModelEntry:
         if pretrained and not self.pretrained_available:
             raise BenchError(f"Model '{self.name}' has no published weights to load; run it without --pretrained")
         model = self.builder(pretrained)
+        problem = not_a_model(model, f"Model '{self.name}': its builder")
+        if problem:
+            raise BenchError(problem)
         model.eval()
         return model
+
+
+def not_a_model(model: Any, who: str) -> str | None:
+    """A message when `model` is no torch.nn.Module (None when it is one)."""
+    import torch
+
+    if isinstance(model, torch.nn.Module):
+        return None
+    if callable(model) and hasattr(model, "__qualname__"):
+        kind, shown = "a function", model.__qualname__
+    else:
+        name = type(model).__name__
+        kind = f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+        shown = repr(model)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return (f"{who} returned {kind} ({shown}), not a torch.nn.Module; the factory must build the model and "
+            "return it (e.g. `return MyNet()`).")

@@ -28,9 +28,19 @@ def input_spec_from_onnx(path: Path) -> InputSpec:
 
         raise MissingDependencyError("onnx", "ort", "reading .onnx models") from None
     try:
+        empty = path.stat().st_size == 0
+    except OSError as exc:
+        raise BenchError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    if empty:
+        raise BenchError(f"{path} is empty (0 bytes): not an ONNX model. Export it again (an interrupted "
+                         "export or copy leaves an empty file).")
+    try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:
         raise BenchError(f"{path} is not a readable ONNX model: {exc}") from None
+    if not model.HasField("graph") or not model.graph.node:
+        # protobuf parses many byte strings into an empty message: no graph means no model.
+        raise BenchError(f"{path} is not an ONNX model: it holds no graph (no operators to run)")
     initializers = {i.name for i in model.graph.initializer}
     graph_inputs = [i for i in model.graph.input if i.name not in initializers]
     if not graph_inputs:

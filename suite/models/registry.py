@@ -74,8 +74,9 @@ def list_models(pattern: str = "*", modality: str | None = None, source: str | N
     return out
 
 
-def resolve_model(name: str, overrides: dict[str, Any] | None = None) -> ModelEntry:
-    """Turn what the user typed into a ModelEntry (building nothing yet)."""
+def resolve_model(name: str, overrides: dict[str, Any] | None = None, *, timeout_s: float | None = None) -> ModelEntry:
+    """Turn what the user typed into a ModelEntry (building nothing yet). A user's Python file is
+    looked over in a worker process, for at most `timeout_s` (see suite.models.user_file)."""
     if name in _REGISTRY:
         if overrides:
             raise BenchError(f"Config overrides apply to hf: models only, not to registry entry '{name}'")
@@ -88,7 +89,7 @@ def resolve_model(name: str, overrides: dict[str, Any] | None = None) -> ModelEn
     if lowered.endswith(".onnx"):
         return sources.onnx_entry(name)
     if is_python_file(name):
-        return sources.file_entry(name)
+        return sources.file_entry(name, timeout_s)
     raise UnknownModelError(name, list(_REGISTRY))
 
 

@@ -1,16 +1,17 @@
 """Generic model sources: torchvision by name, transformers from a config, a user's Python
-file, an ONNX file. Each returns a ModelEntry; nothing heavy is imported until build time."""
+file (suite/models/user_file.py), an ONNX file. Each returns a ModelEntry; nothing heavy is
+imported until build time."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 from typing import Any
 
 from suite.errors import BenchError, UnknownModelError
-from suite.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec
+from suite.inputs import audio_spec, image_spec, text_spec
 from suite.models.entry import ModelEntry
+from suite.models.user_file import file_entry  # noqa: F401  a user's .py file: looked over in a worker
 
 OFFLINE_HINT = ("Published weights could not be loaded from the local cache ({err}). Nothing is downloaded at "
                 "run time: put the weights in the cache on a machine with network access, or run without "
@@ -158,65 +159,6 @@ def _parse_value(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-# --------------------------------------------------------------------------- user file
-
-FACTORY_NAMES = ("create_model", "build_model", "get_model", "model")
-
-
-def file_entry(spec: str) -> ModelEntry:
-    """`path/to/model.py[:factory]`. The file may define INPUT_SPEC (an InputSpec) or
-    INPUT_SHAPE (per-item shape; (C, H, W) is treated as an image with a resolution axis)."""
-    path_text, _, factory_name = spec.partition(".py:")
-    path = Path(path_text if not factory_name else path_text + ".py")
-    if not path.is_file():
-        raise BenchError(f"Model file {path} does not exist")
-    module = _import_file(path)
-    names = (factory_name,) if factory_name else FACTORY_NAMES
-    factory = next((getattr(module, n) for n in names if callable(getattr(module, n, None))), None)
-    if factory is None:
-        want = factory_name or " / ".join(FACTORY_NAMES)
-        raise BenchError(f"Model file {path} defines no factory function {want} (or name one: {path}:my_factory)")
-    input_spec = _file_input_spec(module, path)
-
-    def build(pretrained: bool):
-        try:
-            return factory(pretrained=True) if pretrained else factory()
-        except TypeError as exc:
-            raise BenchError(f"{path}: factory {factory.__name__}() failed: {exc}") from None
-
-    return ModelEntry(name=spec, source="file", modality=input_spec.modality, input_spec=input_spec,
-                      builder=build, description=f"user model from {path.name}", path=str(path))
-
-
-def _import_file(path: Path):
-    mod_name = f"bench_user_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(mod_name, path)
-    if spec is None or spec.loader is None:
-        raise BenchError(f"Cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        raise BenchError(f"Importing {path} failed: {type(exc).__name__}: {exc}") from None
-    return module
-
-
-def _file_input_spec(module: Any, path: Path) -> InputSpec:
-    spec = getattr(module, "INPUT_SPEC", None)
-    if isinstance(spec, InputSpec):
-        return spec
-    if spec is not None:
-        raise BenchError(f"{path}: INPUT_SPEC must be a suite.inputs.InputSpec")
-    shape = getattr(module, "INPUT_SHAPE", (3, 224, 224))
-    try:
-        shape = tuple(int(d) for d in shape)
-    except (TypeError, ValueError):
-        raise BenchError(f"{path}: INPUT_SHAPE must be a tuple of ints, e.g. (3, 224, 224)") from None
-    if len(shape) == 3 and shape[1] == shape[2]:
-        return image_spec(shape[1], shape[0])
-    return InputSpec(modality="other", tensors=(TensorSpec("x", ("batch",) + shape),))
 
 
 # --------------------------------------------------------------------------- onnx file

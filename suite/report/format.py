@@ -1,5 +1,8 @@
 """Number formatting for humans (HTML and Markdown). CSV never goes through here: it gets raw
-values so that a spreadsheet can recompute anything."""
+values so that a spreadsheet can recompute anything.
+
+And `neutralize`, the one place where a stored string is made safe to show: every writer
+(the terminal, Markdown, CSV, HTML, figures) passes results-file text through it."""
 
 from __future__ import annotations
 
@@ -9,6 +12,32 @@ import re
 DASH = "\u2013"  # shown where a value is missing
 
 _SI = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "\u00b5"), (1e-9, "n")]
+
+
+# What a stored string must not carry to a terminal or a viewer: C0/C1 control characters
+# (ESC starts terminal escape sequences, CR overwrites a line, 0x9b is a one-byte CSI), DEL,
+# Unicode bidi controls (U+202E shows "gnp.exe" as "exe.png"), line/paragraph separators,
+# invisible zero-width characters, and lone surrogates (not encodable: a UTF-8 write would fail).
+_UNSAFE_CHARS = ("\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060\u2066-\u2069"
+                 "\ufeff\ud800-\udfff")
+_UNSAFE: dict[str, re.Pattern[str]] = {}
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def neutralize(text: str, keep: str = "\n\t") -> str:
+    """`text` with every control, bidi and invisible formatting character written out as a visible
+    escape (ESC -> `\\x1b`, U+202E -> `\\u202e`), so it shows what it holds and does nothing.
+    Characters in `keep` (by default newline and tab) stay as they are."""
+    pattern = _UNSAFE.get(keep)
+    if pattern is None:
+        kept = "".join(f"\\x{ord(c):02x}" for c in keep)
+        pattern = re.compile(f"(?![{kept}])[{_UNSAFE_CHARS}]" if keep else f"[{_UNSAFE_CHARS}]")
+        _UNSAFE[keep] = pattern
+    return pattern.sub(_escape_char, text)
 
 
 def sig(x: float, digits: int = 3) -> str:

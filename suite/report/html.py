@@ -82,13 +82,14 @@ def render_report(
     generated_at: datetime | None = None,
 ) -> ReportOutput:
     """Merge results (from one or many devices) and write the report files. Returns what was written."""
+    from suite.report.files import make_folder, write_file
     from suite.report.flags import compute_flags
     from suite.report.merge import merge_results
     from suite.report.tables import build_tables
-    from suite.results.io import atomic_write_text
 
     fmts = check_formats(formats)
     html_path, md_path, tables_dir, figures_dir = output_paths(out_html)
+    make_folder(html_path.parent)  # an unwritable place fails now, before the figures are drawn
     data = merge_results(results, bad_files)
     flags = compute_flags(data)
     tables = build_tables(data, flags)
@@ -100,33 +101,33 @@ def render_report(
     generated_at = generated_at or datetime.now(timezone.utc)
     out = ReportOutput(runs=len(data.runs), devices=len(data.devices), cases=len(data.entries))
 
-    html_path.parent.mkdir(parents=True, exist_ok=True)
+    # Every file is written whole or not at all (suite.report.files); a failure names the file.
     fig_links: dict[str, tuple[str, str]] = {}
     if figs:
-        figures_dir.mkdir(parents=True, exist_ok=True)
+        make_folder(figures_dir)
         for f in figs:
             png, svg = figures_dir / f"{f.id}.png", figures_dir / f"{f.id}.svg"
-            png.write_bytes(f.png)
-            svg.write_bytes(f.svg)
+            write_file(png, f.png)
+            write_file(svg, f.svg)
             out.figures += [png, svg]
             fig_links[f.id] = (f"{figures_dir.name}/{png.name}", f"{figures_dir.name}/{svg.name}")
     if "csv" in fmts or "md" in fmts:
-        tables_dir.mkdir(parents=True, exist_ok=True)
+        make_folder(tables_dir)
         for t in tables.files():
             if "csv" in fmts:
                 p = tables_dir / f"{t.name}.csv"
-                atomic_write_text(p, t.to_csv())
+                write_file(p, t.to_csv())
                 out.tables.append(p)
             if "md" in fmts:
                 p = tables_dir / f"{t.name}.md"
-                atomic_write_text(p, t.to_markdown())
+                write_file(p, t.to_markdown())
                 out.tables.append(p)
     if "md" in fmts:
-        atomic_write_text(md_path, _markdown(data, tables, figs, fig_links, title, generated_at))
+        write_file(md_path, _markdown(data, tables, figs, fig_links, title, generated_at))
         out.markdown = md_path
     if "html" in fmts:
         text = render_html(data, flags, tables, figs, fig_links, title=title, generated_at=generated_at)
-        atomic_write_text(html_path, text)
+        write_file(html_path, text)
         out.html = html_path
         out.html_bytes = len(text.encode("utf-8"))
     return out
@@ -138,10 +139,17 @@ def render_report(
 def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    from suite.report.format import fmt_count, fmt_size
+    from markupsafe import Markup
+
+    from suite.report.format import fmt_count, fmt_size, neutralize
+
+    def finalize(value):
+        # Autoescaping stops markup; control and bidi characters (U+202E) would still reorder or
+        # hide what the page shows, so every string from the data is neutralised too.
+        return neutralize(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
     env = Environment(loader=FileSystemLoader(str(_TEMPLATES)), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=finalize)
     env.filters["count_fmt"] = fmt_count
     env.filters["size_fmt"] = lambda v, axis=None: fmt_size(axis, v)
     return env
@@ -257,7 +265,7 @@ def _markdown(data, tables, figs, fig_links, title: str, generated_at: datetime)
         fl = m.flops_per_item()
         if fl:
             parts = [f"{fmt_count(v)} at {fmt_size(m.size_axis, k)}" for k, v in fl.items()]
-            out.append(f"FLOPs per item: {', '.join(parts)}.\n")
+            out.append(f"FLOPs per item: {md_escape(', '.join(parts))}.\n")
         out.append(s.cases.to_markdown(3))
     if figs:
         out += ["## Figures", ""]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from suite.report.flags import Flag, worst_severity
-from suite.report.format import DASH, fmt_size, sig
+from suite.report.format import DASH, fmt_size, neutralize, sig
 
 FlagMap = dict[str, list[Flag]]  # entry uid -> its flags (suite.report.flags.compute_flags)
 
@@ -220,7 +220,7 @@ class Table(Generic[R]):
         header.append("flags")
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(header)
+        w.writerow([neutralize(h) for h in header])  # device columns are named after stored text
         for r in self.rows:
             out: list[Any] = []
             for c in cols:
@@ -232,7 +232,7 @@ class Table(Generic[R]):
                 else:
                     out.append(_csv_value(v))
             out.append("; ".join(f"{f.code}: {f.detail}" for f in r.all_flags()))
-            w.writerow([_csv_safe(x) for x in out])
+            w.writerow([_csv_safe(neutralize(x)) if isinstance(x, str) else x for x in out])
         return buf.getvalue()
 
 
@@ -287,6 +287,9 @@ def _csv_safe(v: Any) -> Any:
 
 
 def md_escape(text: str) -> str:
-    """Markdown table cell: pipes would split the cell, HTML would be rendered by most viewers."""
-    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("\n", " "))
+    """Stored text as inert Markdown: control and bidi characters as visible escapes
+    (neutralize), pipes would split a table cell, HTML and entities (`&#x202e;`) would be
+    rendered by most viewers, and brackets would make links (`[x](javascript:...)`)."""
+    text = neutralize(str(text).replace("\r\n", " ").replace("\n", " ").replace("\t", " "), keep="")
+    return (text.replace("\\", "\\\\").replace("&", "&amp;").replace("|", "\\|").replace("<", "&lt;")
+            .replace(">", "&gt;").replace("[", "\\[").replace("]", "\\]"))

@@ -55,7 +55,7 @@ def test_markdown_escapes_cells_and_shows_units_groups_and_flags():
     # Markdown leaves out the md=False columns; the groups span the HTML columns
     assert lines[4] == "| Name | Status | Latency: Median (ms) | Latency: 95% CI (ms) | OK |"
     assert lines[5] == "|---|---|---:|---:|---|"
-    assert lines[6] == "| a\\|b &lt;i&gt;x&lt;/i&gt; next | ok | 12.3 \u26a0VAR | [11.0, 13.5] | yes |"
+    assert lines[6] == "| a\\|b &lt;i&gt;x&lt;/i&gt; next | ok | 12.3 \u26a0VAR | \\[11.0, 13.5\\] | yes |"  # brackets escaped: no link can form
     assert lines[7] == "| plain | ok | \u2013 | \u2013 | \u2013 |"
     assert lines[-1] == "Flags: \u26a0VAR = high variance"
 

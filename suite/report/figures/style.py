@@ -196,8 +196,11 @@ def _plain(v: float) -> str:
 
 
 def mpl_text(text: str) -> str:
-    """User text (model and device names) for matplotlib: a '$' must not start mathtext."""
-    return text.replace("$", r"\$")
+    """User text (model and device names) for matplotlib: a '$' must not start mathtext, and
+    control or bidi characters must not reach the SVG (see suite.report.format.neutralize)."""
+    from suite.report.format import neutralize
+
+    return neutralize(text, keep="").replace("$", r"\$")
 
 
 def finish_figure(panels: Panels, fid: str, title: str, caption: str) -> FigureOut:
