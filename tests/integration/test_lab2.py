@@ -169,3 +169,102 @@ def test_pretrained_comes_from_the_local_cache_or_names_the_file(tmp_path):
         del os.environ["TORCH_HOME"]
     for k, v in unet.state_dict().items():
         assert torch.equal(loaded.state_dict()[k], v)
+
+
+NET = '''
+"""A group's own model: one factory, two sizes, the digits weights trained by the suite."""
+from suite.models.digits import build_digits_cnn, train_stats, trained_state
+
+INPUT_SHAPE = (1, 8, 8)
+_m, _s = train_stats()
+MEAN, STD = (_m,), (_s,)
+
+
+def create_model(width=16):
+    model = build_digits_cnn(width)
+    model.load_state_dict(trained_state(width))
+    return model
+
+
+def load_dataset():
+    from suite.data.sources import digits_arrays
+
+    x, y = digits_arrays("test")
+    return list(x[:200]), y[:200]
+
+
+def evaluate(outputs, targets):
+    import numpy as np
+
+    logits = np.concatenate([o.detach().numpy() if hasattr(o, "detach") else np.asarray(o) for o in outputs])
+    return float((logits[: len(targets)].argmax(1) == np.asarray(targets)).mean())
+'''
+
+
+def test_a_groups_own_model_two_variants_and_an_image_folder(tmp_path):
+    """The README's Lab 2 walk-through: a model file with a width argument, MEAN/STD, an image
+    folder of real digits, two variants; accuracy equal to an independent computation."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
+    try:
+        from test_data import write_digit_folder
+    finally:
+        sys.path.pop(0)
+    from PIL import Image
+
+    from suite.models.digits import build_digits_cnn, train_stats, trained_state
+
+    net = tmp_path / "net.py"
+    net.write_text(NET)
+    folder = write_digit_folder(tmp_path / "digits", 12)
+    cfg = tmp_path / "study.toml"
+    cfg.write_text(f'''
+backends = ["eager", "ort"]
+batch_sizes = [4]
+resize = ["area"]
+[dataset]
+spec = "imagefolder:{folder}"
+[input_sizes]
+image = [8]
+[[models]]
+name = "{net}:create_model:width=16"
+[[models]]
+name = "{net}:create_model:width=4"
+[timing]
+warmup_min = 1
+warmup_max = 3
+min_iters = 5
+min_time_s = 0
+max_time_s = 0.2
+[energy]
+enabled = false
+''')
+    res = bench("study", str(cfg), "-o", str(tmp_path / "out"), "--no-report")
+    assert res.returncode == 0, res.stderr + res.stdout
+    data = json.loads(next((tmp_path / "out").glob("results-*.json")).read_text())
+    by = {(c["spec"]["model"].rsplit("=", 1)[1], c["spec"]["backend"]): c for c in data["cases"]}
+    assert by[("16", "eager")]["params"]["unique"] == 6090 and by[("4", "eager")]["params"]["unique"] == 666
+    # independent: decode the PNGs, scale, normalise, run the same weights
+    files = sorted(folder.rglob("*.png"), key=lambda p: (p.parent.name, p.name))
+    x = np.stack([np.asarray(Image.open(f), dtype=np.float32) / 255 for f in files])
+    y = np.array([int(f.parent.name) for f in files])
+    mean, std = train_stats()
+    for width in (16, 4):
+        model = build_digits_cnn(width)
+        model.load_state_dict(trained_state(width))
+        with torch.no_grad():
+            pred = model.eval()((torch.from_numpy(x).unsqueeze(1) - mean) / std).argmax(1).numpy()
+        for backend in ("eager", "ort"):
+            acc = by[(str(width), backend)]["accuracy"]
+            assert acc["samples"] == 120 and acc["value"] == pytest.approx(accuracy_score(y, pred), abs=1e-12)
+
+
+def test_the_model_files_own_dataset_and_metric(tmp_path):
+    net = tmp_path / "net.py"
+    net.write_text(NET)
+    res = bench("run", "-c", str(_fast(tmp_path)), "-m", f"{net}:create_model:width=4", "--dataset", "user",
+                "--backends", "eager", "-b", "16", "--no-energy", "--no-report", "-o", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stderr + res.stdout
+    acc = json.loads(next((tmp_path / "o").glob("results-*.json")).read_text())["cases"][0]["accuracy"]
+    assert acc["metric"] == "evaluate()" and acc["samples"] == 200 and 0.9 < acc["value"] <= 1
+    res = bench("run", "-m", f"{net}:create_model:depth=3", "--backends", "eager", "-o", str(tmp_path / "o2"))
+    assert res.returncode == 2 and "cannot take depth=3" in res.stderr and "Traceback" not in res.stderr
