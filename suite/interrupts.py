@@ -38,16 +38,7 @@ def stop_on_signals() -> Iterator[None]:
     def _raise(signum: int, frame: Any) -> None:
         raise StopRequested(signum)
 
-    previous: dict[int, Any] = {}
-    for name in STOP_SIGNALS:
-        sig = getattr(signal, name, None)
-        if sig is None:
-            continue
-        current = signal.getsignal(sig)
-        if current == signal.SIG_IGN:
-            continue
-        previous[sig] = current
-        signal.signal(sig, _raise)
+    previous = _install(_raise)
     try:
         yield
     finally:
@@ -70,16 +61,7 @@ def stop_signals_deferred(act_after: bool = True) -> Iterator[list[int]]:
     def _remember(signum: int, frame: Any) -> None:
         pending.append(signum)
 
-    previous: dict[int, Any] = {}
-    for name in STOP_SIGNALS:
-        sig = getattr(signal, name, None)
-        if sig is None:
-            continue
-        current = signal.getsignal(sig)
-        if current in (signal.SIG_IGN, None):
-            continue
-        previous[sig] = current
-        signal.signal(sig, _remember)
+    previous = _install(_remember, skip_unknown=True)
     try:
         yield pending
     finally:
@@ -91,3 +73,20 @@ def stop_signals_deferred(act_after: bool = True) -> Iterator[list[int]]:
             handler(pending[0], None)  # raises StopRequested (or KeyboardInterrupt for Python's SIGINT)
         else:  # SIG_DFL: end the process as the signal would have
             os.kill(os.getpid(), pending[0])
+
+
+def _install(handler: Any, skip_unknown: bool = False) -> dict[int, Any]:
+    """`handler` for every stop signal this platform has, except those the process was started
+    with ignored (nohup, a background job) - and, with `skip_unknown`, those whose handler was
+    set outside Python. Returns the handlers it replaced."""
+    previous: dict[int, Any] = {}
+    for name in STOP_SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        current = signal.getsignal(sig)
+        if current == signal.SIG_IGN or (skip_unknown and current is None):
+            continue
+        previous[sig] = current
+        signal.signal(sig, handler)
+    return previous

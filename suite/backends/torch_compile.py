@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from suite.backends.base import BackendBase, PrepareRequest
+from suite.backends.base import PrepareRequest
+from suite.backends.eager import EagerBackend
 from suite.errors import BenchError, CaseError
-from suite.inputs import call_model
 from suite.results.schema import ExportInfo
 
 
@@ -33,32 +33,19 @@ class CompileOptions(BaseModel):
     dynamic: bool | None = False
 
 
-class CompiledBackend(BackendBase):
+class CompiledBackend(EagerBackend):
+    """Eager's calling convention and synchronisation around a compiled module."""
+
     name = "torch-compile"
 
     def __init__(self, req: PrepareRequest, opts: CompileOptions):
-        import torch
-
-        super().__init__()
-        self._torch = torch
-        self.device = req.device
-        self.synchronized = req.device.startswith("cuda")
-        model = req.model.to(req.device).eval()
+        super().__init__(req)
         try:
-            self.model = torch.compile(model, backend=opts.backend, mode=opts.mode, fullgraph=opts.fullgraph,
-                                       dynamic=opts.dynamic)
+            self.model = self._torch.compile(self.model, backend=opts.backend, mode=opts.mode,
+                                             fullgraph=opts.fullgraph, dynamic=opts.dynamic)
         except Exception as exc:  # an unknown compile backend is refused here, before any call
             raise CaseError("compile", f"torch.compile refused its arguments: {type(exc).__name__}: "
                                        f"{_short(exc)}") from exc
-
-    def context(self):
-        return self._torch.inference_mode()
-
-    def run(self, inputs: dict[str, Any]) -> Any:
-        out = call_model(self.model, inputs)
-        if self.synchronized:
-            self._torch.cuda.synchronize()
-        return out
 
     def compile_now(self, inputs: dict[str, Any]) -> float:
         """Run the first call (which compiles) and return its duration in seconds."""
@@ -70,9 +57,6 @@ class CompiledBackend(BackendBase):
             raise CaseError("compile", f"torch.compile failed on the first call: {type(exc).__name__}: "
                                        f"{_short(exc)}") from exc
         return time.perf_counter() - t0
-
-    def close(self) -> None:
-        self.model = None
 
 
 def _short(exc: BaseException, limit: int = 800) -> str:
