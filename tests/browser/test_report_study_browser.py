@@ -13,17 +13,13 @@ from pathlib import Path
 
 import pytest
 from cdp_pipe import Browser, find_chromium
+from service_check import service_missing
 
 from suite.report.html import render_report
 from suite.results.io import load_many
 
 CHROMIUM = find_chromium()
-IN_CI = bool(os.environ.get("CI"))
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason="Chromium not found (/usr/bin/chromium): run "
-                       "`bash scripts/install-chromium.sh` to install Debian's package"),
-]
+pytestmark = [pytest.mark.browser]
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
 LAB2 = [FIX / "lab2-study.json", FIX / "lab2-study-rpi5.json"]
@@ -41,7 +37,8 @@ def study_html(tmp_path_factory) -> Path:
 @pytest.fixture()
 def browser():
     if CHROMIUM is None:
-        pytest.fail("Chromium not found in CI: install it with `bash scripts/install-chromium.sh`")
+        service_missing("Chromium not found (/usr/bin/chromium): run `bash scripts/install-chromium.sh` to install "
+                        "Debian's package")
     b = Browser(CHROMIUM)
     try:
         yield b
@@ -92,3 +89,32 @@ def test_points_table_sorts_by_accuracy(browser, study_html):
         f"r.cells[{col}].getAttribute('data-sort'))")]
     assert values == sorted(values) and values[0] < values[-1]
     assert browser.console_errors() == []
+
+
+def test_the_lab2_preset_end_to_end_in_chromium(browser, tmp_path):
+    """`bench run --preset lab2` as a fresh user runs it (offline: the digits and their trained
+    CNNs), then the report's three plots, Pareto fronts and energy table in real Chromium."""
+    import json
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ORT_DISABLE_TELEMETRY="1", COLUMNS="200")
+    exe = Path(sys.executable).parent / "bench"
+    res = subprocess.run([str(exe), "run", "--preset", "lab2", "-o", str(tmp_path)], capture_output=True,
+                         text=True, env=env, timeout=1200)
+    assert res.returncode == 0, res.stderr[-3000:] + res.stdout[-3000:]
+    data = json.loads(next(tmp_path.glob("results-*.json")).read_text())
+    points = [c for c in data["cases"] if c["accuracy"]]
+    assert len(points) == 2 * 3 * 2 * 3 and all(c["status"] == "ok" for c in data["cases"])
+    browser.open_page(width=1280, height=900)
+    browser.navigate((tmp_path / "report.html").resolve().as_uri())
+    assert browser.console_errors() == []
+    figs = browser.evaluate(
+        "Array.from(document.querySelectorAll('#accuracy-efficiency figure')).map(f => { const i = f.querySelector"
+        "('img'); return [f.id, i.complete, i.naturalWidth]; })")
+    assert [f[0] for f in figs] == [f"fig-{fid}" for fid in STUDY_FIGS] and all(f[1] and f[2] > 0 for f in figs)
+    rows = browser.evaluate("['study-points', 'study-energy'].map(n => "
+                            "document.querySelectorAll('#table-' + n + ' tbody tr').length)")
+    assert rows == [36, 36]
+    text = browser.evaluate("document.getElementById('accuracy-efficiency').innerText")
+    assert "Pareto" in text and "kWh" in text and "CO" in text

@@ -41,7 +41,7 @@ def hostile_results(tmp: Path, text_for: Callable[[int, str], str]) -> tuple[Pat
     `text_for(i, original)` (the same original gets the same text in both files, so cases still
     match), a flag and a failure carrying text too; case ids recomputed."""
     from suite.results.io import save_results
-    from suite.results.schema import RunResult
+    from suite.results.schema import CaseSpec, RunResult
 
     docs = [json.loads((FIX / n).read_text(encoding="utf-8")) for n in ("regression-base.json", "regression-cand.json")]
     originals: dict[str, str] = {}
@@ -67,14 +67,17 @@ def hostile_results(tmp: Path, text_for: Callable[[int, str], str]) -> tuple[Pat
             last["status"] = "failed"
             last["error"] = {"kind": "exception", "message": text_for(9001, "error"),
                              "traceback": text_for(9002, "tb")}
-        run = RunResult.model_validate(doc)
+        # New strings in a spec make a new case id: recompute them before the file is validated
+        # (a loaded file must hold its specs' ids).
         renamed = {}
-        for case in run.cases:
-            renamed[case.id] = case.spec.case_id
-            case.id = case.spec.case_id
-        for comp in run.comparisons:
-            comp.baseline_case = renamed.get(comp.baseline_case, comp.baseline_case)
-            comp.candidate_case = renamed.get(comp.candidate_case, comp.candidate_case)
+        for case in doc["cases"]:
+            new = CaseSpec.model_validate(case["spec"]).case_id
+            renamed[case["id"]] = new
+            case["id"] = new
+        for comp in doc.get("comparisons", []):
+            comp["baseline_case"] = renamed.get(comp["baseline_case"], comp["baseline_case"])
+            comp["candidate_case"] = renamed.get(comp["candidate_case"], comp["candidate_case"])
+        run = RunResult.model_validate(doc)
         path = tmp / f"{'base' if n == 0 else 'cand'}.json"
         save_results(run, path)
         out.append(path)
