@@ -4,7 +4,7 @@ credentials never shown. (test_fleet_tls.py does the same against a real TLS eng
 
 from __future__ import annotations
 
-import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,6 @@ from docker_helpers import bench_cli
 from tls_engine import free_port
 
 from suite.containers.connection import (
-    connect_engine,
     is_loopback,
     redact_url,
     resolve_connection,
@@ -218,12 +217,10 @@ def test_ssh_hosts_go_to_the_sdk_as_written():
     assert PASSWORD not in str(info.value)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("paramiko") is None,
-                    reason="the docker SDK's ssh transport imports paramiko (docker[ssh]); "
-                           "test_ssh_without_paramiko_says_what_to_install covers this machine")
 def test_ssh_client_is_built_by_the_sdk_without_connecting():
     """use_ssh_client=True: the SDK's ssh adapter shells out to `ssh` lazily, on the first
-    request, so a real client can be built here with no ssh server."""
+    request, so a real client can be built here with no ssh server. (paramiko comes with the
+    fleet extra, docker[ssh].)"""
     import docker
     from docker.transport import SSHHTTPAdapter
 
@@ -236,14 +233,25 @@ def test_ssh_client_is_built_by_the_sdk_without_connecting():
     api.close()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("paramiko") is not None, reason="paramiko is installed")
-def test_ssh_without_paramiko_says_what_to_install():
-    """The SDK cannot build any ssh:// client without paramiko, not even the shell-out one:
-    the host is reported unreachable with what to install, by the real SDK."""
-    from suite.containers.images import DockerError
+def test_ssh_without_paramiko_says_what_to_install(tmp_path):
+    """Where paramiko is missing (docker installed without its ssh extra) the SDK cannot build any
+    ssh:// client, not even the shell-out one: the host is reported unreachable with what to
+    install, by the real SDK, in a child Python where paramiko cannot be imported."""
+    import subprocess
+    import sys
 
-    with pytest.raises(DockerError, match=r"ssh://pi@pi5\.local.*pip install 'docker\[ssh\]'"):
-        connect_engine(_conn(url="ssh://pi@pi5.local"), timeout_s=5)
+    from console_script import blocker, script_env
+
+    code = ("from suite.containers.connection import connect_engine, resolve_connection\n"
+            "from suite.containers.fleet import parse_hosts\n"
+            "from suite.containers.images import DockerError\n"
+            "host = parse_hosts({'host': [{'name': 'pi', 'url': 'ssh://pi@pi5.local'}]})[0]\n"
+            "try:\n    connect_engine(resolve_connection(host, {}), timeout_s=5)\n"
+            "except DockerError as exc:\n    print('DockerError:', exc)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
+                         env=script_env(blocker(tmp_path, "paramiko")))
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"DockerError: .*ssh://pi@pi5\.local.*pip install 'docker\[ssh\]'", " ".join(res.stdout.split()))
 
 
 # ----------------------------------------------------------------------------- credentials

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from console_script import installed_bench
 from scipy.stats import binomtest
 from sklearn.metrics import accuracy_score
 
@@ -100,9 +101,7 @@ def test_other_batch_sizes_link_to_the_one_dataset_pass(study):
 
 
 def bench(*args: str, env_extra: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).parent / "bench"
-    env = dict(os.environ, ORT_DISABLE_TELEMETRY="1", COLUMNS="200", **(env_extra or {}))
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=env, timeout=600, cwd=cwd)
+    return installed_bench(*args, env_extra=env_extra, cwd=cwd, timeout=600, columns=200)
 
 
 def _fast(tmp_path: Path) -> Path:

@@ -21,25 +21,17 @@ import time
 from pathlib import Path
 
 import pytest
+from console_script import installed_bench, script, script_env
 
 from suite.results.io import load_results
 from suite.results.lock import results_lock
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "tests" / "fixtures" / "models" / "crash_tiny.py"
-SCRIPT = Path(sys.executable).parent / "bench"
-
-
-def env() -> dict[str, str]:
-    return dict(os.environ, ORT_DISABLE_TELEMETRY="1", COLUMNS="400",
-                PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
 
 
 def bench(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    if not SCRIPT.is_file():
-        pytest.skip(f"no installed console script at {SCRIPT}")
-    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, env=env(), timeout=timeout, cwd=cwd,
-                          check=False)
+    return installed_bench(*args, cwd=cwd, timeout=timeout, columns=400)
 
 
 def one_paragraph(res: subprocess.CompletedProcess) -> str:
@@ -165,8 +157,9 @@ def test_a_second_stop_signal_during_the_rescue_save_loses_nothing(finished_run,
         doc["config"]["timing"].update(min_time_s=1.0, max_time_s=1.5)
 
     path = unfinished_copy(finished_run, tmp_path / "out", keep=3, edit=heavy)
-    proc = subprocess.Popen([str(SCRIPT), "run", "--resume", str(path), "-m", str(TINY), "--no-report"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(), cwd=tmp_path)
+    proc = subprocess.Popen([str(script()), "run", "--resume", str(path), "-m", str(TINY), "--no-report"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=script_env(columns=400),
+                            cwd=tmp_path)
     seen: list[str] = []
     deadline = time.monotonic() + 240
     while len(seen) < 3 and time.monotonic() < deadline and proc.poll() is None:

@@ -7,27 +7,20 @@ These drive the console script the way a shell does; CliRunner would not see wha
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from console_script import installed_bench
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "tests" / "fixtures" / "results"
-SCRIPT = Path(sys.executable).parent / "bench"
 
 
 def bench(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    if not SCRIPT.is_file():
-        pytest.skip(f"no installed console script at {SCRIPT}")
-    env = dict(os.environ, ORT_DISABLE_TELEMETRY="1", COLUMNS="300",
-               PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd,
-                          check=False)
+    return installed_bench(*args, cwd=cwd, timeout=timeout)
 
 
 def one_paragraph(res: subprocess.CompletedProcess) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from console_script import installed_bench
 from scipy import stats as scipy_stats
 from typer.testing import CliRunner
 
@@ -165,9 +166,7 @@ def test_cli_bad_input_exits_2_without_traceback(report_cli):
 
 def test_exit_status_survives_the_real_bench_entry_point():
     """Through suite.cli.main (app(standalone_mode=False)), as the installed `bench` runs it."""
-    import os
     import subprocess
-    import sys
 
     code = (
         "import sys, suite.cli as c\n"
@@ -186,12 +185,7 @@ def test_exit_status_survives_the_real_bench_entry_point():
 
 
 def _installed(*args: str) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).parent / "bench"
-    if not script.is_file():
-        pytest.skip(f"no installed console script at {script}")
-    repo = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "COLUMNS": "300", "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=120, env=env, check=False)
+    return installed_bench(*args, timeout=120)
 
 
 def _edited(tmp_path: Path, source: Path, name: str, edit) -> Path:

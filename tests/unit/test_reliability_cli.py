@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from console_script import blocker, installed_bench
 
 FIX = Path(__file__).parent.parent / "fixtures"
 BAD = FIX / "results" / "bad"
@@ -32,14 +33,6 @@ def assert_one_paragraph(res: subprocess.CompletedProcess, *needles: str) -> str
         assert needle in flat, flat
     return flat
 
-
-def blocker(tmp_path: Path, *modules: str) -> dict[str, str]:
-    """Make `modules` unimportable in a child Python, as if their extra were not installed."""
-    site = tmp_path / "blocker"
-    site.mkdir(exist_ok=True)
-    (site / "sitecustomize.py").write_text(
-        "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in modules))
-    return {"PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
 def test_unknown_model(tmp_path):
@@ -135,21 +128,15 @@ def test_debug_shows_the_traceback(tmp_path):
     assert "Traceback (most recent call last)" in res.stderr and "UnknownModelError" in res.stderr
 
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_unknown_meter_through_the_installed_console_script(tmp_path):
     """`bench run --meter` as installed (the `bench` entry point next to this Python), before any
     case runs: one paragraph naming the choices and the closest names, exit status 2."""
-    script = Path(sys.executable).with_name("bench")
-    if not script.is_file():
-        pytest.skip(f"no installed console script at {script}")
-    env = dict(os.environ, ORT_DISABLE_TELEMETRY="1", COLUMNS="300",
-               PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
     cfg = tmp_path / "c.toml"
     cfg.write_text('models = ["resnet18"]\n[energy]\nmeter = "rpi5"\n')  # --meter overrides the file
-    res = subprocess.run([str(script), "run", "-c", str(cfg), "--meter", "rapll", "-o", str(tmp_path), "--no-report"],
-                         capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    res = installed_bench("run", "-c", str(cfg), "--meter", "rapll", "-o", str(tmp_path), "--no-report",
+                          cwd=tmp_path, timeout=120)
     flat = assert_one_paragraph(res, "--meter: Unknown energy meter 'rapll'", "Did you mean: rapl",
                                 "Choose one of: auto, rapl, nvml, jetson, rpi5-pmic, estimate")
     assert "aliases: rpi5" in flat
@@ -184,13 +171,7 @@ def test_meter_flag_reaches_the_config(monkeypatch, tmp_path):
 
 def installed(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """`bench ...` through the console script installed next to this Python, as a shell runs it."""
-    script = Path(sys.executable).parent / "bench"
-    if not script.is_file():
-        pytest.skip(f"no installed console script at {script}")
-    env = dict(os.environ, ORT_DISABLE_TELEMETRY="1", COLUMNS="300",
-               PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd,
-                          check=False)
+    return installed_bench(*args, cwd=cwd, timeout=timeout)
 
 
 @pytest.mark.parametrize("name, body", [

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from service_check import service_missing
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 RESULTS = FIX / "results" / "rpi5.json"
@@ -39,14 +39,15 @@ def one_paragraph(res: subprocess.CompletedProcess, *needles: str) -> str:
 
 @contextlib.contextmanager
 def tmpfs(where: Path, size: str, *options: str) -> Iterator[Path]:
-    """A real small file system mounted at `where` (root only: skipped otherwise)."""
+    """A real small file system mounted at `where` (root only: CI runs as root, so there a failed
+    mount fails the test; a developer's unprivileged run skips it)."""
     if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
+        service_missing("mounting a tmpfs needs root")
     where.mkdir()
     res = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", str(where)],
                          capture_output=True, text=True)
     if res.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
+        service_missing(f"cannot mount a tmpfs here: {res.stderr.strip()}")
     try:
         yield where
     finally:
