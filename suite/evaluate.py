@@ -39,7 +39,7 @@ def evaluate_dataset(prepared: Any, entry: Any, dataset: Any, spec: Any, *, devi
         inputs = _inputs(dataset, idx, prep, names, spec, device)
         t1 = time.perf_counter()
         out = prepared.run(inputs)
-        got = out if dataset.task == "custom" else acc.logits_of(_host(prepared, out))
+        got = out if dataset.task == "custom" else acc.logits_of(_host(out))
         t2 = time.perf_counter()
         prep_s += t1 - t0
         model_s += t2 - t1
@@ -127,7 +127,7 @@ def _preprocess(samples: list[Any], prep: Any) -> Any:
     return preprocess(samples, prep)
 
 
-def _host(prepared: Any, out: Any) -> Any:
+def _host(out: Any) -> Any:
     """ORT with IO binding returns a binding; everything else returns outputs."""
     if hasattr(out, "copy_outputs_to_cpu"):
         return out.copy_outputs_to_cpu()

@@ -3,6 +3,8 @@ frozen, validated when the configuration is; no side effects."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from suite.errors import ConfigError
@@ -64,11 +66,7 @@ class EnergyConfig(Frozen):
         # Imported late: suite.energy imports this module.
         from suite.energy.meters import canonical_meter_name
 
-        try:
-            canonical_meter_name(v)
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
-        return v
+        return checked(canonical_meter_name, v)
 
 
 class MonitorConfig(Frozen):
@@ -98,8 +96,14 @@ class DatasetConfig(Frozen):
     def _known_kind(cls, v: str) -> str:
         from suite.data.dataset import parse_dataset_spec
 
-        try:
-            parse_dataset_spec(v)
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
-        return v
+        return checked(parse_dataset_spec, v)
+
+
+def checked(check: Any, value: str) -> str:
+    """`value`, after `check(value)`; its ConfigError becomes the ValueError pydantic reports under
+    the field's name."""
+    try:
+        check(value)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return value

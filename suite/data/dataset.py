@@ -84,7 +84,7 @@ def stratified_subset(ds: Dataset, limit: int, seed: int) -> Dataset:
     n = len(ds)
     if limit >= n:
         return ds
-    rng_note = f"--limit {limit}: a seeded (seed {seed})"
+    note = f"--limit {limit}: a seeded (seed {seed})"
     if ds.task == "classification" and ds.classes is not None:
         from sklearn.model_selection import train_test_split
 
@@ -93,6 +93,6 @@ def stratified_subset(ds: Dataset, limit: int, seed: int) -> Dataset:
         present = int((counts > 0).sum())
         if limit >= present and counts[counts > 0].min() >= 2:
             keep, _ = train_test_split(np.arange(n), train_size=limit, stratify=y, random_state=seed)
-            return ds.subset(sorted(int(i) for i in keep), f"{rng_note} stratified subset of {n}")
+            return ds.subset(sorted(int(i) for i in keep), f"{note} stratified subset of {n}")
     keep = np.random.default_rng(seed).choice(n, size=limit, replace=False)
-    return ds.subset(sorted(int(i) for i in keep), f"{rng_note} random subset of {n} (not stratified)")
+    return ds.subset(sorted(int(i) for i in keep), f"{note} random subset of {n} (not stratified)")

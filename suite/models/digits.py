@@ -85,12 +85,10 @@ def train(width: int) -> dict[str, Any]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the same weights on every machine count
     try:
-        g = torch.Generator().manual_seed(TRAIN["seed"])
         with torch.random.fork_rng():
             torch.manual_seed(TRAIN["seed"])
             model = build_digits_cnn(width)
         opt = torch.optim.Adam(model.parameters(), lr=TRAIN["lr"], weight_decay=TRAIN["weight_decay"])
-        del g
         model.train()
         for _ in range(TRAIN["epochs"]):
             opt.zero_grad()
