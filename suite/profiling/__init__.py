@@ -14,11 +14,12 @@ tables line up; FLOPs come from the FLOP counter's `by_operator` for eager and f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,6 @@ def profile_case(prepared: Any, inputs: dict[str, Any], *, calls: int, top_nodes
 
 
 def _timed_calls(run: Callable[[], Any], calls: int, around: Callable[[], Any] | None = None) -> list[float]:
-    import contextlib
-
     walls = []
     for _ in range(calls):
         with around() if around is not None else contextlib.nullcontext():
@@ -78,7 +77,7 @@ def _profile_torch(run: Callable[[], Any], calls: int, cuda: bool) -> tuple[Pars
     from torch.profiler import ProfilerActivity, profile, record_function
 
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
-    with profile(activities=activities, record_shapes=True) as prof:
+    with _quiet_stderr(), profile(activities=activities, record_shapes=True) as prof:
         # The first call under a fresh profiler is many times slower (its set-up): run it outside
         # the call ranges, which are all the trace reader counts.
         run()
@@ -90,6 +89,29 @@ def _profile_torch(run: Callable[[], Any], calls: int, cuda: bool) -> tuple[Pars
         prof.export_chrome_trace(str(path))
         trace = json.loads(path.read_text(encoding="utf-8"))
     return parse_torch_trace(trace), walls
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Kineto writes "profiler_start"/"profiler_stop" lines (and, without a GPU, a device-count
+    error) straight to file descriptor 2, through the run's progress bar: send fd 2 to /dev/null
+    while the profiler starts, runs and stops. Python-level errors still raise."""
+    import os
+    import sys
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2: nothing to protect
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _profile_ort(prepared: Any, inputs: dict[str, Any], calls: int) -> tuple[ParsedTrace, list[float]]:
