@@ -160,10 +160,12 @@ def build_profile(parsed: ParsedTrace, *, profiler: str, walls_ms: list[float] |
         sum(op_flops.values()) < sum(flops.by_operator.values())
     if unassigned:
         note = "some counted FLOPs belong to no profiled top-level operator"
-    wall = statistics.median(walls_ms) if walls_ms else statistics.median(parsed.call_us) / 1e3
+    call_op_ms = [us / 1e3 for us in parsed.call_us]
+    walls = list(walls_ms) if walls_ms else call_op_ms
     return ProfileResult(
         profiler=profiler, time_kind="cuda" if parsed.time_kind == "cuda" else "cpu", calls=n, op_time_ms=total_ms,
-        wall_ms=wall, window_s=window_s, ops=ops,
+        wall_ms=statistics.fmean(walls) if walls else 0.0, call_op_ms=call_op_ms, call_wall_ms=walls,
+        window_s=window_s, ops=ops,
         top_nodes=[NodeProfile(name=name, op=parsed.node_op[name], time_ms=us / n / 1e3) for name, us in nodes],
         note=note,
     )

@@ -307,8 +307,10 @@ class ProfileResult(_Model):
     profiler: str  # torch.profiler | onnxruntime
     time_kind: Literal["cpu", "cuda"] = "cpu"  # what time_ms counts: host op time or device kernel time
     calls: int = Field(ge=1)  # profiled forward calls
-    op_time_ms: Ms  # sum of the operators' time per forward
-    wall_ms: Ms  # median wall time of one profiled call (profiler overhead included)
+    op_time_ms: Ms  # sum of the operators' time per forward (the mean over the profiled calls)
+    wall_ms: Ms  # wall time of one profiled call, profiler overhead included (the mean, like op_time_ms)
+    call_op_ms: list[Ms] = Field(default_factory=list)  # each profiled call's summed operator time, in order
+    call_wall_ms: list[Ms] = Field(default_factory=list)  # each profiled call's wall time, in order
     window_s: Ms  # the whole window: the profiled session's set-up, the calls, reading the trace
     ops: list[OpProfile] = Field(default_factory=list)  # slowest first
     top_nodes: list[NodeProfile] = Field(default_factory=list)

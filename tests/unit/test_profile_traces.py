@@ -75,6 +75,7 @@ def test_a_cuda_trace_counts_device_time_of_the_kernels_each_op_launched():
     assert parsed.call_us == pytest.approx([82.0, 82.0])
     prof = build_profile(parsed, profiler="torch.profiler", walls_ms=[0.3, 0.3], window_s=0.01)
     assert prof.time_kind == "cuda" and prof.op_time_ms == pytest.approx(0.082)
+    assert prof.call_op_ms == pytest.approx([0.082, 0.082]) and prof.call_wall_ms == [0.3, 0.3]
     assert [o.op for o in prof.ops] == ["aten::conv2d", "aten::linear", "aten::relu_"]
     assert prof.ops[0].calls == 1 and prof.ops[0].time_ms == pytest.approx(0.05)
 
@@ -95,10 +96,13 @@ def _ort_trace(tmp_path, level="ORT_ENABLE_ALL", runs=3):
     import onnxruntime as ort
     import torch
 
-    from tests.fixtures.models import tiny_user_model
+    from importlib.util import module_from_spec, spec_from_file_location
 
+    spec = spec_from_file_location("tiny_user_model", FIX.parent / "models" / "tiny_user_model.py")
+    tiny = module_from_spec(spec)
+    spec.loader.exec_module(tiny)
     torch.manual_seed(0)
-    model = tiny_user_model.create_model().eval()
+    model = tiny.create_model().eval()
     path = tmp_path / "tiny.onnx"
     torch.onnx.export(model, (torch.randn(2, 3, 32, 32),), str(path), dynamo=False, input_names=["x"])
     so = ort.SessionOptions()
@@ -149,7 +153,8 @@ def test_per_forward_figures_shares_and_eager_flops():
     flops = FlopStats(macs=10, flops=20, flops_per_item=10,
                       by_operator={"aten.convolution": 884736, "aten.addmm": 320})
     prof = build_profile(parsed, profiler="torch.profiler", walls_ms=[1.0, 3.0], window_s=0.5, top_nodes=3, flops=flops)
-    assert prof.calls == 2 and prof.wall_ms == 2.0
+    assert prof.calls == 2 and prof.wall_ms == 2.0 and prof.call_wall_ms == [1.0, 3.0]
+    assert prof.call_op_ms == pytest.approx([us / 1e3 for us in parsed.call_us])
     assert prof.op_time_ms == pytest.approx(sum(parsed.op_us.values()) / 2 / 1e3)
     assert sum(o.share for o in prof.ops) == pytest.approx(1.0)
     by = {o.op: o for o in prof.ops}
