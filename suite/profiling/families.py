@@ -6,7 +6,11 @@ The tables are small and explicit; a name in neither falls back to a keyword gue
 
 from __future__ import annotations
 
-FAMILIES = ("conv", "matmul/gemm", "activation", "norm", "pooling", "elementwise", "memory/layout", "other")
+from typing import get_args
+
+from suite.results.schema import OpFamily
+
+FAMILIES: tuple[str, ...] = get_args(OpFamily)
 
 _ATEN: dict[str, tuple[str, ...]] = {
     "conv": ("conv1d", "conv2d", "conv3d", "convolution", "_convolution", "conv_transpose1d", "conv_transpose2d",
