@@ -64,11 +64,13 @@ def fusion_explanation(reference: ProfileResult, other: ProfileResult, reference
         return out
 
     ref, oth = calls(reference), calls(other)
-    gone = [(fam, n) for fam, n in ref.items() if n >= 1 and oth.get(fam, 0.0) == 0 and fam not in GEMM_FAMILIES]
+    # "other" holds operators of no known family (eval-mode dropout, plugins' ops): no fusion is claimed for it.
+    gone = [(fam, n) for fam, n in ref.items()
+            if n >= 1 and oth.get(fam, 0.0) == 0 and fam not in GEMM_FAMILIES and fam != "other"]
     if not gone:
         return None
     gone.sort(key=lambda fn: (-fn[1], fn[0]))
-    parts = ", ".join(f"{fam} ({_num(n)} calls)" for fam, n in gone)
+    parts = ", ".join(f"{fam} ({_num(n)} call{'' if n == 1 else 's'})" for fam, n in gone)
     saved = sum(reference_time(reference, fam) for fam, _ in gone)
     return (f"{other_name} runs no separate {' / '.join(f for f, _ in gone)} operators: it fused {parts} per forward "
             f"into its other operators; on {reference_name} they took {saved:.3g} ms per forward.")

@@ -24,6 +24,7 @@ FIX = Path(__file__).parent.parent / "fixtures" / "profiles"
     ("aten::relu_", "activation"), ("aten::relu", "activation"), ("Relu", "activation"), ("Clip", "activation"),
     ("aten::batch_norm", "norm"), ("BatchNormalization", "norm"), ("LayerNormalization", "norm"),
     ("aten::max_pool2d", "pooling"), ("MaxPool (NCHWc)", "pooling"), ("GlobalAveragePool", "pooling"),
+    ("ReduceMean", "pooling"), ("aten::mean", "pooling"),
     ("aten::add_", "elementwise"), ("Add", "elementwise"), ("aten::flatten", "memory/layout"),
     ("Reshape", "memory/layout"), ("ReorderOutput", "memory/layout"), ("aten::copy_", "memory/layout"),
     ("SomethingNew", "other"), ("mkldnn::_convolution_pointwise", "conv"), (GENERATED, "other"),

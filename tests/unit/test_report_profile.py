@@ -98,3 +98,10 @@ def test_fusion_is_named_with_the_calls_that_disappeared():
     assert text == ("ort runs no separate norm / activation operators: it fused norm (20 calls), activation "
                     "(17 calls) per forward into its other operators; on eager they took 4 ms per forward.")
     assert fusion_explanation(eager, eager, "eager", "eager") is None
+
+
+def test_no_fusion_is_claimed_for_operators_of_no_known_family():
+    eager = _profile({"conv": 0.9, "other": 0.1}, {"conv": 3, "other": 1})
+    assert fusion_explanation(eager, _profile({"conv": 1.0}, {"conv": 3}), "eager", "ort") is None
+    one = _profile({"conv": 0.9, "pooling": 0.1}, {"conv": 3, "pooling": 1})
+    assert "pooling (1 call) per forward" in fusion_explanation(one, _profile({"conv": 1.0}, {"conv": 3}), "eager", "ort")

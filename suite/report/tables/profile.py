@@ -81,7 +81,7 @@ def side_by_side(entries: list[Entry], name: str, title: str) -> Table[FamilyRow
             if fl:
                 flops = sum(fl)
                 break
-        fused = [e.backend for e in entries[1:] if family not in ("conv", "matmul/gemm")
+        fused = [e.backend for e in entries[1:] if family not in ("conv", "matmul/gemm", "other")
                  and reference.backend in cells and e.backend not in cells]
         rows.append(Row(FamilyRow(family=family, cells=cells, flops=flops, fused_away=", ".join(fused) or None)))
     cols: list[Column[FamilyRow]] = [Column("family", "Operator family")]
