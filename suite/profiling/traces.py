@@ -183,7 +183,9 @@ def _shapes(items: Any) -> list[list[int]]:
 def node_flops(op: str, args: dict[str, Any]) -> int | None:
     """FLOPs (2 x MACs, as torch's counter) of one ORT node from the shapes in its trace event:
     convolutions 2 x output elements x (weight elements / output channels), Gemm 2 x M x N x K,
-    MatMul 2 x output elements x K. None for other operators (not counted, as in torch's counter)."""
+    MatMul 2 x output elements x K. None for other operators (not counted, as in torch's counter).
+    An NCHWc convolution's shapes have the channels padded to the SIMD block (8 or 16): its FLOPs
+    are the work ORT did, above the model's own count when a layer's channels are not a multiple."""
     base = op.split(" ", 1)[0]
     ins, outs = _shapes(args.get("input_type_shape")), _shapes(args.get("output_type_shape"))
     if not ins or not outs or not outs[0]:
