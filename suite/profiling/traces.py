@@ -191,12 +191,12 @@ def node_flops(op: str, args: dict[str, Any]) -> int | None:
     if not ins or not outs or not outs[0]:
         return None
     out_n = math.prod(outs[0])
-    if base in ("Conv", "FusedConv", "NhwcFusedConv", "NhwcConv") and len(ins) >= 2 and ins[1]:
+    if base in ("Conv", "FusedConv", "NhwcFusedConv", "NhwcConv", "ConvInteger") and len(ins) >= 2 and ins[1]:
         w = ins[1]
         return 2 * out_n * (math.prod(w) // w[0]) if w[0] else None
     if base in ("Gemm", "FusedGemm") and ins[0] and outs[0][0]:
         k = math.prod(ins[0]) // outs[0][0]
         return 2 * out_n * k
-    if base in ("MatMul", "FusedMatMul") and ins[0]:
+    if base in ("MatMul", "FusedMatMul", "MatMulInteger", "DynamicQuantizeMatMul") and ins[0]:
         return 2 * out_n * ins[0][-1]
     return None

@@ -148,3 +148,18 @@ def test_the_profile_window_leaves_the_latency_samples_identical(tmp_path, monke
     # (each case has its own clock stream here: the second case's reads continue the first's).
     assert seen["reads_at_profile"] and seen["reads_at_profile"][-1] == seen["reads_at_end"][-1]
     assert seen["reads_at_profile"][0] < seen["reads_at_profile"][-1]
+
+
+def test_torch_compile_and_int8_are_profiled_too(tmp_path):
+    """torch.compile through torch.profiler (inductor's own code as "(generated code)"), int8 through
+    ORT's profiler; the tiny model's one convolution shows on both."""
+    cases = _run(tmp_path, [TINY], ["torch-compile", "ort-int8"], threads=1, calls=3,
+                 timing={"warmup_min": 1, "warmup_max": 3, "min_iters": 5, "min_time_s": 0, "max_time_s": 0.3})
+    compiled, int8 = cases["torch-compile"].profile, cases["ort-int8"].profile
+    assert compiled.profiler == "torch.profiler" and int8.profiler == "onnxruntime"
+    assert sum(o.calls for o in compiled.ops if o.family == "conv") == 1
+    assert {o.op for o in int8.ops if o.family == "conv"} == {"ConvInteger"}
+    # the compiled convolution is still the counted one: 2 x 8 x 32 x 32 x 27 at batch 1
+    assert sum(o.flops or 0 for o in compiled.ops if o.family == "conv") == 2 * 8 * 32 * 32 * 27
+    for p in (compiled, int8):
+        assert p.op_time_ms <= p.wall_ms * 1.05 and p.calls == 3

@@ -142,6 +142,7 @@ def test_node_flops_by_hand():
     assert node_flops("Conv (NCHWc)", dw) == 2 * 32 * 56 * 56 * 9  # depthwise: groups show in the weight
     gemm = {"input_type_shape": [{"float": [4, 512]}, {"float": [1000, 512]}], "output_type_shape": [{"float": [4, 1000]}]}
     assert node_flops("Gemm", gemm) == 2 * 4 * 1000 * 512
+    assert node_flops("ConvInteger", conv) == node_flops("Conv", conv)  # int8: the same multiply-adds
     mm = {"input_type_shape": [{"float": [2, 12, 128, 64]}, {"float": [2, 12, 64, 128]}],
           "output_type_shape": [{"float": [2, 12, 128, 128]}]}
     assert node_flops("MatMul", mm) == 2 * math.prod([2, 12, 128, 128]) * 64
