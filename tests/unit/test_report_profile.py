@@ -38,6 +38,15 @@ def test_the_operators_csv_holds_every_profiled_operator_as_stored(rendered):
     assert len(rows) == sum(len(c["profile"]["ops"]) for c in _raw_cases())
 
 
+def test_the_nodes_csv_holds_each_case_s_slowest_nodes_in_order(rendered):
+    rows = list(csv.DictReader((rendered.parent / "report-tables" / "profile-nodes.csv").open()))
+    expected = [(c["spec"]["model"], c["spec"]["backend"], i, n["name"], n["time_ms"])
+                for c in _raw_cases() for i, n in enumerate(c["profile"]["top_nodes"], start=1)]
+    got = [(r["model"], r["backend"], int(r["rank"]), r["node"], float(r["time_ms"])) for r in rows]
+    assert sorted(got) == sorted(expected)
+    assert all(len(c["profile"]["top_nodes"]) == 10 for c in _raw_cases())
+
+
 def test_the_side_by_side_table_sums_each_family_and_marks_what_ort_fused_away(rendered):
     (resnet,) = [p for p in (rendered.parent / "report-tables").glob("profile-model-resnet18-*.csv")]
     rows = {r["family"]: r for r in csv.DictReader(resnet.open())}
@@ -63,6 +72,7 @@ def test_html_and_markdown_carry_the_tables_and_the_explanations(rendered):
     for text in (html, md):
         assert "Where the time went: resnet18" in text and "Where the time went: mobilenet_v3_small" in text
         assert "ort runs no separate norm / activation operators" in text
+        assert "10 calls profiled in" in text
     assert html.count('<section class="profile"') == 2
 
 

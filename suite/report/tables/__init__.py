@@ -17,7 +17,7 @@ from suite.report.table import FlagMap, Table
 from suite.report.tables.cases import case_label, cases_table, energy_method, failures_table, flags_table
 from suite.report.tables.comparisons import comparison_flags, comparisons_table, matrix_table
 from suite.report.tables.inventory import devices_table, models_table, runs_table
-from suite.report.tables.profile import ProfileGroup, profile_groups, profile_ops_table
+from suite.report.tables.profile import ProfileGroup, profile_groups, profile_nodes_table, profile_ops_table
 from suite.report.tables.study import StudyTables, study_tables
 
 __all__ = [
@@ -47,12 +47,13 @@ class ReportTables:
     sections: list[ModelSection]
     study: StudyTables | None = None  # None: no case carries an accuracy
     profile_ops: Table | None = None  # None: no case was profiled
+    profile_nodes: Table | None = None
 
     def files(self) -> list[Table]:
         """The tables written as CSV / Markdown files, in reading order."""
         study = self.study.tables() if self.study is not None else []
         profiles = [g.table for s in self.sections for g in s.profiles]
-        profiles += [self.profile_ops] if self.profile_ops is not None else []
+        profiles += [t for t in (self.profile_ops, self.profile_nodes) if t is not None]
         return [self.devices, self.runs, self.models, self.matrix, self.comparisons, *study, self.cases,
                 *profiles, self.flags, self.failures]
 
@@ -70,4 +71,5 @@ def build_tables(data: ReportData, flags: FlagMap) -> ReportTables:
         matrix=matrix_table(data, flags), comparisons=comparisons_table(data, flags),
         cases=cases_table(data.entries, flags), flags=flags_table(data, flags), failures=failures_table(data),
         sections=sections, study=study_tables(data, flags), profile_ops=profile_ops_table(data),
+        profile_nodes=profile_nodes_table(data),
     )

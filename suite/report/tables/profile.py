@@ -99,7 +99,8 @@ def side_by_side(entries: list[Entry], name: str, title: str) -> Table[FamilyRow
     groups.append(("", 2))
     totals = ", ".join(f"{e.backend} {fmt_ms(e.case.profile.op_time_ms)} ms of operators in "
                        f"{fmt_ms(e.case.profile.wall_ms)} ms per call ({e.case.profile.profiler}, "
-                       f"{e.case.profile.time_kind} time, {e.case.profile.calls} calls)" for e in entries)
+                       f"{e.case.profile.time_kind} time, {e.case.profile.calls} calls profiled in "
+                       f"{e.case.profile.window_s:.2g} s)" for e in entries)
     return Table(name=name, title=title, columns=cols, rows=rows, caption=f"Per forward pass: {totals}.",
                  groups=groups)
 
@@ -179,3 +180,36 @@ def profile_ops_table(data: ReportData) -> Table[OpRow] | None:
     return Table(name="profile-operators", title="Profiled operators",
                  caption="Every operator of every profiled case (--profile), per forward pass.", columns=cols,
                  rows=rows)
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    model: str
+    device: str
+    backend: str
+    batch_size: int
+    input_size: float | None
+    rank: int
+    node: str
+    op: str
+    time_ms: float
+
+
+def profile_nodes_table(data: ReportData) -> Table[NodeRow] | None:
+    """The slowest nodes (ORT) and call sites (eager: operator, its place in the forward, first input
+    shape) of every profiled case (None when no case was profiled)."""
+    rows = [Row(NodeRow(model=e.model, device=e.device.label, backend=e.backend, batch_size=e.spec.batch_size,
+                        input_size=e.spec.input_size, rank=i, node=n.name, op=n.op, time_ms=n.time_ms))
+            for e in data.entries if e.case.profile is not None
+            for i, n in enumerate(e.case.profile.top_nodes, start=1)]
+    if not rows:
+        return None
+    cols: list[Column[NodeRow]] = [
+        Column("model", "Model"), Column("device", "Device"), Column("backend", "Backend"),
+        Column("batch_size", "Batch", numeric=True), Column("input_size", "Size", numeric=True, fmt=input_size_text),
+        Column("rank", "Rank", numeric=True), Column("node", "Node / call site"), Column("op", "Operator"),
+        Column("time_ms", "Time / forward", "ms", numeric=True, fmt=fmt_ms),
+    ]
+    return Table(name="profile-nodes", title="Slowest profiled nodes",
+                 caption="Per profiled case, its slowest nodes (ORT) or call sites (eager), per forward pass.",
+                 columns=cols, rows=rows)
