@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from suite.errors import ConfigError
 from suite.options import DatasetConfig, EnergyConfig, Frozen, MonitorConfig, ProfileConfig, TimingPolicy
 
-__all__ = ["BenchConfig", "DatasetConfig", "EnergyConfig", "ModelChoice", "MonitorConfig", "ProfileConfig", "TimingPolicy",
-           "build_config", "validate_config"]
+__all__ = ["BenchConfig", "DatasetConfig", "EnergyConfig", "ModelChoice", "MonitorConfig", "ProfileConfig",
+           "TimingPolicy", "build_config", "validate_config"]
 
 PRESETS = ("quick", "lab", "lab2")
 SIZE_KEYS = ("*", "image", "text", "audio", "multimodal", "other")
