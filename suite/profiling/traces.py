@@ -14,6 +14,7 @@ from typing import Any
 
 CALL_MARK = "bench::profiled_call"  # the record_function range around each profiled eager call
 GENERATED = "(generated code)"  # time inside a compiled region that no named operator accounts for
+UNATTRIBUTED = "(kernels of no operator)"  # device kernels whose launching operator is not in the trace
 
 # Ranges torch.compile and torch.profiler put around work: not operators, their children are.
 _WRAPPER_PREFIXES = ("Torch-Compiled Region", "CompiledFunction", "## ", "TorchDynamo", "Pregraph bytecode",
@@ -119,7 +120,7 @@ def parse_torch_trace(trace: dict[str, Any] | list[dict[str, Any]]) -> ParsedTra
         ext = (k.get("args") or {}).get("External id")
         hit = top_of.get(ext)
         if hit is None:
-            op, node, call = GENERATED, GENERATED, _call_at(marks, k)
+            op, node, call = UNATTRIBUTED, UNATTRIBUTED, _call_at(marks, k)
         else:
             op, node, call = hit
         out.add(op, node, float(k["dur"]), call, count=False)

@@ -12,7 +12,14 @@ import pytest
 
 from suite.profiling import build_profile, eager_op_flops, profile_for_case
 from suite.profiling.families import FAMILIES, op_family
-from suite.profiling.traces import CALL_MARK, GENERATED, node_flops, parse_ort_trace, parse_torch_trace
+from suite.profiling.traces import (
+    CALL_MARK,
+    GENERATED,
+    UNATTRIBUTED,
+    node_flops,
+    parse_ort_trace,
+    parse_torch_trace,
+)
 from suite.results.schema import FlopStats, ProfileResult
 
 FIX = Path(__file__).parent.parent / "fixtures" / "profiles"
@@ -28,6 +35,7 @@ FIX = Path(__file__).parent.parent / "fixtures" / "profiles"
     ("aten::add_", "elementwise"), ("Add", "elementwise"), ("aten::flatten", "memory/layout"),
     ("Reshape", "memory/layout"), ("ReorderOutput", "memory/layout"), ("aten::copy_", "memory/layout"),
     ("SomethingNew", "other"), ("mkldnn::_convolution_pointwise", "conv"), (GENERATED, "other"),
+    (UNATTRIBUTED, "other"),
 ])
 def test_eager_and_ort_names_share_a_family(op, family):
     assert op_family(op) == family and family in FAMILIES
@@ -79,6 +87,16 @@ def test_a_cuda_trace_counts_device_time_of_the_kernels_each_op_launched():
     assert prof.call_op_ms == pytest.approx([0.082, 0.082]) and prof.call_wall_ms == [0.3, 0.3]
     assert [o.op for o in prof.ops] == ["aten::conv2d", "aten::linear", "aten::relu_"]
     assert prof.ops[0].calls == 1 and prof.ops[0].time_ms == pytest.approx(0.05)
+
+
+def test_a_kernel_whose_operator_is_not_in_the_trace_is_counted_apart():
+    trace = json.loads((FIX / "torch_cuda_laid_out.json").read_text())
+    first = min(e["ts"] for e in trace["traceEvents"] if e.get("name") == CALL_MARK)
+    trace["traceEvents"].append({"ph": "X", "cat": "kernel", "name": "void copy_kernel", "pid": 0, "tid": 7,
+                                 "ts": first + 200.0, "dur": 7.0, "args": {"External id": 9999, "correlation": 1}})
+    parsed = parse_torch_trace(trace)
+    assert parsed.op_us[UNATTRIBUTED] == 7.0 and UNATTRIBUTED not in parsed.op_calls
+    assert parsed.call_us == pytest.approx([89.0, 82.0])
 
 
 def test_a_compiled_region_is_looked_through_and_its_own_time_is_generated_code():
