@@ -15,10 +15,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from suite.errors import ConfigError
-from suite.options import DatasetConfig, EnergyConfig, Frozen, MonitorConfig, TimingPolicy
+from suite.options import DatasetConfig, EnergyConfig, Frozen, MonitorConfig, ProfileConfig, TimingPolicy
 
-__all__ = ["BenchConfig", "DatasetConfig", "EnergyConfig", "ModelChoice", "MonitorConfig", "TimingPolicy",
-           "build_config", "validate_config"]
+__all__ = ["BenchConfig", "DatasetConfig", "EnergyConfig", "ModelChoice", "MonitorConfig", "ProfileConfig",
+           "TimingPolicy", "build_config", "validate_config"]
 
 PRESETS = ("quick", "lab", "lab2")
 SIZE_KEYS = ("*", "image", "text", "audio", "multimodal", "other")
@@ -79,6 +79,7 @@ class BenchConfig(Frozen):
     # sections and their models come from the backend table (suite.backends).
     backend_options: dict[str, Any] = Field(default_factory=dict)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+    profile: ProfileConfig = Field(default_factory=ProfileConfig)
 
     @model_validator(mode="before")
     @classmethod
@@ -183,9 +184,9 @@ class BenchConfig(Frozen):
         return None if section is None else self.backend_options.get(section)
 
     def digest(self) -> str:
-        """Identity of what is measured (not where results go, nor how the machine is watched):
-        for --resume checks."""
-        payload = self.model_dump(mode="json", exclude={"output_dir", "report", "monitor"})
+        """Identity of what is measured (not where results go, how the machine is watched, nor the
+        profile window, which runs after every measured figure): for --resume checks."""
+        payload = self.model_dump(mode="json", exclude={"output_dir", "report", "monitor", "profile"})
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -108,6 +108,11 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
                 )
                 if config.energy.enabled:
                     _measure_energy(prepared, inputs, spec.batch_size, ctx, result)
+                if config.profile.enabled:  # its own window, after every timed figure
+                    from suite.profiling import profile_for_case
+
+                    result["profile"], more = profile_for_case(prepared, inputs, config.profile, result.get("flops"))
+                    result["flags"].extend(more)
                 if planned.evaluates and config.dataset is not None:
                     try:
                         result["accuracy"] = _evaluate(prepared, entry, planned, config)

@@ -83,6 +83,15 @@ class MonitorConfig(Frozen):
     vcgencmd: str | None = None  # None: $BENCH_VCGENCMD or vcgencmd on PATH (absent: not a Pi)
 
 
+class ProfileConfig(Frozen):
+    """A per-operator profile of each case (`--profile`, `[profile]`): a few calls after the timed
+    loop and the energy window (suite/profiling), never inside them."""
+
+    enabled: bool = False
+    calls: int = Field(10, ge=1, le=1000, description="forward calls profiled per case")
+    top_nodes: int = Field(10, ge=0, le=100, description="slowest nodes (ORT) / call sites (eager) kept per case")
+
+
 class DatasetConfig(Frozen):
     """Real evaluation data (`--dataset`, `[dataset]`): accuracy beside efficiency."""
 

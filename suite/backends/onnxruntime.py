@@ -120,11 +120,14 @@ def session_options(threads: int, level: str, providers: Sequence[str]) -> Any:
 
 
 def create_session(path: Path, threads: int, level: str, device: str, requested: Sequence[str] | None,
-                   cache_root: Path) -> Any:
+                   cache_root: Path, profile_prefix: str | None = None) -> Any:
     import onnxruntime as ort
 
     providers = choose_providers(device, ort.get_available_providers(), requested)
     so = session_options(threads, level, providers)
+    if profile_prefix is not None:  # a second, profiled session (suite/profiling); never the timed one
+        so.enable_profiling = True
+        so.profile_file_prefix = profile_prefix
     with_opts = [(p, provider_options(p, device, threads, cache_root)) for p in providers]
     try:
         session = ort.InferenceSession(str(path), so, providers=with_opts)
@@ -248,6 +251,16 @@ class OrtBackend(BackendBase):
         self.shape_hint = ""  # appended to a failure of the first run (see _prepare)
         self.tolerance_for: Callable[[float], float] = lambda configured: configured
         self.fallback: Callable[[dict[str, Any]], tuple[str, list[Any]]] | None = None
+        self._twin: Callable[[str], Any] | None = None  # a new session like this one, profiling to a prefix
+        self._io_binding, self._time_host_copies = io_binding, time_host_copies
+
+    def profiled_twin(self, prefix: str) -> OrtBackend:
+        """A second session from the same graph, options and providers, with ONNX Runtime's profiler
+        on (writing under `prefix`): the timed session is left as it is."""
+        if self._twin is None:
+            raise CaseError("unsupported", f"{self.name}: this session cannot be recreated for profiling")
+        return OrtBackend(self.name, self._twin(prefix), self.device, io_binding=self._io_binding,
+                          time_host_copies=self._time_host_copies)
 
     def _prepare_inputs(self, inputs: dict[str, Any]) -> None:
         # Conversion happens once per input dict, outside the timed loop (the loop passes
@@ -349,6 +362,8 @@ def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
     backend = OrtBackend("ort-int8" if quantized else "ort", session, req.device, io_binding=opts.io_binding,
                          time_host_copies=opts.time_host_copies)
     check_input_shapes(session, req.inputs, graph.fp32_path.name if req.model is None else req.entry.name)
+    backend._twin = lambda prefix: create_session(graph.path, req.threads, opts.optimization_level, req.device,
+                                                  opts.providers, root, profile_prefix=prefix)
     backend.flags.extend(graph.notes)
     if req.model is not None:
         backend.shape_hint = _shape_hint(req, graph)

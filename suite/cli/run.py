@@ -65,6 +65,8 @@ def register(app: typer.Typer) -> None:
         dataset: Annotated[Optional[str], typer.Option("--dataset", help="Real evaluation data for accuracy beside efficiency: digits, imagefolder:DIR, npz:FILE, hf-disk:DIR, or user (the model file's load_dataset()).")] = None,
         limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate a seeded, stratified subset of at most this many samples.")] = None,
         resize: Annotated[Optional[str], typer.Option("--resize", help="Comma-separated resize methods swept on a dataset: area, bilinear, nearest, center-crop (default area).")] = None,
+        profile: Annotated[bool, typer.Option("--profile", help="After each case's timed loop and energy window, profile a few calls per operator (torch.profiler for eager, ONNX Runtime's own profiler for ORT); the report lines eager and ORT up per model.")] = False,
+        profile_calls: Annotated[Optional[int], typer.Option("--profile-calls", help="Forward calls profiled per case with --profile (default 10).")] = None,
         weights: Annotated[Optional[Path], typer.Option("--weights", help="A state dict for the -m model: .pth/.pt (read with weights_only) or .safetensors.")] = None,
     ) -> None:
         """Measure parameters, FLOPs, latency, memory (and energy) for each model x backend x batch x size."""
@@ -90,6 +92,8 @@ def register(app: typer.Typer) -> None:
             overrides["dataset"] = {k: v for k, v in (("spec", dataset), ("limit", limit)) if v is not None}
         if resize is not None:
             overrides["resize"] = _csv(resize, str, "--resize")
+        if profile or profile_calls is not None:
+            overrides["profile"] = {"enabled": True, **({"calls": profile_calls} if profile_calls is not None else {})}
         if inline:
             overrides["isolation"] = "inline"
         if no_report:

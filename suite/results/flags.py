@@ -68,6 +68,9 @@ _KINDS = (
     FlagKind("energy_noise", "within noise", "ENOISE", "warn", (ENERGY,),
              "The energy above idle is within the meter's noise."),
     FlagKind("energy_failed", "no energy", "NOE", "info", (ENERGY,), "Energy was not measured."),
+    # The per-operator profile (--profile, suite/profiling).
+    FlagKind("profile_failed", "not profiled", "NOPROF", "info", (CASE,),
+             "--profile was asked for but this case has no per-operator profile (the reason is in the detail)."),
     # Accuracy on real data (suite/evaluate.py).
     FlagKind("accuracy_failed", "no accuracy", "NOACC", "warn", (ACCURACY,),
              "The dataset pass failed: the case has timings but no accuracy."),

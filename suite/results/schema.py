@@ -277,6 +277,46 @@ class RooflineResult(_Model):
     arithmetic_intensity: float | None = None
 
 
+OpFamily = Literal["conv", "matmul/gemm", "activation", "norm", "pooling", "elementwise", "memory/layout", "other"]
+
+
+class OpProfile(_Model):
+    """One operator type of a profiled forward pass (`--profile`), per forward (the profiled calls'
+    totals divided by their number)."""
+
+    op: str  # as the profiler names it: aten::conv2d, Conv, FusedConv, Conv (NCHWc)
+    family: OpFamily  # the common family that lines eager and ORT operators up
+    calls: NonNegative  # calls per forward
+    time_ms: Ms  # time per forward (self time of the top-level op, device time on a GPU)
+    share: NonNegative  # of the summed operator time
+    flops: int | None = None  # per forward, where the op's FLOPs are known
+
+
+class NodeProfile(_Model):
+    """One node (ORT) or top-level call site (eager: op and input shapes) by time per forward."""
+
+    name: str
+    op: str
+    time_ms: Ms
+
+
+class ProfileResult(_Model):
+    """A per-operator profile of a few calls, taken after the timed loop and the energy window in a
+    window of its own (the reported latency never includes it)."""
+
+    profiler: str  # torch.profiler | onnxruntime
+    time_kind: Literal["cpu", "cuda"] = "cpu"  # what time_ms counts: host op time or device kernel time
+    calls: int = Field(ge=1)  # profiled forward calls
+    op_time_ms: Ms  # sum of the operators' time per forward (the mean over the profiled calls)
+    wall_ms: Ms  # wall time of one profiled call, profiler overhead included (the mean, like op_time_ms)
+    call_op_ms: list[Ms] = Field(default_factory=list)  # each profiled call's summed operator time, in order
+    call_wall_ms: list[Ms] = Field(default_factory=list)  # each profiled call's wall time, in order
+    window_s: Ms  # the whole window: the profiled session's set-up, the calls, reading the trace
+    ops: list[OpProfile] = Field(default_factory=list)  # slowest first
+    top_nodes: list[NodeProfile] = Field(default_factory=list)
+    note: str | None = None
+
+
 class Conditions(_Model):
     """What the machine was doing while the case ran: reasons to distrust a number."""
 
@@ -322,6 +362,7 @@ class CaseResult(_Model):
     export: ExportInfo | None = None
     accuracy: AccuracyResult | None = None
     roofline: RooflineResult | None = None
+    profile: ProfileResult | None = None  # --profile: per-operator time, one format across backends
     conditions: Conditions | None = None
     flags: list[Flag] = Field(default_factory=list)  # every reason to doubt a number of this case, once
 
