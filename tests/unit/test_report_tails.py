@@ -38,3 +38,13 @@ def test_p99_is_blank_with_the_count_needed_below_loadgens_bound():
     # the CSV keeps the stored figure either way (it is data; the page decides what to claim)
     csv_rows = t.to_csv().splitlines()
     assert "p99_shown_ms" not in csv_rows[0] and "p99_ms" in csv_rows[0]
+
+
+def test_torch_settings_show_on_the_backend_and_in_the_csv():
+    from suite.results.schema import TorchBackends
+
+    tb = TorchBackends(mkldnn_enabled=True, num_threads=2, num_interop_threads=1, channels_last=True)
+    cells, t = _cells(run([case("m", 1, [10.0] * 30, backend="eager-cl", torch_backends=tb)]))
+    assert cells[30]["backend"].title == "torch: mkldnn on, 2 threads, 1 interop, channels_last"
+    header, row = t.to_csv().splitlines()[:2]
+    assert "torch_settings" in header.split(",") and "mkldnn on, 2 threads, 1 interop, channels_last" in row

@@ -50,6 +50,7 @@ class CaseRow:
     carbon_g_per_million: float | None
     achieved_flops_s: float | None
     accuracy: str | None  # "0.76 top1"
+    torch_settings: str | None = None  # torch.backends settings of a torch-run case
 
     @classmethod
     def of(cls, e: Entry) -> CaseRow:
@@ -74,7 +75,16 @@ class CaseRow:
             carbon_g_per_million=c.carbon.g_per_million if c.carbon else None,
             achieved_flops_s=e.achieved_flops_s,
             accuracy=(f"{c.accuracy.value:g} {c.accuracy.metric}" if c.accuracy else None),
+            torch_settings=torch_settings_text(c.torch_backends),
         )
+
+
+def torch_settings_text(tb) -> str | None:
+    if tb is None:
+        return None
+    mkldnn = {True: "on", False: "off", None: "?"}[tb.mkldnn_enabled]
+    return (f"mkldnn {mkldnn}, {tb.num_threads} threads, {tb.num_interop_threads} interop, "
+            f"{'channels_last' if tb.channels_last else 'contiguous'}")
 
 
 def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = True, name: str = "cases",
@@ -114,6 +124,7 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
     ]
     if has_acc:
         cols.append(Column("accuracy", "Accuracy", numeric=True))
+    cols.append(Column("torch_settings", "torch settings", html=False, md=False))
     rows = []
     for e in entries:
         s = e.summary
@@ -121,6 +132,8 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
         titles = {}
         if c.error is not None:
             titles["status"] = f"{c.error.kind}: {c.error.message}"
+        if c.torch_backends is not None:
+            titles["backend"] = f"torch: {torch_settings_text(c.torch_backends)}"
         if s is not None:
             titles["median_ms"] = f"mean {fmt_ms(s.mean_ms)} ms, std {fmt_ms(s.std_ms)} ms, CV {s.cv:.1%}"
             if s.outliers_mild is not None:
