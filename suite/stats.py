@@ -105,7 +105,7 @@ def quality_issues(*, n: int, samples: Sequence[float], outliers: Outliers, leve
         a, b = moved
         out.append(("drift", f"the median moved from {a:.3g} to {b:.3g} ms between the first and second half of the "
                              f"loop ({(b - a) / a:+.0%}; their {level:.0%} CIs do not overlap)"))
-    period = periodic_period(outliers.high_at)
+    period = periodic_period(outliers.high_at, n)
     if period is not None:
         out.append(("periodic_outliers", f"{len(outliers.high_at)} slow outliers recur every ~{period} samples "
                                          f"({outliers.mild} mild, {outliers.severe} severe by Tukey's fences)"))
@@ -320,17 +320,18 @@ def tukey_outliers(values: Sequence[float]) -> Outliers:
     return Outliers(int(mild.sum()), int(severe.sum()), tuple(int(i) for i in high))
 
 
-def periodic_period(indices: Sequence[int], min_count: int = 4, tolerance: float = 0.2) -> int | None:
-    """The period (in samples) of outliers that come back at a regular interval (a timer tick,
-    a collector, a neighbour's cron job), or None. Regular: at least `min_count` of them and
-    three quarters of the gaps between them within `tolerance` (at least one sample) of the
-    median gap, which is at least 2 (back-to-back slow samples are a burst, not a period)."""
+def periodic_period(indices: Sequence[int], n: int, min_count: int = 4, tolerance: float = 0.2) -> int | None:
+    """The period (in samples) of outliers that come back at a regular interval through a loop of
+    `n` samples (a timer tick, a collector, a neighbour's cron job), or None. Regular: at least
+    `min_count` of them, spread over at least half the loop, three quarters of the gaps between
+    them within `tolerance` (at least one sample) of the median gap, which is at least 3: slow
+    samples side by side are a burst, not a period."""
     idx = sorted(indices)
-    if len(idx) < min_count:
+    if len(idx) < min_count or idx[-1] - idx[0] < n / 2:
         return None
     gaps = [b - a for a, b in zip(idx, idx[1:])]
     g = sorted(gaps)[len(gaps) // 2]
-    if g < 2:
+    if g < 3:
         return None
     near = sum(abs(d - g) <= max(1.0, tolerance * g) for d in gaps)
     return g if near >= 0.75 * len(gaps) else None

@@ -79,8 +79,11 @@ def test_periodic_outliers_are_an_issue_isolated_ones_are_not():
     periodic[5::25] = 30.0  # a 25-sample tick
     s = stats.summarize(periodic)
     assert [k for k, _ in s.issues] == ["periodic_outliers"] and "every ~25 samples" in s.issues[0][1]
-    assert stats.periodic_period([3, 4, 5, 6]) is None  # a burst is not a period
-    assert stats.periodic_period([0, 10, 20]) is None  # too few to call it periodic
+    assert stats.periodic_period(list(range(5, 200, 25)), 200) == 25
+    assert stats.periodic_period([3, 4, 5, 6], 10) is None  # a burst is not a period
+    assert stats.periodic_period([19, 47, 49, 51, 52], 66) is None  # nor a cluster (seen in a quick run)
+    assert stats.periodic_period([0, 10, 20], 30) is None  # too few to call it periodic
+    assert stats.periodic_period([0, 10, 20, 30], 200) is None  # only in the first sixth of the loop
 
 
 def test_tukey_counts_match_hand_fences():
