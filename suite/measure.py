@@ -66,6 +66,7 @@ def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
 def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> None:
     from suite.backends import backend_info, prepare_backend
     from suite.backends.base import PrepareRequest
+    from suite.backends.eager import torch_backends_of
     from suite.inputs import make_inputs
     from suite.metrics.latency import latency_flags, time_forward
     from suite.metrics.memory import PeakRSS, model_bytes
@@ -101,6 +102,7 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
             result["export"] = prepared.export
             result["parity"] = prepared.parity
             result["flags"].extend(flag("backend_note", note) for note in prepared.flags)
+            result["torch_backends"] = torch_backends_of(prepared)
             with prepared.context():
                 result["latency"] = time_forward(
                     lambda: prepared.run(inputs), items_per_call=spec.batch_size, policy=config.timing,

@@ -38,6 +38,7 @@ class RunOptions:
     command: list[str] = field(default_factory=list)
     progress: Progress | None = None
     resume: RunResult | None = None  # an interrupted run to continue
+    only: frozenset[str] | None = None  # run only these case ids (bench verify)
 
 
 def results_path(out_dir: Path, run_id: str) -> Path:
@@ -59,6 +60,8 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
     threads = config.threads or default_threads()
     check_threads(threads)
     cases = plan_or_explain(config, threads)
+    if opts.only is not None:
+        cases = [c for c in cases if c.spec.case_id in opts.only]
     if opts.resume is not None:
         run = opts.resume
         check_resumable(run, config)

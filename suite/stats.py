@@ -7,10 +7,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# Quality thresholds, after torch.utils.benchmark (IQR/median >= 0.10) and pyperf
-# (stdev >= 10% of the mean).
-HIGH_CV = 0.10
-HIGH_IQR_RATIO = 0.10
+# Fewer timed samples than this: no figure of the loop is worth much. (The spread itself is no
+# flag: torch's IQR/median >= 0.10 and pyperf's stdev >= 10% of the mean fire on every case of a
+# shared 2-core machine, where the median's CI still reaches +-2%.)
 MIN_SAMPLES = 10
 
 
@@ -62,6 +61,11 @@ class Summary:
     max: float
     cv: float
     issues: tuple[tuple[str, str], ...]  # (flag kind, detail): see quality_issues
+    # Tail figures with honest uncertainty (None: the samples cannot bound it) and outliers.
+    p90_ci: tuple[float | None, float | None] = (None, None)
+    p99_ci: tuple[float | None, float | None] = (None, None)
+    p99_min_samples: int = 0
+    outliers: Outliers | None = None
 
 
 def summarize(values: Sequence[float], level: float = 0.95) -> Summary:
@@ -76,29 +80,34 @@ def summarize(values: Sequence[float], level: float = 0.95) -> Summary:
     lo, hi = median_ci(arr, level)
     q1, q3 = np.percentile(arr, [25, 75])
     cv = std / mean if mean > 0 else 0.0
-    issues = quality_issues(n=arr.size, cv=cv, iqr=float(q3 - q1), median=median,
-                                mn=float(arr.min()), mx=float(arr.max()), mean=mean)
+    outliers = tukey_outliers(arr)
+    issues = quality_issues(n=arr.size, samples=arr.tolist(), outliers=outliers, level=level)
     return Summary(
         n=int(arr.size), mean=mean, std=std, median=median, median_ci_low=lo, median_ci_high=hi,
         ci_level=level, iqr=float(q3 - q1), p90=float(np.percentile(arr, 90)),
         p99=float(np.percentile(arr, 99)), min=float(arr.min()), max=float(arr.max()), cv=cv,
-        issues=tuple(issues),
+        issues=tuple(issues), p90_ci=quantile_ci(arr, 0.90, level), p99_ci=quantile_ci(arr, 0.99, level),
+        p99_min_samples=early_stopping_min_samples(0.99), outliers=outliers,
     )
 
 
-def quality_issues(*, n: int, cv: float, iqr: float, median: float, mn: float, mx: float,
-                   mean: float) -> list[tuple[str, str]]:
-    """What makes a sample set doubtful, as (flag kind, detail) pairs (kinds: suite/results/flags.py)."""
+def quality_issues(*, n: int, samples: Sequence[float], outliers: Outliers, level: float = 0.95) -> list[tuple[str, str]]:
+    """What makes the figures of one timed loop doubtful at the precision shown, as (flag kind,
+    detail) pairs (kinds: suite/results/flags.py). A wide spread alone is no reason: the median's
+    CI already says how precise it is. Reasons are what that CI does not cover: too few samples,
+    a machine that changed speed during the loop, slow samples that come back periodically."""
     out = []
     if n < MIN_SAMPLES:
         out.append(("few_samples", f"few samples ({n} < {MIN_SAMPLES})"))
-    iqr_ratio = iqr / median if median > 0 else 0.0
-    if cv >= HIGH_CV or iqr_ratio >= HIGH_IQR_RATIO:
-        # one reason (the samples spread), however many statistics show it
-        out.append(("high_variance", f"high variance (CV {cv:.0%}, IQR {iqr_ratio:.0%} of the median; "
-                                     f"thresholds {HIGH_CV:.0%} and {HIGH_IQR_RATIO:.0%})"))
-    if mean > 0 and (mn < 0.5 * mean or mx > 1.5 * mean):
-        out.append(("outliers", "outliers (min or max more than 50% from the mean)"))
+    moved = drift(samples, level)
+    if moved is not None:
+        a, b = moved
+        out.append(("drift", f"the median moved from {a:.3g} to {b:.3g} ms between the first and second half of the "
+                             f"loop ({(b - a) / a:+.0%}; their {level:.0%} CIs do not overlap)"))
+    period = periodic_period(outliers.high_at, n)
+    if period is not None:
+        out.append(("periodic_outliers", f"{len(outliers.high_at)} slow outliers recur every ~{period} samples "
+                                         f"({outliers.mild} mild, {outliers.severe} severe by Tukey's fences)"))
     return out
 
 
@@ -222,3 +231,124 @@ def bootstrap_mean_ci(values: Sequence[float], level: float = 0.95, resamples: i
     means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
     alpha = (1 - level) / 2
     return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+# --------------------------------------------------------------------------- percentiles, outliers (issue #13)
+#
+# What a tail figure and a stray sample can and cannot say. The CI of a percentile comes from
+# order statistics alone (no distribution assumed); the count a p99 claim needs is MLPerf
+# LoadGen's early-stopping bound; outliers are classified by Tukey's fences.
+
+# LoadGen's early-stopping confidence (loadgen/results.cc: confidence = 0.99, tolerance = 0).
+EARLY_STOP_CONFIDENCE = 0.99
+TUKEY_MILD, TUKEY_SEVERE = 1.5, 3.0
+
+
+def quantile_ci(values: Sequence[float], q: float, level: float = 0.95) -> tuple[float | None, float | None]:
+    """Distribution-free CI of the q-quantile (0 < q < 1) from order statistics.
+
+    The number B of samples at or below the true quantile is Binomial(n, q). The interval is
+    [x_(l), x_(u)] (1-based) with l - 1 the largest k where P(B <= k) <= alpha/2 and u - 1 the
+    smallest k where P(B <= k) >= 1 - alpha/2, so P(l <= B <= u - 1) >= level. A bound the
+    samples cannot give (too few of them beyond the quantile) is None: 20 samples have no upper
+    bound for a p99, whatever the figure says.
+    """
+    from scipy import stats
+
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"quantile must be within (0, 1), got {q}")
+    xs = sorted(float(v) for v in values)
+    n = len(xs)
+    if n == 0:
+        raise ValueError("quantile_ci of no samples")
+    half = (1.0 - level) / 2
+    k_low = int(stats.binom.ppf(half, n, q))  # smallest k with cdf(k) >= alpha/2
+    while k_low >= 0 and stats.binom.cdf(k_low, n, q) > half:
+        k_low -= 1  # now the largest k with cdf(k) <= alpha/2 (-1: none)
+    k_high = int(stats.binom.ppf(1.0 - half, n, q))
+    low = xs[k_low] if k_low >= 0 else None  # x_(l), l = k_low + 1
+    high = xs[k_high] if k_high < n else None  # x_(u), u = k_high + 1, exists only when u <= n
+    return low, high
+
+
+def early_stopping_min_samples(q: float, confidence: float = EARLY_STOP_CONFIDENCE) -> int:
+    """Samples a q-percentile claim needs under MLPerf LoadGen's early-stopping rule for a
+    single stream (loadgen/early_stopping.cc): with t = 1 sample allowed above the reported
+    figure, the smallest h such that I_q(h, t + 1) <= 1 - confidence, plus t. 64 for a p90 and
+    662 for a p99 at LoadGen's 99% confidence."""
+    from scipy.special import betainc
+
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"quantile must be within (0, 1), got {q}")
+    t = 1
+    target = 1.0 - confidence
+    lo, hi = 1, 2
+    while betainc(hi, t + 1, q) > target:
+        hi *= 2
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if betainc(mid, t + 1, q) <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo + t
+
+
+@dataclass(frozen=True)
+class Outliers:
+    """Tukey's fences: mild beyond 1.5 IQR from the quartiles, severe beyond 3 IQR. `high_at`
+    holds the indices (in sample order) of the slow ones, mild or severe."""
+
+    mild: int
+    severe: int
+    high_at: tuple[int, ...]
+
+
+def tukey_outliers(values: Sequence[float]) -> Outliers:
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    if x.size < 4:
+        return Outliers(0, 0, ())
+    q1, q3 = np.percentile(x, [25, 75])
+    iqr = q3 - q1
+    dist = np.maximum(q1 - x, x - q3)  # how far beyond the nearer quartile (negative: inside)
+    severe = dist > TUKEY_SEVERE * iqr
+    mild = (dist > TUKEY_MILD * iqr) & ~severe
+    high = np.flatnonzero((x > q3 + TUKEY_MILD * iqr))
+    return Outliers(int(mild.sum()), int(severe.sum()), tuple(int(i) for i in high))
+
+
+def periodic_period(indices: Sequence[int], n: int, min_count: int = 4, tolerance: float = 0.2) -> int | None:
+    """The period (in samples) of outliers that come back at a regular interval through a loop of
+    `n` samples (a timer tick, a collector, a neighbour's cron job), or None. Regular: at least
+    `min_count` of them, spread over at least half the loop, three quarters of the gaps between
+    them within `tolerance` (at least one sample) of the median gap, which is at least 3: slow
+    samples side by side are a burst, not a period."""
+    idx = sorted(indices)
+    if len(idx) < min_count or idx[-1] - idx[0] < n / 2:
+        return None
+    gaps = [b - a for a, b in zip(idx, idx[1:])]
+    g = sorted(gaps)[len(gaps) // 2]
+    if g < 3:
+        return None
+    near = sum(abs(d - g) <= max(1.0, tolerance * g) for d in gaps)
+    return g if near >= 0.75 * len(gaps) else None
+
+
+def drift(values: Sequence[float], level: float = 0.95) -> tuple[float, float] | None:
+    """(first half's median, second half's median) when the two halves' median CIs do not
+    overlap: the machine changed speed during the loop, and a CI that assumes steady samples
+    understates the uncertainty. None when the halves agree (or are too short to tell)."""
+    xs = [float(v) for v in values]
+    n = len(xs)
+    if n < 12:  # 6 per half: the smallest with a 95% order-statistic interval of the median
+        return None
+    a, b = xs[: n // 2], xs[n // 2:]
+    a_lo, a_hi = median_ci(a, level)
+    b_lo, b_hi = median_ci(b, level)
+    if a_hi < b_lo or b_hi < a_lo:
+        import statistics
+
+        return statistics.median(a), statistics.median(b)
+    return None

@@ -51,6 +51,9 @@ class BackendInfo:
 BUILTIN: tuple[BackendInfo, ...] = (
     BackendInfo("eager", "suite.backends.eager:prepare", "PyTorch eager, as the model comes (the reference)",
                 requires=("torch",), reference=True, order=0, linestyle="-", marker="o"),
+    BackendInfo("eager-cl", "suite.backends.eager_cl:prepare",
+                "PyTorch eager in channels_last memory format (4-D image inputs; other models run as eager, "
+                "with a note)", requires=("torch",), order=5, linestyle=(0, (1, 1)), marker="P"),
     BackendInfo("ort", "suite.backends.onnxruntime:prepare", "ONNX Runtime on an ONNX export (cached)",
                 requires=("onnxruntime", "onnx"), options_key="ort", options="suite.backends.ort_options:OrtOptions",
                 precheck="suite.backends.onnxruntime:precheck", runs_onnx_files=True, order=10,

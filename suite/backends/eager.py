@@ -35,3 +35,17 @@ class EagerBackend(BackendBase):
 
 def prepare(req: PrepareRequest) -> EagerBackend:
     return EagerBackend(req)
+
+
+def torch_backends_of(prepared: Any) -> Any:
+    """torch's settings a torch-run case ran under (suite.results.schema.TorchBackends); None for
+    backends that do not run the model in torch (ONNX Runtime has its own threads)."""
+    if not isinstance(prepared, EagerBackend):
+        return None
+    from suite.results.schema import TorchBackends
+
+    torch = prepared._torch
+    return TorchBackends(mkldnn_enabled=bool(torch.backends.mkldnn.enabled and torch.backends.mkldnn.is_available()),
+                         num_threads=torch.get_num_threads(),
+                         num_interop_threads=torch.get_num_interop_threads(),
+                         channels_last=bool(getattr(prepared, "channels_last", False)))

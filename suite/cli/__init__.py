@@ -29,9 +29,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from suite.cli import cache, containers, info, report, run
+    from suite.cli import cache, containers, info, report, run, verify
 
-    for module in (run, info, report, cache, containers):
+    for module in (run, info, report, cache, containers, verify):
         module.register(app)
     run.register_study(app)
 

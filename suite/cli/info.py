@@ -38,9 +38,14 @@ def register(app: typer.Typer) -> None:
     @app.command("env")
     def env_cmd(
         as_json: Annotated[bool, typer.Option("--json", help="Print the environment as JSON.")] = False,
+        check: Annotated[bool, typer.Option("--check", help="Check the machine for stable timings (governor, turbo, SMT, swap, load, busy processes, threads vs CPUs), each with its fix.")] = False,
     ) -> None:
         """Show this machine's hardware and software fingerprint, and the energy meters usable here."""
         from suite.cli.console import stdout_console
+
+        if check:
+            _print_checks(stdout_console())
+            return
         from suite.environment import collect_environment
 
         env = collect_environment()
@@ -77,6 +82,25 @@ def _count(entry) -> int | None:
         return sum(p.numel() for p in model.parameters())
     except Exception:
         return entry.reference_params
+
+
+def _print_checks(console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from suite.syscheck import system_checks
+
+    checks = system_checks()
+    style = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "info": "[dim]n/a[/]"}
+    table = Table(title="is this machine ready for stable timings?", show_lines=True)
+    for col in ("check", "state", "found", "fix"):
+        table.add_column(col, overflow="fold")
+    for c in checks:
+        table.add_row(c.name, style.get(c.state, c.state), escape(c.value), escape(c.fix) or "-")
+    console.print(table)
+    warned = sum(c.state == "warn" for c in checks)
+    console.print(f"{warned} of {len(checks)} checks warn. Nothing was changed; the fixes need root and are "
+                  "yours to make.", highlight=False)
 
 
 def _print_meters(console) -> None:

@@ -70,23 +70,43 @@ def sample(fn: Callable[[], Any], policy: TimingPolicy, clock: Clock) -> tuple[l
 
 def summarize_latency(samples_ms: list[float], items_per_call: int, level: float) -> LatencySummary:
     s = stats.summarize(samples_ms, level)
+    out = s.outliers
     return LatencySummary(
         n=s.n, mean_ms=s.mean, std_ms=s.std, median_ms=s.median, median_ci_low_ms=s.median_ci_low,
         median_ci_high_ms=s.median_ci_high, ci_level=s.ci_level, iqr_ms=s.iqr, p90_ms=s.p90, p99_ms=s.p99,
         min_ms=s.min, max_ms=s.max, cv=s.cv, throughput_items_s=items_per_call / (s.median / 1e3) if s.median > 0 else 0.0,
+        p90_ci_low_ms=s.p90_ci[0], p90_ci_high_ms=s.p90_ci[1], p99_ci_low_ms=s.p99_ci[0], p99_ci_high_ms=s.p99_ci[1],
+        p99_min_samples=s.p99_min_samples, outliers_mild=out.mild if out else None,
+        outliers_severe=out.severe if out else None,
     )
 
 
 def latency_flags(result: LatencyResult, policy: TimingPolicy) -> list[Flag]:
-    """Reasons to doubt a timed loop's figures, derived from its stored samples alone."""
+    """Reasons the timed loop's figures cannot be trusted at the precision shown, from its stored
+    samples alone: too few samples, a median that moved during the loop, periodic outliers
+    (suite.stats.quality_issues), an unsettled warm-up, a CI target missed after the cap, and
+    worker processes whose medians fall outside the CI. A wide spread alone flags nothing: the
+    CI says how precise the median is. (The machine's state during the case -- throttling,
+    swap, contention -- is flagged by suite.monitor.)"""
     from suite.results.flags import flag
 
     out = [flag(kind, detail) for kind, detail in stats.summarize(result.samples_ms, policy.ci_level).issues]
     if not result.warmup_settled and policy.warmup_max > 0:
         out.append(flag("warmup_unsettled", f"warm-up did not settle within its cap ({len(result.warmup_ms)} calls)"))
-    if result.stop_reason == "time_cap" and \
-            stats.ci_half_width_ratio(result.samples_ms, policy.ci_level) > policy.ci_target:
-        out.append(flag("ci_missed", f"CI target ±{policy.ci_target:.0%} not reached within {policy.max_time_s:g} s"))
+    summary = result.summary
+    half = stats.ci_half_width_ratio(result.samples_ms, policy.ci_level)
+    if result.stop_reason != "ci_target" and half > policy.ci_target:
+        cap = f"{policy.max_time_s:g} s" if result.stop_reason == "time_cap" else f"{len(result.samples_ms)} samples"
+        out.append(flag("ci_missed", f"CI target ±{policy.ci_target:.0%} not reached within {cap} "
+                                     f"(±{half:.1%} at the cap)"))
+    medians = result.process_medians_ms or []
+    outside = [m for m in medians if not summary.median_ci_low_ms <= m <= summary.median_ci_high_ms]
+    if len(medians) > 1 and outside:
+        out.append(flag("process_spread", f"{len(outside)} of {len(medians)} worker processes had a median outside the "
+                                          f"{summary.ci_level:.0%} CI [{summary.median_ci_low_ms:.3g}, "
+                                          f"{summary.median_ci_high_ms:.3g}] ms (their medians: "
+                                          f"{', '.join(f'{m:.3g}' for m in medians)} ms): a re-run moves more than "
+                                          "the CI says"))
     return out
 
 

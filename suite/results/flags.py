@@ -39,13 +39,26 @@ _KINDS = (
     # Latency quality (suite.metrics.latency).
     FlagKind("few_samples", "few samples", "FEW", "warn", (LATENCY,),
              "Too few timed samples for the figures shown."),
-    FlagKind("high_variance", "high variance", "VAR", "warn", (LATENCY,),
-             "The samples spread widely (coefficient of variation or interquartile range above its threshold)."),
-    FlagKind("outliers", "outliers", "OUT", "warn", (LATENCY,), "Some samples lie far from the mean."),
+    FlagKind("drift", "drift", "DRIFT", "warn", (LATENCY,),
+             "The median moved during the timed loop (its halves' CIs do not overlap): the machine changed "
+             "speed, and the CI, which assumes steady samples, understates the uncertainty."),
+    FlagKind("periodic_outliers", "periodic outliers", "PERIOD", "warn", (LATENCY,),
+             "Slow samples recur at a regular interval (a timer, a collector, a neighbour's job): the tail "
+             "figures (p90, p99, mean) describe that interference, not the model."),
+    FlagKind("process_spread", "re-runs disagree", "PROC", "warn", (LATENCY,),
+             "Worker processes of the same case had medians outside the CI: a re-run moves more than the "
+             "CI says."),
+    # Stored by suites before issue 13, which flagged on the spread alone; kept so old files render.
+    FlagKind("high_variance", "high variance", "VAR", "info", (LATENCY,),
+             "The samples spread widely (coefficient of variation or interquartile range above 10%); "
+             "flagged by older versions of the suite, whatever the median's CI."),
+    FlagKind("outliers", "outliers", "OUT", "info", (LATENCY,),
+             "Some samples lie far from the mean (flagged by older versions of the suite)."),
     FlagKind("warmup_unsettled", "warm-up unsettled", "WARM", "warn", (LATENCY,),
              "The warm-up hit its cap before the running median settled."),
     FlagKind("ci_missed", "CI target missed", "CI", "warn", (LATENCY,),
-             "The timed loop hit its time cap before the median's CI reached its target width."),
+             "The timed loop hit its cap before the median's CI reached its target width: the median is "
+             "less precise than the target."),
     FlagKind("non_monotonic", "non-monotonic", "NONMONO", "warn", (LATENCY,),
              "Latency fell while the work grew."),
     # What the machine was doing (suite.monitor).

@@ -177,6 +177,15 @@ class LatencySummary(_Model):
     max_ms: Ms
     cv: NonNegative
     throughput_items_s: NonNegative
+    # Order-statistic CIs of the tail (None: too few samples beyond the percentile to bound it),
+    # the samples a p99 claim needs (MLPerf LoadGen's early-stopping bound) and Tukey outliers.
+    p90_ci_low_ms: Ms | None = None
+    p90_ci_high_ms: Ms | None = None
+    p99_ci_low_ms: Ms | None = None
+    p99_ci_high_ms: Ms | None = None
+    p99_min_samples: Count | None = None
+    outliers_mild: Count | None = None
+    outliers_severe: Count | None = None
 
 
 class LatencyResult(_Model):
@@ -189,6 +198,7 @@ class LatencyResult(_Model):
     timer: str = "time.perf_counter_ns"
     synchronized: bool = False  # True when a device sync closes each sample
     summary: LatencySummary
+    process_medians_ms: list[Ms] | None = None
 
 
 class MemoryStats(_Model):
@@ -344,6 +354,15 @@ class ExportInfo(_Model):
     optimization_level: str | None = None
 
 
+class TorchBackends(_Model):
+    """torch.backends settings a case ran under: what makes two eager figures differ."""
+
+    mkldnn_enabled: bool | None = None
+    num_threads: int | None = None
+    num_interop_threads: int | None = None
+    channels_last: bool = False  # the model and its 4-D inputs in channels_last memory format
+
+
 class CaseResult(_Model):
     spec: CaseSpec
     id: str
@@ -364,6 +383,7 @@ class CaseResult(_Model):
     roofline: RooflineResult | None = None
     profile: ProfileResult | None = None  # --profile: per-operator time, one format across backends
     conditions: Conditions | None = None
+    torch_backends: TorchBackends | None = None  # torch's settings while the case ran (torch backends only)
     flags: list[Flag] = Field(default_factory=list)  # every reason to doubt a number of this case, once
 
     @model_validator(mode="after")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from suite import stats
 from suite.config import TimingPolicy
-from suite.metrics.latency import latency_flags
-from suite.results.schema import CaseResult, CaseSpec, Environment, LatencyResult, LatencySummary, RunResult
+from suite.metrics.latency import latency_flags, summarize_latency
+from suite.results.schema import CaseResult, CaseSpec, Environment, LatencyResult, RunResult
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -20,11 +19,7 @@ def case(model: str, batch: int, samples: list[float], *, backend: str = "eager"
          status: str = "ok", resize: str | None = None, **extra) -> CaseResult:
     spec = CaseSpec(model=model, source="torchvision", modality="vision", backend=backend, batch_size=batch,
                     size_axis="resolution", input_size=size, threads=4, resize=resize)
-    s = stats.summarize(samples)
-    summary = LatencySummary(n=s.n, mean_ms=s.mean, std_ms=s.std, median_ms=s.median, median_ci_low_ms=s.median_ci_low,
-                             median_ci_high_ms=s.median_ci_high, ci_level=s.ci_level, iqr_ms=s.iqr, p90_ms=s.p90,
-                             p99_ms=s.p99, min_ms=s.min, max_ms=s.max, cv=s.cv,
-                             throughput_items_s=batch / s.median * 1000)
+    summary = summarize_latency(samples, batch, 0.95)  # the summary a run stores, from the same function
     lat = LatencyResult(cold_ms=samples[0] * 10, warmup_ms=[samples[0] * 2], samples_ms=samples, warmup_settled=True,
                         stop_reason="max_iters", threads=4, summary=summary)
     # the latency flags a run stores, from the same function

@@ -34,7 +34,7 @@ def test_an_eager_case_counts_by_hand_and_times_every_sample(tmp_path):
     assert lat.summary.throughput_items_s == pytest.approx(2 / (lat.summary.median_ms / 1e3))
     assert case.memory.model_bytes == 314 * 4 and case.memory.rss_peak_bytes >= case.memory.rss_before_bytes
     assert case.parity is None and case.export is None
-    assert all(f.kind in {"high_variance", "outliers", "few_samples", "warmup_unsettled", "ci_missed"}
+    assert all(f.kind in {"drift", "periodic_outliers", "few_samples", "warmup_unsettled", "ci_missed"}
                for f in case.flags)
 
 

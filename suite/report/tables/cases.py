@@ -38,7 +38,8 @@ class CaseRow:
     median_ms: float | None
     median_ci_ms: tuple[float, float] | None
     p90_ms: float | None
-    p99_ms: float | None
+    p99_ms: float | None  # as stored (the CSV's); the page shows it only when p99_enough
+    p99_enough: bool  # as many samples as a p99 claim needs
     samples: int | None
     throughput_items_s: float | None
     rss_peak_bytes: int | None
@@ -49,6 +50,7 @@ class CaseRow:
     carbon_g_per_million: float | None
     achieved_flops_s: float | None
     accuracy: str | None  # "0.76 top1"
+    torch_settings: str | None = None  # torch.backends settings of a torch-run case
 
     @classmethod
     def of(cls, e: Entry) -> CaseRow:
@@ -62,6 +64,7 @@ class CaseRow:
             median_ms=s.median_ms if s else None,
             median_ci_ms=(s.median_ci_low_ms, s.median_ci_high_ms) if s else None,
             p90_ms=s.p90_ms if s else None, p99_ms=s.p99_ms if s else None,
+            p99_enough=s is not None and s.n >= p99_needs(s),
             samples=s.n if s else None,
             throughput_items_s=s.throughput_items_s if s else None,
             rss_peak_bytes=c.memory.rss_peak_bytes if c.memory else None,
@@ -72,7 +75,16 @@ class CaseRow:
             carbon_g_per_million=c.carbon.g_per_million if c.carbon else None,
             achieved_flops_s=e.achieved_flops_s,
             accuracy=(f"{c.accuracy.value:g} {c.accuracy.metric}" if c.accuracy else None),
+            torch_settings=torch_settings_text(c.torch_backends),
         )
+
+
+def torch_settings_text(tb) -> str | None:
+    if tb is None:
+        return None
+    mkldnn = {True: "on", False: "off", None: "?"}[tb.mkldnn_enabled]
+    return (f"mkldnn {mkldnn}, {tb.num_threads} threads, {tb.num_interop_threads} interop, "
+            f"{'channels_last' if tb.channels_last else 'contiguous'}")
 
 
 def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = True, name: str = "cases",
@@ -93,7 +105,10 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
         Column("median_ci_ms", "95% CI", "ms", numeric=True, fmt=interval_text(fmt_ms), nowrap=True,
                help="distribution-free confidence interval of the median", measure=True),
         Column("p90_ms", "p90", "ms", numeric=True, fmt=fmt_ms, measure=True),
-        Column("p99_ms", "p99", "ms", numeric=True, fmt=fmt_ms, measure=True),
+        Column("p99_shown_ms", "p99", "ms", numeric=True, fmt=fmt_ms, measure=True, csv=False,
+               get=lambda r: r.p99_ms if r.p99_enough else None,
+               help="blank when the case has fewer samples than a p99 claim needs (MLPerf LoadGen early stopping: 662)"),
+        Column("p99_ms", "p99", "ms", numeric=True, html=False, md=False),
         Column("samples", "n", numeric=True, help="timed samples (warm-up excluded)"),
         Column("throughput_items_s", "Throughput", "items/s", numeric=True, fmt=lambda v: fmt_si(v), measure=True),
         Column("rss_peak_bytes", "Peak RSS", numeric=True, fmt=fmt_bytes, help="peak resident memory of the process", measure=True),
@@ -109,6 +124,7 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
     ]
     if has_acc:
         cols.append(Column("accuracy", "Accuracy", numeric=True))
+    cols.append(Column("torch_settings", "torch settings", html=False, md=False))
     rows = []
     for e in entries:
         s = e.summary
@@ -116,8 +132,17 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
         titles = {}
         if c.error is not None:
             titles["status"] = f"{c.error.kind}: {c.error.message}"
+        if c.torch_backends is not None:
+            titles["backend"] = f"torch: {torch_settings_text(c.torch_backends)}"
         if s is not None:
             titles["median_ms"] = f"mean {fmt_ms(s.mean_ms)} ms, std {fmt_ms(s.std_ms)} ms, CV {s.cv:.1%}"
+            if s.outliers_mild is not None:
+                titles["median_ms"] += f"; Tukey outliers: {s.outliers_mild} mild, {s.outliers_severe} severe"
+            titles["p90_ms"] = tail_title("p90", s.p90_ci_low_ms, s.p90_ci_high_ms, s.ci_level)
+            titles["p99_shown_ms"] = tail_title("p99", s.p99_ci_low_ms, s.p99_ci_high_ms, s.ci_level)
+            if s.n < p99_needs(s):
+                titles["p99_shown_ms"] = (f"too few samples for a p99: {s.n} taken, {p99_needs(s)} needed (MLPerf LoadGen's "
+                                    f"early-stopping bound); the figure from {s.n} would be {fmt_ms(s.p99_ms)} ms")
         rows.append(Row(
             CaseRow.of(e),
             flags=flags.get(e.uid, []),
@@ -127,6 +152,23 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
             css=f"status-{c.status}",
         ))
     return Table(name, title, cols, rows)
+
+
+def p99_needs(s) -> int:
+    """Samples a p99 claim needs (stored since issue 13; computed for older files)."""
+    if s.p99_min_samples is not None:
+        return s.p99_min_samples
+    from suite.stats import early_stopping_min_samples
+
+    return early_stopping_min_samples(0.99)
+
+
+def tail_title(name: str, low: float | None, high: float | None, level: float) -> str:
+    if low is None and high is None:
+        return f"{name}: no {level:.0%} order-statistic CI (too few samples)"
+    lo = fmt_ms(low) if low is not None else "?"
+    hi = fmt_ms(high) if high is not None else "? (too few samples beyond it)"
+    return f"{name} {level:.0%} CI (order statistics) [{lo}, {hi}] ms"
 
 
 _SEVERITY_WORDS = {"bad": "do not trust", "warn": "read with care", "info": "note"}
