@@ -54,7 +54,7 @@ class BenchConfig(Frozen):
     preset: str | None = None
     models: list[ModelChoice] = Field(min_length=1)
     backends: list[str] = Field(default_factory=lambda: ["eager", "ort"], min_length=1,
-                                description="backend names from suite.backends (eager, ort, ort-int8, torch-compile, plugins)")
+                                description="backend names from suite.backends (eager, eager-cl, ort, ort-int8, torch-compile, plugins)")
     batch_sizes: list[int] = Field(default_factory=lambda: [1], min_length=1)
     input_sizes: dict[str, list[float]] = Field(default_factory=dict, description="per modality ('*' for all): sizes on the model's size axis")
     threads: int | None = Field(None, ge=1, description="intra-op threads for torch and ORT (default: physical cores)")
@@ -73,6 +73,8 @@ class BenchConfig(Frozen):
                               description="resize methods swept for image models on a dataset (suite/preprocess.py)")
     output_dir: str = "reports"
     report: bool = True
+    peaks: bool = Field(True, description="measure the device's GEMM and memory-bandwidth ceilings once per run "
+                        "(cached per machine) and place every case on its roofline")
     timing: TimingPolicy = Field(default_factory=TimingPolicy)
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
     # Each backend's options, under its config section name ([ort], [torch_compile]): the
@@ -186,7 +188,7 @@ class BenchConfig(Frozen):
     def digest(self) -> str:
         """Identity of what is measured (not where results go, how the machine is watched, nor the
         profile window, which runs after every measured figure): for --resume checks."""
-        payload = self.model_dump(mode="json", exclude={"output_dir", "report", "monitor", "profile"})
+        payload = self.model_dump(mode="json", exclude={"output_dir", "report", "monitor", "profile", "peaks"})
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

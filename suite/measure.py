@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from suite.config import BenchConfig
@@ -27,6 +27,10 @@ class CaseContext:
 
     config: BenchConfig
     idle_baseline: Any = None  # suite.energy.IdleBaseline, measured by the runner
+    peaks: list[Any] = field(default_factory=list)  # DevicePeaks measured once per run (the roofs)
+
+    def peaks_for(self, device: str) -> Any:
+        return next((p for p in self.peaks if p.device == device), None)
 
 
 def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
@@ -79,6 +83,7 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
 
         torch.manual_seed(config.seed)
         torch.set_num_threads(spec.threads)
+    traffic = None
     with PeakRSS() as rss:
         model = entry.build(planned.choice.pretrained) if entry.builder is not None else None
         if model is not None and planned.choice.weights:
@@ -88,6 +93,7 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
         inputs = make_inputs(entry.input_spec, spec.batch_size, spec.input_size, config.seed, spec.device)
         if model is not None:
             result["params"], result["flops"] = static_metrics(model, inputs, spec.batch_size)
+            traffic = static_traffic(model, inputs) if result["flops"] is not None else None
         elif entry.path:
             from suite.backends.onnx_params import onnx_param_stats
 
@@ -123,6 +129,11 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
         finally:
             prepared.close()
     result["flags"].extend(latency_flags(result["latency"], config.timing))
+    if result.get("flops") is not None and result["flops"].flops > 0:
+        from suite.metrics.roofline import roofline_for
+
+        result["roofline"] = roofline_for(result["flops"].flops, traffic, result["latency"].summary.median_ms,
+                                          ctx.peaks_for(spec.device))
     device_peak = None
     if torch is not None and spec.device.startswith("cuda"):
         device_peak = int(torch.cuda.max_memory_allocated())
@@ -180,6 +191,25 @@ def meta_copy(model: Any) -> Any:
     for b in model.buffers():
         memo[id(b)] = b.detach().to("meta")
     return copy.deepcopy(model, memo).to("meta")
+
+
+def static_traffic(model: Any, inputs: dict[str, Any]) -> Any:
+    """Bytes one forward moves (suite.metrics.roofline's traffic model), counted on a meta-device
+    copy, else (an operator without a meta kernel, as for FLOPs) on the real model; None when
+    neither forward runs."""
+    from suite.inputs import call_model, meta_inputs
+    from suite.metrics.roofline import count_traffic
+
+    try:
+        meta_model = meta_copy(model)
+        m_inputs = meta_inputs(inputs)
+        return count_traffic(meta_model, lambda: call_model(meta_model, m_inputs))
+    except Exception:
+        pass
+    try:
+        return count_traffic(model, lambda: call_model(model, inputs))
+    except Exception:
+        return None
 
 
 def static_metrics(model: Any, inputs: dict[str, Any], batch: int) -> tuple[ParamStats | None, FlopStats | None]:

@@ -29,9 +29,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from suite.cli import cache, containers, info, report, run, verify
+    from suite.cli import cache, containers, info, peak, report, run, verify
 
-    for module in (run, info, report, cache, containers, verify):
+    for module in (run, info, report, cache, containers, verify, peak):
         module.register(app)
     run.register_study(app)
 

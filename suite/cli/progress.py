@@ -37,6 +37,8 @@ class RunProgress:
             self.console.print(f"Results: {escape(str(self.path))}  ({data['todo']} case(s) to run)")
         elif event == "case_start":
             self.progress.update(self.task, current=escape(data["case"].label))
+        elif event == "peaks":
+            self.console.print(escape(data["message"]))
         elif event == "baseline":
             self.progress.update(self.task, current=f"idle power baseline ({data['seconds']:g} s)")
         elif event == "case_end":

@@ -62,6 +62,7 @@ def register(app: typer.Typer) -> None:
         opset: Annotated[Optional[int], typer.Option(help="ONNX opset for the export (default: the exporter's).")] = None,
         inline: Annotated[bool, typer.Option("--inline", help="Run cases in this process (no worker isolation; for debugging).")] = False,
         no_report: Annotated[bool, typer.Option("--no-report", help="Do not render the HTML report at the end.")] = False,
+        no_peaks: Annotated[bool, typer.Option("--no-peaks", help="Do not measure the device's GEMM and bandwidth ceilings (cached per machine after the first run; the roofline then has no roofs).")] = False,
         dataset: Annotated[Optional[str], typer.Option("--dataset", help="Real evaluation data for accuracy beside efficiency: digits, imagefolder:DIR, npz:FILE, hf-disk:DIR, or user (the model file's load_dataset()).")] = None,
         limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate a seeded, stratified subset of at most this many samples.")] = None,
         resize: Annotated[Optional[str], typer.Option("--resize", help="Comma-separated resize methods swept on a dataset: area, bilinear, nearest, center-crop (default area).")] = None,
@@ -98,6 +99,8 @@ def register(app: typer.Typer) -> None:
             overrides["isolation"] = "inline"
         if no_report:
             overrides["report"] = False
+        if no_peaks:
+            overrides["peaks"] = False
         energy: dict[str, Any] = {}
         if no_energy:
             energy["enabled"] = False

@@ -267,6 +267,8 @@ def _markdown(data, tables, figs, fig_links, title: str, generated_at: datetime)
             parts = [f"{fmt_count(v)} at {fmt_size(m.size_axis, k)}" for k, v in fl.items()]
             out.append(f"FLOPs per item: {md_escape(', '.join(parts))}.\n")
         out.append(s.cases.to_markdown(3))
+        if s.notes:
+            out += ["What the numbers say:", ""] + [f"- {md_escape(n)}" for n in s.notes] + [""]
         for g in s.profiles:
             out.append(g.table.to_markdown(3))
             out += [f"- {md_escape(n)}" for n in g.notes] + ([""] if g.notes else [])

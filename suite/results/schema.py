@@ -55,6 +55,32 @@ class Flag(_Model):
 # ----------------------------------------------------------------------------- environment
 
 
+class PeakFigure(_Model):
+    """One measured ceiling (suite.metrics.peak): a sustained rate and how it was obtained."""
+
+    value: NonNegative  # FLOP/s or bytes/s
+    spread: NonNegative  # IQR / median of the repeated calls' times
+    repeats: Count
+    size: int | None = None  # GEMM: n of the n x n product that gave the best rate
+    method: str
+
+
+class DevicePeaks(_Model):
+    """A device's measured ceilings, the roofs of its roofline: compute (best sustained fp32 GEMM
+    of the engines tried) and memory (STREAM triad)."""
+
+    device: str  # cpu | cuda:0
+    threads: int | None = None  # CPU: the run's thread count
+    gemm_flops_s: NonNegative
+    gemm: dict[str, PeakFigure] = Field(default_factory=dict)  # torch.mm, onnxruntime.MatMul
+    bandwidth_bytes_s: NonNegative
+    bandwidth: dict[str, PeakFigure] = Field(default_factory=dict)  # copy, triad
+    measured_at: datetime
+    duration_s: NonNegative
+    cached: bool = False  # loaded from the per-machine cache rather than measured by this run
+    key: str = ""  # cache key: machine, device, threads, library versions
+
+
 class Environment(_Model):
     hostname: str
     os: str
@@ -73,6 +99,7 @@ class Environment(_Model):
     jetson_power_mode: str | None = None
     python: str = ""
     packages: dict[str, str] = Field(default_factory=dict)
+    peaks: list[DevicePeaks] = Field(default_factory=list)  # measured ceilings (bench peak), one per device
 
 
 # ----------------------------------------------------------------------------- case identity
@@ -279,12 +306,25 @@ class AccuracyResult(_Model):
 
 
 class RooflineResult(_Model):
-    """Room for the roofline view: achieved vs measured peak FLOP/s (not filled yet)."""
+    """Where the case sits on its device's roofline (suite.metrics.roofline).
 
-    achieved_flops_s: float
+    Traffic model: the weights are read once per call; every operator reads its activation inputs
+    and writes its outputs to memory (nothing stays in cache between operators; views move
+    nothing). Shapes come from the meta-device pass that counts FLOPs. This is an upper bound on
+    the traffic, so the intensity is a lower bound. ORT cases use the same counts (the model's,
+    not ORT's fused graph). attainable = min(peak FLOP/s, intensity x bandwidth)."""
+
+    achieved_flops_s: NonNegative  # counted FLOPs / median latency
     peak_flops_s: float | None = None
     peak_bandwidth_bytes_s: float | None = None
-    arithmetic_intensity: float | None = None
+    arithmetic_intensity: float | None = None  # FLOPs / bytes moved
+    bytes_moved: int | None = None
+    weight_bytes: int | None = None
+    activation_bytes: int | None = None
+    attainable_flops_s: float | None = None
+    fraction_of_roof: float | None = None  # achieved / attainable
+    bound: Literal["compute", "memory"] | None = None  # which roof is lower at this intensity
+    method: str | None = None
 
 
 OpFamily = Literal["conv", "matmul/gemm", "activation", "norm", "pooling", "elementwise", "memory/layout", "other"]

@@ -45,7 +45,7 @@ def test_yaml_config(tmp_path):
 
 
 @pytest.mark.parametrize("data, field, hint", [
-    ({"models": ["resnet18"], "backends": ["tensorrt-magic"]}, "backends", "choose from eager, ort, ort-int8, torch-compile"),
+    ({"models": ["resnet18"], "backends": ["tensorrt-magic"]}, "backends", "choose from eager, eager-cl, ort, ort-int8, torch-compile"),
     ({"models": ["resnet18"], "backends": ["ort-int"]}, "backends", "did you mean ort-int8"),
     ({"models": ["resnet18"], "ort": {"exporter": "tvm"}}, "ort.exporter", "'dynamo' or 'torchscript'"),
     ({"models": ["resnet18"], "torch_compile": {"mod": "default"}}, "torch_compile.mod", "allowed: backend, mode"),

@@ -36,6 +36,7 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("flops-vs-latency", cross_model.flops_vs_latency, cost=1),
     FigureSpec("energy-vs-latency", cross_model.energy_vs_latency, cost=1),
     FigureSpec("achieved-flops", cross_model.achieved_flops, cost=1),
+    FigureSpec("roofline", cross_model.roofline, cost=1),
     # The "Accuracy vs efficiency" section's figures (suite.report.study.FIGURE_IDS: shown there).
     FigureSpec("study-flops-accuracy", study.flops_vs_accuracy, cost=2),
     FigureSpec("study-latency-accuracy", study.latency_vs_accuracy, cost=2),

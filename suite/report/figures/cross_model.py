@@ -133,3 +133,68 @@ def achieved_flops(ctx: Ctx) -> FigureOut | None:
     return finish_figure(panels, "achieved-flops", "Achieved FLOP/s",
                    "How much arithmetic each model gets done per second: counted FLOPs of one forward divided by "
                    "its median latency, at the batch size that achieves the most.")
+
+
+def _device_roofs(d: Device) -> list:
+    """The device's measured ceilings (CPU first) stored by its newest run."""
+    return sorted(d.env.peaks, key=lambda p: (p.device != "cpu", p.device))
+
+
+def roofline(ctx: Ctx) -> FigureOut | None:
+    """Log-log roofline: arithmetic intensity (FLOP/byte, traffic model of suite.metrics.roofline) vs
+    achieved FLOP/s, one point per case, under each device's measured compute and bandwidth roofs."""
+    import numpy as np
+
+    pts = [e for e in timed(ctx.data.entries)
+           if e.case.roofline is not None and e.case.roofline.arithmetic_intensity and e.achieved_flops_s]
+    if not pts:
+        return None
+    panels = Panels(1, ncols=1, w=7.2, h=4.4, left=0.8, titles=False)
+    ax = panels.axes[0]
+    rings = Rings()
+    backends: set[str] = set()
+    xs_all = [e.case.roofline.arithmetic_intensity for e in pts]
+    ys_all = [e.achieved_flops_s / 1e9 for e in pts]
+    lo_x, hi_x = min(xs_all) / 3, max(xs_all) * 3
+    roof_tops: list[float] = []
+    for d in ctx.data.devices:
+        for p in _device_roofs(d)[:1]:
+            grid = np.geomspace(lo_x, hi_x, 200)
+            roof = np.minimum(p.gemm_flops_s, grid * p.bandwidth_bytes_s) / 1e9
+            ax.plot(grid, roof, color=ctx.colour(d), lw=1.4, ls="--", alpha=0.8)
+            ridge = p.gemm_flops_s / p.bandwidth_bytes_s
+            ax.annotate(mpl_text(f"{p.gemm_flops_s / 1e9:.0f} GFLOP/s, {p.bandwidth_bytes_s / 1e9:.0f} GB/s"),
+                        (hi_x, p.gemm_flops_s / 1e9), xytext=(-4, 3), textcoords="offset points", ha="right",
+                        fontsize=7, color=ctx.colour(d))
+            if lo_x < ridge < hi_x:
+                ax.axvline(ridge, color=ctx.colour(d), lw=0.6, ls=":", alpha=0.6)
+            roof_tops.append(p.gemm_flops_s / 1e9)
+    groups: dict[tuple[int, str], tuple[Device, list[float], list[float]]] = {}
+    labelled: set[str] = set()
+    for e, x, y in sorted(zip(pts, xs_all, ys_all), key=lambda p: (p[0].spec.batch_size, p[1])):
+        if e.model not in labelled:  # one label per model, at its smallest batch
+            labelled.add(e.model)
+            name = e.model if len(e.model) <= 24 else e.model[:22] + "\u2026"
+            ax.annotate(mpl_text(name), (x, y), xytext=(4, -9), textcoords="offset points", fontsize=7, color="#333")
+        backends.add(e.backend)
+        g = groups.setdefault((id(e.device), e.backend), (e.device, [], []))
+        g[1].append(x)
+        g[2].append(y)
+        rings.add(ax, x, y, ctx.severity(e, {"parity_failed"}))
+    for (_, backend), (d, xs, ys) in groups.items():
+        _, mk = backend_style(backend)
+        ax.plot(xs, ys, ls="", marker=mk, color=ctx.colour(d), ms=5.5, alpha=0.9)
+    rings.draw()
+    log_axis(ax, "x", lo_x, hi_x)
+    log_axis(ax, "y", min(ys_all) / 2, max([*ys_all, *roof_tops]) * 1.5)
+    ax.set_xlim(lo_x, hi_x)
+    ax.set_xlabel("arithmetic intensity (counted FLOPs / bytes moved per forward)")
+    ax.set_ylabel("achieved GFLOP/s")
+    add_legend(panels, ctx, backends, rings=rings.seen)
+    no_roofs = "" if roof_tops else " No device ceilings were measured (--no-peaks), so no roofs are drawn."
+    return finish_figure(panels, "roofline", "Roofline",
+                   "One point per case: counted FLOPs of one forward over the bytes it moves (weights once, every "
+                   "operator's activations read and written) against the FLOP/s it achieved. Dashed: each device's "
+                   "roofs, measured by bench peak (sustained fp32 GEMM; STREAM triad bandwidth x intensity). Left of "
+                   "the dotted ridge a case is bounded by memory, right of it by compute; the gap below the roof "
+                   "is time spent elsewhere (small kernels, non-GEMM operators, framework overhead)." + no_roofs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from suite.report.explain import model_explanations
 from suite.report.merge import ModelInfo, ReportData
 from suite.report.table import FlagMap, Table
 from suite.report.tables.cases import case_label, cases_table, energy_method, failures_table, flags_table
@@ -32,6 +33,7 @@ class ModelSection:
     model: ModelInfo
     cases: Table
     profiles: list[ProfileGroup] = field(default_factory=list)  # --profile: backends side by side
+    notes: list[str] = field(default_factory=list)  # what the numbers say (suite.report.explain)
 
 
 @dataclass
@@ -63,7 +65,8 @@ def build_tables(data: ReportData, flags: FlagMap) -> ReportTables:
         ModelSection(model=m,
                      cases=cases_table(m.entries, flags, include_model=False, name=f"cases-{m.anchor}",
                                        title=f"Cases of {m.name}"),
-                     profiles=profile_groups(m.entries, m.anchor))
+                     profiles=profile_groups(m.entries, m.anchor),
+                     notes=[x.text for x in model_explanations(m, flags, len(data.devices))])
         for m in data.models
     ]
     return ReportTables(

@@ -49,6 +49,7 @@ class CaseRow:
     energy_method: str | None
     carbon_g_per_million: float | None
     achieved_flops_s: float | None
+    roof_fraction: float | None
     accuracy: str | None  # "0.76 top1"
     torch_settings: str | None = None  # torch.backends settings of a torch-run case
 
@@ -74,9 +75,16 @@ class CaseRow:
             energy_method=energy_method(e),
             carbon_g_per_million=c.carbon.g_per_million if c.carbon else None,
             achieved_flops_s=e.achieved_flops_s,
+            roof_fraction=c.roofline.fraction_of_roof if c.roofline is not None else None,
             accuracy=(f"{c.accuracy.value:g} {c.accuracy.metric}" if c.accuracy else None),
             torch_settings=torch_settings_text(c.torch_backends),
         )
+
+
+def roof_text(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{100 * v:.0f}%" if v >= 0.01 else f"{100 * v:.1f}%"
 
 
 def torch_settings_text(tb) -> str | None:
@@ -121,6 +129,9 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
         Column("carbon_g_per_million", "CO\u2082e", "g/1M inf", numeric=True, fmt=lambda v: fmt_si(v, "g"),
                slot=ENERGY, help="grams CO2-equivalent per million inferences", measure=True),
         Column("achieved_flops_s", "Achieved", "FLOP/s", numeric=True, fmt=lambda v: fmt_si(v, "FLOP/s"), measure=True),
+        Column("roof_fraction", "% of roof", numeric=True, fmt=roof_text,
+               help="achieved FLOP/s / attainable FLOP/s: min(measured GEMM peak, arithmetic intensity x measured "
+                    "bandwidth); see the roofline figure", measure=True),
     ]
     if has_acc:
         cols.append(Column("accuracy", "Accuracy", numeric=True))
