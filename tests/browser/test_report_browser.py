@@ -183,3 +183,49 @@ def test_markup_in_names_stays_text_in_the_browser(browser, tmp_path):
     assert browser.evaluate("document.querySelectorAll('b, i, svg, script:not(:last-of-type)').length") == 0
     assert browser.evaluate("Array.from(document.images).every(i => i.src.startsWith('data:image/svg+xml'))")
     assert browser.evaluate("document.scripts.length") == 1
+
+
+def _with_roofline(run):
+    """laptop-x86 as a run with ceilings would store it: its environment gets measured-looking peaks
+    and every timed case its roofline (suite.metrics.roofline.roofline_for, the runner's own code),
+    from the case's counted FLOPs and median, with a weights + activations traffic of the case."""
+    from datetime import datetime, timezone
+
+    from suite.metrics.roofline import Traffic, roofline_for
+    from suite.results.schema import DevicePeaks, PeakFigure
+
+    peaks = DevicePeaks(device="cpu", threads=2, gemm_flops_s=2.0e11, bandwidth_bytes_s=4.0e10,
+                        gemm={"torch.mm": PeakFigure(value=2.0e11, spread=0.02, repeats=5, size=1024,
+                                                     method="torch.mm")},
+                        bandwidth={"triad": PeakFigure(value=4.0e10, spread=0.03, repeats=5, method="triad")},
+                        measured_at=datetime(2026, 11, 28, tzinfo=timezone.utc), duration_s=2.5)
+    cases = []
+    for c in run.cases:
+        if c.flops is not None and c.flops.flops and c.latency is not None and c.latency.summary.median_ms:
+            traffic = Traffic(weight_bytes=4 * (c.params.unique if c.params else 1_000_000),
+                              activation_read_bytes=c.flops.flops // 40, activation_write_bytes=c.flops.flops // 40)
+            c = c.model_copy(update={"roofline": roofline_for(c.flops.flops, traffic, c.latency.summary.median_ms,
+                                                              peaks)})
+        cases.append(c)
+    env = run.environment.model_copy(update={"peaks": [peaks]})
+    return run.model_copy(update={"environment": env, "cases": cases})
+
+
+def test_roofline_figure_and_roof_column_render(browser, tmp_path):
+    path = FIX / "laptop-x86.json"
+    run = _with_roofline(load_results(path))
+    assert sum(c.roofline is not None for c in run.cases) >= 4
+    out = tmp_path / "roofline.html"
+    render_report([(path, run)], out)
+    _loaded(browser, out)
+    assert browser.console_errors() == []
+    # the roofline figure is in the page and its inline SVG decoded
+    fig = browser.evaluate("(() => { const f = document.getElementById('fig-roofline'); if (!f) return null;"
+                           " const i = f.querySelector('img'); return i ? [i.complete, i.naturalWidth] : 'no img'; })()")
+    assert fig is not None and fig != "no img", fig
+    assert fig[0] and fig[1] > 0
+    # and it is there because of the rooflines: the same file without them has no such figure
+    plain = tmp_path / "plain.html"
+    render_report([(path, load_results(path))], plain)
+    _loaded(browser, plain)
+    assert browser.evaluate("document.getElementById('fig-roofline')") is None
