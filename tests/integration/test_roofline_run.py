@@ -5,23 +5,16 @@ explanations."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from console_script import installed_bench
+from console_script import installed_bench, usage_error
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "tests" / "fixtures" / "models" / "tiny_user_model.py")
 
 
-def _usage_error(res: subprocess.CompletedProcess) -> str:
-    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
-    assert "Traceback" not in res.stderr + res.stdout
-    text = res.stderr.strip()
-    assert text.startswith("error: ") and "\n\n" not in text, text
-    return " ".join(text.split())
 
 
 def test_bench_peak_measures_caches_and_refuses_bad_input(tmp_path):
@@ -34,8 +27,8 @@ def test_bench_peak_measures_caches_and_refuses_bad_input(tmp_path):
     res = installed_bench("peak", "--threads", "1", env_extra=env, columns=250)
     assert res.returncode == 0 and "from the cache" in res.stdout and "ridge point" in res.stdout
     assert f"{first['gemm_flops_s'] / 1e9:,.1f} GFLOP/s" in res.stdout
-    assert "gpu" in _usage_error(installed_bench("peak", "--device", "gpu", env_extra=env))
-    _usage_error(installed_bench("peak", "--threads", "0", env_extra=env))
+    assert "gpu" in usage_error(installed_bench("peak", "--device", "gpu", env_extra=env))
+    usage_error(installed_bench("peak", "--threads", "0", env_extra=env))
 
 
 def _config(tmp_path: Path, extra: str = "") -> Path:
