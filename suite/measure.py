@@ -36,8 +36,7 @@ class CaseContext:
 def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
     """One case on its own: prepare, time, then energy, profile, dataset pass."""
     case = CaseRun(planned, ctx)
-    if case.attempt(case.prepare):
-        case.attempt(case.time_alone)
+    if case.attempt(case.prepare) and case.attempt(case.time_alone):
         case.attempt(case.finish)
     case.close()
     return case.result()
@@ -190,7 +189,7 @@ class CaseRun:
         with prepared.context():
             if config.energy.enabled:
                 t = time.perf_counter()
-                _measure_energy(prepared, self.inputs, self.spec.batch_size, self.ctx, result)
+                _measure_energy(prepared, self.inputs, self.spec.batch_size, self.ctx, result, self.phases)
                 self._phase("energy", t)
             if config.profile.enabled:  # its own window, after every timed figure
                 from suite.profiling import profile_for_case
@@ -256,7 +255,8 @@ def _evaluate(prepared: Any, entry: Any, planned: PlannedCase, config: BenchConf
     return evaluate_dataset(prepared, entry, dataset, planned.spec, device=planned.spec.device)
 
 
-def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: CaseContext, result: dict[str, Any]) -> None:
+def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: CaseContext, result: dict[str, Any],
+                    phases: dict[str, float] | None = None) -> None:
     """Energy in its own window; a meter failure marks only the energy as failed."""
     try:
         from suite import energy
@@ -265,7 +265,10 @@ def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: Case
     opts = ctx.config.energy
     meter = None
     try:
-        meter = energy.select_meter(opts)
+        t = time.perf_counter()
+        meter = energy.select_meter(opts)  # the runner's probe, handed over (MeterProbe): no re-probing
+        if phases is not None:
+            phases["meter_probe"] = time.perf_counter() - t
         res, flags = energy.measure_energy(lambda: prepared.run(inputs), items, meter, opts, ctx.idle_baseline)
         result["energy"] = res
         result["carbon"] = energy.carbon_for(res, opts)

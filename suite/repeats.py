@@ -53,8 +53,8 @@ def merge_latency(parts: list[LatencyResult], items_per_call: int, policy: Timin
 def merge_repeats(per_process: list[CaseResult], policy: TimingPolicy) -> CaseResult:
     """One case's K results (process order) as one. A process that failed fails the case (its
     error, saying which process); otherwise the first process's result with the pooled latency,
-    the latency flags of the pooled samples, and the time the later
-    processes took as the phase `repeats`."""
+    the latency flags of the pooled samples, each phase summed over the processes, and the later
+    processes' wall time as the phase `repeats` (inside those sums)."""
     from suite.metrics.latency import latency_flags
 
     first = per_process[0]
@@ -70,8 +70,11 @@ def merge_repeats(per_process: list[CaseResult], policy: TimingPolicy) -> CaseRe
     latency = merge_latency([r.latency for r in per_process], first.spec.batch_size, policy)
     flags = [*first.flags, *latency_flags(latency, policy)] if k > 1 else first.flags
     later = per_process[1:]
-    phases = dict(first.phases_s or {})
-    if later:
+    phases: dict[str, float] = {}
+    for r in per_process:  # each phase summed over the processes
+        for key, seconds in (r.phases_s or {}).items():
+            phases[key] = round(phases.get(key, 0.0) + seconds, 6)
+    if later:  # the later processes' wall time (already inside the sums above)
         phases["repeats"] = round(sum(r.duration_s + (r.phases_s or {}).get("worker_start", 0.0) for r in later), 6)
     return first.model_copy(update={
         "latency": latency, "flags": unique(flags), "phases_s": phases or None,
