@@ -14,7 +14,7 @@
    (done once, in the runner) against one energy window.
 
     .venv/bin/python benchmarks/rigor.py [--only disturbance,coverage,precision,overhead]
-        [--n 3] [--ks 1,3] [--model mobilenet_v3_small]
+        [--n 3] [--ks 1,3] [--model mobilenet_v3_small] [--threads 1]
 
 The machine's load average is printed with every section: on a shared machine it is part of
 the figure.
@@ -60,13 +60,13 @@ def _ratio(run) -> tuple[float, float, float, str]:
     return c.ratio, c.ci_low, c.ci_high, c.ci_method or "independent bootstrap"
 
 
-def disturbance(model: str, tmp: Path) -> None:
-    print(f"\n== 1. ORT/eager ratio under a CPU hog ({model}, batch 1, 2 threads) -- {load()}")
+def disturbance(model: str, threads: int, tmp: Path) -> None:
+    print(f"\n== 1. ORT/eager ratio under a CPU hog ({model}, batch 1, {threads} thread(s)) -- {load()}")
     timing = {"min_time_s": 6.0, "max_time_s": 6.0, "ci_target": 0.001, "warmup_max": 20}
     rows = []
     for interleave in (True, False):
         for hog in (False, True):
-            cfg = _config(tmp, models=[model], batch_sizes=[1], timing=timing, interleave=interleave)
+            cfg = _config(tmp, models=[model], batch_sizes=[1], timing=timing, interleave=interleave, threads=threads)
             proc = None
             timer = None
             if hog:
@@ -207,6 +207,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=3, help="re-runs of the quick preset per K")
     ap.add_argument("--ks", default="1,3", help="--repeats values to measure coverage for")
     ap.add_argument("--model", default="mobilenet_v3_small")
+    ap.add_argument("--threads", type=int, default=1, help="threads for the disturbance section")
     args = ap.parse_args()
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     only = set(args.only.split(","))
@@ -214,7 +215,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-rigor-") as d:
         tmp = Path(d)
         if "disturbance" in only:
-            disturbance(args.model, tmp)
+            disturbance(args.model, args.threads, tmp)
         if "coverage" in only:
             coverage(args.n, ks, tmp)
         if "precision" in only:
