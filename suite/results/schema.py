@@ -213,6 +213,9 @@ class LatencySummary(_Model):
     p99_min_samples: Count | None = None
     outliers_mild: Count | None = None
     outliers_severe: Count | None = None
+    # How the median's CI was computed: "order statistics, one process" or, with --repeats K > 1,
+    # "hierarchical bootstrap: K processes x samples" (then the CI above is the combined one).
+    ci_method: str | None = None
 
 
 class LatencyResult(_Model):
@@ -225,7 +228,13 @@ class LatencyResult(_Model):
     timer: str = "time.perf_counter_ns"
     synchronized: bool = False  # True when a device sync closes each sample
     summary: LatencySummary
-    process_medians_ms: list[Ms] | None = None
+    process_medians_ms: list[Ms] | None = None  # one median per worker process (--repeats K > 1)
+    repeats: int = Field(1, ge=1)  # worker processes whose samples samples_ms pools
+    process_sizes: list[Count] | None = None  # samples per process, in samples_ms order (repeats > 1)
+    # Interleaved with other backends (one worker, alternating rounds): samples per round, in
+    # samples_ms order, over all processes; the comparison's paired CI is recomputed from these.
+    round_sizes: list[Count] | None = None
+    interleaved_with: list[str] | None = None  # the other backends of the rounds
 
 
 class MemoryStats(_Model):
@@ -425,6 +434,9 @@ class CaseResult(_Model):
     conditions: Conditions | None = None
     torch_backends: TorchBackends | None = None  # torch's settings while the case ran (torch backends only)
     flags: list[Flag] = Field(default_factory=list)  # every reason to doubt a number of this case, once
+    # Wall seconds per phase (worker_start, build, flops, prepare (export + parity), warmup,
+    # sampling, energy, profile, dataset, repeats); interleaved cases share their rounds' time.
+    phases_s: dict[str, NonNegative] | None = None
 
     @model_validator(mode="after")
     def _id_is_the_spec(self) -> CaseResult:
@@ -460,6 +472,10 @@ class Comparison(_Model):
     accuracy_delta: float | None = None
     changed_predictions: int | None = None
     mcnemar_p: float | None = None
+    # "paired rounds (hierarchical bootstrap)" when both were interleaved in one worker: ratio is
+    # the median of the per-round ratios; None: independent bootstrap of the two sample sets.
+    ci_method: str | None = None
+    paired_rounds: int | None = None
 
 
 class RunResult(_Model):
