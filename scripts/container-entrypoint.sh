@@ -6,6 +6,10 @@
 # started as another user (`--user`, BENCH_UID) it runs bench as that user. No arguments, or
 # arguments starting with '-', mean `bench run --out /reports ARGS` (`compose run bench -- -m resnet18`).
 set -eu
+# `docker compose run bench -- ARGS` hands the `--` on: it only separates compose's options.
+if [ "${1:-}" = "--" ]; then
+    shift
+fi
 if [ "$#" = 0 ] || [ "${1#-}" != "$1" ]; then
     set -- run --out /reports "$@"
 fi
