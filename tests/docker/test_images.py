@@ -33,10 +33,10 @@ def test_slim_image_contents(engine, slim_image):
     uid, gid, home, cli, ort_version, torch_state = out.split()
     assert uid == "1000" and gid == "1000" and home == "/home/bench"
     assert cli == "cli-ok"
-    assert ort_version == "1.32.0"  # the pinned build argument
+    assert ort_version == _pinned("onnxruntime")  # constraints.txt's pin
     assert torch_state == "no-torch"  # the slim variant really is slim
     attrs = engine.images.get(slim_image).attrs["Config"]
-    assert attrs["Entrypoint"] == ["bench"] and attrs["User"] == "1000:1000"
+    assert attrs["Entrypoint"] == ["bench-entrypoint"] and attrs["User"] == "1000:1000"
 
 
 def test_code_change_rebuild_reuses_the_dependency_layers(engine, slim_image):
