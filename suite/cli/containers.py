@@ -37,7 +37,13 @@ def register(app: typer.Typer) -> None:
         host: Annotated[Optional[str], typer.Option(help="Docker engine URL (default: DOCKER_HOST or the local socket).")] = None,
     ) -> None:
         """Build the image for this machine's platform (or --platform), streaming the build log."""
-        from suite.containers.images import build_image, compose_command, connect, find_context, stack_pins
+        from suite.containers.images import (
+            build_image,
+            compose_command,
+            connect,
+            find_context,
+            stack_pins,
+        )
 
         flavour = _flavour(platform)
         args = _kv(build_arg)
@@ -73,7 +79,12 @@ def register(app: typer.Typer) -> None:
 
         from suite.containers.container import run_container
         from suite.containers.fleet import DEFAULT_ARGS, bench_command
-        from suite.containers.images import build_image, connect, image_exists, image_tag
+        from suite.containers.images import (
+            build_image,
+            connect,
+            image_exists,
+            image_tag,
+        )
         from suite.containers.platform import meter_access
 
         flavour = _flavour(platform)
