@@ -87,6 +87,11 @@ _KINDS = (
     # Accuracy on real data (suite/evaluate.py).
     FlagKind("accuracy_failed", "no accuracy", "NOACC", "warn", (ACCURACY,),
              "The dataset pass failed: the case has timings but no accuracy."),
+    # Across devices (the report derives it, never stored): issue 15.
+    FlagKind("version_mismatch", "library versions differ", "VERS", "warn", (LATENCY, RATIO),
+             "Devices compared side by side ran different torch / ONNX Runtime / transformers versions "
+             "(local build labels such as +cpu aside): the difference measures the libraries as well as the "
+             "devices. constraints.txt pins one stack for every device."),
     # What a backend says about its own timing (e.g. host copies inside the timed run).
     FlagKind("backend_note", "backend note", "NOTE", "info", (LATENCY,), "A backend's note on what it timed."),
 )
