@@ -25,7 +25,7 @@ from suite.preflight import check_dataset, check_dependencies, check_threads, pl
 from suite.results.flags import flag, unique
 from suite.results.io import remove_stale_temporaries, save_results
 from suite.results.lock import results_lock
-from suite.results.schema import CaseResult, Conditions, Flag, RunResult, utc_now
+from suite.results.schema import CaseResult, Comparison, Conditions, Environment, Flag, RunResult, utc_now
 from suite.resume import check_resumable, check_same_machine
 from suite.version import __version__
 
@@ -88,32 +88,48 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
         monitor = _monitor(config, emit)
         baselines = _baseline_schedule(config)
         ctx = CaseContext(config=config)
+        emulated = emulation_flags(run.environment)
         try:
             for i, planned in enumerate(todo):
                 cooldown_flags = _cool_down(config, monitor, emit)
                 if baselines is not None and baselines.due():
                     ctx.idle_baseline = _idle_baseline(baselines, emit)
                 emit("case_start", {"index": i, "case": planned.spec})
-                result = _execute_watched(planned, ctx, monitor if config.monitor.enabled else None, cooldown_flags)
+                result = _execute_watched(planned, ctx, monitor if config.monitor.enabled else None,
+                                          [*cooldown_flags, *emulated])
                 if config.dataset is not None:
                     from suite.evaluate import link_accuracy
 
                     result = link_accuracy(result, run.cases)
                 run.cases.append(result)
-                run.comparisons += new_comparisons(run.cases, run.comparisons)
+                run.comparisons += _with_flags(new_comparisons(run.cases, run.comparisons), emulated)
                 _save(run, path, emit)
                 emit("case_end", {"index": i, "result": result})
         except BaseException:
             # Ctrl-C, SIGTERM (see stop_on_signals), a full disk: keep every finished case. A
             # second Ctrl-C while this writes is already answered: the run is stopping.
             run.interrupted = True
-            run.comparisons += new_comparisons(run.cases, run.comparisons)
+            run.comparisons += _with_flags(new_comparisons(run.cases, run.comparisons), emulated)
             _save(run, path, emit, stopping=True)
             raise
         run.finished_at = utc_now()
         _save(run, path, emit)
     emit("end", {"path": path, "run": run})
     return run
+
+
+def emulation_flags(env: Environment) -> list[Flag]:
+    """The flag every case and comparison of an emulated run carries (none on a native machine)."""
+    if not env.emulation:
+        return []
+    return [flag("emulated", f"Measured under CPU emulation ({env.emulation}): not representative of any "
+                             f"{env.machine} device")]
+
+
+def _with_flags(comparisons: list[Comparison], extra: list[Flag]) -> list[Comparison]:
+    if not extra:
+        return comparisons
+    return [c.model_copy(update={"flags": unique([*c.flags, *extra])}) for c in comparisons]
 
 
 def _save(run: RunResult, path: Path, emit: Progress, stopping: bool = False) -> None:

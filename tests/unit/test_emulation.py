@@ -1,0 +1,96 @@
+"""Emulation detection (suite/emulation.py) on fake /proc trees laid out like the real files,
+and on this machine for real (native: nothing detected). The real emulated case (an arm64
+container under qemu-user) is checked by scripts/verify-arm64.sh."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from suite.emulation import cpuinfo_family, detect_emulation, machine_family, translator
+from suite.environment import collect_environment
+
+PROC = Path(__file__).resolve().parents[1] / "fixtures" / "proc"
+
+# What the kernel shows for an arm64 python under qemu-user via binfmt_misc (Debian's
+# qemu-user-static registers this interpreter path; the static binary is used without binfmt).
+QEMU_BINFMT = "/usr/libexec/qemu-binfmt/aarch64-binfmt-P"
+
+
+def _tree(root: Path, cpuinfo: str, exe: str | None) -> Path:
+    (root / "proc/thread-self").mkdir(parents=True)
+    shutil.copy(PROC / cpuinfo, root / "proc/cpuinfo")
+    if exe is not None:
+        os.symlink(exe, root / "proc/thread-self/exe")  # dangling, like the kernel's link seen from a container
+    return root
+
+
+def test_arm64_python_under_qemu_on_x86(tmp_path):
+    root = _tree(tmp_path, "cpuinfo-x86-vm", QEMU_BINFMT)
+    emu = detect_emulation("aarch64", root)
+    assert emu is not None
+    assert emu.translator == QEMU_BINFMT
+    assert emu.cpu_family == "x86"
+    text = emu.describe()
+    assert QEMU_BINFMT in text and "x86 CPU" in text and "aarch64" in text
+
+
+def test_each_sign_alone_is_enough(tmp_path):
+    # A qemu that fakes /proc/cpuinfo (newer releases do for some targets): the translator remains.
+    only_exe = _tree(tmp_path / "a", "cpuinfo-rpi5", "/usr/bin/qemu-aarch64-static")
+    emu = detect_emulation("aarch64", only_exe)
+    assert emu is not None and emu.translator == "/usr/bin/qemu-aarch64-static" and emu.cpu_family is None
+    # A translator whose path says nothing (renamed binary): the CPU description remains.
+    only_cpu = _tree(tmp_path / "b", "cpuinfo-x86-vm", "/opt/emu/run-arm")
+    emu = detect_emulation("aarch64", only_cpu)
+    assert emu is not None and emu.translator is None and emu.cpu_family == "x86"
+
+
+@pytest.mark.parametrize("cpuinfo", ["cpuinfo-rpi5", "cpuinfo-jetson-orin"])
+def test_a_real_arm_board_is_native(tmp_path, cpuinfo):
+    root = _tree(tmp_path, cpuinfo, "/usr/bin/python3.11")
+    assert detect_emulation("aarch64", root) is None
+
+
+def test_a_real_x86_machine_is_native(tmp_path):
+    root = _tree(tmp_path, "cpuinfo-x86-vm", "/work/main/.venv/bin/python3")
+    assert detect_emulation("x86_64", root) is None
+
+
+def test_unreadable_proc_is_native(tmp_path):
+    assert detect_emulation("aarch64", tmp_path) is None  # no /proc at all: nothing to go on
+
+
+def test_cpuinfo_families_of_the_fixtures():
+    assert cpuinfo_family((PROC / "cpuinfo-x86-vm").read_text()) == "x86"
+    assert cpuinfo_family((PROC / "cpuinfo-rpi5").read_text()) == "arm"
+    assert cpuinfo_family((PROC / "cpuinfo-jetson-orin").read_text()) == "arm"
+    assert cpuinfo_family("") is None
+    assert machine_family("aarch64") == machine_family("armv7l") == "arm"
+    assert machine_family("x86_64") == "x86"
+
+
+def test_translator_ignores_a_deleted_native_binary(tmp_path):
+    root = _tree(tmp_path, "cpuinfo-x86-vm", "/usr/bin/python3.11 (deleted)")
+    assert translator(root) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads this machine's /proc")
+def test_this_machine_for_real_is_native():
+    # The test process runs natively: its thread-self/exe is python and its cpuinfo matches uname.
+    assert os.readlink("/proc/thread-self/exe") == os.path.realpath(sys.executable)
+    assert detect_emulation(platform.machine()) is None
+    assert collect_environment().emulation is None
+
+
+def test_environment_records_the_emulation(tmp_path, monkeypatch):
+    root = _tree(tmp_path, "cpuinfo-x86-vm", QEMU_BINFMT)
+    monkeypatch.setattr(platform, "uname", lambda: platform.uname_result("Linux", "h", "6.1", "#1", "aarch64"))
+    env = collect_environment(root)
+    assert env.machine == "aarch64"
+    assert env.emulation is not None and QEMU_BINFMT in env.emulation
