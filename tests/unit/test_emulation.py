@@ -94,3 +94,81 @@ def test_environment_records_the_emulation(tmp_path, monkeypatch):
     env = collect_environment(root)
     assert env.machine == "aarch64"
     assert env.emulation is not None and QEMU_BINFMT in env.emulation
+
+
+# ----------------------------------------------------------------------------- through the runner
+
+
+def _emulated_env(tmp_path, monkeypatch):
+    """The environment collect_environment reads from an arm64-under-qemu /proc tree."""
+    import suite.environment as environment
+
+    root = _tree(tmp_path / "root", "cpuinfo-x86-vm", QEMU_BINFMT)
+    real = environment.collect_environment
+    monkeypatch.setattr(platform, "uname", lambda: platform.uname_result("Linux", "h", "6.1", "#1", "aarch64"))
+    emulated = real(root)
+    monkeypatch.undo()
+    monkeypatch.setattr(environment, "collect_environment", lambda root="/": emulated)
+    return emulated
+
+
+def test_an_emulated_run_flags_every_case_comparison_summary_and_report(tmp_path, monkeypatch, capsys):
+    from suite.cli.summary import print_summary
+    from suite.config import validate_config
+    from suite.report.html import render_report as write_report
+    from suite.results.io import load_results
+    from suite.runner import RunOptions, run_benchmark
+
+    env = _emulated_env(tmp_path, monkeypatch)
+    model = str(Path(__file__).resolve().parents[1] / "fixtures" / "models" / "crash_tiny.py")
+    cfg = validate_config({
+        "models": [model], "backends": ["eager", "ort"], "batch_sizes": [1], "threads": 1, "isolation": "inline",
+        "output_dir": str(tmp_path / "out"), "report": False, "energy": {"enabled": False},
+        "timing": {"warmup_min": 1, "warmup_max": 2, "min_iters": 3, "min_time_s": 0, "max_time_s": 0.05}})
+    run_benchmark(cfg, RunOptions(output=tmp_path / "r.json"))
+    saved = load_results(tmp_path / "r.json")
+    assert saved.environment.emulation == env.emulation and QEMU_BINFMT in saved.environment.emulation
+    assert len(saved.cases) == 2
+    for c in saved.cases:
+        (f,) = [f for f in c.flags if f.kind == "emulated"]
+        assert f.severity == "bad" and set(f.metrics) == {"latency", "energy", "ratio"}
+    assert saved.comparisons and all(any(f.kind == "emulated" for f in k.flags) for k in saved.comparisons)
+
+    print_summary(saved)
+    out = capsys.readouterr().out
+    assert "EMULATED:" in out and "not representative" in out
+    assert out.count("(EMULATED)") == 3  # both cases' status and the comparison
+
+    # The report: a banner, the device marked, the cases' badges; a native run of the same
+    # machine stays a separate device.
+    native = saved.model_copy(update={"environment": saved.environment.model_copy(update={"emulation": None}),
+                                      "run_id": "native"})
+    out_dir = tmp_path / "rep"
+    res = write_report([saved, native], out_dir / "report.html", formats=("html", "md"), figures=False)
+    assert res.devices == 2
+    html = (out_dir / "report.html").read_text()
+    assert 'id="emulated"' in html and "1 device ran under emulation" in html
+    assert "EPYC (aarch64, emulated)" in html  # the device's name says it (the CPU is the host's)
+    assert html.count('">emulated</span>') >= 3  # the badge beside the cases' and the comparison's numbers
+    md = (out_dir / "report.md").read_text()
+    assert "## Emulated runs: not representative" in md and "EMU" in md
+
+
+def test_a_native_run_report_has_no_emulation_banner(tmp_path):
+    from suite.report.html import render_report as write_report
+    from report_builders import case, run, steady
+
+    res = write_report([run([case("m", 1, steady(10.0))])], tmp_path / "report.html", formats=("html",), figures=False)
+    assert res.devices == 1
+    assert 'id="emulated"' not in (tmp_path / "report.html").read_text()
+
+
+def test_resume_refuses_to_mix_emulated_and_native(tmp_path):
+    from suite.errors import BenchError
+    from suite.resume import check_same_machine
+    from report_builders import env, run
+
+    old = run([], env().model_copy(update={"emulation": "aarch64 code run by qemu"}))
+    with pytest.raises(BenchError, match="emulated: True then, False now"):
+        check_same_machine(old, env())
+    check_same_machine(old, old.environment)  # the same emulated machine resumes
