@@ -1,0 +1,26 @@
+"""Copy the installed files of torch, torchvision, numpy and what they import into DEST, laid
+out as a site-packages directory (dist-info included, so `pip freeze` lists them)."""
+
+import shutil
+import sys
+from importlib import metadata
+from pathlib import Path
+
+DISTS = ("torch", "torchvision", "numpy", "sympy", "mpmath", "networkx", "jinja2", "MarkupSafe", "filelock",
+         "fsspec", "typing_extensions", "pillow")
+
+dest = Path(sys.argv[1])
+for name in DISTS:
+    try:
+        dist = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        continue
+    root = Path(dist.locate_file(""))
+    for f in dist.files or ():
+        src = Path(dist.locate_file(f))
+        if not src.is_file() or ".." in f.parts:
+            continue
+        out = dest / f
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, out)
+    print(name, dist.version, "from", root)
