@@ -78,7 +78,7 @@ say "base $BASE_TAG runs as aarch64"
 
 # 3. the arm64 image. PyPI's torch 2.14.1 for aarch64 is a CUDA build: with its nvidia-* wheels
 # the big layer is ~3 GB of downloads, slow through an emulated pip. They are downloaded here
-# natively (same pins: constraints.txt) and served on loopback to the build (PIP_FIND_LINKS).
+# natively (same pins: constraints.txt) and served on loopback to the build (TORCH_INDEX_URL).
 wheels="$OUT/wheels"
 mkdir -p "$wheels"
 plats=(--platform manylinux2014_aarch64 --platform linux_aarch64)
@@ -86,15 +86,29 @@ for v in $(seq 17 36); do plats+=(--platform "manylinux_2_${v}_aarch64"); done
 "$PY" -m pip download --quiet --only-binary=:all: "${plats[@]}" --python-version 3.11 --implementation cp \
     -c constraints.txt torch torchvision onnx onnxruntime numpy setuptools -d "$wheels" 2>&1 \
     | grep -v "is ignored" || true
+# A PEP 503 index of those wheels (simple/<name>/), the build's TORCH_INDEX_URL.
+"$PY" - "$wheels" <<'EOF'
+import html, re, sys
+from pathlib import Path
+d = Path(sys.argv[1])
+by = {}
+for w in sorted(d.glob("*.whl")):
+    by.setdefault(re.sub(r"[-_.]+", "-", w.name.split("-")[0]).lower(), []).append(w.name)
+for name, files in by.items():
+    page = d / "simple" / name
+    page.mkdir(parents=True, exist_ok=True)
+    links = "".join(f'<a href="../../{html.escape(f)}">{html.escape(f)}</a>\n' for f in files)
+    (page / "index.html").write_text(f"<!doctype html><html><body>\n{links}</body></html>\n")
+EOF
 port=${BENCH_VERIFY_WHEEL_PORT:-8765}
 "$PY" -m http.server "$port" --bind 127.0.0.1 --directory "$wheels" >/dev/null 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 sleep 1
-say "wheelhouse: $(find "$wheels" -name '*.whl' | wc -l) aarch64 wheels, $(du -sh "$wheels" | cut -f1), on http://127.0.0.1:$port/"
+say "wheelhouse: $(find "$wheels" -name '*.whl' | wc -l) aarch64 wheels, $(du -sh "$wheels" | cut -f1), index http://127.0.0.1:$port/simple/"
 start=$(date +%s)
 docker build --platform linux/arm64 --network host --build-arg BASE="$BASE_TAG" -f Dockerfile.arm64 \
-    --build-arg PIP_FIND_LINKS="http://127.0.0.1:$port/" \
+    --build-arg TORCH_INDEX_URL="http://127.0.0.1:$port/simple/" \
     -t "$IMAGE" . > "$OUT/build-arm64.log" 2>&1 || { tail -30 "$OUT/build-arm64.log"; fail "arm64 build"; }
 size=$(docker image inspect "$IMAGE" --format '{{.Size}}')
 say "built $IMAGE in $(( $(date +%s) - start ))s, $(( size / 1000000 )) MB ($(docker image inspect "$IMAGE" --format '{{.Architecture}}'))"
