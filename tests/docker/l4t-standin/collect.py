@@ -9,8 +9,12 @@ from pathlib import Path
 DISTS = ("torch", "torchvision", "numpy", "sympy", "mpmath", "networkx", "jinja2", "MarkupSafe", "filelock",
          "fsspec", "typing_extensions", "pillow")
 
+# PyPI's aarch64 torch is a CUDA build: `import torch` loads the nvidia-*/cuda-* runtime wheels
+# (and triton) that came with it, so they come along.
+extra = sorted({d.metadata["Name"] for d in metadata.distributions()
+                if d.metadata["Name"] and d.metadata["Name"].lower().startswith(("nvidia-", "cuda-", "triton"))})
 dest = Path(sys.argv[1])
-for name in DISTS:
+for name in (*DISTS, *extra):
     try:
         dist = metadata.distribution(name)
     except metadata.PackageNotFoundError:
