@@ -26,7 +26,7 @@ from suite.repeats import merge_repeats
 from suite.results.flags import flag, unique
 from suite.results.io import remove_stale_temporaries, save_results
 from suite.results.lock import results_lock
-from suite.results.schema import CaseResult, Conditions, Flag, RunResult, utc_now
+from suite.results.schema import CaseResult, Comparison, Conditions, Environment, Flag, RunResult, utc_now
 from suite.resume import check_resumable, check_same_machine
 from suite.version import __version__
 
@@ -91,6 +91,7 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
         ctx = CaseContext(config=config, meter_probe=_probe_meter(config, emit), repeats=config.repeats)
         if config.peaks and todo:
             ctx.peaks = run.environment.peaks = _device_peaks(run, todo, emit)
+        emulated = emulation_flags(run.environment)
         i = 0
         try:
             for group in case_groups(todo, config.interleave):
@@ -103,7 +104,7 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
                                         "repeat": k, "repeats": config.repeats})
                     ctx.repeat = k
                     per_process.append(_execute_watched(group, ctx, monitor if config.monitor.enabled else None,
-                                                        cooldown_flags))
+                                                        [*cooldown_flags, *emulated]))
                     if all(r.status == "failed" for r in per_process[-1]):
                         break  # a worker that crashed: no point in crashing it K times
                 for j in range(len(group)):
@@ -113,7 +114,7 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
 
                         result = link_accuracy(result, run.cases)
                     run.cases.append(result)
-                    run.comparisons += new_comparisons(run.cases, run.comparisons)
+                    run.comparisons += _with_flags(new_comparisons(run.cases, run.comparisons), emulated)
                     _save(run, path, emit)
                     emit("case_end", {"index": i, "result": result})
                     i += 1
@@ -121,13 +122,27 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
             # Ctrl-C, SIGTERM (see stop_on_signals), a full disk: keep every finished case. A
             # second Ctrl-C while this writes is already answered: the run is stopping.
             run.interrupted = True
-            run.comparisons += new_comparisons(run.cases, run.comparisons)
+            run.comparisons += _with_flags(new_comparisons(run.cases, run.comparisons), emulated)
             _save(run, path, emit, stopping=True)
             raise
         run.finished_at = utc_now()
         _save(run, path, emit)
     emit("end", {"path": path, "run": run})
     return run
+
+
+def emulation_flags(env: Environment) -> list[Flag]:
+    """The flag every case and comparison of an emulated run carries (none on a native machine)."""
+    if not env.emulation:
+        return []
+    return [flag("emulated", f"Measured under CPU emulation ({env.emulation}): not representative of any "
+                             f"{env.machine} device")]
+
+
+def _with_flags(comparisons: list[Comparison], extra: list[Flag]) -> list[Comparison]:
+    if not extra:
+        return comparisons
+    return [c.model_copy(update={"flags": unique([*c.flags, *extra])}) for c in comparisons]
 
 
 def _save(run: RunResult, path: Path, emit: Progress, stopping: bool = False) -> None:

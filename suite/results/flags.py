@@ -69,6 +69,9 @@ _KINDS = (
              "Other processes or virtual machines used the CPU during the case."),
     FlagKind("power_mode_change", "power mode changed", "MODE", "warn", (LATENCY, ENERGY),
              "The device's power mode changed during the case."),
+    FlagKind("emulated", "emulated", "EMU", "bad", (LATENCY, ENERGY, RATIO),
+             "The run executed under CPU emulation (e.g. qemu-user running arm64 code on an x86 machine): its "
+             "timings and energy measure the emulator, not the device; never compare them with native numbers."),
     FlagKind("cooldown_timeout", "not cooled down", "HOT", "warn", (LATENCY, ENERGY),
              "The CPU did not cool to the target temperature before the case."),
     # Energy (suite.energy).

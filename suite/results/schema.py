@@ -95,6 +95,9 @@ class Environment(_Model):
     device_model: str | None = None  # Raspberry Pi / Jetson from the device tree
     platform: str = "x86"  # x86 | arm64 | l4t
     in_container: bool = False
+    # Set when the run executed under CPU emulation (suite/emulation.py: e.g. qemu-user running
+    # arm64 code on x86): how it was detected. Its timings describe the emulator, not the device.
+    emulation: str | None = None
     accelerators: list[str] = Field(default_factory=list)
     jetson_power_mode: str | None = None
     python: str = ""
