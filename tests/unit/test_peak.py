@@ -44,13 +44,14 @@ def test_stream_arrays_are_far_larger_than_the_cache_but_fit_memory():
 
 
 def _best_rate(fn, work: float, reps: int = 7) -> float:
+    """The median call's rate: the statistic the suite reports (a sustained rate, not a burst)."""
     fn()
-    best = float("inf")
+    times = []
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return work / best
+        times.append(time.perf_counter() - t0)
+    return work / statistics.median(times)
 
 
 def test_gemm_peak_agrees_with_numpy_matmul():
@@ -76,7 +77,7 @@ def test_bandwidth_agrees_with_a_numpy_triad():
     elements = 32 * MiB // 4 * 4  # 128 MiB per array: far beyond the cache of any machine this runs on
     x, y, z = np.empty(elements, np.float32), np.ones(elements, np.float32), np.ones(elements, np.float32)
     ours, ref = [], []
-    for _ in range(3):
+    for _ in range(5):  # best of five interleaved rounds: a busy machine slows single rounds
         ours.append(peak.bandwidth_torch(1, elements, min_s=0.3)["triad"].value)
         ref.append(_best_rate(lambda: np.add(y, z, out=x), 3 * elements * 4, reps=5))
     assert max(ours) == pytest.approx(max(ref), rel=0.15)
