@@ -133,7 +133,7 @@ def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> 
         from suite.metrics.roofline import roofline_for
 
         result["roofline"] = roofline_for(result["flops"].flops, traffic, result["latency"].summary.median_ms,
-                                          ctx.peaks_for(spec.device))
+                                          ctx.peaks_for(spec.device), spec.backend)
     device_peak = None
     if torch is not None and spec.device.startswith("cuda"):
         device_peak = int(torch.cuda.max_memory_allocated())

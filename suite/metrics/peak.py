@@ -35,6 +35,9 @@ from typing import Any
 from suite.results.schema import DevicePeaks, PeakFigure, utc_now
 
 GEMM_SIZES = (256, 512, 1024, 2048)
+# Part of the cache key: bump it when what a figure means changes, so no cached ceiling measured
+# the old way is read as a new one (2: the fastest call, huge-page arrays, ONNX Runtime's add).
+METHOD_VERSION = 2
 ENV_VAR = "BENCH_PEAKS_DIR"
 MiB = 1024 * 1024
 
@@ -355,7 +358,7 @@ def cache_key(device: str, threads: int) -> str:
     env = collect_environment()
     versions = package_versions()
     payload = {
-        "host": env.hostname, "cpu": env.cpu_model, "machine": env.machine, "device": device,
+        "method": METHOD_VERSION, "host": env.hostname, "cpu": env.cpu_model, "machine": env.machine, "device": device,
         "threads": threads if not device.startswith("cuda") else None, "accelerators": env.accelerators,
         "torch": versions.get("torch"), "onnxruntime": versions.get("onnxruntime"), "numpy": versions.get("numpy"),
     }

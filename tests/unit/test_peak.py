@@ -222,5 +222,8 @@ def test_peaks_are_cached_per_threads(tmp_path, monkeypatch):
     assert first.bandwidth_bytes_s == max(first.bandwidth["triad"].value, first.bandwidth["onnxruntime.Add"].value)
     peak.load_or_measure("cpu", 2)  # another thread count: measured, cached apart
     assert calls == [1, 2] and len(list(tmp_path.glob("*.json"))) == 2
+    monkeypatch.setattr(peak, "METHOD_VERSION", peak.METHOD_VERSION + 1)  # measured another way: not reused
+    assert not peak.load_or_measure("cpu", 1).cached and calls == [1, 2, 1]
+    monkeypatch.setattr(peak, "METHOD_VERSION", peak.METHOD_VERSION - 1)
     (tmp_path / f"{first.key}.json").write_text("{ not json")  # a damaged entry is measured again
     assert not peak.load_or_measure("cpu", 1).cached
