@@ -8,8 +8,8 @@ from a data sheet, with the run's thread count:
   passed, its rate that of the fastest call (STREAM's and HPL's convention: every call is a whole
   sustained product, and on a shared machine the slower calls measure the neighbours, not the
   device; the median call's rate is kept beside it); the peak is the best size of the best engine.
-  A size whose single call already takes a quarter of the budget ends the sweep, so a Raspberry Pi
-  spends seconds, not minutes.
+  The sweep stops before a size whose single call, predicted from the last (n^3), would take more
+  than a quarter of the budget, so a Raspberry Pi spends seconds, not minutes.
 * memory: STREAM's copy (a = b: 2 arrays moved) and triad (a = b + s*c: 3 arrays) over arrays far
   larger than the last-level cache, bytes counted the STREAM way (no write-allocate traffic), the
   rate of the fastest pass as STREAM's "Best Rate"; ONNX Runtime's Add moves the same bytes as
@@ -263,10 +263,21 @@ def cuda_peaks(device: str, budget_s: float = 1.5, *, time_call: TimeCall = cuda
     """GEMM and copy/triad bandwidth on a CUDA device, timed with CUDA events.
 
     `tensors_on` (default: `device`) is where the operands live; tests replay recorded event
-    timings through `time_call` with the operands on the CPU, since no GPU is present there."""
+    timings through `time_call` with the operands on the meta device, since no GPU is present there."""
+    import contextlib
+
     import torch
 
     dev = torch.device(tensors_on or device)
+    # CUDA events record on the current device's stream: make the measured device the current one.
+    with torch.cuda.device(dev) if dev.type == "cuda" else contextlib.nullcontext():
+        return _cuda_peaks(device, dev, budget_s, time_call, sizes, stream_bytes)
+
+
+def _cuda_peaks(device: str, dev: Any, budget_s: float, time_call: TimeCall, sizes: tuple[int, ...],
+                stream_bytes: int) -> tuple[PeakFigure, dict[str, PeakFigure]]:
+    import torch
+
     precision = torch.get_float32_matmul_precision()  # "highest": true fp32; "high": TF32 allowed
     best: PeakFigure | None = None
     for n in sizes:

@@ -177,7 +177,9 @@ def roofline(ctx: Ctx) -> FigureOut | None:
         if e.model not in labelled:  # one label per model, at its smallest batch
             labelled.add(e.model)
             name = e.model if len(e.model) <= 24 else e.model[:22] + "\u2026"
-            ax.annotate(mpl_text(name), (x, y), xytext=(4, -9), textcoords="offset points", fontsize=7, color="#333")
+            right = x * x > lo_x * hi_x  # right half of the log axis: the label runs leftwards, inside it
+            ax.annotate(mpl_text(name), (x, y), xytext=(-4 if right else 4, -9), textcoords="offset points",
+                        ha="right" if right else "left", fontsize=7, color="#333")
         backends.add(e.backend)
         g = groups.setdefault((id(e.device), e.backend), (e.device, [], []))
         g[1].append(x)
