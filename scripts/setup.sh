@@ -10,18 +10,14 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 stamp=.venv/.bench-installed
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) $EXTRAS"
+# Re-install when the dependencies or the pinned stack change.
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1) $EXTRAS"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "==> installing bench-suite[$EXTRAS] into .venv (first time: several minutes)"
     .venv/bin/python -m pip install --quiet --upgrade pip
-    # x86_64: torch 2.14.1 + torchvision 0.29.1 is the tested pair; arm64 (Raspberry Pi) takes
-    # the matching CPU wheels. Other platforms take what pip resolves.
-    case "$(uname -m)" in
-        x86_64) pins=(torch==2.14.1 torchvision==0.29.1) ;;
-        aarch64) pins=(torch==2.9.1 torchvision==0.24.1) ;;
-        *) pins=() ;;
-    esac
-    .venv/bin/python -m pip install --quiet "${pins[@]}" -e ".[$EXTRAS]"
+    # One pinned stack on every machine and in every image: constraints.txt (its comments list
+    # each platform's forced deviations). x86_64 and aarch64 both take torch 2.14.1 from PyPI.
+    .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[$EXTRAS]"
     echo "$want" > "$stamp"
 fi
 export ORT_DISABLE_TELEMETRY=1

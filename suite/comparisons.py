@@ -38,7 +38,13 @@ def compare_pair(base: CaseResult, cand: CaseResult, level: float = 0.95) -> Com
     if base.latency is None or cand.latency is None:
         raise ValueError("compare_pair needs two cases with latency samples")
     a, b = base.latency.samples_ms, cand.latency.samples_ms
-    ratio, lo, hi = stats.bootstrap_ratio_ci(a, b, level=level)
+    rounds = paired_rounds(base, cand)
+    if rounds is not None:
+        ratio, lo, hi = stats.paired_ratio_ci(rounds, level=level)
+        paired = {"ci_method": PAIRED, "paired_rounds": sum(len(r) for r in rounds)}
+    else:
+        ratio, lo, hi = stats.bootstrap_ratio_ci(a, b, level=level)
+        paired = {}
     p = stats.mann_whitney_p(a, b)
     s = cand.spec
     return Comparison(
@@ -47,8 +53,40 @@ def compare_pair(base: CaseResult, cand: CaseResult, level: float = 0.95) -> Com
         candidate_case=cand.id, ratio=ratio, ci_low=lo, ci_high=hi, ci_level=level, p_value=p,
         significant=stats.is_significant(lo, hi, p),
         flags=[parity_flag(base.spec.backend)] if cand.status == "parity_failed" else [],
-        **accuracy_change(base, cand),
+        **paired, **accuracy_change(base, cand),
     )
+
+
+PAIRED = "paired rounds (hierarchical bootstrap: processes, then rounds)"
+
+
+def paired_rounds(base: CaseResult, cand: CaseResult) -> list[list[float]] | None:
+    """Per worker process, the candidate/baseline ratio of each interleaved round (the two ran in
+    alternating rounds in that process); None when they were not interleaved together."""
+    lb, lc = base.latency, cand.latency
+    if (lb is None or lc is None or not lb.round_sizes or not lc.round_sizes
+            or base.spec.backend not in (lc.interleaved_with or []) or lb.repeats != lc.repeats):
+        return None
+    out = []
+    for b_rounds, c_rounds in zip(_rounds_by_process(lb), _rounds_by_process(lc)):
+        n = min(len(b_rounds), len(c_rounds))  # a backend dropped mid-way pairs its rounds so far
+        if n:
+            out.append(stats.paired_round_ratios(b_rounds[:n], c_rounds[:n]))
+    return out or None
+
+
+def _rounds_by_process(latency) -> list[list[list[float]]]:
+    rounds = stats.split_runs(latency.samples_ms, latency.round_sizes)
+    sizes = latency.process_sizes or [len(latency.samples_ms)]
+    out, i = [], 0
+    for size in sizes:
+        taken, mine = 0, []
+        while taken < size:
+            mine.append(rounds[i])
+            taken += len(rounds[i])
+            i += 1
+        out.append(mine)
+    return out
 
 
 def accuracy_change(base: CaseResult, cand: CaseResult) -> dict:

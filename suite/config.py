@@ -63,6 +63,10 @@ class BenchConfig(Frozen):
     parity_tolerance: float = Field(1e-3, gt=0, description="max relative error of ORT vs eager")
     case_timeout_s: float = Field(1800.0, gt=0)
     isolation: Literal["process", "inline"] = "process"
+    repeats: int = Field(1, ge=1, le=100, description="fresh worker processes per case (or interleaved group); "
+                         "the median's CI then combines within- and between-process variation")
+    interleave: bool = Field(True, description="time the backends of one model x batch x size in alternating "
+                             "rounds in one worker (false: each backend in its own worker, one after another)")
     cooldown_temp_c: float | None = Field(None, gt=0, lt=150, description="wait between cases until the CPU is below this (Celsius)")
     cooldown_max_s: float = Field(600.0, gt=0, description="longest cool-down wait before a case; the case is then flagged")
     worker_memory_limit_mb: int | None = Field(

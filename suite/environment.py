@@ -12,6 +12,7 @@ import socket
 from importlib import metadata
 from pathlib import Path
 
+from suite.emulation import detect_emulation
 from suite.host import device_model, is_tegra, read_text
 from suite.results.schema import Environment
 
@@ -66,6 +67,7 @@ def collect_environment(root: str | os.PathLike[str] = "/") -> Environment:
         freq = float(f.max or f.current) if f else None
     except Exception:  # not available in some VMs/containers
         freq = None
+    emulated = detect_emulation(uname.machine, r)
     jetson_mode = None
     nvp = _read(r, "/etc/nvpmodel.conf")
     if nvp is not None:
@@ -85,6 +87,7 @@ def collect_environment(root: str | os.PathLike[str] = "/") -> Environment:
         device_model=device_model(r),
         platform=detect_platform(uname.machine, r),
         in_container=in_container(r),
+        emulation=emulated.describe() if emulated is not None else None,
         accelerators=_accelerators(r),
         jetson_power_mode=jetson_mode,
         python=platform.python_version(),

@@ -15,19 +15,27 @@ import time
 from typing import Any
 
 from suite.config import BenchConfig
-from suite.measure import CaseContext, run_case
+from suite.measure import CaseContext, run_group
 from suite.plan import PlannedCase
 from suite.processes import exit_with_parent, kill_process, mp_context
 from suite.results.schema import CaseResult, ErrorInfo, utc_now
 
 
 def execute(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
+    return execute_group([planned], ctx)[0]
+
+
+def execute_group(group: list[PlannedCase], ctx: CaseContext) -> list[CaseResult]:
+    """The cases of `group` (one case, or the backends of one model x batch x size, interleaved)
+    in one worker process; their results in group order. A worker that crashes, hangs or runs
+    out of memory fails every case of its group with that error."""
     if ctx.config.isolation == "inline":
-        return run_case(planned, ctx)
-    return run_in_worker(planned, ctx, ctx.config.case_timeout_s)
+        return run_group(group, ctx)
+    return run_in_worker(group, ctx, ctx.config.case_timeout_s * len(group))
 
 
-def _worker(conn: Any, planned: PlannedCase, ctx: CaseContext) -> None:
+def _worker(conn: Any, group: list[PlannedCase], ctx: CaseContext) -> None:
+    entered = time.time()
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     # Ctrl-C reaches the whole process group. The parent decides what it means (save, kill
     # this worker, stop); a worker dying of it first would be recorded as a crashed case.
@@ -36,21 +44,26 @@ def _worker(conn: Any, planned: PlannedCase, ctx: CaseContext) -> None:
     try:
         if ctx.config.worker_memory_limit_mb is not None:
             limit_memory(ctx.config.worker_memory_limit_mb)
-        result = run_case(planned, ctx)
+        if ctx.meter_probe is not None:
+            ctx.meter_probe.install()  # the run's meter, probed once in the parent
+        results = run_group(group, ctx)
         try:
-            conn.send(result.model_dump_json())
+            conn.send((entered, [r.model_dump_json() for r in results]))
         except OSError:  # the parent stopped (Ctrl-C, SIGTERM) while this case ran: nobody to tell
             pass
     finally:
         conn.close()
 
 
-def run_in_worker(planned: PlannedCase, ctx: CaseContext, timeout_s: float) -> CaseResult:
+def run_in_worker(group: list[PlannedCase], ctx: CaseContext, timeout_s: float) -> list[CaseResult]:
     mpc = mp_context()
     parent, child = mpc.Pipe(duplex=False)
-    proc = mpc.Process(target=_worker, args=(child, planned, ctx), name=f"bench-case-{planned.spec.case_id}")
+    first = group[0].spec
+    name = f"bench-case-{first.case_id}" + (f"-group{len(group)}" if len(group) > 1 else "")
+    proc = mpc.Process(target=_worker, args=(child, group, ctx), name=name)
     started = utc_now()
     t0 = time.perf_counter()
+    wall0 = time.time()
     payload = None
     try:
         # start() inside the try: a stop signal during it must still reach the kill below
@@ -63,7 +76,7 @@ def run_in_worker(planned: PlannedCase, ctx: CaseContext, timeout_s: float) -> C
                 payload = None
         else:
             kill_process(proc)
-            return _failed(planned, started, t0, "timeout", f"case did not finish within {timeout_s:g} s (killed)")
+            return _failed_group(group, started, t0, "timeout", f"case did not finish within {timeout_s:g} s (killed)")
         proc.join(timeout=30)
         if proc.is_alive():
             kill_process(proc)
@@ -74,9 +87,23 @@ def run_in_worker(planned: PlannedCase, ctx: CaseContext, timeout_s: float) -> C
         parent.close()
         child.close()
     if payload is not None:
-        return _explain_oom(CaseResult.model_validate_json(payload), ctx.config)
+        entered, results = payload
+        start_s = max(0.0, entered - wall0)
+        out = []
+        for raw in results:
+            r = CaseResult.model_validate_json(raw)
+            phases = {"worker_start": round(start_s, 6), **(r.phases_s or {})}
+            out.append(_explain_oom(r.model_copy(update={"phases_s": phases}), ctx.config))
+        return out
     code = proc.exitcode
-    return _explain_oom(_failed(planned, started, t0, *describe_exit(code)), ctx.config)
+    return [_explain_oom(r, ctx.config) for r in _failed_group(group, started, t0, *describe_exit(code))]
+
+
+def _failed_group(group: list[PlannedCase], started: Any, t0: float, kind: str, message: str) -> list[CaseResult]:
+    if len(group) > 1:
+        message += (f" (the worker ran {', '.join(p.spec.backend for p in group)} interleaved: every case of the "
+                    "group fails with it; --no-interleave runs each in its own worker)")
+    return [_failed(p, started, t0, kind, message) for p in group]
 
 
 def describe_exit(code: int | None) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from suite.config import BenchConfig
 from suite.errors import BenchError, CaseError
 from suite.plan import PlannedCase
 from suite.results.flags import flag, unique
+from suite.metrics.memory import model_bytes
 from suite.results.schema import CaseResult, ErrorInfo, FlopStats, MemoryStats, ParamStats, utc_now
 
 FLOP_NOTE_REAL = "counted on the real model (meta-device counting failed)"
@@ -27,6 +28,9 @@ class CaseContext:
 
     config: BenchConfig
     idle_baseline: Any = None  # suite.energy.IdleBaseline, measured by the runner
+    meter_probe: Any = None  # suite.energy.MeterProbe: the meter the runner probed once for the whole run
+    repeat: int = 0  # which of the case's worker processes this is (--repeats)
+    repeats: int = 1
     peaks: list[Any] = field(default_factory=list)  # DevicePeaks measured once per run (the roofs)
 
     def peaks_for(self, device: str) -> Any:
@@ -34,114 +38,220 @@ class CaseContext:
 
 
 def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
-    spec = planned.spec
-    started = utc_now()
-    t0 = time.perf_counter()
-    result: dict[str, Any] = {"flags": []}
-    try:
-        _measure(planned, ctx, result)
-        status = "parity_failed" if result.get("parity") is not None and not result["parity"].passed else "ok"
-        error = None
-        if status == "parity_failed":
-            p = result["parity"]
-            error = ErrorInfo(kind="parity", message=(
-                f"{spec.backend} output differs from {p.reference_backend}: max relative error {p.max_rel_error:.3g} > "
-                f"tolerance {p.tolerance:.3g}; {spec.backend} numbers for this case are not trustworthy"))
-    except CaseError as exc:
-        status, error = "failed", ErrorInfo(kind=exc.kind, message=str(exc), traceback=traceback.format_exc())
-    except BenchError as exc:
-        status, error = "failed", ErrorInfo(kind="input", message=str(exc))
-    except MemoryError as exc:
-        status, error = "failed", ErrorInfo(kind="oom", message=f"out of memory: {exc}")
-    except Exception as exc:  # a case must never crash the run
-        msg = f"{type(exc).__name__}: {exc}"
-        # CUDA says "out of memory"; torch's CPU allocator "can't allocate memory" (ENOMEM, e.g.
-        # past worker_memory_limit_mb).
-        low = str(exc).lower()
-        kind = "oom" if "out of memory" in low or "allocate memory" in low else "exception"
-        status, error = "failed", ErrorInfo(kind=kind, message=msg[:2000], traceback=traceback.format_exc())
-    result["flags"] = unique(result["flags"])
-    return CaseResult(
-        spec=spec, id=spec.case_id, status=status, error=error, started_at=started,
-        duration_s=time.perf_counter() - t0, **result,
-    )
+    """One case on its own: prepare, time, then energy, profile, dataset pass."""
+    case = CaseRun(planned, ctx)
+    if case.attempt(case.prepare) and case.attempt(case.time_alone):
+        case.attempt(case.finish)
+    case.close()
+    return case.result()
 
 
-def _measure(planned: PlannedCase, ctx: CaseContext, result: dict[str, Any]) -> None:
-    from suite.backends import backend_info, prepare_backend
-    from suite.backends.base import PrepareRequest
-    from suite.backends.eager import torch_backends_of
-    from suite.inputs import make_inputs
-    from suite.metrics.latency import latency_flags, time_forward
-    from suite.metrics.memory import PeakRSS, model_bytes
+def run_group(planned: list[PlannedCase], ctx: CaseContext) -> list[CaseResult]:
+    """The backends of one model x batch x size in one process: each prepared once and kept warm,
+    timed in alternating rounds (suite.metrics.interleave), then each one's energy window, profile
+    and dataset pass on its own. A backend that fails fails only its own case."""
+    from suite.metrics.interleave import Timed, interleave
 
-    config, spec = ctx.config, planned.spec
-    entry = planned.entry()
-    torch = None
-    if entry.builder is not None or spec.device != "cpu":
-        import torch
+    if len(planned) == 1:
+        return [run_case(planned[0], ctx)]
+    cases = [CaseRun(p, ctx) for p in planned]
+    ready = [c for c in cases if c.attempt(c.prepare)]
+    timed = [Timed(name=c.spec.backend, fn=c.forward, items_per_call=c.spec.batch_size, threads=c.spec.threads,
+                   synchronized=c.prepared.synchronized, context=c.prepared.context) for c in ready]
+    if timed:
+        out = interleave(timed, ctx.config.timing)
+        for c in ready:
+            name = c.spec.backend
+            c.phases["warmup"] = out.warmup_s.get(name, 0.0)
+            c.phases["sampling"] = out.sampling_s  # the rounds, shared by the group
+            if name in out.errors:
+                exc = out.errors[name]
+                c.attempt(lambda exc=exc: _reraise(exc))
+            else:
+                c.result_fields["latency"] = out.results[name]
+    for c in ready:
+        if c.error is None:
+            c.attempt(c.finish)
+    for c in cases:
+        c.close()
+    return [c.result() for c in cases]
 
-        torch.manual_seed(config.seed)
-        torch.set_num_threads(spec.threads)
-    traffic = None
-    with PeakRSS() as rss:
+
+def _reraise(exc: BaseException) -> None:
+    raise exc
+
+
+class CaseRun:
+    """One case's measurement in phases (prepare, time, finish), each timed into `phases`, its
+    failure turned into the case's status and error instead of an exception."""
+
+    def __init__(self, planned: PlannedCase, ctx: CaseContext):
+        self.planned, self.ctx, self.spec = planned, ctx, planned.spec
+        self.started = utc_now()
+        self.t0 = time.perf_counter()
+        self.result_fields: dict[str, Any] = {"flags": []}
+        self.phases: dict[str, float] = {}
+        self.status = "ok"
+        self.error: ErrorInfo | None = None
+        self.prepared: Any = None
+        self.inputs: Any = None
+        self.model: Any = None
+        self.torch: Any = None
+        self.rss: Any = None
+        self.traffic: Any = None  # bytes one forward moves (suite.metrics.roofline), for the roofline
+
+    def attempt(self, step: Any) -> bool:
+        try:
+            step()
+            return True
+        except CaseError as exc:
+            self.status, self.error = "failed", ErrorInfo(kind=exc.kind, message=str(exc),
+                                                          traceback=traceback.format_exc())
+        except BenchError as exc:
+            self.status, self.error = "failed", ErrorInfo(kind="input", message=str(exc))
+        except MemoryError as exc:
+            self.status, self.error = "failed", ErrorInfo(kind="oom", message=f"out of memory: {exc}")
+        except Exception as exc:  # a case must never crash the run
+            msg = f"{type(exc).__name__}: {exc}"
+            # CUDA says "out of memory"; torch's CPU allocator "can't allocate memory" (ENOMEM, e.g.
+            # past worker_memory_limit_mb).
+            low = str(exc).lower()
+            kind = "oom" if "out of memory" in low or "allocate memory" in low else "exception"
+            self.status, self.error = "failed", ErrorInfo(kind=kind, message=msg[:2000],
+                                                          traceback=traceback.format_exc())
+        return False
+
+    def forward(self) -> Any:
+        return self.prepared.run(self.inputs)
+
+    def _phase(self, name: str, t0: float) -> None:
+        self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - t0
+
+    def prepare(self) -> None:
+        from suite.backends import backend_info, prepare_backend
+        from suite.backends.base import PrepareRequest
+        from suite.backends.eager import torch_backends_of
+        from suite.inputs import make_inputs
+        from suite.metrics.memory import PeakRSS
+
+        config, spec, planned, result = self.ctx.config, self.spec, self.planned, self.result_fields
+        t = time.perf_counter()
+        entry = planned.entry()
+        if entry.builder is not None or spec.device != "cpu":
+            import torch
+
+            self.torch = torch
+            torch.manual_seed(config.seed)
+            torch.set_num_threads(spec.threads)
+        self.rss = PeakRSS().__enter__()
         model = entry.build(planned.choice.pretrained) if entry.builder is not None else None
         if model is not None and planned.choice.weights:
             from suite.models.weights import check_weights_file, load_weights
 
             load_weights(model, check_weights_file(planned.choice.weights, planned.choice.name))
-        inputs = make_inputs(entry.input_spec, spec.batch_size, spec.input_size, config.seed, spec.device)
+        self.model = model
+        self.inputs = inputs = make_inputs(entry.input_spec, spec.batch_size, spec.input_size, config.seed, spec.device)
+        self._phase("build", t)
+        t = time.perf_counter()
         if model is not None:
             result["params"], result["flops"] = static_metrics(model, inputs, spec.batch_size)
-            traffic = static_traffic(model, inputs) if result["flops"] is not None else None
+            self.traffic = static_traffic(model, inputs) if result["flops"] is not None else None
         elif entry.path:
             from suite.backends.onnx_params import onnx_param_stats
 
             result["params"] = onnx_param_stats(entry.path)
+        self._phase("flops", t)
+        t = time.perf_counter()
         req = PrepareRequest(
             model=model, entry=entry, inputs=inputs, device=spec.device, threads=spec.threads,
             options=config.options_for(backend_info(spec.backend).options_key),
             parity_tolerance=config.parity_tolerance,
         )
-        prepared = prepare_backend(spec.backend, req)
-        try:
-            result["export"] = prepared.export
-            result["parity"] = prepared.parity
-            result["flags"].extend(flag("backend_note", note) for note in prepared.flags)
-            result["torch_backends"] = torch_backends_of(prepared)
-            with prepared.context():
-                result["latency"] = time_forward(
-                    lambda: prepared.run(inputs), items_per_call=spec.batch_size, policy=config.timing,
-                    threads=spec.threads, synchronized=prepared.synchronized,
-                )
-                if config.energy.enabled:
-                    _measure_energy(prepared, inputs, spec.batch_size, ctx, result)
-                if config.profile.enabled:  # its own window, after every timed figure
-                    from suite.profiling import profile_for_case
+        self.prepared = prepared = prepare_backend(spec.backend, req)
+        self._phase("prepare", t)  # export (or compile) and the parity check
+        self.entry = entry
+        result["export"] = prepared.export
+        result["parity"] = prepared.parity
+        result["flags"].extend(flag("backend_note", note) for note in prepared.flags)
+        result["torch_backends"] = torch_backends_of(prepared)
 
-                    result["profile"], more = profile_for_case(prepared, inputs, config.profile, result.get("flops"))
-                    result["flags"].extend(more)
-                if planned.evaluates and config.dataset is not None:
-                    try:
-                        result["accuracy"] = _evaluate(prepared, entry, planned, config)
-                    except (CaseError, BenchError) as exc:  # the timings stand; say why there is no accuracy
-                        result["flags"].append(flag("accuracy_failed", str(exc)))
-        finally:
-            prepared.close()
-    result["flags"].extend(latency_flags(result["latency"], config.timing))
-    if result.get("flops") is not None and result["flops"].flops > 0:
-        from suite.metrics.roofline import roofline_for
+    def time_alone(self) -> None:
+        from suite.metrics.latency import time_forward
 
-        result["roofline"] = roofline_for(result["flops"].flops, traffic, result["latency"].summary.median_ms,
-                                          ctx.peaks_for(spec.device), spec.backend)
-    device_peak = None
-    if torch is not None and spec.device.startswith("cuda"):
-        device_peak = int(torch.cuda.max_memory_allocated())
-    result["memory"] = MemoryStats(
-        rss_before_bytes=rss.before, rss_peak_bytes=rss.peak, rss_peak_delta_bytes=rss.peak - rss.before,
-        model_bytes=model_bytes(model) if model is not None else None, device_peak_bytes=device_peak,
-        method=rss.method,
-    )
+        config, spec = self.ctx.config, self.spec
+        with self.prepared.context():
+            result = time_forward(self.forward, items_per_call=spec.batch_size, policy=config.timing,
+                                  threads=spec.threads, synchronized=self.prepared.synchronized,
+                                  phases=self.phases)
+        self.result_fields["latency"] = result
+
+    def finish(self) -> None:
+        """Energy, profile and dataset pass, each in its own window after the timed figures."""
+        from suite.metrics.latency import latency_flags
+
+        config, prepared, result = self.ctx.config, self.prepared, self.result_fields
+        if self.ctx.repeat > 0:  # energy, profile and dataset pass once per case: in its first process
+            return
+        with prepared.context():
+            if config.energy.enabled:
+                t = time.perf_counter()
+                _measure_energy(prepared, self.inputs, self.spec.batch_size, self.ctx, result, self.phases)
+                self._phase("energy", t)
+            if config.profile.enabled:  # its own window, after every timed figure
+                from suite.profiling import profile_for_case
+
+                t = time.perf_counter()
+                result["profile"], more = profile_for_case(prepared, self.inputs, config.profile, result.get("flops"))
+                result["flags"].extend(more)
+                self._phase("profile", t)
+            if self.planned.evaluates and config.dataset is not None:
+                t = time.perf_counter()
+                try:
+                    result["accuracy"] = _evaluate(prepared, self.entry, self.planned, config)
+                except (CaseError, BenchError) as exc:  # the timings stand; say why there is no accuracy
+                    result["flags"].append(flag("accuracy_failed", str(exc)))
+                self._phase("dataset", t)
+        if self.ctx.repeats == 1:  # with repeats, from the pooled samples (suite.repeats)
+            result["flags"].extend(latency_flags(result["latency"], config.timing))
+
+    def close(self) -> None:
+        if self.prepared is not None:
+            self.prepared.close()
+            self.prepared = None
+        if self.rss is None:
+            return
+        rss, self.rss = self.rss, None
+        rss.__exit__(None, None, None)
+        if self.error is not None and self.error.kind != "parity":
+            return
+        device_peak = None
+        if self.torch is not None and self.spec.device.startswith("cuda"):
+            device_peak = int(self.torch.cuda.max_memory_allocated())
+        self.result_fields["memory"] = MemoryStats(
+            rss_before_bytes=rss.before, rss_peak_bytes=rss.peak, rss_peak_delta_bytes=rss.peak - rss.before,
+            model_bytes=model_bytes(self.model) if self.model is not None else None, device_peak_bytes=device_peak,
+            method=rss.method,
+        )
+
+    def result(self) -> CaseResult:
+        fields = dict(self.result_fields)
+        parity = fields.get("parity")
+        if self.error is None and parity is not None and not parity.passed:
+            self.status = "parity_failed"
+            self.error = ErrorInfo(kind="parity", message=(
+                f"{self.spec.backend} output differs from {parity.reference_backend}: max relative error "
+                f"{parity.max_rel_error:.3g} > tolerance {parity.tolerance:.3g}; {self.spec.backend} numbers for "
+                "this case are not trustworthy"))
+        fields["flags"] = unique(fields["flags"])
+        flops, latency = fields.get("flops"), fields.get("latency")
+        if flops is not None and flops.flops > 0 and latency is not None:
+            from suite.metrics.roofline import roofline_for
+
+            fields["roofline"] = roofline_for(flops.flops, self.traffic, latency.summary.median_ms,
+                                              self.ctx.peaks_for(self.spec.device), self.spec.backend)
+        return CaseResult(spec=self.spec, id=self.spec.case_id, status=self.status, error=self.error,
+                          started_at=self.started, duration_s=time.perf_counter() - self.t0,
+                          phases_s={k: round(v, 6) for k, v in self.phases.items()}, **fields)
 
 
 def _evaluate(prepared: Any, entry: Any, planned: PlannedCase, config: BenchConfig) -> Any:
@@ -157,7 +267,8 @@ def _evaluate(prepared: Any, entry: Any, planned: PlannedCase, config: BenchConf
     return evaluate_dataset(prepared, entry, dataset, planned.spec, device=planned.spec.device)
 
 
-def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: CaseContext, result: dict[str, Any]) -> None:
+def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: CaseContext, result: dict[str, Any],
+                    phases: dict[str, float] | None = None) -> None:
     """Energy in its own window; a meter failure marks only the energy as failed."""
     try:
         from suite import energy
@@ -166,7 +277,10 @@ def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: Case
     opts = ctx.config.energy
     meter = None
     try:
-        meter = energy.select_meter(opts)
+        t = time.perf_counter()
+        meter = energy.select_meter(opts)  # the runner's probe, handed over (MeterProbe): no re-probing
+        if phases is not None:
+            phases["meter_probe"] = time.perf_counter() - t
         res, flags = energy.measure_energy(lambda: prepared.run(inputs), items, meter, opts, ctx.idle_baseline)
         result["energy"] = res
         result["carbon"] = energy.carbon_for(res, opts)

@@ -70,6 +70,8 @@ def check_same_machine(previous: RunResult, env: Any) -> None:
              for f in SAME_MACHINE_FIELDS if getattr(old, f) != getattr(env, f)]
     diffs += [f"{p} {old.packages.get(p, 'absent')} then, {env.packages.get(p, 'absent')} now"
               for p in SAME_PACKAGES if old.packages.get(p) != env.packages.get(p)]
+    if bool(old.emulation) != bool(getattr(env, "emulation", None)):  # emulated numbers never join native ones
+        diffs.append(f"emulated: {bool(old.emulation)} then, {bool(getattr(env, 'emulation', None))} now")
     if diffs:
         raise BenchError(
             f"Cannot resume run {previous.run_id} here: it was started on another machine or software stack "

@@ -18,14 +18,15 @@ from typing import Any
 
 from suite.config import BenchConfig
 from suite.errors import BenchError
-from suite.isolation import execute
+from suite.isolation import execute_group
 from suite.measure import CaseContext
 from suite.plan import PlannedCase
 from suite.preflight import check_dataset, check_dependencies, check_threads, plan_or_explain
+from suite.repeats import merge_repeats
 from suite.results.flags import flag, unique
 from suite.results.io import remove_stale_temporaries, save_results
 from suite.results.lock import results_lock
-from suite.results.schema import CaseResult, Conditions, Flag, RunResult, utc_now
+from suite.results.schema import CaseResult, Comparison, Conditions, Environment, Flag, RunResult, utc_now
 from suite.resume import check_resumable, check_same_machine
 from suite.version import __version__
 
@@ -87,38 +88,64 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
         emit("start", {"total": len(cases), "todo": len(todo), "path": path, "run": run})
         monitor = _monitor(config, emit)
         baselines = _baseline_schedule(config)
-        ctx = CaseContext(config=config)
+        ctx = CaseContext(config=config, meter_probe=_probe_meter(config, emit), repeats=config.repeats)
         if config.peaks and todo:
             from suite.metrics.peak import peaks_for_run
 
             ctx.peaks = run.environment.peaks = peaks_for_run(
                 run.environment.peaks, {(c.spec.device, c.spec.threads) for c in todo}, emit)
+        emulated = emulation_flags(run.environment)
+        i = 0
         try:
-            for i, planned in enumerate(todo):
-                cooldown_flags = _cool_down(config, monitor, emit)
-                if baselines is not None and baselines.due():
-                    ctx.idle_baseline = _idle_baseline(baselines, emit)
-                emit("case_start", {"index": i, "case": planned.spec})
-                result = _execute_watched(planned, ctx, monitor if config.monitor.enabled else None, cooldown_flags)
-                if config.dataset is not None:
-                    from suite.evaluate import link_accuracy
+            for group in case_groups(todo, config.interleave):
+                per_process: list[list[CaseResult]] = []
+                for k in range(config.repeats):
+                    cooldown_flags = _cool_down(config, monitor, emit)
+                    if baselines is not None and baselines.due():
+                        ctx.idle_baseline = _idle_baseline(baselines, emit)
+                    emit("case_start", {"index": i, "case": group[0].spec, "group": [p.spec for p in group],
+                                        "repeat": k, "repeats": config.repeats})
+                    ctx.repeat = k
+                    per_process.append(_execute_watched(group, ctx, monitor if config.monitor.enabled else None,
+                                                        [*cooldown_flags, *emulated]))
+                    if all(r.status == "failed" for r in per_process[-1]):
+                        break  # a worker that crashed: no point in crashing it K times
+                for j in range(len(group)):
+                    result = merge_repeats([results[j] for results in per_process], config.timing)
+                    if config.dataset is not None:
+                        from suite.evaluate import link_accuracy
 
-                    result = link_accuracy(result, run.cases)
-                run.cases.append(result)
-                run.comparisons += new_comparisons(run.cases, run.comparisons)
-                _save(run, path, emit)
-                emit("case_end", {"index": i, "result": result})
+                        result = link_accuracy(result, run.cases)
+                    run.cases.append(result)
+                    run.comparisons += _with_flags(new_comparisons(run.cases, run.comparisons), emulated)
+                    _save(run, path, emit)
+                    emit("case_end", {"index": i, "result": result})
+                    i += 1
         except BaseException:
             # Ctrl-C, SIGTERM (see stop_on_signals), a full disk: keep every finished case. A
             # second Ctrl-C while this writes is already answered: the run is stopping.
             run.interrupted = True
-            run.comparisons += new_comparisons(run.cases, run.comparisons)
+            run.comparisons += _with_flags(new_comparisons(run.cases, run.comparisons), emulated)
             _save(run, path, emit, stopping=True)
             raise
         run.finished_at = utc_now()
         _save(run, path, emit)
     emit("end", {"path": path, "run": run})
     return run
+
+
+def emulation_flags(env: Environment) -> list[Flag]:
+    """The flag every case and comparison of an emulated run carries (none on a native machine)."""
+    if not env.emulation:
+        return []
+    return [flag("emulated", f"Measured under CPU emulation ({env.emulation}): not representative of any "
+                             f"{env.machine} device")]
+
+
+def _with_flags(comparisons: list[Comparison], extra: list[Flag]) -> list[Comparison]:
+    if not extra:
+        return comparisons
+    return [c.model_copy(update={"flags": unique([*c.flags, *extra])}) for c in comparisons]
 
 
 def _save(run: RunResult, path: Path, emit: Progress, stopping: bool = False) -> None:
@@ -199,12 +226,42 @@ def _cool_down(config: BenchConfig, monitor: Any, emit: Progress) -> list[Flag]:
     return [flag("cooldown_timeout", res.flag)] if res.flag else []
 
 
-def _execute_watched(planned: PlannedCase, ctx: CaseContext, monitor: Any, extra_flags: list[Flag]) -> CaseResult:
+def case_groups(cases: list[PlannedCase], interleave: bool) -> list[list[PlannedCase]]:
+    """The cases in the order planned, those of one model x batch x size (x resize) together when
+    interleaving (the plan lists a shape's backends next to each other); else one case each."""
+    if not interleave:
+        return [[c] for c in cases]
+    from suite.comparisons import pair_key
+
+    groups: list[list[PlannedCase]] = []
+    for c in cases:
+        if groups and pair_key(groups[-1][0].spec) == pair_key(c.spec):
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    return groups
+
+
+def _probe_meter(config: BenchConfig, emit: Progress) -> Any:
+    """The run's energy meter, probed once here and handed to every worker (None: none works, or
+    no energy; each worker then says why in its own case)."""
+    if not config.energy.enabled or config.isolation == "inline":
+        return None
+    try:
+        from suite.energy.select import probe_once
+
+        return probe_once(config.energy)
+    except Exception:  # the cases record why energy failed, as before
+        return None
+
+
+def _execute_watched(group: list[PlannedCase], ctx: CaseContext, monitor: Any,
+                     extra_flags: list[Flag]) -> list[CaseResult]:
     if monitor is None:
-        return with_conditions(execute(planned, ctx), None, extra_flags)
-    with monitor.watch(planned.spec.device) as watch:
-        result = execute(planned, ctx)
-    return with_conditions(result, watch, extra_flags)
+        return [with_conditions(r, None, extra_flags) for r in execute_group(group, ctx)]
+    with monitor.watch(group[0].spec.device) as watch:
+        results = execute_group(group, ctx)
+    return [with_conditions(r, watch, extra_flags) for r in results]
 
 
 def with_conditions(result: CaseResult, watched: Any, extra_flags: list[Flag] | None = None) -> CaseResult:

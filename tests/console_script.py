@@ -45,3 +45,13 @@ def blocker(tmp_path: Path, *modules: str) -> dict[str, str]:
     site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text("import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in modules))
     return {"PYTHONPATH": str(site)}
+
+
+def usage_error(res: subprocess.CompletedProcess) -> str:
+    """Assert that the installed `bench` refused a usage mistake the way every one must be refused
+    (exit 2, one paragraph starting "error: ", no traceback) and return the paragraph on one line."""
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr + res.stdout
+    text = res.stderr.strip()
+    assert text.startswith("error: ") and "\n\n" not in text, text
+    return " ".join(text.split())

@@ -32,19 +32,31 @@ def register(app: typer.Typer) -> None:
         variant: Annotated[str, typer.Option(help="full (PyTorch + ONNX Runtime) or ort (ONNX Runtime only, .onnx models).")] = "full",
         base: Annotated[Optional[str], typer.Option(help="Base image (build argument BASE), e.g. a local one made by scripts/make-base-image.sh.")] = None,
         tag: Annotated[Optional[str], typer.Option(help="Image tag (default bench:<platform>-<variant>).")] = None,
-        build_arg: Annotated[Optional[list[str]], typer.Option("--build-arg", help="KEY=VALUE build argument (repeat), e.g. TORCH_VERSION=2.9.1.")] = None,
+        build_arg: Annotated[Optional[list[str]], typer.Option("--build-arg", help="KEY=VALUE build argument (repeat), e.g. TORCH_INDEX_URL=https://pypi.org/simple.")] = None,
         context: Annotated[Optional[Path], typer.Option(help="The project folder with the Dockerfiles (default: found from here).")] = None,
         host: Annotated[Optional[str], typer.Option(help="Docker engine URL (default: DOCKER_HOST or the local socket).")] = None,
     ) -> None:
         """Build the image for this machine's platform (or --platform), streaming the build log."""
-        from suite.containers.images import build_image, connect
+        from suite.containers.images import (
+            build_image,
+            compose_command,
+            connect,
+            find_context,
+            stack_pins,
+        )
 
         flavour = _flavour(platform)
-        client = connect(host)
+        args = _kv(build_arg)
+        ctx = find_context(context or Path.cwd())
+        pins = stack_pins(ctx)
         out = _Out()
-        tag = build_image(client, platform=flavour, variant=variant, context=context or Path.cwd(),
-                          tag=tag, base=base, build_args=_kv(build_arg), on_log=out.line)
+        out.line(f"platform {flavour}: {dockerfile_name(flavour)}, stack {ctx / 'constraints.txt'} ("
+                 + ", ".join(f"{k} {v}" for k, v in pins.items()) + ")")
+        client = connect(host)
+        tag = build_image(client, platform=flavour, variant=variant, context=ctx,
+                          tag=tag, base=base, build_args=args, on_log=out.line)
         out.line(f"built {tag}")
+        out.line("run it with:  " + compose_command(flavour, variant, base, args))
 
     @docker_app.command("run", context_settings=_PASS_THROUGH)
     def docker_run(
@@ -67,7 +79,12 @@ def register(app: typer.Typer) -> None:
 
         from suite.containers.container import run_container
         from suite.containers.fleet import DEFAULT_ARGS, bench_command
-        from suite.containers.images import build_image, connect, image_exists, image_tag
+        from suite.containers.images import (
+            build_image,
+            connect,
+            image_exists,
+            image_tag,
+        )
         from suite.containers.platform import meter_access
 
         flavour = _flavour(platform)
@@ -134,6 +151,12 @@ class _Out:
         with self._lock:
             sys.stdout.write(text + "\n")
             sys.stdout.flush()
+
+
+def dockerfile_name(flavour: str) -> str:
+    from suite.containers.images import dockerfile_for
+
+    return dockerfile_for(flavour)
 
 
 def _flavour(platform: str) -> str:

@@ -36,7 +36,13 @@ class RunProgress:
             self.task = self.progress.add_task("cases", total=data["total"], completed=done, current="")
             self.console.print(f"Results: {escape(str(self.path))}  ({data['todo']} case(s) to run)")
         elif event == "case_start":
-            self.progress.update(self.task, current=escape(data["case"].label))
+            label = data["case"].label
+            group = data.get("group") or []
+            if len(group) > 1:
+                label += " + " + " + ".join(s.backend for s in group[1:]) + " (interleaved)"
+            if data.get("repeats", 1) > 1:
+                label += f", process {data['repeat'] + 1}/{data['repeats']}"
+            self.progress.update(self.task, current=escape(label))
         elif event == "peaks":
             self.console.print(escape(data["message"]))
         elif event == "baseline":

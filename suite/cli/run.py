@@ -61,6 +61,8 @@ def register(app: typer.Typer) -> None:
         exporter: Annotated[Optional[str], typer.Option(help="ONNX exporter for the ort backends: dynamo (default) or torchscript.")] = None,
         opset: Annotated[Optional[int], typer.Option(help="ONNX opset for the export (default: the exporter's).")] = None,
         inline: Annotated[bool, typer.Option("--inline", help="Run cases in this process (no worker isolation; for debugging).")] = False,
+        repeats: Annotated[Optional[int], typer.Option("--repeats", min=1, max=100, help="Fresh worker processes per case (or interleaved group); the median's CI then combines within- and between-process variation (hierarchical bootstrap). Default: the preset's.")] = None,
+        no_interleave: Annotated[bool, typer.Option("--no-interleave", help="Time each backend in its own worker, one after another, instead of in alternating rounds in one worker.")] = False,
         no_report: Annotated[bool, typer.Option("--no-report", help="Do not render the HTML report at the end.")] = False,
         no_peaks: Annotated[bool, typer.Option("--no-peaks", help="Do not measure the device's GEMM and bandwidth ceilings (cached per machine after the first run; the roofline then has no roofs).")] = False,
         dataset: Annotated[Optional[str], typer.Option("--dataset", help="Real evaluation data for accuracy beside efficiency: digits, imagefolder:DIR, npz:FILE, hf-disk:DIR, or user (the model file's load_dataset()).")] = None,
@@ -97,6 +99,10 @@ def register(app: typer.Typer) -> None:
             overrides["profile"] = {"enabled": True, **({"calls": profile_calls} if profile_calls is not None else {})}
         if inline:
             overrides["isolation"] = "inline"
+        if repeats is not None:
+            overrides["repeats"] = repeats
+        if no_interleave:
+            overrides["interleave"] = False
         if no_report:
             overrides["report"] = False
         if no_peaks:

@@ -46,6 +46,8 @@ def print_summary(run: Any) -> None:
             val = c.energy.net_j_per_inference if c.energy.net_j_per_inference is not None else c.energy.gross_j_per_inference
             energy = f"{val:.3g}" + ("*" if c.energy.method == "estimated" else "")
         status = c.status if c.status != "failed" else f"failed: {c.error.kind}"
+        if any(f.kind == "emulated" for f in c.flags):
+            status += " (EMULATED)"
         size = "-" if s.input_size is None else f"{s.input_size:g}" + (f" {s.resize}" if s.resize else "")
         extra = [fmt_accuracy(c.accuracy)] if has_acc else []
         table.add_row(
@@ -60,6 +62,12 @@ def print_summary(run: Any) -> None:
         )
     console = stdout_console()
     console.print(table)
+    if run.environment.emulation:
+        from rich.markup import escape
+
+        console.print(f"[bold red]EMULATED:[/] this run executed under CPU emulation ({escape(run.environment.emulation)}). "
+                      "Its timings measure the emulator, not a device: they are not representative and are "
+                      "flagged 'emulated' in the results and the report.", highlight=False, soft_wrap=True)
     if any(c.energy is not None and c.energy.method == "estimated" for c in run.cases):
         console.print("* energy estimated from a model (no power sensor here), not measured")
     if run.comparisons:
@@ -68,6 +76,7 @@ def print_summary(run: Any) -> None:
             comp.add_column(col)
         for k in run.comparisons:
             flag = " (parity failed)" if any(f.kind == "parity_failed" for f in k.flags) else ""
+            flag += " (EMULATED)" if any(f.kind == "emulated" for f in k.flags) else ""
             comp.add_row(k.model, k.candidate_backend, str(k.batch_size), "-" if k.input_size is None else f"{k.input_size:g}",
                          f"{k.ratio:.2f} [{k.ci_low:.2f}, {k.ci_high:.2f}]{flag}", "yes" if k.significant else "no")
         console.print(comp)

@@ -34,6 +34,45 @@ def dockerfile_for(platform: str) -> str:
     return f"Dockerfile.{platform_of(platform)}"
 
 
+# The project's one pinned stack (constraints.txt at the root): every image installs with it.
+CONSTRAINTS = "constraints.txt"
+STACK_PACKAGES = ("torch", "torchvision", "onnxruntime", "transformers", "numpy")
+
+
+def stack_pins(context: str | os.PathLike[str]) -> dict[str, str]:
+    """The pinned versions of the packages the numbers depend on, read from constraints.txt."""
+    path = Path(context) / CONSTRAINTS
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DockerError(f"Cannot read the pinned stack {path}: {exc.strerror or exc}. Every image installs "
+                          "with it: run from a checkout of the project.") from None
+    pins: dict[str, str] = {}
+    for line in text.splitlines():
+        name, sep, version = line.split("#", 1)[0].strip().partition("==")
+        if sep and name.strip().lower() in STACK_PACKAGES:
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def compose_command(flavour: str, variant: str = "full", base: str | None = None,
+                    build_args: Mapping[str, str] | None = None) -> str:
+    """What a person types to run the image just built: compose.yaml's variables for this flavour."""
+    from shlex import quote
+
+    env: list[str] = []
+    if flavour != "x86":
+        env.append(f"BENCH_PLATFORM={flavour}")
+    if check_variant(variant) != "full":
+        env.append(f"BENCH_VARIANT={variant}")
+    if base:
+        env.append(f"BENCH_BASE={quote(base)}")
+    index = (build_args or {}).get("TORCH_INDEX_URL")
+    if index and flavour == "x86":
+        env.append(f"BENCH_TORCH_INDEX_URL={quote(index)}")
+    return " ".join([*env, "docker", "compose", "run", "--rm", "bench"])
+
+
 def find_context(start: str | os.PathLike[str] | None = None) -> Path:
     """The folder holding the Dockerfiles: `start` or a parent of it, else the checkout the
     suite was imported from. A pip-installed suite has no Dockerfiles: say so."""

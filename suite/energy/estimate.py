@@ -138,3 +138,58 @@ def probe(opts: EnergyConfig, *, clock=None, setup: CodecarbonSetup | None = Non
         assumptions=describe_assumptions(setup, opts.sample_hz), on_start=on_start,
         detail=f"codecarbon {setup.version} model: " + ", ".join(label for label, _ in parts), **kwargs,
     )
+
+
+def portable_setup(setup: CodecarbonSetup) -> dict[str, Any]:
+    """The detected hardware as plain picklable state, so that the runner probes codecarbon once
+    per run (~1.5 s) and hands the result to every worker (`restore_setup`). Locks and psutil
+    handles cannot travel; they are marked and made anew in the worker."""
+    import threading as _threading
+
+    import psutil
+
+    lock_type, rlock_type = type(_threading.Lock()), type(_threading.RLock())
+    parts = []
+    for hw in setup.hardware:
+        state = {}
+        for key, value in vars(hw).items():
+            if isinstance(value, lock_type):
+                state[key] = ("__lock__",)
+            elif isinstance(value, rlock_type):
+                state[key] = ("__rlock__",)
+            elif isinstance(value, psutil.Process):
+                state[key] = ("__process__",)
+            else:
+                state[key] = value
+        parts.append((type(hw).__module__, type(hw).__qualname__, state))
+    return {"version": setup.version, "conf": setup.conf, "parts": parts}
+
+
+def restore_setup(portable: dict[str, Any]) -> CodecarbonSetup:
+    """Install what `portable_setup` exported as this process's codecarbon set-up."""
+    import importlib
+    import os
+
+    import psutil
+
+    global _SETUP
+    hardware = []
+    for module, qualname, state in portable["parts"]:
+        cls: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        hw = object.__new__(cls)
+        for key, value in state.items():
+            if value == ("__lock__",):
+                value = threading.Lock()
+            elif value == ("__rlock__",):
+                value = threading.RLock()
+            elif value == ("__process__",):
+                value = psutil.Process(os.getpid())
+            elif key == "_pid":
+                value = os.getpid()
+            setattr(hw, key, value)
+        hardware.append(hw)
+    with _LOCK:
+        _SETUP = CodecarbonSetup(version=portable["version"], hardware=hardware, conf=portable["conf"])
+    return _SETUP

@@ -45,8 +45,50 @@ def probe_meter(name: str, opts: EnergyConfig) -> Meter:
     return meter_factory(name)(opts)
 
 
+@dataclass(frozen=True)
+class MeterProbe:
+    """The meter the runner chose once for the whole run, handed to every worker: its name (so a
+    worker does not try the meters `auto` already found unusable) and, for the estimate, the
+    codecarbon hardware set-up (the ~1.5 s probe codecarbon would otherwise redo per worker)."""
+
+    name: str
+    codecarbon: dict[str, Any] | None = None
+    probe_s: float = 0.0  # what probing cost the parent
+
+    def install(self) -> None:
+        global _PROBED
+        if self.codecarbon is not None:
+            from suite.energy.estimate import restore_setup
+
+            restore_setup(self.codecarbon)
+        _PROBED = self.name
+
+
+_PROBED: str | None = None  # set in a worker by MeterProbe.install
+
+
+def probe_once(opts: EnergyConfig) -> MeterProbe:
+    """Select the run's meter now (in the runner), close it, and say how to find it again."""
+    import time
+
+    t0 = time.perf_counter()
+    meter = select_meter(opts)
+    try:
+        name = meter.name
+    finally:
+        meter.close()
+    setup = None
+    if name == "estimate":
+        from suite.energy.estimate import codecarbon_setup, portable_setup
+
+        setup = portable_setup(codecarbon_setup())
+    return MeterProbe(name=name, codecarbon=setup, probe_s=time.perf_counter() - t0)
+
+
 def select_meter(opts: EnergyConfig) -> Meter:
     name = canonical_meter_name(opts.meter)
+    if name == "auto" and _PROBED is not None:
+        name = _PROBED
     if name != "auto":
         return probe_meter(name, opts)
     reasons = []

@@ -77,7 +77,44 @@ def compute_flags(data: ReportData) -> dict[str, list[Flag]]:
     out: dict[str, list[Flag]] = {e.uid: list(case_flags(e)) for e in data.entries}
     for uid, flag in _non_monotonic(data.entries):
         out[uid].append(flag)
+    for uid, flag in _version_mismatch(data.entries):
+        out[uid].append(flag)
     return out
+
+
+# The libraries a cross-device comparison depends on (Environment.packages names).
+VERSIONED_PACKAGES = ("torch", "onnxruntime", "transformers")
+
+
+def _public_version(v: str) -> str:
+    """2.14.1+cpu -> 2.14.1: a wheel index's build label is the same release of the library."""
+    return v.split("+", 1)[0]
+
+
+def _version_mismatch(entries: list[Entry]) -> Iterable[tuple[str, Flag]]:
+    """A case whose matrix row holds another device that ran other library versions: the two
+    devices' numbers side by side compare the libraries too. Only packages both runs recorded."""
+    rows: dict[tuple, list[Entry]] = {}
+    for e in entries:
+        rows.setdefault(e.matrix_key, []).append(e)
+    for es in rows.values():
+        for e in es:
+            mine = e.run.run.environment.packages
+            diffs: list[str] = []
+            for other in es:
+                if other.device is e.device:
+                    continue
+                theirs = other.run.run.environment.packages
+                for name in VERSIONED_PACKAGES:
+                    a, b = mine.get(name), theirs.get(name)
+                    if a is None or b is None or _public_version(a) == _public_version(b):
+                        continue
+                    text = f"{name} {_public_version(a)} here, {_public_version(b)} on {other.device.label}"
+                    if text not in diffs:
+                        diffs.append(text)
+            if diffs:
+                yield e.uid, _derived("version_mismatch", "Library versions differ across devices: "
+                                      + "; ".join(diffs) + ".", frozenset({LATENCY, RATIO}))
 
 
 def case_flags(e: Entry) -> Iterable[Flag]:

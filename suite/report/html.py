@@ -135,6 +135,10 @@ def render_report(
 
 # ----------------------------------------------------------------------------- HTML
 
+EMULATED_NOTE = ("These devices ran under CPU emulation (e.g. qemu-user running arm64 code on an x86 machine). "
+                 "Their timings and energy measure the emulator, not the device: every one of their numbers "
+                 "carries the 'emulated' flag and none should be compared with a native device's.")
+
 
 def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -180,7 +184,7 @@ def render_html(data, flags, tables, figs, fig_links, *, title: str, generated_a
     template = _environment().get_template("report.html.j2")
     return template.render(
         title=title, generated_at=generated_at.strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
-        data=data, t=tables, cards=_cards(data, flags),
+        data=data, t=tables, cards=_cards(data, flags), emulated_note=EMULATED_NOTE,
         figures=[f for f in figures if f["fig"].id not in FIGURE_IDS],
         study_figures=[f for f in figures if f["fig"].id in FIGURE_IDS],
         study_intro=study_intro(tables.study.study) if tables.study is not None else "",
@@ -246,6 +250,10 @@ def _markdown(data, tables, figs, fig_links, title: str, generated_at: datetime)
     if data.bad_files:
         out += ["## Files that could not be read", ""]
         out += [f"- `{md_escape(b.path)}`: {md_escape(b.reason)}" for b in data.bad_files]
+        out.append("")
+    if data.emulated_devices:
+        out += ["## Emulated runs: not representative", "", EMULATED_NOTE, ""]
+        out += [f"- {md_escape(d.label)}: {md_escape(d.env.emulation or '')}" for d in data.emulated_devices]
         out.append("")
     from suite.report.study import FIGURE_IDS
     from suite.report.tables.study import study_markdown

@@ -32,10 +32,13 @@ class DeviceKey:
     hostname: str
     cpu_model: str
     device_model: str | None
+    # An emulated run is never the same device as a native one on the same machine: its
+    # numbers describe the emulator, and must not be merged with the host's own.
+    emulated: bool = False
 
     @classmethod
     def of(cls, env: Environment) -> DeviceKey:
-        return cls(env.hostname, env.cpu_model, env.device_model)
+        return cls(env.hostname, env.cpu_model, env.device_model, bool(env.emulation))
 
 
 @dataclass(eq=False)
@@ -208,6 +211,11 @@ class ReportData:
     comparisons: list[ComparisonView]
     bad_files: list[ResultsFileError] = field(default_factory=list)
 
+    @property
+    def emulated_devices(self) -> list[Device]:
+        """Devices whose runs executed under CPU emulation: their numbers are not representative."""
+        return [d for d in self.devices if d.key.emulated]
+
     def matrix(self) -> dict[MatrixKey, dict[tuple[int, str], list[Entry]]]:
         """Matrix key -> (device index, backend) -> entries (newest run first)."""
         dev_index = {id(d): i for i, d in enumerate(self.devices)}
@@ -281,7 +289,10 @@ def _devices(runs: list[RunRef]) -> list[Device]:
     devices = []
     for key, rs in by_key.items():
         newest = max(rs, key=lambda r: r.run.created_at)
-        devices.append(Device(key=key, label=short_device_name(newest.run.environment), anchor="",
+        label = short_device_name(newest.run.environment)
+        if key.emulated:
+            label = f"{label} ({newest.run.environment.machine}, emulated)"
+        devices.append(Device(key=key, label=label, anchor="",
                               env=newest.run.environment, runs=rs))
     _make_labels_unique(devices)
     devices.sort(key=lambda d: d.label.lower())

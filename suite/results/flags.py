@@ -69,6 +69,9 @@ _KINDS = (
              "Other processes or virtual machines used the CPU during the case."),
     FlagKind("power_mode_change", "power mode changed", "MODE", "warn", (LATENCY, ENERGY),
              "The device's power mode changed during the case."),
+    FlagKind("emulated", "emulated", "EMU", "bad", (LATENCY, ENERGY, RATIO),
+             "The run executed under CPU emulation (e.g. qemu-user running arm64 code on an x86 machine): its "
+             "timings and energy measure the emulator, not the device; never compare them with native numbers."),
     FlagKind("cooldown_timeout", "not cooled down", "HOT", "warn", (LATENCY, ENERGY),
              "The CPU did not cool to the target temperature before the case."),
     # Energy (suite.energy).
@@ -87,6 +90,11 @@ _KINDS = (
     # Accuracy on real data (suite/evaluate.py).
     FlagKind("accuracy_failed", "no accuracy", "NOACC", "warn", (ACCURACY,),
              "The dataset pass failed: the case has timings but no accuracy."),
+    # Across devices (the report derives it, never stored): issue 15.
+    FlagKind("version_mismatch", "library versions differ", "VERS", "warn", (LATENCY, RATIO),
+             "Devices compared side by side ran different torch / ONNX Runtime / transformers versions "
+             "(local build labels such as +cpu aside): the difference measures the libraries as well as the "
+             "devices. constraints.txt pins one stack for every device."),
     # What a backend says about its own timing (e.g. host copies inside the timed run).
     FlagKind("backend_note", "backend note", "NOTE", "info", (LATENCY,), "A backend's note on what it timed."),
 )

@@ -98,6 +98,9 @@ class Environment(_Model):
     device_model: str | None = None  # Raspberry Pi / Jetson from the device tree
     platform: str = "x86"  # x86 | arm64 | l4t
     in_container: bool = False
+    # Set when the run executed under CPU emulation (suite/emulation.py: e.g. qemu-user running
+    # arm64 code on x86): how it was detected. Its timings describe the emulator, not the device.
+    emulation: str | None = None
     accelerators: list[str] = Field(default_factory=list)
     jetson_power_mode: str | None = None
     python: str = ""
@@ -216,6 +219,9 @@ class LatencySummary(_Model):
     p99_min_samples: Count | None = None
     outliers_mild: Count | None = None
     outliers_severe: Count | None = None
+    # How the median's CI was computed: "order statistics, one process" or, with --repeats K > 1,
+    # "hierarchical bootstrap: K processes x samples" (then the CI above is the combined one).
+    ci_method: str | None = None
 
 
 class LatencyResult(_Model):
@@ -228,7 +234,13 @@ class LatencyResult(_Model):
     timer: str = "time.perf_counter_ns"
     synchronized: bool = False  # True when a device sync closes each sample
     summary: LatencySummary
-    process_medians_ms: list[Ms] | None = None
+    process_medians_ms: list[Ms] | None = None  # one median per worker process (--repeats K > 1)
+    repeats: int = Field(1, ge=1)  # worker processes whose samples samples_ms pools
+    process_sizes: list[Count] | None = None  # samples per process, in samples_ms order (repeats > 1)
+    # Interleaved with other backends (one worker, alternating rounds): samples per round, in
+    # samples_ms order, over all processes; the comparison's paired CI is recomputed from these.
+    round_sizes: list[Count] | None = None
+    interleaved_with: list[str] | None = None  # the other backends of the rounds
 
 
 class MemoryStats(_Model):
@@ -428,6 +440,9 @@ class CaseResult(_Model):
     conditions: Conditions | None = None
     torch_backends: TorchBackends | None = None  # torch's settings while the case ran (torch backends only)
     flags: list[Flag] = Field(default_factory=list)  # every reason to doubt a number of this case, once
+    # Wall seconds per phase (worker_start, build, flops, prepare (export + parity), warmup,
+    # sampling, energy, profile, dataset, repeats); interleaved cases share their rounds' time.
+    phases_s: dict[str, NonNegative] | None = None
 
     @model_validator(mode="after")
     def _id_is_the_spec(self) -> CaseResult:
@@ -463,6 +478,10 @@ class Comparison(_Model):
     accuracy_delta: float | None = None
     changed_predictions: int | None = None
     mcnemar_p: float | None = None
+    # "paired rounds (hierarchical bootstrap)" when both were interleaved in one worker: ratio is
+    # the median of the per-round ratios; None: independent bootstrap of the two sample sets.
+    ci_method: str | None = None
+    paired_rounds: int | None = None
 
 
 class RunResult(_Model):

@@ -33,10 +33,10 @@ def test_slim_image_contents(engine, slim_image):
     uid, gid, home, cli, ort_version, torch_state = out.split()
     assert uid == "1000" and gid == "1000" and home == "/home/bench"
     assert cli == "cli-ok"
-    assert ort_version == "1.32.0"  # the pinned build argument
+    assert ort_version == _pinned("onnxruntime")  # constraints.txt's pin
     assert torch_state == "no-torch"  # the slim variant really is slim
     attrs = engine.images.get(slim_image).attrs["Config"]
-    assert attrs["Entrypoint"] == ["bench"] and attrs["User"] == "1000:1000"
+    assert attrs["Entrypoint"] == ["bench-entrypoint"] and attrs["User"] == "1000:1000"
 
 
 def test_code_change_rebuild_reuses_the_dependency_layers(engine, slim_image):
@@ -69,6 +69,12 @@ def test_x86_sysfs_mount_resolves_class_links(engine, slim_image):
     assert out[2:] == ["read-only", "/host"]
 
 
+def _pinned(name: str) -> str:
+    from suite.containers.images import stack_pins
+
+    return stack_pins(ROOT)[name]
+
+
 def _compose_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")}
     env.update({"BENCH_VARIANT": "ort", "BENCH_BASE": BASE_TAG, **extra})
@@ -83,9 +89,9 @@ def test_compose_builds_the_image_on_the_local_base(slim_image):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = subprocess.run(["docker", "compose", "run", "--rm", "--entrypoint", "sh", "bench", "-c",
                           "python -c 'import onnxruntime; print(onnxruntime.__version__)'; id -u"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300, env=_compose_env())
+                         cwd=ROOT, capture_output=True, text=True, timeout=300, env=_compose_env(BENCH_UID="1000"))
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.split() == ["1.32.0", "1000"]
+    assert out.stdout.split() == [_pinned("onnxruntime"), "1000"]
 
 
 def test_compose_run_bench_leaves_results_and_report_on_the_host(slim_image, model_dir, reports_subdir):
@@ -139,11 +145,16 @@ def test_bench_docker_run_streams_logs_and_returns_the_status(slim_image, model_
 def test_bench_docker_build_streams_the_log_and_reports_failures(slim_image):
     ok = bench_cli("docker", "build", "--variant", "ort", "--base", BASE_TAG)  # platform detected: x86
     assert ok.returncode == 0, ok.stdout[-3000:] + ok.stderr[-3000:]
-    assert "Dockerfile.x86" in ok.stdout and "Step 1/" in ok.stdout and ok.stdout.rstrip().endswith("built bench:x86-ort")
+    lines = ok.stdout.rstrip().splitlines()
+    assert lines[0].startswith("platform x86: Dockerfile.x86, stack ") and "torch 2.14.1" in lines[0]
+    assert "Step 1/" in ok.stdout and lines[-2] == "built bench:x86-ort"
+    # The command a person types: compose resolves it to the image just built (test_static checks
+    # the same for every platform without an engine).
+    assert lines[-1] == f"run it with:  BENCH_VARIANT=ort BENCH_BASE={BASE_TAG} docker compose run --rm bench"
     bad = bench_cli("docker", "build", "--variant", "ort", "--base", BASE_TAG, "--tag", "bench-test:broken",
-                    "--build-arg", "ONNXRUNTIME_VERSION=0.0.0")
+                    "--build-arg", "VARIANT=bogus")
     assert bad.returncode == 2
-    assert "Building bench-test:broken failed" in bad.stderr and "onnxruntime==0.0.0" in bad.stderr
+    assert "Building bench-test:broken failed" in bad.stderr and "VARIANT must be full or ort, not bogus" in bad.stderr
     assert "Traceback" not in bad.stderr
 
 

@@ -73,7 +73,9 @@ def test_dockerfile_shape(dockerfile):
     # Runs as a non-root user.
     users = [ln.split(None, 1)[1] for ln in lines if ln.startswith("USER ")]
     assert users and users[-1] not in ("root", "0", "0:0")
-    assert lines[-2].startswith("ENTRYPOINT") and '"bench"' in lines[-2]
+    assert lines[-2].startswith("ENTRYPOINT") and ('"bench"' in lines[-2] or '"bench-entrypoint"' in lines[-2])
+    if '"bench-entrypoint"' in lines[-2]:  # runs bench as the owner of /reports (scripts/container-entrypoint.sh)
+        assert "COPY scripts/container-entrypoint.sh /usr/local/bin/bench-entrypoint" in lines
     # Unpinned pip installs are hadolint's DL3013 (see the two tests above).
     # No secrets baked in.
     assert not re.search(r"(?i)(token|password|secret|api_key)\s*=", text)
@@ -148,7 +150,48 @@ def test_compose_variant_and_base_are_build_arguments(compose_v2):
                     env={"BENCH_VARIANT": "ort", "BENCH_BASE": "bench-base:bookworm"})
     svc = json.loads(proc.stdout)["services"]["bench"]
     assert svc["image"] == "bench:x86-ort"
-    assert svc["build"]["args"] == {"BASE": "bench-base:bookworm", "VARIANT": "ort"}
+    assert svc["build"]["args"] == {"BASE": "bench-base:bookworm", "VARIANT": "ort",
+                                    "TORCH_INDEX_URL": "https://download.pytorch.org/whl/cpu"}
+    # Started as root by default: the entrypoint runs bench as the owner of ./reports.
+    assert svc["user"] == "0:0"
+    pypi = json.loads(_compose("config", "--format", "json", "bench",
+                               env={"BENCH_TORCH_INDEX_URL": "https://pypi.org/simple"}).stdout)
+    assert pypi["services"]["bench"]["build"]["args"]["TORCH_INDEX_URL"] == "https://pypi.org/simple"
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.parametrize("variant", ["full", "ort"])
+def test_the_printed_compose_command_names_the_image_just_built(compose_v2, flavour, variant):
+    """`bench docker build` prints a compose command; Compose itself, given that command's
+    variables, resolves the service to the tag and Dockerfile the build used."""
+    import shlex
+
+    from suite.containers.images import compose_command
+
+    words = shlex.split(compose_command(flavour, variant, "bench-base:bookworm", {}))
+    env = dict(w.split("=", 1) for w in words if "=" in w)
+    assert words[len(env):] == ["docker", "compose", "run", "--rm", "bench"]
+    svc = json.loads(_compose("config", "--format", "json", "bench", env=env).stdout)["services"]["bench"]
+    assert svc["image"] == image_tag(flavour, variant)
+    assert svc["build"]["dockerfile"] == dockerfile_for(flavour)
+    assert svc["build"]["args"]["BASE"] == "bench-base:bookworm"
+
+
+def test_the_pinned_stack_is_the_installed_one_and_every_image_uses_it():
+    """constraints.txt pins what this environment runs (setup.sh installs with it), and the
+    x86 image installs with it too (arm64/l4t: see constraints.txt's comments)."""
+    from importlib import metadata
+
+    from suite.containers.images import stack_pins
+
+    pins = stack_pins(ROOT)
+    assert set(pins) == {"torch", "torchvision", "onnxruntime", "transformers", "numpy"}
+    for name, version in pins.items():
+        assert metadata.version(name).split("+")[0] == version, name
+    assert "-c constraints.txt" in (ROOT / "scripts/setup.sh").read_text()
+    x86 = (ROOT / "Dockerfile.x86").read_text()
+    assert "COPY constraints.txt /opt/constraints.txt" in x86 and "ENV PIP_CONSTRAINT=/opt/constraints.txt" in x86
+    assert not re.search(r"(torch|onnxruntime|numpy)==", x86)  # no second set of pins
 
 
 def _fake_host_root(tmp_path: Path) -> Path:

@@ -6,29 +6,22 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
 from pathlib import Path
 
-from console_script import installed_bench
+from console_script import installed_bench, usage_error
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "tests" / "fixtures" / "models" / "tiny_user_model.py")
 
 
-def _usage_error(res: subprocess.CompletedProcess) -> str:
-    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
-    assert "Traceback" not in res.stderr + res.stdout
-    text = res.stderr.strip()
-    assert text.startswith("error: ") and "\n\n" not in text, text
-    return " ".join(text.split())
 
 
 def test_a_bad_number_of_profiled_calls_is_a_usage_error(tmp_path):
-    text = _usage_error(installed_bench("run", "-m", TINY, "--profile-calls", "0", "-o", str(tmp_path)))
+    text = usage_error(installed_bench("run", "-m", TINY, "--profile-calls", "0", "-o", str(tmp_path)))
     assert "profile.calls" in text and "greater than or equal to 1" in text and "command-line flags" in text
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'models = ["{TINY}"]\n[profile]\nenabled = true\ncals = 3\n')
-    text = _usage_error(installed_bench("run", "-c", str(cfg), "-o", str(tmp_path)))
+    text = usage_error(installed_bench("run", "-c", str(cfg), "-o", str(tmp_path)))
     assert "profile.cals" in text
     assert not list(tmp_path.glob("results-*.json"))
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from console_script import installed_bench, script, script_env
+from console_script import installed_bench, usage_error, script, script_env
 
 from suite.results.io import load_results
 from suite.results.lock import results_lock
@@ -34,11 +34,6 @@ def bench(*args: str, cwd: Path | None = None, timeout: float = 300) -> subproce
     return installed_bench(*args, cwd=cwd, timeout=timeout, columns=400)
 
 
-def one_paragraph(res: subprocess.CompletedProcess) -> str:
-    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
-    text = res.stderr.strip()
-    assert text.startswith("error: ") and "Traceback" not in text and "\n\n" not in text, text
-    return " ".join(text.split())
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +82,7 @@ def test_resume_never_runs_what_only_the_results_file_names(finished_run, tmp_pa
     shared = tmp_path / "shared-reports"
     path = unfinished_copy(finished_run, shared, keep=2, edit=hostile)
     for target in (path, shared):  # the file, and the folder (its newest unfinished run)
-        flat = one_paragraph(bench("run", "--resume", str(target), cwd=tmp_path))
+        flat = usage_error(bench("run", "--resume", str(target), cwd=tmp_path))
         assert f"imports the Python file '{evil}' (models[0])" in flat, flat
         assert f"runs the command '{command}' (energy.vcgencmd)" in flat and "(monitor.vcgencmd)" in flat
         assert "A results file is data" in flat
@@ -102,7 +97,7 @@ def test_resume_never_runs_what_only_the_results_file_names(finished_run, tmp_pa
 
 def test_resume_runs_a_model_file_the_command_line_names(finished_run, tmp_path):
     path = unfinished_copy(finished_run, tmp_path / "out")
-    flat = one_paragraph(bench("run", "--resume", str(path), cwd=tmp_path))
+    flat = usage_error(bench("run", "--resume", str(path), cwd=tmp_path))
     assert f"imports the Python file '{TINY}'" in flat and f"bench run --resume {path} -m {TINY}" in flat
     # a kill in the middle of a save left its temporary beside the results (an 80 MB one, in the issue)
     stale = path.with_name(f".{path.name}.k1ll3d.tmp")
@@ -129,16 +124,16 @@ def test_resume_takes_the_lock_before_it_reads(finished_run, tmp_path):
     second would have said 'already finished' from a read it had no right to make."""
     path = unfinished_copy(finished_run, tmp_path / "out")
     with results_lock(path):
-        flat = one_paragraph(bench("run", "--resume", str(path), "-m", str(TINY), cwd=tmp_path))
+        flat = usage_error(bench("run", "--resume", str(path), "-m", str(TINY), cwd=tmp_path))
         assert f"{path} is being written by another bench run that is still going" in flat
         doc = json.loads(path.read_text())
         doc["finished_at"] = doc["created_at"]
         path.write_text(json.dumps(doc))
-        flat = one_paragraph(bench("run", "--resume", str(path), "-m", str(TINY), cwd=tmp_path))
+        flat = usage_error(bench("run", "--resume", str(path), "-m", str(TINY), cwd=tmp_path))
         assert "being written by another bench run" in flat, flat
-        flat = one_paragraph(bench("run", "--resume", str(path.parent), "-m", str(TINY), cwd=tmp_path))
+        flat = usage_error(bench("run", "--resume", str(path.parent), "-m", str(TINY), cwd=tmp_path))
         assert "holds no unfinished run" in flat  # a folder is read to choose; nothing to choose
-    flat = one_paragraph(bench("run", "--resume", str(path), "-m", str(TINY), cwd=tmp_path))
+    flat = usage_error(bench("run", "--resume", str(path), "-m", str(TINY), cwd=tmp_path))
     assert "already finished" in flat  # the lock released, the file read is the final one
 
 
@@ -187,11 +182,11 @@ def test_a_second_stop_signal_during_the_rescue_save_loses_nothing(finished_run,
 
 def test_impossible_thread_count_is_refused_and_leaves_no_folder(tmp_path):
     out = tmp_path / "new" / "out"
-    flat = one_paragraph(bench("run", "-m", str(TINY), "--backends", "eager", "--threads", "100000", "-o", str(out),
+    flat = usage_error(bench("run", "-m", str(TINY), "--backends", "eager", "--threads", "100000", "-o", str(out),
                                "--no-energy", "--no-report", cwd=tmp_path))
     cores = os.cpu_count()
     assert f"threads = 100000 is more than 4 x this machine's {cores} logical cores ({4 * cores})" in flat
     assert "out of memory" in flat
     assert not (tmp_path / "new").exists()
-    one_paragraph(bench("run", "-m", "resnet-18", "-o", str(out), "--no-energy", "--no-report", cwd=tmp_path))
+    usage_error(bench("run", "-m", "resnet-18", "-o", str(out), "--no-energy", "--no-report", cwd=tmp_path))
     assert not (tmp_path / "new").exists()  # a refused run leaves no empty output folder

@@ -5,23 +5,16 @@ explanations."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from console_script import installed_bench
+from console_script import installed_bench, usage_error
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "tests" / "fixtures" / "models" / "tiny_user_model.py")
 
 
-def _usage_error(res: subprocess.CompletedProcess) -> str:
-    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
-    assert "Traceback" not in res.stderr + res.stdout
-    text = res.stderr.strip()
-    assert text.startswith("error: ") and "\n\n" not in text, text
-    return " ".join(text.split())
 
 
 def test_bench_peak_measures_caches_and_refuses_bad_input(tmp_path):
@@ -37,8 +30,8 @@ def test_bench_peak_measures_caches_and_refuses_bad_input(tmp_path):
     for name, fig in first["gemm"].items():  # each engine's fastest call, with its median call beside it
         (row,) = [line for line in res.stdout.splitlines() if f"GEMM {name} " in line]
         assert row.split()[2:6] == [f"{fig['value'] / 1e9:,.1f}", "GFLOP/s", f"{fig['median_value'] / 1e9:,.1f}", "GFLOP/s"]
-    assert "gpu" in _usage_error(installed_bench("peak", "--device", "gpu", env_extra=env))
-    _usage_error(installed_bench("peak", "--threads", "0", env_extra=env))
+    assert "gpu" in usage_error(installed_bench("peak", "--device", "gpu", env_extra=env))
+    usage_error(installed_bench("peak", "--threads", "0", env_extra=env))
 
 
 def _config(tmp_path: Path, extra: str = "") -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from console_script import installed_bench
+from console_script import installed_bench, usage_error
 
 from suite.results.io import load_results
 from suite.verify import Verdict
@@ -24,11 +24,6 @@ def bench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return installed_bench(*args, cwd=cwd, timeout=300, columns=400)
 
 
-def one_paragraph(res: subprocess.CompletedProcess) -> str:
-    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
-    text = res.stderr.strip()
-    assert text.startswith("error: ") and "Traceback" not in text and "\n\n" not in text, text
-    return " ".join(text.split())
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +49,7 @@ def _doctored(path: Path, folder: Path, edit) -> Path:
 
 
 def test_a_file_naming_a_model_file_is_not_rerun_without_trust(finished_run):
-    msg = one_paragraph(bench("verify", str(finished_run)))
+    msg = usage_error(bench("verify", str(finished_run)))
     assert "imports the Python file" in msg and str(TINY) in msg and "--trust-config" in msg
 
 
@@ -96,11 +91,11 @@ def test_another_machine_and_usage_errors_exit_2(finished_run, tmp_path):
     def elsewhere(doc):
         doc["environment"]["cpu_model"] = "Some Other CPU @ 9 GHz"
 
-    msg = one_paragraph(bench("verify", str(_doctored(finished_run, tmp_path / "else", elsewhere)), "--trust-config"))
+    msg = usage_error(bench("verify", str(_doctored(finished_run, tmp_path / "else", elsewhere)), "--trust-config"))
     assert "Cannot verify" in msg and "Some Other CPU" in msg and "machine that measured it" in msg
-    assert "--sample must be at least 1" in one_paragraph(bench("verify", str(finished_run), "--sample", "0"))
-    assert "--tolerance" in one_paragraph(bench("verify", str(finished_run), "--tolerance", "5"))
-    assert "No results file" in one_paragraph(bench("verify", str(tmp_path / "missing.json")))
+    assert "--sample must be at least 1" in usage_error(bench("verify", str(finished_run), "--sample", "0"))
+    assert "--tolerance" in usage_error(bench("verify", str(finished_run), "--tolerance", "5"))
+    assert "No results file" in usage_error(bench("verify", str(tmp_path / "missing.json")))
 
 
 def _v(new: float | None, tol: float = 0.05) -> Verdict:

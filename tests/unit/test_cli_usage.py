@@ -38,6 +38,7 @@ def one_paragraph(res: subprocess.CompletedProcess) -> str:
     (["compare", str(RESULTS / "regression-base.json")], ["Missing argument 'candidate'"]),
     (["compare", "A", "B", "--threshold", "-1"], ["'--threshold'", "greater than or equal to 0"]),
     (["run", "--model"], ["'--model' requires an argument"]),
+    (["run", "--repeats", "0"], ["'--repeats'", "greater than or equal to 1"]),
     (["report", "x.json", "--format"], ["'--format' requires an argument"]),
 ])
 def test_usage_errors_exit_2_in_one_paragraph(tmp_path, args, needles):

@@ -28,6 +28,7 @@ class DeviceRow:
     torch: str | None
     onnxruntime: str | None
     in_container: bool
+    emulation: str | None
     hostname: str
     runs: int
     cases: int
@@ -51,6 +52,7 @@ def devices_table(data: ReportData) -> Table[DeviceRow]:
         Column("torch", "torch"),
         Column("onnxruntime", "onnxruntime"),
         Column("in_container", "Container"),
+        Column("emulation", "Emulated", help="CPU emulation the runs executed under: their timings are not representative"),
         Column("hostname", "Hostname"),
         Column("runs", "Runs", numeric=True),
         Column("cases", "Cases", numeric=True),
@@ -69,7 +71,7 @@ def devices_table(data: ReportData) -> Table[DeviceRow]:
                 power_mode=env.jetson_power_mode, governor=env.governor, os=env.os,
                 kernel=env.kernel, python=env.python or None, torch=env.packages.get("torch"),
                 onnxruntime=env.packages.get("onnxruntime"), in_container=env.in_container,
-                hostname=env.hostname, runs=len(d.runs),
+                emulation=env.emulation, hostname=env.hostname, runs=len(d.runs),
                 cases=sum(len(r.run.cases) for r in d.runs),
             ),
             anchor=d.anchor,
