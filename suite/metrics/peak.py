@@ -77,21 +77,19 @@ def _sweep(make: Callable[[int], Callable[[], Any]], sizes: tuple[int, ...], bud
            label: str, timer: Callable[[], float] = time.perf_counter, between: Between = None) -> PeakFigure:
     """The best sustained GEMM rate over `sizes` (ascending; each given ~budget/len(sizes) seconds).
 
-    The sweep stops before a size whose single call, predicted from the last one (n^3), would
-    take more than a quarter of the budget, so a slow board never starts a product it cannot
+    The sweep stops before a size whose single call, predicted from the last size's fastest (n^3),
+    would take more than a quarter of the budget, so a slow board never starts a product it cannot
     repeat in time: the cost stays within a few budgets whatever the device."""
     best: PeakFigure | None = None
     per_size = budget_s / len(sizes)
     for i, n in enumerate(sizes):
         fn = make(n)
-        t0 = timer()
-        fn()
-        single = timer() - t0
         fig = rate_of(2.0 * n ** 3, _repeat(fn, min_s=per_size, timer=timer, between=between))
         fig = fig.model_copy(update={"size": n, "method": f"{label}, {n}x{n} fp32, fastest of {fig.repeats} calls"})
         if best is None or fig.value > best.value:
             best = fig
-        if i + 1 < len(sizes) and single * (sizes[i + 1] / n) ** 3 > budget_s / 4:
+        # predicted from this size's fastest call: one call slowed by a neighbour must not end the sweep
+        if i + 1 < len(sizes) and 2.0 * sizes[i + 1] ** 3 / fig.value > budget_s / 4:
             break
     assert best is not None
     return best

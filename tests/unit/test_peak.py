@@ -111,17 +111,20 @@ def test_bandwidth_agrees_with_a_numpy_triad():
 
 def test_the_gemm_sweep_stops_before_a_size_it_cannot_afford():
     """On an injected clock where a call of size n costs n^3 / 1.25e9 s (512: 0.11 s, 1024: 0.86 s)
-    and a 1.2 s budget: 1024's predicted call is over a quarter of the budget, so it is never
-    built; the best rate is that of the faster size."""
+    and a 1.2 s budget: 1024's call, predicted from 512's fastest, is over a quarter of the budget,
+    so it is never built; the best rate is that of the faster size. A first call slowed 50x by a
+    neighbour does not end the sweep early."""
     now = [0.0]
     built = []
 
     def make(n):
         built.append(n)
         cost = n ** 3 / 1.25e9 * (1.0 if n == 256 else 0.8)  # 512 runs 25% faster per FLOP
+        calls = [0]
 
         def call():
-            now[0] += cost
+            calls[0] += 1
+            now[0] += cost * (50 if n == 256 and calls[0] == 2 else 1)  # the first timed call of 256, slowed
         return call
 
     fig = peak._sweep(make, (256, 512, 1024, 2048), 1.2, "fake", timer=lambda: now[0])
