@@ -248,7 +248,7 @@ class CaseRun:
             from suite.metrics.roofline import roofline_for
 
             fields["roofline"] = roofline_for(flops.flops, self.traffic, latency.summary.median_ms,
-                                              self.ctx.peaks_for(self.spec.device))
+                                              self.ctx.peaks_for(self.spec.device), self.spec.backend)
         return CaseResult(spec=self.spec, id=self.spec.case_id, status=self.status, error=self.error,
                           started_at=self.started, duration_s=time.perf_counter() - self.t0,
                           phases_s={k: round(v, 6) for k, v in self.phases.items()}, **fields)

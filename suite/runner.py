@@ -90,7 +90,10 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
         baselines = _baseline_schedule(config)
         ctx = CaseContext(config=config, meter_probe=_probe_meter(config, emit), repeats=config.repeats)
         if config.peaks and todo:
-            ctx.peaks = run.environment.peaks = _device_peaks(run, todo, emit)
+            from suite.metrics.peak import peaks_for_run
+
+            ctx.peaks = run.environment.peaks = peaks_for_run(
+                run.environment.peaks, {(c.spec.device, c.spec.threads) for c in todo}, emit)
         emulated = emulation_flags(run.environment)
         i = 0
         try:
@@ -158,31 +161,6 @@ def _save(run: RunResult, path: Path, emit: Progress, stopping: bool = False) ->
             raise BenchError(f"Cannot write the results file {path}: {exc.strerror or exc}. Every case finished "
                              "before this one is in the file as it was last saved.") from None
         emit("saved", {"path": path, "cases": len(run.cases)})
-
-
-def _device_peaks(run: RunResult, todo: list[PlannedCase], emit: Progress) -> list[Any]:
-    """The roofs: each device's measured ceilings at the run's threads, from the per-machine
-    cache or measured now in a worker (a few seconds); those a resumed run stored are kept."""
-    from suite.metrics.peak import peaks_in_worker
-
-    have = {(p.device, p.threads) for p in run.environment.peaks}
-    out = list(run.environment.peaks)
-    for device, threads in sorted({(c.spec.device, c.spec.threads) for c in todo}):
-        key = (device, None if device.startswith("cuda") else threads)
-        if key in have:
-            continue
-        emit("peaks", {"message": f"device ceilings ({device}, {threads} threads): measuring or loading from cache..."})
-        try:
-            peaks = peaks_in_worker(device, threads)
-        except Exception as exc:
-            emit("warning", {"message": f"device ceilings not measured ({exc}); the roofline has no roofs"})
-            continue
-        how = "cached" if peaks.cached else f"measured in {peaks.duration_s:.1f} s"
-        emit("peaks", {"message": f"device ceilings ({device}): GEMM {peaks.gemm_flops_s / 1e9:.1f} GFLOP/s, "
-                                  f"bandwidth {peaks.bandwidth_bytes_s / 1e9:.1f} GB/s ({how}; bench peak)"})
-        out.append(peaks)
-        have.add(key)
-    return out
 
 
 def _baseline_schedule(config: BenchConfig) -> Any:

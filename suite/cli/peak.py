@@ -41,11 +41,16 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(peaks.model_dump_json(indent=2))
             return
-        table = Table("ceiling", "sustained", "spread (IQR)", "how", box=None, header_style="bold")
+        table = Table("ceiling", "best", "median call", "spread (IQR)", "how", box=None, header_style="bold")
+
+        def median(fig, unit: str) -> str:  # noqa: ANN001
+            return "-" if fig.median_value is None else f"{fig.median_value / 1e9:,.1f} {unit}"
         for name, fig in peaks.gemm.items():
-            table.add_row(f"GEMM {name}", f"{fig.value / 1e9:,.1f} GFLOP/s", f"{fig.spread:.1%}", fig.method)
+            table.add_row(f"GEMM {name}", f"{fig.value / 1e9:,.1f} GFLOP/s", median(fig, "GFLOP/s"), f"{fig.spread:.1%}",
+                          fig.method)
         for name, fig in peaks.bandwidth.items():
-            table.add_row(f"memory {name}", f"{fig.value / 1e9:,.1f} GB/s", f"{fig.spread:.1%}", fig.method)
+            table.add_row(f"memory {name}", f"{fig.value / 1e9:,.1f} GB/s", median(fig, "GB/s"), f"{fig.spread:.1%}",
+                          fig.method)
         console.print(table)
         ridge = peaks.gemm_flops_s / peaks.bandwidth_bytes_s if peaks.bandwidth_bytes_s else float("nan")
         how = f"from the cache in {cache_dir()}" if peaks.cached else f"measured in {peaks.duration_s:.1f} s"

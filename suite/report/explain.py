@@ -12,21 +12,31 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Literal
 
 from suite.report.figures.base import timed
 from suite.report.flags import Flag
 from suite.report.merge import Entry, ModelInfo
+from suite.report.profile_explain import (
+    FAR_BELOW_ROOF,  # one threshold for "far below its roof"
+)
 
-FAR_BELOW_ROOF = 0.25  # the same threshold as suite.report.profile_explain
 BATCH_GAIN = 0.10  # per-item latency improving less than this from one batch size to the next: batching stops paying
 CONDITION_KINDS = frozenset({"swap", "throttling", "contention", "power_mode_change", "cooldown_timeout", "drift",
                              "process_spread", "periodic_outliers"})
 
 
+Topic = Literal["roof", "batching", "non_monotonic"]
+
+
 @dataclass(frozen=True)
 class Explanation:
-    topic: str  # roof | batching | non_monotonic
+    """One sentence about a model's numbers, typed so a reader (or another explainer, such as
+    suite.report.profile_explain's) can pick by topic and by the cases it is about."""
+
+    topic: Topic
     text: str
+    case_uids: tuple[str, ...] = ()  # the merged entries (Entry.uid) the sentence is about
 
 
 def _series(entries: list[Entry]) -> dict[tuple[int, str, float | None, str | None], list[Entry]]:
@@ -52,7 +62,7 @@ def roof_explanations(model: ModelInfo, n_devices: int = 1) -> list[Explanation]
             continue
         bound = ("memory-bound (left of the ridge point: the bandwidth roof binds)" if r.bound == "memory"
                  else "compute-bound (right of the ridge point: the GEMM roof binds)")
-        out.append(Explanation("roof", (
+        out.append(Explanation("roof", case_uids=(e.uid,), text=(
             f"{_where(e, n_devices)}: {r.fraction_of_roof:.0%} of its roof at batch {e.spec.batch_size} "
             f"({r.achieved_flops_s / 1e9:.3g} of {r.attainable_flops_s / 1e9:.3g} attainable GFLOP/s; intensity "
             f"{r.arithmetic_intensity:.3g} FLOP/byte, {bound}). The rest of the time goes to work the FLOP count "
@@ -76,7 +86,7 @@ def batching_explanations(model: ModelInfo, n_devices: int = 1) -> list[Explanat
         where = _where(series[0], n_devices)
         if stop is None:
             last_b, last_p = per_item[-1]
-            out.append(Explanation("batching", (
+            out.append(Explanation("batching", case_uids=tuple(x.uid for x in series), text=(
                 f"{where}: per-item latency keeps falling up to the largest batch ({first_p:.3g} ms at batch "
                 f"{first_b} to {last_p:.3g} ms at {last_b}): batching still pays at batch {last_b}.")))
         else:
@@ -88,7 +98,7 @@ def batching_explanations(model: ModelInfo, n_devices: int = 1) -> list[Explanat
                         f"then improves less than {BATCH_GAIN:.0%} (batch {b1}: {p1:.3g} ms)")
                 verdict = (f"per-item latency falls from {first_p:.3g} ms at batch {first_b} to {p0:.3g} ms at batch "
                            f"{b0}, {then}: batching stops paying beyond batch {b0}")
-            out.append(Explanation("batching", f"{where}: {verdict}."))
+            out.append(Explanation("batching", f"{where}: {verdict}.", tuple(x.uid for x in series)))
     return out
 
 
@@ -106,7 +116,7 @@ def non_monotonic_explanations(model: ModelInfo, flags: dict[str, list[Flag]], n
             else:
                 text += ("; no condition flag explains it (swap, throttling, other processes): re-run it "
                          "(bench verify) before drawing conclusions")
-            out.append(Explanation("non_monotonic", text + "."))
+            out.append(Explanation("non_monotonic", text + ".", (a.uid, b.uid)))
     return out
 
 

@@ -56,9 +56,11 @@ class Flag(_Model):
 
 
 class PeakFigure(_Model):
-    """One measured ceiling (suite.metrics.peak): a sustained rate and how it was obtained."""
+    """One measured ceiling (suite.metrics.peak): the rate of the fastest of repeated whole passes
+    (STREAM's "Best Rate"), the median pass's rate, and how it was obtained."""
 
-    value: NonNegative  # FLOP/s or bytes/s
+    value: NonNegative  # FLOP/s or bytes/s of the fastest call
+    median_value: float | None = None  # of the median call (what the neighbours left of the device)
     spread: NonNegative  # IQR / median of the repeated calls' times
     repeats: Count
     size: int | None = None  # GEMM: n of the n x n product that gave the best rate
@@ -67,14 +69,15 @@ class PeakFigure(_Model):
 
 class DevicePeaks(_Model):
     """A device's measured ceilings, the roofs of its roofline: compute (best sustained fp32 GEMM
-    of the engines tried) and memory (STREAM triad)."""
+    of the engines tried) and memory (the faster of torch's STREAM triad and ONNX Runtime's STREAM
+    add, which move the same bytes; on CUDA the triad)."""
 
     device: str  # cpu | cuda:0
     threads: int | None = None  # CPU: the run's thread count
     gemm_flops_s: NonNegative
     gemm: dict[str, PeakFigure] = Field(default_factory=dict)  # torch.mm, onnxruntime.MatMul
     bandwidth_bytes_s: NonNegative
-    bandwidth: dict[str, PeakFigure] = Field(default_factory=dict)  # copy, triad
+    bandwidth: dict[str, PeakFigure] = Field(default_factory=dict)  # copy, triad, onnxruntime.Add
     measured_at: datetime
     duration_s: NonNegative
     cached: bool = False  # loaded from the per-machine cache rather than measured by this run

@@ -27,6 +27,9 @@ def test_bench_peak_measures_caches_and_refuses_bad_input(tmp_path):
     res = installed_bench("peak", "--threads", "1", env_extra=env, columns=250)
     assert res.returncode == 0 and "from the cache" in res.stdout and "ridge point" in res.stdout
     assert f"{first['gemm_flops_s'] / 1e9:,.1f} GFLOP/s" in res.stdout
+    for name, fig in first["gemm"].items():  # each engine's fastest call, with its median call beside it
+        (row,) = [line for line in res.stdout.splitlines() if f"GEMM {name} " in line]
+        assert row.split()[2:6] == [f"{fig['value'] / 1e9:,.1f}", "GFLOP/s", f"{fig['median_value'] / 1e9:,.1f}", "GFLOP/s"]
     assert "gpu" in usage_error(installed_bench("peak", "--device", "gpu", env_extra=env))
     usage_error(installed_bench("peak", "--threads", "0", env_extra=env))
 
@@ -60,6 +63,11 @@ def test_a_run_stores_its_roofs_and_places_every_case_under_them(tmp_path):
         roof = min(peaks["gemm_flops_s"], r["arithmetic_intensity"] * peaks["bandwidth_bytes_s"])
         assert r["attainable_flops_s"] == pytest.approx(roof)
         assert r["fraction_of_roof"] == pytest.approx(r["achieved_flops_s"] / roof)
+        # ORT is placed with the model's counts, and says so
+        assert ("not its own graph" in r["method"]) == (c["spec"]["backend"] == "ort")
+    assert {"copy", "triad", "onnxruntime.Add"} <= set(peaks["bandwidth"])
+    assert peaks["gemm_flops_s"] == max(f["value"] for f in peaks["gemm"].values())
+    assert peaks["bandwidth_bytes_s"] == max(peaks["bandwidth"][k]["value"] for k in ("triad", "onnxruntime.Add"))
     # the weights are the same per call at every batch size; activations grow with it
     by_batch = {c["spec"]["batch_size"]: c["roofline"] for c in cases if c["spec"]["backend"] == "eager"}
     assert by_batch[1]["weight_bytes"] == by_batch[4]["weight_bytes"]
@@ -70,6 +78,17 @@ def test_a_run_stores_its_roofs_and_places_every_case_under_them(tmp_path):
     md = (tmp_path / "out" / "report.md").read_text()
     assert "What the numbers say" in md and "batch" in md
     assert "% of roof" in (tmp_path / "out" / "report-tables" / "cases.md").read_text()
+    import csv
+
+    with (tmp_path / "out" / "report-tables" / "cases.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    by_id = {(c["spec"]["backend"], c["spec"]["batch_size"]): c["roofline"] for c in cases}
+    for row in rows:  # the CSV carries the whole roofline of every case, as stored
+        r = by_id[(row["backend"], int(row["batch_size"]))]
+        assert float(row["roof_fraction"]) == pytest.approx(r["fraction_of_roof"])
+        assert float(row["arithmetic_intensity_flop_per_byte"]) == pytest.approx(r["arithmetic_intensity"])
+        assert float(row["attainable_flops_s"]) == pytest.approx(r["attainable_flops_s"])
+        assert row["roof_bound"] == r["bound"]
 
 
 def test_no_peaks_leaves_the_roofs_out(tmp_path):

@@ -59,3 +59,14 @@ def test_a_case_far_below_its_roof_says_which_roof_binds():
     data, m = _model([case("m", 1, steady(10.0), roofline=near)])
     assert roof_explanations(m) == []
     assert [e.topic for e in model_explanations(m, compute_flags(data))] == []
+
+
+def test_explanations_name_the_cases_they_are_about():
+    far = RooflineResult(achieved_flops_s=2e9, attainable_flops_s=20e9, fraction_of_roof=0.1, arithmetic_intensity=2.0,
+                         bound="memory", peak_flops_s=100e9, peak_bandwidth_bytes_s=10e9)
+    data, m = _model([case("m", 1, steady(10.0)), case("m", 2, steady(8.0)), case("m", 4, steady(16.0), roofline=far)])
+    uids = [e.uid for e in sorted(m.entries, key=lambda e: e.spec.batch_size)]
+    by_topic = {x.topic: x for x in model_explanations(m, compute_flags(data))}
+    assert by_topic["roof"].case_uids == (uids[2],)  # the largest batch: the best chance of reaching the roof
+    assert by_topic["non_monotonic"].case_uids == (uids[0], uids[1])
+    assert by_topic["batching"].case_uids == tuple(uids)

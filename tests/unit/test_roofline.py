@@ -103,3 +103,11 @@ def test_roofline_attainable_fraction_and_bound_by_hand():
     # no peaks: intensity and achieved, no roof
     r = roofline_for(200_000_000, t, median_ms=4.0, peaks=None)
     assert r.attainable_flops_s is None and r.fraction_of_roof is None and r.arithmetic_intensity == 100.0
+
+
+def test_other_backends_say_they_are_placed_with_the_models_counts():
+    t = Traffic(weight_bytes=1000, activation_read_bytes=500, activation_write_bytes=500)
+    assert "not its own graph" not in roofline_for(4000, t, 1.0, None, "eager").method
+    ort = roofline_for(4000, t, 1.0, None, "ort")
+    assert ort.method.startswith(roofline_for(4000, t, 1.0, None).method) and "ort is placed with the PyTorch" in ort.method
+    assert ort.arithmetic_intensity == 2.0  # the same counts as eager

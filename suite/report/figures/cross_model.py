@@ -158,12 +158,14 @@ def roofline(ctx: Ctx) -> FigureOut | None:
     lo_x, hi_x = min(xs_all) / 3, max(xs_all) * 3
     roof_tops: list[float] = []
     for d in ctx.data.devices:
-        for p in _device_roofs(d)[:1]:
+        roofs = _device_roofs(d)
+        for p in roofs:  # the CPU's, then each GPU's (dash-dot): a case sits under its own device's
             grid = np.geomspace(lo_x, hi_x, 200)
             roof = np.minimum(p.gemm_flops_s, grid * p.bandwidth_bytes_s) / 1e9
-            ax.plot(grid, roof, color=ctx.colour(d), lw=1.4, ls="--", alpha=0.8)
+            ax.plot(grid, roof, color=ctx.colour(d), lw=1.4, ls="--" if p.device == "cpu" else "-.", alpha=0.8)
             ridge = p.gemm_flops_s / p.bandwidth_bytes_s
-            ax.annotate(mpl_text(f"{p.gemm_flops_s / 1e9:.0f} GFLOP/s, {p.bandwidth_bytes_s / 1e9:.0f} GB/s"),
+            which = f"{p.device}: " if len(roofs) > 1 else ""
+            ax.annotate(mpl_text(f"{which}{p.gemm_flops_s / 1e9:.0f} GFLOP/s, {p.bandwidth_bytes_s / 1e9:.0f} GB/s"),
                         (hi_x, p.gemm_flops_s / 1e9), xytext=(-4, 3), textcoords="offset points", ha="right",
                         fontsize=7, color=ctx.colour(d))
             if lo_x < ridge < hi_x:
@@ -175,7 +177,9 @@ def roofline(ctx: Ctx) -> FigureOut | None:
         if e.model not in labelled:  # one label per model, at its smallest batch
             labelled.add(e.model)
             name = e.model if len(e.model) <= 24 else e.model[:22] + "\u2026"
-            ax.annotate(mpl_text(name), (x, y), xytext=(4, -9), textcoords="offset points", fontsize=7, color="#333")
+            right = x * x > lo_x * hi_x  # right half of the log axis: the label runs leftwards, inside it
+            ax.annotate(mpl_text(name), (x, y), xytext=(-4 if right else 4, -9), textcoords="offset points",
+                        ha="right" if right else "left", fontsize=7, color="#333")
         backends.add(e.backend)
         g = groups.setdefault((id(e.device), e.backend), (e.device, [], []))
         g[1].append(x)

@@ -52,6 +52,9 @@ class CaseRow:
     roof_fraction: float | None
     accuracy: str | None  # "0.76 top1"
     torch_settings: str | None = None  # torch.backends settings of a torch-run case
+    arithmetic_intensity: float | None = None  # the rest of the case's roofline (CSV only)
+    attainable_flops_s: float | None = None
+    roof_bound: str | None = None  # compute | memory
 
     @classmethod
     def of(cls, e: Entry) -> CaseRow:
@@ -76,6 +79,9 @@ class CaseRow:
             carbon_g_per_million=c.carbon.g_per_million if c.carbon else None,
             achieved_flops_s=e.achieved_flops_s,
             roof_fraction=c.roofline.fraction_of_roof if c.roofline is not None else None,
+            arithmetic_intensity=c.roofline.arithmetic_intensity if c.roofline is not None else None,
+            attainable_flops_s=c.roofline.attainable_flops_s if c.roofline is not None else None,
+            roof_bound=c.roofline.bound if c.roofline is not None else None,
             accuracy=(f"{c.accuracy.value:g} {c.accuracy.metric}" if c.accuracy else None),
             torch_settings=torch_settings_text(c.torch_backends),
         )
@@ -132,6 +138,11 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
         Column("roof_fraction", "% of roof", numeric=True, fmt=roof_text,
                help="achieved FLOP/s / attainable FLOP/s: min(measured GEMM peak, arithmetic intensity x measured "
                     "bandwidth); see the roofline figure", measure=True),
+        # The rest of the roofline, for re-plotting it from the CSV (the tables stay narrow).
+        Column("arithmetic_intensity_flop_per_byte", "Intensity", "FLOP/byte", numeric=True, html=False, md=False,
+               get=lambda r: r.arithmetic_intensity),
+        Column("attainable_flops_s", "Attainable", "FLOP/s", numeric=True, html=False, md=False),
+        Column("roof_bound", "Bound", html=False, md=False),
     ]
     if has_acc:
         cols.append(Column("accuracy", "Accuracy", numeric=True))
