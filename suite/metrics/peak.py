@@ -115,7 +115,6 @@ def gemm_torch(threads: int, budget_s: float = 1.2, sizes: tuple[int, ...] = GEM
 def gemm_ort(threads: int, budget_s: float = 1.2, sizes: tuple[int, ...] = GEMM_SIZES,
              between: Between = None) -> PeakFigure:
     import numpy as np
-    import onnxruntime as ort
     from onnx import TensorProto, helper
 
     def make(n: int) -> Callable[[], Any]:
@@ -124,18 +123,27 @@ def gemm_ort(threads: int, budget_s: float = 1.2, sizes: tuple[int, ...] = GEMM_
             [helper.make_tensor_value_info("A", TensorProto.FLOAT, [n, n]),
              helper.make_tensor_value_info("B", TensorProto.FLOAT, [n, n])],
             [helper.make_tensor_value_info("C", TensorProto.FLOAT, [n, n])])
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-        model.ir_version = min(model.ir_version, 9)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        so.log_severity_level = 3
-        sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        sess = _one_node_session(graph, threads)
         rng = np.random.default_rng(0)
         feeds = {"A": rng.standard_normal((n, n), dtype=np.float32), "B": rng.standard_normal((n, n), dtype=np.float32)}
         return lambda: sess.run(None, feeds)
 
     return _sweep(make, sizes, budget_s, "onnxruntime MatMul", between=between)
+
+
+def _one_node_session(graph: Any, threads: int) -> Any:
+    """An ONNX Runtime CPU session of a one-node graph (the GEMM and STREAM kernels), `threads`
+    intra-op threads, no inter-op parallelism."""
+    import onnxruntime as ort
+    from onnx import helper
+
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = min(model.ir_version, 9)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
 
 
 def stream_elements(llc_bytes: int | None, ram_bytes: int | None) -> int:
@@ -178,7 +186,6 @@ def bandwidth_ort(threads: int, elements: int, min_s: float = 0.2, between: Betw
     """STREAM's Add (a = b + c: the triad's bytes, 2 arrays read and 1 written) as a one-node ONNX
     Runtime graph, its output bound to a preallocated array (IO binding: no allocation per call)."""
     import numpy as np
-    import onnxruntime as ort
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
@@ -186,13 +193,7 @@ def bandwidth_ort(threads: int, elements: int, min_s: float = 0.2, between: Betw
         [helper.make_tensor_value_info("B", TensorProto.FLOAT, [elements]),
          helper.make_tensor_value_info("C", TensorProto.FLOAT, [elements])],
         [helper.make_tensor_value_info("A", TensorProto.FLOAT, [elements])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = min(model.ir_version, 9)
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.log_severity_level = 3
-    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    sess = _one_node_session(graph, threads)
     a, b, c = np.empty(elements, np.float32), np.ones(elements, np.float32), np.full(elements, 2.0, np.float32)
     io = sess.io_binding()
     io.bind_cpu_input("B", b)
@@ -336,8 +337,10 @@ def measure_peaks(device: str = "cpu", threads: int = 1, *, budget_s: float = 3.
 def _require_cuda(device: str) -> None:
     import torch
 
-    if not torch.cuda.is_available():
-        raise RuntimeError(f"no CUDA device here for {device} (torch {torch.__version__} sees none)")
+    index = int(device.partition(":")[2] or 0)
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if index >= count:
+        raise RuntimeError(f"no CUDA device here for {device} (torch {torch.__version__} sees {count})")
     index = int(device.split(":", 1)[1]) if ":" in device else 0
     if index >= torch.cuda.device_count():
         raise RuntimeError(f"{device}: this machine has {torch.cuda.device_count()} CUDA device(s)")

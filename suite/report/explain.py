@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from suite.report.figures.base import timed
-from suite.report.flags import Flag
+from suite.report.flags import Flag, latency_drops
 from suite.report.merge import Entry, ModelInfo
 from suite.report.profile_explain import (
     FAR_BELOW_ROOF,  # one threshold for "far below its roof"
@@ -103,20 +103,21 @@ def batching_explanations(model: ModelInfo, n_devices: int = 1) -> list[Explanat
 
 
 def non_monotonic_explanations(model: ModelInfo, flags: dict[str, list[Flag]], n_devices: int = 1) -> list[Explanation]:
+    """The report's non_monotonic flags over the batch axis (suite.report.flags.latency_drops), with
+    the condition flags of the two cases that may explain them."""
     out = []
-    for series in _series(model.entries).values():
-        for a, b in zip(series, series[1:]):
-            if b.median_ms >= a.median_ms:
-                continue
-            reasons = sorted({f.label for e in (a, b) for f in flags.get(e.uid, []) if f.kind in CONDITION_KINDS})
-            text = (f"{_where(a, n_devices)}: latency falls from {a.median_ms:.3g} ms at batch {a.spec.batch_size} to "
-                    f"{b.median_ms:.3g} ms at batch {b.spec.batch_size}, which more work per call cannot do by itself")
-            if reasons:
-                text += f"; these cases were flagged ({', '.join(reasons)}): the machine, not the model, moved"
-            else:
-                text += ("; no condition flag explains it (swap, throttling, other processes): re-run it "
-                         "(bench verify) before drawing conclusions")
-            out.append(Explanation("non_monotonic", text + ".", (a.uid, b.uid)))
+    for a, b, axis in latency_drops(model.entries):
+        if axis != "batch":
+            continue
+        reasons = sorted({f.label for e in (a, b) for f in flags.get(e.uid, []) if f.kind in CONDITION_KINDS})
+        text = (f"{_where(a, n_devices)}: latency falls from {a.median_ms:.3g} ms at batch {a.spec.batch_size} to "
+                f"{b.median_ms:.3g} ms at batch {b.spec.batch_size}, which more work per call cannot do by itself")
+        if reasons:
+            text += f"; these cases were flagged ({', '.join(reasons)}): the machine, not the model, moved"
+        else:
+            text += ("; no condition flag explains it (swap, throttling, other processes): re-run it "
+                     "(bench verify) before drawing conclusions")
+        out.append(Explanation("non_monotonic", text + ".", (a.uid, b.uid)))
     return out
 
 

@@ -142,8 +142,9 @@ def case_flags(e: Entry) -> Iterable[Flag]:
         yield _derived("interrupted", "The run was interrupted; this case finished, later ones may be missing.")
 
 
-def _non_monotonic(entries: list[Entry]) -> Iterable[tuple[str, Flag]]:
-    """Latency that falls while the batch (or the input) grows: the lab's 100x jumps."""
+def latency_drops(entries: list[Entry]) -> Iterable[tuple[Entry, Entry, str]]:
+    """(smaller, larger, axis) pairs of one run's series where latency fell by more than
+    NON_MONOTONIC_TOLERANCE while the batch ("batch") or the input ("size") grew."""
     from suite.stats import is_monotonic_increasing
 
     by_batch: dict[tuple, list[Entry]] = {}
@@ -162,22 +163,27 @@ def _non_monotonic(entries: list[Entry]) -> Iterable[tuple[str, Flag]]:
             if len(es) < 2:
                 continue
             es.sort(key=lambda x: x.spec.batch_size if axis == "batch" else x.spec.input_size)
-            medians = [x.median_ms for x in es]
-            if is_monotonic_increasing(medians, tolerance=NON_MONOTONIC_TOLERANCE):
+            if is_monotonic_increasing([x.median_ms for x in es], tolerance=NON_MONOTONIC_TOLERANCE):
                 continue
             for prev, cur in pairwise(es):
                 if cur.median_ms < prev.median_ms * (1 - NON_MONOTONIC_TOLERANCE):
-                    if axis == "batch":
-                        what = (f"batch {prev.spec.batch_size} \u2192 {cur.spec.batch_size}")
-                    else:
-                        what = (f"input {fmt_size(prev.spec.size_axis, prev.spec.input_size)} \u2192 "
-                                f"{fmt_size(cur.spec.size_axis, cur.spec.input_size)}")
-                    yield cur.uid, _derived(
-                        "non_monotonic",
-                        f"Latency fell from {fmt_ms(prev.median_ms)} ms to {fmt_ms(cur.median_ms)} ms while the "
-                        f"work grew ({what}). More work should not take less time: look for throttling, "
-                        "swapping, a warm-up effect or another program on the machine.",
-                        frozenset({LATENCY}))
+                    yield prev, cur, axis
+
+
+def _non_monotonic(entries: list[Entry]) -> Iterable[tuple[str, Flag]]:
+    """Latency that falls while the batch (or the input) grows: the lab's 100x jumps."""
+    for prev, cur, axis in latency_drops(entries):
+        if axis == "batch":
+            what = (f"batch {prev.spec.batch_size} \u2192 {cur.spec.batch_size}")
+        else:
+            what = (f"input {fmt_size(prev.spec.size_axis, prev.spec.input_size)} \u2192 "
+                    f"{fmt_size(cur.spec.size_axis, cur.spec.input_size)}")
+        yield cur.uid, _derived(
+            "non_monotonic",
+            f"Latency fell from {fmt_ms(prev.median_ms)} ms to {fmt_ms(cur.median_ms)} ms while the "
+            f"work grew ({what}). More work should not take less time: look for throttling, "
+            "swapping, a warm-up effect or another program on the machine.",
+            frozenset({LATENCY}))
 
 
 def worst_severity(flags: Iterable[Flag]) -> str | None:

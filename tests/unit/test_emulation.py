@@ -80,8 +80,7 @@ def test_translator_ignores_a_deleted_native_binary(tmp_path):
     assert translator(root) is None
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads this machine's /proc")
-def test_this_machine_for_real_is_native():
+def test_this_machine_for_real_is_native():  # the suite runs on Linux: /proc is there
     # The test process runs natively: its thread-self/exe is python and its cpuinfo matches uname.
     assert os.readlink("/proc/thread-self/exe") == os.path.realpath(sys.executable)
     assert detect_emulation(platform.machine()) is None
