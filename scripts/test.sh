@@ -10,7 +10,23 @@ fi
 if [ -f scripts/start-docker.sh ]; then
     bash scripts/start-docker.sh || echo "warning: no Docker engine could be started; container tests will fail under CI=true (skip otherwise)"
 fi
+base_ok=0
 if [ -f scripts/make-base-image.sh ]; then
-    bash scripts/make-base-image.sh || echo "warning: no local base image; image build tests will skip"
+    bash scripts/make-base-image.sh && base_ok=1 || echo "warning: no local base image; image build tests will fail"
+fi
+# The whole suite builds the full x86 image (PyPI's CUDA torch: ~9 min cold, mostly downloading
+# and unpacking). Start that build now, beside the tests; tests/docker/test_full_image.py (run
+# last) waits for it and reports its time and size. Only for a whole-suite run.
+if [ $# -eq 0 ] && [ "$base_ok" = 1 ] && [ "${BENCH_PREBUILD_FULL:-1}" = 1 ] && docker info >/dev/null 2>&1; then
+    prebuild=$(mktemp -d "${TMPDIR:-/tmp}/bench-prebuild.XXXXXX")
+    (
+        start=$(date +%s)
+        rc=0
+        env BENCH_VARIANT=full BENCH_BASE=bench-base:bookworm BENCH_TORCH_INDEX_URL=https://pypi.org/simple \
+            docker compose build bench > "$prebuild/build.log" 2>&1 || rc=$?
+        echo "$rc $(( $(date +%s) - start ))" > "$prebuild/status.tmp" && mv "$prebuild/status.tmp" "$prebuild/status"
+    ) &
+    export BENCH_FULL_IMAGE_PREBUILD="$prebuild"
+    echo "==> building the full x86 image in the background (log: $prebuild/build.log)"
 fi
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -121,3 +121,9 @@ def no_nvidia_driver() -> None:
     pynvml.nvmlShutdown()
     pytest.skip("this machine has an NVIDIA driver")
 
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that use the full x86 image run last: scripts/test.sh builds it in the background
+    beside the rest of the suite (minutes of downloading), and they wait for that build."""
+    items.sort(key=lambda item: "full_image" in getattr(item, "fixturenames", ()))
