@@ -68,6 +68,11 @@ def print_summary(run: Any) -> None:
         console.print(f"[bold red]EMULATED:[/] this run executed under CPU emulation ({escape(run.environment.emulation)}). "
                       "Its timings measure the emulator, not a device: they are not representative and are "
                       "flagged 'emulated' in the results and the report.", highlight=False, soft_wrap=True)
+    timed = [c for c in run.cases if c.latency is not None]
+    if timed and all(c.latency.repeats == 1 for c in timed):
+        console.print("95% CI: from this process's samples only. A re-run's median often falls outside it "
+                      "(the machine drifts between processes); --repeats 3 gives a CI that covers re-runs "
+                      "(README: 'Comparisons that survive a drifting machine').", highlight=False, soft_wrap=True)
     if any(c.energy is not None and c.energy.method == "estimated" for c in run.cases):
         console.print("* energy estimated from a model (no power sensor here), not measured")
     if run.comparisons:
