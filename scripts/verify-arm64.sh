@@ -17,7 +17,8 @@
 #   3. Dockerfile.arm64 built for linux/arm64 (constraints.txt: the same stack as everywhere);
 #   4. inside it, suite.emulation detects the emulation for real;
 #      every `docker run` of the arm64 and L4T images (and the fleet's arm64 host, through
-#      hosts.toml's `volumes`) gets a MIDR_EL1 stand-in per CPU, see below;
+#      hosts.toml's `volumes` and `env`) gets a MIDR_EL1 stand-in per CPU and QEMU_CPU=cortex-a76,
+#      see below;
 #   5. `bench run -m mobilenet_v3_small -b 1 --backends eager,ort` inside it writes a results
 #      file whose environment records the emulation and whose every case and comparison carries
 #      the `emulated` flag; the report shows the banner;
@@ -33,7 +34,7 @@
 # Environment: BENCH_PYTHON (a Python with the suite's dependencies; default .venv/bin/python),
 # BENCH_ARM64_BASE, BENCH_ARM64_IMAGE, BENCH_L4T_STANDIN, BENCH_VERIFY_X86_IMAGE (the fleet's
 # x86 image, default bench-test:fleet, built here when missing), BENCH_ARM64_WHEELS (the
-# wheelhouse folder), BENCH_VERIFY_WHEEL_PORT.
+# wheelhouse folder), BENCH_VERIFY_WHEEL_PORT, BENCH_QEMU_CPU (default cortex-a76).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -115,8 +116,15 @@ for c in /sys/devices/system/cpu/cpu[0-9]*; do
     CPU_MOUNTS+=(-v "$fakecpu/$n:/sys/devices/system/cpu/$n:ro")
     CPU_VOLUMES+="\"$fakecpu/$n:/sys/devices/system/cpu/$n:ro\", "
 done
-arm64_run() { docker run --rm --network host --platform linux/arm64 "${CPU_MOUNTS[@]}" "$@"; }
-say "MIDR_EL1 stand-in (Cortex-A76, 0x410fd0b1) for $(( ${#CPU_MOUNTS[@]} / 2 )) CPU(s) under $fakecpu"
+# qemu's default CPU ("max") advertises SVE, which a Pi 5's Cortex-A76 lacks, and torch's oneDNN
+# then takes an SVE path whose results are wrong under qemu 7.2 (random resnet18: 29-47% off
+# from torch without oneDNN, and from ONNX Runtime; the ORT parity check fails). QEMU_CPU,
+# read by qemu-user from the container's environment, makes the emulated CPU the Cortex-A76 the
+# MIDR stand-in names: oneDNN then agrees with both within 1e-6.
+QEMU_CPU_MODEL=${BENCH_QEMU_CPU:-cortex-a76}
+ARM64_ENV=(-e "QEMU_CPU=$QEMU_CPU_MODEL")
+arm64_run() { docker run --rm --network host --platform linux/arm64 "${CPU_MOUNTS[@]}" "${ARM64_ENV[@]}" "$@"; }
+say "MIDR_EL1 stand-in (Cortex-A76, 0x410fd0b1) for $(( ${#CPU_MOUNTS[@]} / 2 )) CPU(s) under $fakecpu; QEMU_CPU=$QEMU_CPU_MODEL"
 
 # 3. the arm64 image. PyPI's torch 2.14.1 for aarch64 is a CUDA build: with its nvidia-* wheels
 # the big layer is ~3 GB of downloads, slow through an emulated pip. They are downloaded here
@@ -232,7 +240,7 @@ if [ "$L4T" = 1 ]; then
     # The jtop path: the suite's Jetson meter, through jetson-stats' own client, as the image's
     # non-root user (by group permission on the socket), against a stand-in jtop service.
     name=bench-verify-jtop-$$
-    docker run -d --rm --name "$name" --platform linux/arm64 --network none --user 0 "${CPU_MOUNTS[@]}" \
+    docker run -d --rm --name "$name" --platform linux/arm64 --network none --user 0 "${CPU_MOUNTS[@]}" "${ARM64_ENV[@]}" \
         -v "$PWD/tests/fixtures/jtop:/jtop:ro" --entrypoint python "$L4T_IMAGE" \
         /jtop/fake_jtop_service.py --seconds 300 --gid 1000 > /dev/null || fail "the stand-in jtop service did not start"
     for _ in $(seq 1 90); do docker exec "$name" test -S /run/jtop.sock 2>/dev/null && break; sleep 2; done
@@ -286,7 +294,7 @@ if [ "$FLEET" = 1 ]; then
 connect_timeout_s = 20
 
 # The arm64 image stays on this engine (GBs: shipping it would take longer than the run). Its
-# container gets the MIDR_EL1 stand-in, as every other arm64 container of this script.
+# container gets the MIDR_EL1 stand-in and QEMU_CPU, as every other arm64 container here.
 # No ceilings (--no-peaks): step 5 measured them already, and under emulation they are the emulator's.
 [[host]]
 name = "arm64-emulated"
@@ -294,6 +302,7 @@ url = "unix:///var/run/docker.sock"
 platform = "arm64"
 image = "$IMAGE"
 volumes = [${CPU_VOLUMES%, }]
+env = { QEMU_CPU = "$QEMU_CPU_MODEL" }
 args = ["run", "-m", "mobilenet_v3_small", "-b", "1", "--backends", "eager", "--no-energy", "--no-peaks"]
 
 # The x86 image is shipped to a second engine (docker save | docker load), reached over TCP.

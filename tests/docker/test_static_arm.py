@@ -110,11 +110,14 @@ def test_the_midr_stand_in_is_a_cortex_a76():
 def test_every_arm64_container_of_verify_arm64_gets_the_midr_stand_in():
     lines = [ln for ln in VERIFY.splitlines() if not ln.lstrip().startswith("#")]
     runs = [ln for ln in lines if re.search(r"docker run\b.*\"\$(IMAGE|L4T_IMAGE)\"", ln)]
-    assert all('"${CPU_MOUNTS[@]}"' in ln for ln in runs), runs
-    assert 'arm64_run() { docker run --rm --network host --platform linux/arm64 "${CPU_MOUNTS[@]}" "$@"; }' in VERIFY
+    assert all('"${CPU_MOUNTS[@]}" "${ARM64_ENV[@]}"' in ln for ln in runs), runs
+    assert ('arm64_run() { docker run --rm --network host --platform linux/arm64 "${CPU_MOUNTS[@]}" '
+            '"${ARM64_ENV[@]}" "$@"; }') in VERIFY
+    assert 'ARM64_ENV=(-e "QEMU_CPU=$QEMU_CPU_MODEL")' in VERIFY and "QEMU_CPU_MODEL=${BENCH_QEMU_CPU:-cortex-a76}" in VERIFY
     used = [ln for ln in lines if re.search(r"\barm64_run\b", ln) and "arm64_run()" not in ln]
     assert len(used) >= 4, used  # detection, the run, the L4T image's checks
     # the fleet's arm64 host, through hosts.toml's volumes
     host = VERIFY[VERIFY.index('name = "arm64-emulated"'):]
     host = host[:host.index("[[host]]")]
     assert "volumes = [${CPU_VOLUMES%, }]" in host
+    assert 'env = { QEMU_CPU = "$QEMU_CPU_MODEL" }' in host
