@@ -228,10 +228,11 @@ if [ "$L4T" = 1 ]; then
     docker build --platform linux/arm64 --network host --build-arg BASE="$L4T_STANDIN" -f Dockerfile.l4t \
         -t "$L4T_IMAGE" . > "$OUT/build-l4t.log" 2>&1 || { tail -40 "$OUT/build-l4t.log"; fail "Dockerfile.l4t"; }
     say "Dockerfile.l4t built on the stand-in in $(( $(date +%s) - start ))s; ORT wheel: $(arm64_run --entrypoint cat "$L4T_IMAGE" /opt/bench/ort-wheel.txt)"
-    grep -E "JetPack torch|WARNING: no onnxruntime-gpu" "$OUT/build-l4t.log" | sed 's/^/    /' || true
+    sed 's/\x1b\[[0-9;]*m//g' "$OUT/build-l4t.log" | grep -v '^Step' | grep -E "^JetPack torch|^WARNING: no onnxruntime-gpu" \
+        | sed 's/^/    /' || true
     arm64_run --entrypoint sh "$L4T_IMAGE" -c '
-        echo "user $(id -u):$(id -g)"; bench --version
-        python -c "import torch, onnxruntime, jtop; print(\"torch\", torch.__version__, \"from\", torch.__file__); print(\"onnxruntime\", onnxruntime.__version__, onnxruntime.get_available_providers(), \"jetson-stats\", jtop.__version__)"' \
+        echo "user $(id -u):$(id -g)"
+        python -c "import torch, onnxruntime, jtop; print(\"torch\", torch.__version__, \"from\", torch.__file__); print(\"onnxruntime\", onnxruntime.__version__, onnxruntime.get_available_providers(), \"jetson-stats\", jtop.__version__); import suite.cli"' \
         > "$OUT/l4t-check.txt" 2>&1 || { cat "$OUT/l4t-check.txt"; fail "the L4T image does not start"; }
     sed 's/^/    /' "$OUT/l4t-check.txt"
     grep -q "^user 1000:" "$OUT/l4t-check.txt" || fail "the L4T image does not run as the non-root user"
