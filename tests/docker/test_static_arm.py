@@ -48,7 +48,7 @@ def test_arm64_installs_every_version_from_the_constraints_file():
     assert "COPY constraints.txt /opt/bench/constraints.txt" in _instructions(text)
     assert "PIP_CONSTRAINT=/opt/bench/constraints.txt" in text
     assert not re.search(r"[A-Za-z]==[0-9$]", text)  # no version of its own
-    assert not re.search(r"^ARG [A-Z_]+_VERSION", text, re.M)
+    assert not re.search(r"^ARG [A-Z_]+_VERSION", text, re.MULTILINE)
     # The CPU wheel index by default: PyPI's aarch64 torch 2.14.1 is a CUDA build (GBs of nvidia-*).
     assert "ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu" in text
     assert "!constraints.txt" in (ROOT / ".dockerignore").read_text().splitlines()
