@@ -43,7 +43,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from suite.containers.connection import EngineConnection, connect_engine, redact_url, resolve_connection
-from suite.containers.platform import FLAVOURS, meter_access, platform_from_engine
+from suite.containers.platform import FLAVOURS, MeterAccess, Mount, meter_access, platform_from_engine
 from suite.errors import BenchError, ConfigError
 
 HostStatus = Literal["ok", "failed", "unreachable", "error"]
@@ -71,6 +71,9 @@ class HostSpec(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     group_add: list[str] = Field(default_factory=list)  # e.g. the host's jtop group id
     meters: bool = True  # mount what the platform's energy meters need
+    # More bind mounts, docker-style "HOST:CONTAINER[:ro|rw]" (rw by default, as docker's -v), HOST
+    # a path on that engine's machine: e.g. the MIDR_EL1 stand-in an emulated arm64 host needs.
+    volumes: list[str] = Field(default_factory=list)
     # none: no network inside (a benchmark needs none) and the container's hostname is `name`,
     # so the merged report tells the hosts apart; host: the device's own hostname and network.
     network: Literal["none", "host"] = "none"
@@ -101,12 +104,39 @@ class HostSpec(BaseModel):
             raise ValueError("must start with unix://, tcp://, ssh:// (e.g. ssh://pi@pi5.local)")
         return v
 
+    @field_validator("volumes")
+    @classmethod
+    def _volumes(cls, v: list[str]) -> list[str]:
+        targets = [parse_volume(spec).target for spec in v]
+        dup = sorted({x for x in targets if targets.count(x) > 1})
+        if dup:
+            raise ValueError(f"two volumes are mounted at {dup[0]}; each container path takes one")
+        return v
+
     @field_validator("platform")
     @classmethod
     def _platform(cls, v: str | None) -> str | None:
         if v is not None and v not in FLAVOURS:
             raise ValueError(f"must be one of {', '.join(FLAVOURS)}")
         return v
+
+
+def parse_volume(spec: str) -> Mount:
+    """A docker-style bind mount "HOST:CONTAINER[:ro|rw]" (rw when no mode is given, as `docker
+    run -v`), both paths absolute. Raises ValueError saying what a good entry looks like."""
+    parts = spec.split(":") if isinstance(spec, str) else []
+    example = 'e.g. "/srv/data:/data:ro"'
+    if len(parts) not in (2, 3) or not all(parts):
+        raise ValueError(f"'{spec}' is not HOST:CONTAINER or HOST:CONTAINER:ro|rw ({example})")
+    source, target, *mode = parts
+    if not source.startswith("/"):
+        raise ValueError(f"'{spec}': the host path '{source}' must be absolute (a file or folder on that "
+                         f"engine's machine; named volumes are not supported) ({example})")
+    if not target.startswith("/") or target.rstrip("/") == "":
+        raise ValueError(f"'{spec}': the container path '{target}' must be an absolute path other than / ({example})")
+    if mode and mode[0] not in ("ro", "rw"):
+        raise ValueError(f"'{spec}': the mode '{mode[0]}' must be ro (read-only) or rw ({example})")
+    return Mount(source=source, target=target.rstrip("/"), read_only=bool(mode) and mode[0] == "ro")
 
 
 class HostOutcome(BaseModel):
@@ -312,6 +342,9 @@ def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_
         access = meter_access(flavour, check_host=False) if host.meters else None
         if access is not None and host.group_add:
             access = dataclasses.replace(access, group_add=access.group_add + tuple(host.group_add))
+        if host.volumes:
+            access = access or MeterAccess(flavour)
+            access = dataclasses.replace(access, mounts=access.mounts + tuple(parse_volume(v) for v in host.volumes))
         dest = out / host.name
         run = run_container(
             client,

@@ -145,6 +145,12 @@ def compare_runs(
         result.warnings.append(
             f"The two files come from different machines ({be.hostname}: {be.cpu_model} vs {ce.hostname}: "
             f"{ce.cpu_model}): the changes mix the code change with the hardware difference.")
+    emulated = [f"{name} ({env.emulation})" for name, env in ((baseline_name, be), (candidate_name, ce))
+                if env.emulation]
+    if emulated:
+        result.warnings.append(
+            f"{' and '.join(emulated)} ran under CPU emulation: its timings measure the emulator, not a device, "
+            "and the changes say nothing about the code's speed on real hardware.")
     order = {"regression": 0, "improvement": 1, "within threshold": 2, "no significant change": 3,
              "not comparable": 4}
     result.changes.sort(key=lambda c: (order[c.verdict], -(c.change or 0.0), c.label))

@@ -121,6 +121,22 @@ def test_different_machines_are_warned_about():
     assert "different machines" in compare_runs(base, cand).warnings[0]
 
 
+def test_an_emulated_side_is_warned_about(tmp_path):
+    """Same machine (no hardware warning), but one side ran under qemu-user: said, with the evidence,
+    in the library result and in what the installed `bench compare` prints."""
+    base = load_results(BASE)
+    why = "aarch64 code run by /usr/bin/qemu-aarch64-static"
+    cand = load_results(CAND)
+    cand = cand.model_copy(update={"environment": cand.environment.model_copy(update={"emulation": why})})
+    assert compare_runs(base, base).warnings == []
+    (warning,) = compare_runs(base, cand, baseline_name="native.json", candidate_name="emulated.json").warnings
+    assert warning.startswith(f"emulated.json ({why}) ran under CPU emulation") and "native.json" not in warning
+    path = tmp_path / "emulated.json"
+    path.write_text(cand.model_dump_json(), encoding="utf-8")
+    res = _installed("compare", str(BASE), str(path))
+    assert "warning:" in res.stdout and "ran under CPU emulation" in " ".join(res.stdout.split()), res.stdout
+
+
 def test_bad_arguments_are_bench_errors():
     base = load_results(BASE)
     with pytest.raises(BenchError, match="Unknown metric"):
