@@ -9,6 +9,21 @@ from typing import Any
 import pytest
 
 
+def _restore_sigint() -> None:
+    """A shell without job control starts background commands (`cmd &`) with SIGINT ignored,
+    and bench, like any well-behaved tool, leaves an ignored SIGINT ignored (nohup semantics).
+    The signal tests need Ctrl-C to mean what it means at a terminal, however pytest was started:
+    give this process Python's default handler, which its child processes then inherit as the
+    default action."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_restore_sigint()
+
+
 @contextlib.contextmanager
 def _parameters_on_meta() -> Iterator[None]:
     """Move every parameter and buffer to the meta device the moment a module registers it.
