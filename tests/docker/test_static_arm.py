@@ -121,3 +121,11 @@ def test_every_arm64_container_of_verify_arm64_gets_the_midr_stand_in():
     host = host[:host.index("[[host]]")]
     assert "volumes = [${CPU_VOLUMES%, }]" in host
     assert 'env = { QEMU_CPU = "$QEMU_CPU_MODEL" }' in host
+
+
+def test_l4t_jetson_stats_default_is_the_constraints_pin():
+    """One stack: the jtop client's default version is constraints.txt's, overridable only to
+    match a host's jtop service."""
+    pin = _pins((ROOT / "constraints.txt").read_text())["jetson-stats"]
+    (default,) = re.findall(r"^ARG JETSON_STATS_VERSION=(\S+)$", (ROOT / "Dockerfile.l4t").read_text(), re.MULTILINE)
+    assert default == pin
