@@ -107,8 +107,17 @@ def test_bandwidth_agrees_with_a_numpy_triad():
         assert set(figs) == {"copy", "triad", "onnxruntime.Add"}
         return peak.bandwidth_roof(figs), ref.rate()
 
-    ours, ref = _best_of(4, measure)
-    assert ours == pytest.approx(ref, rel=0.15)
+    # On this shared VM whether an array gets huge pages depends on the allocator's state at the
+    # moment, and moves either side by 20-30% (CI runs read 26 vs 32 and 35 vs 25 GB/s): up to three
+    # fresh attempts, each best of 4 rounds. A wrong byte count (2 or 5 arrays instead of 3) is a
+    # factor of 0.67-1.67 and fails every attempt.
+    attempts = []
+    for _ in range(3):
+        ours, ref = _best_of(4, measure)
+        attempts.append(ours / ref)
+        if abs(ours / ref - 1) <= 0.15:
+            break
+    assert abs(attempts[-1] - 1) <= 0.15, f"suite/numpy bandwidth per attempt: {attempts}"
 
 
 def test_the_gemm_sweep_stops_before_a_size_it_cannot_afford():
