@@ -155,21 +155,29 @@ def stream_elements(llc_bytes: int | None, ram_bytes: int | None) -> int:
     return want // 4
 
 
-def bandwidth_torch(threads: int, elements: int, min_s: float = 0.4,
-                    between: dict[str, Callable[[], Any]] | None = None) -> dict[str, PeakFigure]:
-    """STREAM copy and triad with torch on the CPU (threads as the run); `between` maps a kernel
-    name to what runs after each of its timed calls (a test's interleaved reference)."""
-    between = between or {}
+StreamArrays = tuple[Any, Any, Any]  # (a, b, c): fp32 numpy arrays of one length; a is written
+
+
+def stream_arrays(elements: int) -> StreamArrays:
+    """STREAM's three arrays (a written, b = 1, c = 2), allocated by numpy: its allocator advises
+    transparent huge pages for large arrays (MADV_HUGEPAGE: honoured where THP is "madvise", the
+    common default) and torch's does not; on 4 KiB pages the streams pay a TLB miss per page,
+    which cost a single thread 15-25% of its bandwidth here."""
     import numpy as np
+
+    return np.empty(elements, np.float32), np.ones(elements, np.float32), np.full(elements, 2.0, np.float32)
+
+
+def bandwidth_torch(threads: int, arrays: StreamArrays, min_s: float = 0.4,
+                    between: dict[str, Callable[[], Any]] | None = None) -> dict[str, PeakFigure]:
+    """STREAM copy and triad with torch on the CPU (threads as the run) over `arrays`; `between`
+    maps a kernel name to what runs after each of its timed calls (a test's interleaved reference)."""
+    between = between or {}
     import torch
 
     torch.set_num_threads(threads)
-    # numpy's allocator advises transparent huge pages for large arrays (MADV_HUGEPAGE: honoured
-    # where THP is "madvise", the common default), torch's does not: on 4 KiB pages the streams
-    # pay a TLB miss per page, which cost a single thread 10-25% of its bandwidth here.
-    a, b, c = (torch.from_numpy(x) for x in (np.empty(elements, np.float32), np.ones(elements, np.float32),
-                                             np.full(elements, 2.0, np.float32)))
-    nbytes = elements * 4
+    a, b, c = (torch.from_numpy(x) for x in arrays)  # views: the same pages
+    nbytes = a.numel() * 4
     mib = nbytes / MiB
     copy = rate_of(2 * nbytes, _repeat(lambda: a.copy_(b), min_s=min_s / 2, min_reps=5, between=between.get("copy")))
     triad = rate_of(3 * nbytes, _repeat(lambda: torch.add(b, c, alpha=3.0, out=a), min_s=min_s / 2, min_reps=5,
@@ -182,19 +190,20 @@ def bandwidth_torch(threads: int, elements: int, min_s: float = 0.4,
     }
 
 
-def bandwidth_ort(threads: int, elements: int, min_s: float = 0.2, between: Between = None) -> PeakFigure:
+def bandwidth_ort(threads: int, arrays: StreamArrays, min_s: float = 0.2, between: Between = None) -> PeakFigure:
     """STREAM's Add (a = b + c: the triad's bytes, 2 arrays read and 1 written) as a one-node ONNX
-    Runtime graph, its output bound to a preallocated array (IO binding: no allocation per call)."""
+    Runtime graph over `arrays`, its output bound to `a` (IO binding: no allocation per call)."""
     import numpy as np
     from onnx import TensorProto, helper
 
+    a, b, c = arrays
+    elements = a.size
     graph = helper.make_graph(
         [helper.make_node("Add", ["B", "C"], ["A"])], "stream_add",
         [helper.make_tensor_value_info("B", TensorProto.FLOAT, [elements]),
          helper.make_tensor_value_info("C", TensorProto.FLOAT, [elements])],
         [helper.make_tensor_value_info("A", TensorProto.FLOAT, [elements])])
     sess = _one_node_session(graph, threads)
-    a, b, c = np.empty(elements, np.float32), np.ones(elements, np.float32), np.full(elements, 2.0, np.float32)
     io = sess.io_binding()
     io.bind_cpu_input("B", b)
     io.bind_cpu_input("C", c)
@@ -205,20 +214,24 @@ def bandwidth_ort(threads: int, elements: int, min_s: float = 0.2, between: Betw
                                             f"MiB fp32 arrays, 3 arrays counted, fastest of {fig.repeats}"})
 
 
-BANDWIDTH_ROOF_KERNELS = ("triad", "onnxruntime.Add")  # the same bytes per element: the roof is the faster
-
-
 def bandwidth_cpu(threads: int, elements: int, min_s: float = 0.6,
-                  between: dict[str, Callable[[], Any]] | None = None) -> dict[str, PeakFigure]:
-    """STREAM copy and triad with torch and STREAM add with ONNX Runtime (when installed): the
-    engines' kernels differ by 10-15% on one thread here, and the roof is what the device can do."""
+                  between: dict[str, Callable[[], Any]] | None = None,
+                  arrays: StreamArrays | None = None) -> dict[str, PeakFigure]:
+    """STREAM copy and triad with torch and STREAM add with ONNX Runtime (when installed), all over
+    the same three arrays (`arrays`, else `stream_arrays(elements)`), so no engine is faster only
+    because its pages were: the engines' kernels differ by 10-25% on one thread here, and the roof
+    is what the device can do."""
     between = between or {}
-    figs = bandwidth_torch(threads, elements, min_s * 2 / 3, between)
+    arrays = arrays if arrays is not None else stream_arrays(elements)
+    figs = bandwidth_torch(threads, arrays, min_s * 2 / 3, between)
     try:
-        figs["onnxruntime.Add"] = bandwidth_ort(threads, elements, min_s / 3, between.get("onnxruntime.Add"))
+        figs["onnxruntime.Add"] = bandwidth_ort(threads, arrays, min_s / 3, between.get("onnxruntime.Add"))
     except ImportError:
         pass
     return figs
+
+
+BANDWIDTH_ROOF_KERNELS = ("triad", "onnxruntime.Add")  # the same bytes per element: the roof is the faster
 
 
 def bandwidth_roof(figs: dict[str, PeakFigure]) -> float:

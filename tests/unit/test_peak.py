@@ -90,34 +90,46 @@ def test_gemm_peak_agrees_with_numpy_matmul(engine):
     assert ours == pytest.approx(ref, rel=0.15)
 
 
-def test_bandwidth_agrees_with_a_numpy_triad():
+def test_bandwidth_agrees_with_a_numpy_add_over_the_same_arrays():
     """The suite's memory roof (1 thread: the faster of torch's STREAM triad and ONNX Runtime's
-    STREAM add) within 15% of numpy's one-pass a = b + c over arrays of the same size: three arrays
-    moved per element in each (numpy has no fused b + s*c without a temporary, which would move
-    five; STREAM's Add and Triad move the same bytes). numpy is timed call by call between the
-    suite's calls of both kernels; best of 4 such rounds on both sides."""
+    STREAM add) against numpy's one-pass a = b + c over the very same three arrays (numpy has no
+    fused b + s*c without a temporary, which would move five; STREAM's Add and Triad move the same
+    bytes). numpy is timed call by call between the suite's calls of both kernels; best of 3 such
+    rounds on both sides.
+
+    The same pages on both sides: whether an array gets transparent huge pages depends on the
+    allocator's state on this shared VM and moved one side or the other by 15-30% when each side
+    had its own arrays (CI read 0.75 three times in a row). The bounds are asymmetric because
+    the roof is the fastest of two engines and numpy is a third: single-thread add kernels differ
+    by 10-25% here (ONNX Runtime 31, numpy 28, torch 24.5 GB/s), so the roof may be above numpy's
+    add but not far below it. A wrong byte count, 2 or 5 arrays instead of 3, is a factor of
+    0.67 or 1.67 and fails either bound."""
     elements = 32 * MiB  # 128 MiB per array: far beyond the cache of any machine this runs on
 
     def measure() -> tuple[float, float]:
-        # Fresh arrays every round, as the suite allocates its own every round: both sides get
-        # pages from the allocator in the same state (huge pages or not: ~30% apart here).
-        x, y, z = np.empty(elements, np.float32), np.ones(elements, np.float32), np.ones(elements, np.float32)
-        ref = Reference(lambda: np.add(y, z, out=x), 3 * elements * 4)
-        figs = peak.bandwidth_cpu(1, elements, min_s=0.9, between={"triad": ref, "onnxruntime.Add": ref})
+        arrays = peak.stream_arrays(elements)
+        a, b, c = arrays
+        ref = Reference(lambda: np.add(b, c, out=a), 3 * elements * 4)
+        figs = peak.bandwidth_cpu(1, elements, min_s=0.9, between={"triad": ref, "onnxruntime.Add": ref},
+                                  arrays=arrays)
         assert set(figs) == {"copy", "triad", "onnxruntime.Add"}
         return peak.bandwidth_roof(figs), ref.rate()
 
-    # On this shared VM whether an array gets huge pages depends on the allocator's state at the
-    # moment, and moves either side by 20-30% (CI runs read 26 vs 32 and 35 vs 25 GB/s): up to three
-    # fresh attempts, each best of 4 rounds. A wrong byte count (2 or 5 arrays instead of 3) is a
-    # factor of 0.67-1.67 and fails every attempt.
-    attempts = []
-    for _ in range(3):
-        ours, ref = _best_of(4, measure)
-        attempts.append(ours / ref)
-        if abs(ours / ref - 1) <= 0.15:
-            break
-    assert abs(attempts[-1] - 1) <= 0.15, f"suite/numpy bandwidth per attempt: {attempts}"
+    ours, ref = _best_of(3, measure)
+    assert 0.85 <= ours / ref <= 1.3, f"suite roof {ours / 1e9:.1f} GB/s, numpy add {ref / 1e9:.1f} GB/s"
+
+
+def test_one_set_of_stream_arrays_serves_every_engine():
+    """Each engine's kernel reads and writes the arrays it is given (no copies of its own): after
+    torch's triad a = b + 3c and ONNX Runtime's add a = b + c over shared arrays, a holds the last
+    kernel's result, computed from b = 1 and c = 2."""
+    arrays = peak.stream_arrays(1024)
+    a, b, c = arrays
+    assert (b == 1).all() and (c == 2).all()
+    peak.bandwidth_torch(1, arrays, min_s=0.0)
+    assert (a == 7).all()  # 1 + 3 * 2
+    peak.bandwidth_ort(1, arrays, min_s=0.0)
+    assert (a == 3).all()  # 1 + 2
 
 
 def test_the_gemm_sweep_stops_before_a_size_it_cannot_afford():
