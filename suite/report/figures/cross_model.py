@@ -7,8 +7,47 @@ from collections.abc import Callable
 
 from suite.report.backends import BASELINE_BACKEND, backend_order, backend_style
 from suite.report.figures.base import Ctx, FigureOut, timed
-from suite.report.figures.style import Panels, Rings, add_legend, finish_figure, log_axis, mpl_text, panel_title
+from suite.report.figures.style import (
+    Panels,
+    Rings,
+    add_legend,
+    finish_figure,
+    log_axis,
+    mpl_text,
+    panel_title,
+)
 from suite.report.merge import Device, Entry
+
+
+def _draw_points(ax, ctx: Ctx, pts: list[tuple[Entry, float, float]],
+                 hollow: Callable[[Entry], bool] = lambda e: False) -> tuple[Rings, set[str], bool]:
+    """The cases' points on `ax`: colour per device, marker per backend, hollow where `hollow`
+    says, one artist per (device, backend, hollow) group (a few dozen artists instead of one per
+    point), flag rings drawn over them. Returns the rings, the backends seen and whether any
+    point was hollow (for the legend)."""
+    rings = Rings()
+    backends: set[str] = set()
+    groups: dict[tuple[int, str, bool], tuple[Device, list[float], list[float]]] = {}
+    for e, x, y in pts:
+        backends.add(e.backend)
+        g = groups.setdefault((id(e.device), e.backend, hollow(e)), (e.device, [], []))
+        g[1].append(x)
+        g[2].append(y)
+        rings.add(ax, x, y, ctx.severity(e, {"parity_failed"}))
+    for (_, backend, is_hollow), (d, xs, ys) in groups.items():
+        _, mk = backend_style(backend)
+        c = ctx.colour(d)
+        ax.plot(xs, ys, ls="", marker=mk, color=c, mfc="white" if is_hollow else c, ms=5.5, alpha=0.9)
+    rings.draw()
+    return rings, backends, any(k[2] for k in groups)
+
+
+def _label(ax, model: str, x: float, y: float, *, right: bool, dy: int) -> None:
+    """A model's name beside its point; points in the right part of the axis get it on their
+    left, or the figure edge cuts it off."""
+    name = model if len(model) <= 24 else model[:22] + "\u2026"
+    ax.annotate(mpl_text(name), (x, y), xytext=(-4 if right else 4, dy), textcoords="offset points",
+                fontsize=7, color="#333", ha="right" if right else "left")
 
 
 def _scatter(ctx: Ctx, entries: list[Entry], x: Callable[[Entry], float | None], y: Callable[[Entry], float | None],
@@ -22,33 +61,14 @@ def _scatter(ctx: Ctx, entries: list[Entry], x: Callable[[Entry], float | None],
         return None
     panels = Panels(1, ncols=1, w=7.2, h=4.2, left=0.8, titles=False)
     ax = panels.axes[0]
-    rings = Rings()
-    backends: set[str] = set()
-    labelled: set[str] = set()
-    any_hollow = False
     lo, hi = min(p[1] for p in pts), max(p[1] for p in pts)
-    # One artist per (device, backend, hollow) group: a few dozen artists instead of one per point.
-    groups: dict[tuple[int, str, bool], tuple[Device, list[float], list[float]]] = {}
-    for e, a, b in pts:
-        backends.add(e.backend)
-        is_hollow = hollow(e)
-        any_hollow |= is_hollow
-        g = groups.setdefault((id(e.device), e.backend, is_hollow), (e.device, [], []))
-        g[1].append(a)
-        g[2].append(b)
-        rings.add(ax, a, b, ctx.severity(e, {"parity_failed"}))
-        if label_points and e.backend == BASELINE_BACKEND and e.model not in labelled:
-            labelled.add(e.model)
-            name = e.model if len(e.model) <= 24 else e.model[:22] + "\u2026"
-            # Labels of the right-most points go to their left, or the figure edge cuts them off.
-            right = a >= lo * (hi / lo) ** 0.8 if hi > lo else False
-            ax.annotate(mpl_text(name), (a, b), xytext=(-4, 3) if right else (4, 3), textcoords="offset points",
-                        fontsize=7, color="#333", ha="right" if right else "left")
-    for (_, backend, is_hollow), (d, xs, ys) in groups.items():
-        _, mk = backend_style(backend)
-        c = ctx.colour(d)
-        ax.plot(xs, ys, ls="", marker=mk, color=c, mfc="white" if is_hollow else c, ms=5.5, alpha=0.9)
-    rings.draw()
+    rings, backends, any_hollow = _draw_points(ax, ctx, pts, hollow)
+    if label_points:
+        labelled: set[str] = set()
+        for e, a, b in pts:
+            if e.backend == BASELINE_BACKEND and e.model not in labelled:
+                labelled.add(e.model)
+                _label(ax, e.model, a, b, right=hi > lo and a >= lo * (hi / lo) ** 0.8, dy=3)
     log_axis(ax, "x", lo, hi)
     log_axis(ax, "y", min(p[2] for p in pts), max(p[2] for p in pts))
     ax.set_xlabel(xlabel)
@@ -104,29 +124,15 @@ def achieved_flops(ctx: Ctx) -> FigureOut | None:
     longest = max(len(panel_title(m)) for m, _ in rows)
     panels = Panels(1, ncols=1, w=7.2, h=0.7 + 0.3 * len(rows), left=0.3 + 0.062 * longest, titles=False)
     ax = panels.axes[0]
-    rings = Rings()
-    backends: set[str] = set()
     keys = sorted({(id(e.device), e.backend) for _, es in rows for e in es},
                   key=lambda k: (next(i for i, d in enumerate(ctx.data.devices) if id(d) == k[0]), backend_order(k[1])))
     offset = {k: (i / max(1, len(keys) - 1) - 0.5) * 0.5 if len(keys) > 1 else 0.0 for i, k in enumerate(keys)}
-    groups: dict[tuple[int, str], tuple[Device, list[float], list[float]]] = {}
-    for i, (m, es) in enumerate(rows):
-        for e in es:
-            backends.add(e.backend)
-            k = (id(e.device), e.backend)
-            x, y = e.achieved_flops_s / 1e9, i + offset[k]
-            g = groups.setdefault(k, (e.device, [], []))
-            g[1].append(x)
-            g[2].append(y)
-            rings.add(ax, x, y, ctx.severity(e, {"parity_failed"}))
-    for (_, backend), (d, xs, ys) in groups.items():
-        _, mk = backend_style(backend)
-        ax.plot(xs, ys, ls="", marker=mk, color=ctx.colour(d), ms=5.5)
-    rings.draw()
+    pts = [(e, e.achieved_flops_s / 1e9, i + offset[(id(e.device), e.backend)]) for i, (_, es) in enumerate(rows)
+           for e in es]
+    rings, backends, _ = _draw_points(ax, ctx, pts)
     ax.set_yticks(range(len(rows)), [panel_title(m) for m, _ in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    allx = [x for _, xs, _ in groups.values() for x in xs]
-    log_axis(ax, "x", min(allx), max(allx))
+    log_axis(ax, "x", min(p[1] for p in pts), max(p[1] for p in pts))
     ax.set_xlabel("achieved GFLOP/s (best batch: counted FLOPs / median time)")
     ax.grid(axis="y", visible=False)
     add_legend(panels, ctx, backends, rings=rings.seen)
@@ -151,8 +157,6 @@ def roofline(ctx: Ctx) -> FigureOut | None:
         return None
     panels = Panels(1, ncols=1, w=7.2, h=4.4, left=0.8, titles=False)
     ax = panels.axes[0]
-    rings = Rings()
-    backends: set[str] = set()
     xs_all = [e.case.roofline.arithmetic_intensity for e in pts]
     ys_all = [e.achieved_flops_s / 1e9 for e in pts]
     lo_x, hi_x = min(xs_all) / 3, max(xs_all) * 3
@@ -171,24 +175,13 @@ def roofline(ctx: Ctx) -> FigureOut | None:
             if lo_x < ridge < hi_x:
                 ax.axvline(ridge, color=ctx.colour(d), lw=0.6, ls=":", alpha=0.6)
             roof_tops.append(p.gemm_flops_s / 1e9)
-    groups: dict[tuple[int, str], tuple[Device, list[float], list[float]]] = {}
+    points = sorted(zip(pts, xs_all, ys_all), key=lambda p: (p[0].spec.batch_size, p[1]))
     labelled: set[str] = set()
-    for e, x, y in sorted(zip(pts, xs_all, ys_all), key=lambda p: (p[0].spec.batch_size, p[1])):
+    for e, x, y in points:
         if e.model not in labelled:  # one label per model, at its smallest batch
             labelled.add(e.model)
-            name = e.model if len(e.model) <= 24 else e.model[:22] + "\u2026"
-            right = x * x > lo_x * hi_x  # right half of the log axis: the label runs leftwards, inside it
-            ax.annotate(mpl_text(name), (x, y), xytext=(-4 if right else 4, -9), textcoords="offset points",
-                        ha="right" if right else "left", fontsize=7, color="#333")
-        backends.add(e.backend)
-        g = groups.setdefault((id(e.device), e.backend), (e.device, [], []))
-        g[1].append(x)
-        g[2].append(y)
-        rings.add(ax, x, y, ctx.severity(e, {"parity_failed"}))
-    for (_, backend), (d, xs, ys) in groups.items():
-        _, mk = backend_style(backend)
-        ax.plot(xs, ys, ls="", marker=mk, color=ctx.colour(d), ms=5.5, alpha=0.9)
-    rings.draw()
+            _label(ax, e.model, x, y, right=x * x > lo_x * hi_x, dy=-9)  # right half of the log axis
+    rings, backends, _ = _draw_points(ax, ctx, points)
     log_axis(ax, "x", lo_x, hi_x)
     log_axis(ax, "y", min(ys_all) / 2, max([*ys_all, *roof_tops]) * 1.5)
     ax.set_xlim(lo_x, hi_x)
