@@ -57,6 +57,7 @@ def test_a_failure_inside_the_case_is_a_failed_case_not_an_exception(tmp_path):
     bad.write_text("INPUT_SHAPE = (4,)\nimport torch\n"
                    "class M(torch.nn.Module):\n    def forward(self, x):\n        raise ValueError('boom')\n"
                    "def create_model():\n    return M()\n")
-    (case,) = _case(tmp_path, models=[str(bad)], backends=["eager"])
+    with pytest.warns(RuntimeWarning, match="count_params: the forward pass failed"):
+        (case,) = _case(tmp_path, models=[str(bad)], backends=["eager"])
     assert case.status == "failed" and case.latency is None
     assert case.error.kind in ("exception", "unsupported") and "boom" in case.error.message
