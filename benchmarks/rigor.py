@@ -12,8 +12,12 @@
    with the medians each reports.
 4. overhead: one quick run with energy on: run wall / sum of timed loops, and the meter probe
    (done once, in the runner) against one energy window.
+5. mode: on a quiet machine, does sharing one worker (interleaved) give another ORT/eager ratio
+   than one worker per backend (sequential)? --n pairs of runs, the order alternating, each run
+   a fresh process: the two modes' ratios and medians side by side, and a Mann-Whitney U test of
+   whether the difference is larger than the spread between processes of one mode.
 
-    .venv/bin/python benchmarks/rigor.py [--only disturbance,coverage,precision,overhead]
+    .venv/bin/python benchmarks/rigor.py [--only disturbance,coverage,precision,overhead,mode]
         [--n 3] [--ks 1,3] [--model mobilenet_v3_small] [--threads 2]
 
 The machine's load average is printed with every section: on a shared machine it is part of
@@ -202,10 +206,33 @@ def overhead(tmp: Path) -> None:
     print(f"  {load()}")
 
 
+def mode(model: str, threads: int, n: int, tmp: Path) -> None:
+    from scipy.stats import mannwhitneyu
+
+    print(f"\n== 5. Interleaved vs sequential on a quiet machine ({model}, batch 1, {threads} thread(s), "
+          f"{n} pairs of runs) -- {load()}")
+    timing = {"min_time_s": 3.0, "max_time_s": 3.0, "ci_target": 0.001, "warmup_max": 20}
+    got: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
+    for i in range(n):
+        for interleave in ((True, False) if i % 2 == 0 else (False, True)):  # neither mode always goes first
+            cfg = _config(tmp, models=[model], batch_sizes=[1], timing=timing, interleave=interleave, threads=threads)
+            run = _run(cfg, tmp / f"mode-{i}-{interleave}.json")
+            ratio, lo, hi, _ = _ratio(run)
+            medians = {c.spec.backend: c.latency.summary.median_ms for c in run.cases}
+            got[interleave].append((ratio, medians["eager"], medians["ort"]))
+            print(f"  {'interleaved' if interleave else 'sequential ':11s} ratio {ratio:.3f} [{lo:.3f}, {hi:.3f}]  "
+                  f"eager {medians['eager']:.2f} ms, ort {medians['ort']:.2f} ms; {load()}")
+    for i, what in enumerate(("ratio", "eager ms", "ort ms")):
+        a, b = [x[i] for x in got[True]], [x[i] for x in got[False]]
+        p = mannwhitneyu(a, b).pvalue
+        print(f"  {what:8s}: interleaved median {statistics.median(a):.3f} (range {min(a):.3f}-{max(a):.3f}), "
+              f"sequential {statistics.median(b):.3f} ({min(b):.3f}-{max(b):.3f}); Mann-Whitney p = {p:.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="disturbance,coverage,precision,overhead")
-    ap.add_argument("--n", type=int, default=3, help="re-runs of the quick preset per K")
+    ap.add_argument("--only", default="disturbance,coverage,precision,overhead,mode")
+    ap.add_argument("--n", type=int, default=3, help="re-runs of the quick preset per K; pairs of runs for mode")
     ap.add_argument("--ks", default="1,3", help="--repeats values to measure coverage for")
     ap.add_argument("--model", default="mobilenet_v3_small")
     # 2 on this 2-core VM: with 1 thread the half-core hog lands on the idle core and disturbs nothing
@@ -225,6 +252,8 @@ def main() -> None:
             precision(max(ks), args.threads, tmp)
         if "overhead" in only:
             overhead(tmp)
+        if "mode" in only:
+            mode(args.model, args.threads, max(args.n, 4), tmp)
 
 
 if __name__ == "__main__":
