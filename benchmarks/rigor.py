@@ -232,7 +232,8 @@ def mode(model: str, threads: int, n: int, tmp: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="disturbance,coverage,precision,overhead,mode")
-    ap.add_argument("--n", type=int, default=3, help="re-runs of the quick preset per K; pairs of runs for mode")
+    ap.add_argument("--n", type=int, default=3, help="re-runs of the quick preset per K; pairs of runs for mode (at least 4: with fewer, "
+                    "Mann-Whitney cannot reach p < 0.05)")
     ap.add_argument("--ks", default="1,3", help="--repeats values to measure coverage for")
     ap.add_argument("--model", default="mobilenet_v3_small")
     # 2 on this 2-core VM: with 1 thread the half-core hog lands on the idle core and disturbs nothing

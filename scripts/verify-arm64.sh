@@ -273,11 +273,8 @@ if [ "$FLEET" = 1 ]; then
     tiny=bench-test:tiny-sleep
     if ! docker image inspect "$tiny" >/dev/null 2>&1; then
         ctx=$(mktemp -d)
-        cp /bin/sleep "$ctx/sleep"
-        printf 'FROM %s\nCOPY sleep /bin/sleep\n' \
-            "$(PYTHONPATH=$PWD/tests/docker "$PY" -c 'import docker; from tls_engine import tiny_shell_image; print(tiny_shell_image(docker.from_env()))')" \
-            > "$ctx/Dockerfile"
-        docker build -q -t "$tiny" "$ctx" >/dev/null || fail "the tiny image"
+        PYTHONPATH=$PWD/tests/docker "$PY" -c 'import sys, docker; from tls_engine import sleepy_image; sleepy_image(docker.from_env(), sys.argv[1], sys.argv[2])' \
+            "$ctx" "$tiny" || fail "the tiny image"
         rm -rf "$ctx"
     fi
     bash scripts/start-docker.sh --socket "$ENGINE2_DIR/docker.sock" --data-root "$ENGINE2_DIR" --tcp "$ENGINE2_TCP" >/dev/null \

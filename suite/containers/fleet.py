@@ -124,7 +124,7 @@ class HostSpec(BaseModel):
 def parse_volume(spec: str) -> Mount:
     """A docker-style bind mount "HOST:CONTAINER[:ro|rw]" (rw when no mode is given, as `docker
     run -v`), both paths absolute. Raises ValueError saying what a good entry looks like."""
-    parts = spec.split(":") if isinstance(spec, str) else []
+    parts = spec.split(":")
     example = 'e.g. "/srv/data:/data:ro"'
     if len(parts) not in (2, 3) or not all(parts):
         raise ValueError(f"'{spec}' is not HOST:CONTAINER or HOST:CONTAINER:ro|rw ({example})")

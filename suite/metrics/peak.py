@@ -214,15 +214,12 @@ def bandwidth_ort(threads: int, arrays: StreamArrays, min_s: float = 0.2, betwee
                                             f"MiB fp32 arrays, 3 arrays counted, fastest of {fig.repeats}"})
 
 
-def bandwidth_cpu(threads: int, elements: int, min_s: float = 0.6,
-                  between: dict[str, Callable[[], Any]] | None = None,
-                  arrays: StreamArrays | None = None) -> dict[str, PeakFigure]:
+def bandwidth_cpu(threads: int, arrays: StreamArrays, min_s: float = 0.6,
+                  between: dict[str, Callable[[], Any]] | None = None) -> dict[str, PeakFigure]:
     """STREAM copy and triad with torch and STREAM add with ONNX Runtime (when installed), all over
-    the same three arrays (`arrays`, else `stream_arrays(elements)`), so no engine is faster only
-    because its pages were: the engines' kernels differ by 10-25% on one thread here, and the roof
-    is what the device can do."""
+    the same three arrays (`stream_arrays`), so no engine is faster only because its pages were:
+    the engines' kernels differ by 10-25% on one thread here, and the roof is what the device can do."""
     between = between or {}
-    arrays = arrays if arrays is not None else stream_arrays(elements)
     figs = bandwidth_torch(threads, arrays, min_s * 2 / 3, between)
     try:
         figs["onnxruntime.Add"] = bandwidth_ort(threads, arrays, min_s / 3, between.get("onnxruntime.Add"))
@@ -337,8 +334,8 @@ def measure_peaks(device: str = "cpu", threads: int = 1, *, budget_s: float = 3.
             gemms["onnxruntime.MatMul"] = gemm_ort(threads, budget_s * 0.3)
         except ImportError:
             pass
-        bandwidth = bandwidth_cpu(threads, stream_elements(last_level_cache_bytes(), collect_environment().ram_bytes),
-                                  min_s=budget_s * 0.3)
+        elements = stream_elements(last_level_cache_bytes(), collect_environment().ram_bytes)
+        bandwidth = bandwidth_cpu(threads, stream_arrays(elements), min_s=budget_s * 0.3)
     best = max(gemms.values(), key=lambda f: f.value)
     return DevicePeaks(
         device=device, threads=threads if not device.startswith("cuda") else None,

@@ -4,26 +4,16 @@ is in scripts/verify-arm64.sh --fleet: too slow for the default run)."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 
 import pytest
 from docker_helpers import SECOND_DIR, start_second_engine, stop_second_engine
-from tls_engine import tiny_shell_image
+from tls_engine import sleepy_image
 
 from suite.containers.fleet import parse_hosts, run_fleet
 
 pytestmark = pytest.mark.docker
-
-
-def sleepy_image(client, tmp_path) -> str:
-    """The few-MB shell image plus this machine's /bin/sleep (it needs only the C library)."""
-    tag = "bench-test:tiny-sleep"
-    shutil.copy("/bin/sleep", tmp_path / "sleep")
-    (tmp_path / "Dockerfile").write_text(f"FROM {tiny_shell_image(client)}\nCOPY sleep /bin/sleep\n")
-    client.images.build(path=str(tmp_path), tag=tag, rm=True, network_mode="host")
-    return tag
 
 
 def test_a_host_that_goes_away_mid_run_is_recorded_and_the_rest_completes(engine, second_engine, tmp_path):

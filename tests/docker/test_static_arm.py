@@ -29,10 +29,8 @@ def _instructions(text: str) -> list[str]:
     out: list[str] = []
     pending = ""
     for line in text.splitlines():
-        if line.strip().startswith("#") and not pending:
+        if line.strip().startswith("#"):  # a comment, also inside a continued instruction
             continue
-        if line.strip().startswith("#"):
-            continue  # a comment inside a continued instruction
         pending += line.rstrip()
         if pending.endswith("\\"):
             pending = pending[:-1] + " "

@@ -218,3 +218,16 @@ def tiny_shell_image(client, tag: str = TINY_TAG) -> str:
     repo, _, name = tag.partition(":")
     client.api.import_image_from_data(buf.getvalue(), repository=repo, tag=name or "latest")
     return tag
+
+
+def sleepy_image(client, tmp_path, tag: str = "bench-test:tiny-sleep") -> str:
+    """The few-MB shell image plus this machine's /bin/sleep (it needs only the C library): a
+    container that runs for as long as asked (a fleet host that goes away mid-run, here and in
+    scripts/verify-arm64.sh). `tmp_path` is the build context's folder."""
+    from pathlib import Path
+
+    ctx = Path(tmp_path)
+    shutil.copy("/bin/sleep", ctx / "sleep")
+    (ctx / "Dockerfile").write_text(f"FROM {tiny_shell_image(client)}\nCOPY sleep /bin/sleep\n")
+    client.images.build(path=str(ctx), tag=tag, rm=True, network_mode="host")
+    return tag

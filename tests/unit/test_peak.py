@@ -110,8 +110,7 @@ def test_bandwidth_agrees_with_a_numpy_add_over_the_same_arrays():
         arrays = peak.stream_arrays(elements)
         a, b, c = arrays
         ref = Reference(lambda: np.add(b, c, out=a), 3 * elements * 4)
-        figs = peak.bandwidth_cpu(1, elements, min_s=0.9, between={"triad": ref, "onnxruntime.Add": ref},
-                                  arrays=arrays)
+        figs = peak.bandwidth_cpu(1, arrays, min_s=0.9, between={"triad": ref, "onnxruntime.Add": ref})
         assert set(figs) == {"copy", "triad", "onnxruntime.Add"}
         return peak.bandwidth_roof(figs), ref.rate()
 
