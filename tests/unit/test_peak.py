@@ -1,4 +1,5 @@
-"""Measured device ceilings (bench peak) against independent timings with numpy, and their cache."""
+"""Measured device ceilings (bench peak) against independent hand timings (each engine's own product, numpy's
+add over the same arrays), and their cache."""
 
 from __future__ import annotations
 
@@ -68,25 +69,55 @@ def _best_of(rounds: int, measure) -> tuple[float, float]:
     return max(p[0] for p in pairs), max(p[1] for p in pairs)
 
 
-@pytest.mark.parametrize("engine", ["torch", "onnxruntime"])
-def test_gemm_peak_agrees_with_numpy_matmul(engine):
-    """The suite's GEMM rate with each engine (1 thread, 512x512) within 15% of numpy's matmul
-    through its own BLAS, same thread count and size, timed call by call between the suite's
-    calls; best of 3 such rounds on both sides."""
-    from threadpoolctl import threadpool_limits
+def _own_matmul(engine: str, a: np.ndarray, b: np.ndarray):
+    """The engine's own n x n product, called by hand: torch.mm at 1 thread, or a session the test
+    builds itself (a one-node MatMul graph, 1 intra-op thread)."""
+    if engine == "torch":
+        import torch
 
+        torch.set_num_threads(1)
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        return lambda: torch.mm(ta, tb)
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    n = a.shape[0]
+    graph = helper.make_graph([helper.make_node("MatMul", ["A", "B"], ["C"])], "ref",
+                              [helper.make_tensor_value_info("A", TensorProto.FLOAT, [n, n]),
+                               helper.make_tensor_value_info("B", TensorProto.FLOAT, [n, n])],
+                              [helper.make_tensor_value_info("C", TensorProto.FLOAT, [n, n])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return lambda: sess.run(None, {"A": a, "B": b})
+
+
+@pytest.mark.parametrize("engine", ["torch", "onnxruntime"])
+def test_gemm_peak_agrees_with_a_hand_timed_matmul(engine):
+    """The suite's GEMM rate with each engine (1 thread, 512x512) within 15% of the same engine's
+    product timed by hand at 2 n^3 FLOPs per call, called between the suite's calls; best of 3
+    rounds on both sides. (Against numpy's BLAS instead, the engines differ by the kernels their
+    libraries pick for the CPU: on an AMD EPYC with full-width AVX-512, ORT's MLAS ran 245 GFLOP/s
+    on one core and numpy's OpenBLAS, built for Haswell, 129: no bound holds across CPUs.)"""
     n = 512
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
     gemm = peak.gemm_torch if engine == "torch" else peak.gemm_ort
 
     def measure() -> tuple[float, float]:
-        ref = Reference(lambda: a @ b, 2.0 * n ** 3)
+        ref = Reference(_own_matmul(engine, a, b), 2.0 * n ** 3)
         ours = gemm(1, budget_s=0.4, sizes=(n,), between=ref).value
         return ours, ref.rate()
 
-    with threadpool_limits(1):
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
         ours, ref = _best_of(3, measure)
+    finally:
+        torch.set_num_threads(threads)
     assert ours == pytest.approx(ref, rel=0.15)
 
 
