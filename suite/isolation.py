@@ -15,10 +15,11 @@ import time
 from typing import Any
 
 from suite.config import BenchConfig
-from suite.measure import CaseContext, run_group
+from suite.measure import CaseContext, memory_alone, run_group
 from suite.plan import PlannedCase
-from suite.processes import exit_with_parent, kill_process, mp_context
-from suite.results.schema import CaseResult, ErrorInfo, utc_now
+from suite.processes import exit_with_parent, kill_process, mp_context, run_isolated
+from suite.results.flags import flag, unique
+from suite.results.schema import CaseResult, ErrorInfo, MemoryStats, utc_now
 
 
 def execute(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
@@ -30,8 +31,52 @@ def execute_group(group: list[PlannedCase], ctx: CaseContext) -> list[CaseResult
     in one worker process; their results in group order. A worker that crashes, hangs or runs
     out of memory fails every case of its group with that error."""
     if ctx.config.isolation == "inline":
-        return run_group(group, ctx)
-    return run_in_worker(group, ctx, ctx.config.case_timeout_s * len(group))
+        results = run_group(group, ctx)
+        if len(group) > 1:
+            results = [_no_memory(r, "isolation = inline: the interleaved group shared the run's process, whose peak "
+                                     "memory is no one backend's") for r in results]
+        return results
+    results = run_in_worker(group, ctx, ctx.config.case_timeout_s * len(group))
+    if len(group) > 1 and ctx.repeat == 0:
+        # The group's worker held every backend at once: each one's memory comes from a worker of its own.
+        results = [with_memory_alone(r, p, ctx) for r, p in zip(results, group)]
+    return results
+
+
+def with_memory_alone(result: CaseResult, planned: PlannedCase, ctx: CaseContext) -> CaseResult:
+    """`result` with its backend's peak memory measured alone (suite.measure.memory_alone) in a
+    worker of its own, within the case timeout; a failure to measure leaves memory empty and says why."""
+    if result.status == "failed":
+        return result
+    t0 = time.perf_counter()
+    out = run_isolated(_memory_worker, (planned, ctx), ctx.config.case_timeout_s,
+                       name=f"bench-memory-{planned.spec.case_id}")
+    phases = {**(result.phases_s or {}), "memory": round(time.perf_counter() - t0, 6)}
+    result = result.model_copy(update={"phases_s": phases})
+    kind, payload = out.messages[-1] if out.messages else (None, None)
+    if kind == "ok":
+        return result.model_copy(update={"memory": MemoryStats.model_validate_json(payload)})
+    if kind == "error":
+        why = payload
+    elif out.timed_out:
+        why = f"its worker did not finish within {ctx.config.case_timeout_s:g} s (killed)"
+    else:
+        why = describe_exit(out.exitcode)[1]
+    return _no_memory(result, f"peak memory not measured alone: {why}")
+
+
+def _no_memory(result: CaseResult, why: str) -> CaseResult:
+    return result.model_copy(update={"memory": None, "flags": unique([*result.flags, flag("memory_failed", why)])})
+
+
+def _memory_worker(send: Any, planned: PlannedCase, ctx: CaseContext) -> None:
+    if ctx.config.worker_memory_limit_mb is not None:
+        limit_memory(ctx.config.worker_memory_limit_mb)
+    got = memory_alone(planned, ctx)
+    if isinstance(got, ErrorInfo):
+        send(("error", f"{got.kind}: {got.message}"))
+    else:
+        send(("ok", got.model_dump_json()))
 
 
 def _worker(conn: Any, group: list[PlannedCase], ctx: CaseContext) -> None:

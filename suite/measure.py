@@ -17,7 +17,7 @@ from suite.errors import BenchError, CaseError
 from suite.plan import PlannedCase
 from suite.results.flags import flag, unique
 from suite.metrics.memory import model_bytes
-from suite.results.schema import CaseResult, ErrorInfo, FlopStats, MemoryStats, ParamStats, utc_now
+from suite.results.schema import CaseResult, ErrorInfo, FlopStats, MemoryStats, ParamStats, RuntimeSettings, utc_now
 
 FLOP_NOTE_REAL = "counted on the real model (meta-device counting failed)"
 
@@ -49,21 +49,29 @@ def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
 def run_group(planned: list[PlannedCase], ctx: CaseContext) -> list[CaseResult]:
     """The backends of one model x batch x size in one process: each prepared once and kept warm,
     timed in alternating rounds (suite.metrics.interleave), then each one's energy window, profile
-    and dataset pass on its own. A backend that fails fails only its own case."""
+    and dataset pass on its own. A backend that fails fails only its own case.
+
+    At every switch from one backend to the next, that backend's runtime is quiesced and the
+    worker settles (suite.metrics.settle). The group's worker holds every backend at once, so its
+    peak memory is no backend's: each case's memory is measured alone (`memory_alone`, in a worker
+    of its own, by suite.isolation) and none is taken from here."""
     from suite.metrics.interleave import Timed, interleave
+    from suite.metrics.settle import method as settle_method
+    from suite.metrics.settle import settle
 
     if len(planned) == 1:
         return [run_case(planned[0], ctx)]
-    cases = [CaseRun(p, ctx) for p in planned]
+    cases = [CaseRun(p, ctx, memory=False) for p in planned]
     ready = [c for c in cases if c.attempt(c.prepare)]
     timed = [Timed(name=c.spec.backend, fn=c.forward, items_per_call=c.spec.batch_size, threads=c.spec.threads,
-                   synchronized=c.prepared.synchronized, context=c.prepared.context) for c in ready]
+                   synchronized=c.prepared.synchronized, context=c.prepared.context, quiesce=c.quiesce) for c in ready]
     if timed:
         out = interleave(timed, ctx.config.timing)
         for c in ready:
             name = c.spec.backend
             c.phases["warmup"] = out.warmup_s.get(name, 0.0)
             c.phases["sampling"] = out.sampling_s  # the rounds, shared by the group
+            c.note_between_blocks(settle_method(), out.unsettled.get(name, 0))
             if name in out.errors:
                 exc = out.errors[name]
                 c.attempt(lambda exc=exc: _reraise(exc))
@@ -71,10 +79,33 @@ def run_group(planned: list[PlannedCase], ctx: CaseContext) -> list[CaseResult]:
                 c.result_fields["latency"] = out.results[name]
     for c in ready:
         if c.error is None:
+            # the energy window, profile and dataset pass each start on a settled worker too
+            for other in ready:
+                other.quiesce()
+            settle()
             c.attempt(c.finish)
     for c in cases:
         c.close()
     return [c.result() for c in cases]
+
+
+MEMORY_CALLS = 6  # the cold call and a settle window's worth of warm ones: where a forward's peak is
+
+
+def memory_alone(planned: PlannedCase, ctx: CaseContext) -> MemoryStats | ErrorInfo:
+    """An interleaved case's peak memory as if its backend ran alone: in the calling process (a
+    short worker of its own), the case's build, counts and prepare exactly as `run_case` does
+    them, then MEMORY_CALLS forward calls. The error instead when a step fails."""
+    case = CaseRun(planned, ctx)
+    if case.attempt(case.prepare):
+        case.attempt(case.call_for_memory)
+    case.close()
+    if case.error is not None and case.error.kind != "parity":
+        return case.error
+    memory = case.result_fields.get("memory")
+    if memory is None:
+        return ErrorInfo(kind="exception", message="no memory figure was taken")
+    return memory.model_copy(update={"scope": "alone", "calls": MEMORY_CALLS})
 
 
 def _reraise(exc: BaseException) -> None:
@@ -85,8 +116,9 @@ class CaseRun:
     """One case's measurement in phases (prepare, time, finish), each timed into `phases`, its
     failure turned into the case's status and error instead of an exception."""
 
-    def __init__(self, planned: PlannedCase, ctx: CaseContext):
+    def __init__(self, planned: PlannedCase, ctx: CaseContext, memory: bool = True):
         self.planned, self.ctx, self.spec = planned, ctx, planned.spec
+        self.memory = memory  # False: the process holds other cases too (interleaved): its peak is not this one's
         self.started = utc_now()
         self.t0 = time.perf_counter()
         self.result_fields: dict[str, Any] = {"flags": []}
@@ -123,6 +155,34 @@ class CaseRun:
 
     def forward(self) -> Any:
         return self.prepared.run(self.inputs)
+
+    def quiesce(self) -> None:
+        """The backend's declared quiesce function (suite.backends.BackendInfo.quiesce), if any."""
+        from suite.backends import quiesce_hook
+
+        hook = quiesce_hook(self.spec.backend)
+        if hook is not None and self.prepared is not None:
+            hook(self.prepared)
+
+    def note_between_blocks(self, settle_method: str, unsettled: int) -> None:
+        """Record how the worker handed the cores over after this backend's blocks."""
+        from suite.backends import backend_info
+
+        hook = backend_info(self.spec.backend).quiesce
+        how = (f"quiesced by {hook}, then " if hook else "") + settle_method
+        runtime = self.result_fields.get("runtime") or RuntimeSettings(runtime=f"{self.spec.backend} (no settings reported)")
+        self.result_fields["runtime"] = runtime.model_copy(update={"between_blocks": how})
+        if unsettled:
+            from suite.metrics.settle import MAX_SETTLE_S
+
+            self.result_fields["flags"].append(flag("unsettled", (
+                f"after {unsettled} of its blocks a thread of the worker still ran {MAX_SETTLE_S * 1e3:g} ms later, "
+                "when the next backend's block began")))
+
+    def call_for_memory(self) -> None:
+        with self.prepared.context():
+            for _ in range(MEMORY_CALLS):
+                self.forward()
 
     def _phase(self, name: str, t0: float) -> None:
         self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - t0
@@ -174,6 +234,7 @@ class CaseRun:
         result["parity"] = prepared.parity
         result["flags"].extend(flag("backend_note", note) for note in prepared.flags)
         result["torch_backends"] = torch_backends_of(prepared)
+        result["runtime"] = prepared.runtime_settings()
 
     def time_alone(self) -> None:
         from suite.metrics.latency import time_forward
@@ -222,7 +283,7 @@ class CaseRun:
             return
         rss, self.rss = self.rss, None
         rss.__exit__(None, None, None)
-        if self.error is not None and self.error.kind != "parity":
+        if not self.memory or (self.error is not None and self.error.kind != "parity"):
             return
         device_peak = None
         if self.torch is not None and self.spec.device.startswith("cuda"):
@@ -230,7 +291,7 @@ class CaseRun:
         self.result_fields["memory"] = MemoryStats(
             rss_before_bytes=rss.before, rss_peak_bytes=rss.peak, rss_peak_delta_bytes=rss.peak - rss.before,
             model_bytes=model_bytes(self.model) if self.model is not None else None, device_peak_bytes=device_peak,
-            method=rss.method,
+            method=rss.method, scope="case",
         )
 
     def result(self) -> CaseResult:

@@ -75,6 +75,9 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
             suite_version=__version__, run_id=new_run_id(), created_at=utc_now(), command=opts.command,
             config=config.model_dump(mode="json"), config_hash=config.digest(), environment=collect_environment(),
         )
+        from suite.audit import load_for
+
+        run.environment.fairness = load_for(threads)  # this machine's `bench audit`, when one was run
         todo = cases
     path = opts.output or results_path(Path(config.output_dir), run.run_id)
     with results_lock(path):

@@ -3,8 +3,8 @@
 Config, plan, preflight, the case measurement, the report and the CLI read this table; none
 of them names a backend. A row says how to prepare the backend (a "module:function" imported
 only when a case uses it), what it needs installed, which config section holds its options
-(a frozen pydantic model), whether it can run a model given as an .onnx file, and how it is
-drawn (display order, line style and marker).
+(a frozen pydantic model), whether it can run a model given as an .onnx file, how its runtime is
+quiesced between interleaved blocks, and how it is drawn (display order, line style and marker).
 
 Third-party backends register through the `bench.backends` entry point group (as pytest and
 pyperf plugins do): the entry point loads to a `BackendInfo`.
@@ -21,6 +21,7 @@ was prepared (see `suite.backends.parity.check_parity`).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,15 @@ class BackendInfo:
     runs_torch_models: bool = True  # runs a torch.nn.Module built by the registry
     runs_onnx_files: bool = False  # runs a model given as an .onnx file
     reference: bool = False  # the backend every other one is checked and compared against
+    # "module:function" called with the Prepared after each of its blocks when another backend's
+    # block follows (interleaved), to stop what its runtime leaves running after a call (a spinning
+    # thread pool). None: nothing the runtime lets it stop. Either way the worker then waits until
+    # no other thread runs (suite.metrics.settle), which covers ORT's and OpenMP's spinning pools.
+    quiesce: str | None = None
+    # "module:function" (model, inputs, threads, graph path or None) -> a no-argument callable: one
+    # forward through the runtime's own plain API, for `bench audit`'s bare loop in a fresh process
+    # (suite/bare.py). None: the audit has no bare loop for this backend.
+    bare: str | None = None
     order: int = 100  # position in tables, legends and figures
     linestyle: Any = "-."  # in figures, where colour marks the device
     marker: str = "D"
@@ -50,27 +60,31 @@ class BackendInfo:
 
 BUILTIN: tuple[BackendInfo, ...] = (
     BackendInfo("eager", "suite.backends.eager:prepare", "PyTorch eager, as the model comes (the reference)",
-                requires=("torch",), reference=True, order=0, linestyle="-", marker="o"),
+                requires=("torch",), reference=True, bare="suite.backends.eager:bare", order=0, linestyle="-",
+                marker="o"),
     BackendInfo("eager-cl", "suite.backends.eager_cl:prepare",
                 "PyTorch eager in channels_last memory format (4-D image inputs; other models run as eager, "
-                "with a note)", requires=("torch",), order=5, linestyle=(0, (1, 1)), marker="P"),
+                "with a note)", requires=("torch",), bare="suite.backends.eager_cl:bare", order=5, linestyle=(0, (1, 1)),
+                marker="P"),
     BackendInfo("ort", "suite.backends.onnxruntime:prepare", "ONNX Runtime on an ONNX export (cached)",
                 requires=("onnxruntime", "onnx"), options_key="ort", options="suite.backends.ort_options:OrtOptions",
-                precheck="suite.backends.onnxruntime:precheck", runs_onnx_files=True, order=10,
-                linestyle="--", marker="s"),
+                precheck="suite.backends.onnxruntime:precheck", runs_onnx_files=True,
+                bare="suite.backends.onnxruntime:bare", order=10, linestyle="--", marker="s"),
     BackendInfo("ort-int8", "suite.backends.onnxruntime:prepare_int8",
                 "ONNX Runtime on the export quantised to int8 (dynamic, weights per channel)",
                 requires=("onnxruntime", "onnx"), options_key="ort", options="suite.backends.ort_options:OrtOptions",
-                precheck="suite.backends.onnxruntime:precheck", runs_onnx_files=True, order=20,
-                linestyle=":", marker="^"),
+                precheck="suite.backends.onnxruntime:precheck", runs_onnx_files=True,
+                bare="suite.backends.onnxruntime:bare", order=20, linestyle=":", marker="^"),
     BackendInfo("torch-compile", "suite.backends.torch_compile:prepare",
                 "torch.compile (inductor by default); compile time recorded like export time",
                 requires=("torch",), options_key="torch_compile",
-                options="suite.backends.torch_compile:CompileOptions", order=30, linestyle=(0, (5, 1, 1, 1)), marker="v"),
+                options="suite.backends.torch_compile:CompileOptions", bare="suite.backends.torch_compile:bare",
+                order=30, linestyle=(0, (5, 1, 1, 1)), marker="v"),
 )
 
 
-def _load(target: str) -> Any:
+def load_target(target: str) -> Any:
+    """The object a "module:attribute" string of the table names (imported now)."""
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)
 
@@ -124,6 +138,12 @@ def backend_info(name: str) -> BackendInfo:
     return table[name]
 
 
+def quiesce_hook(name: str) -> Callable[[Prepared], None] | None:
+    """The backend's declared quiesce function (see BackendInfo.quiesce), or None."""
+    info = backend_info(name)
+    return load_target(info.quiesce) if info.quiesce else None
+
+
 def reference_backend() -> str:
     return next(b.name for b in BUILTIN if b.reference)
 
@@ -133,7 +153,7 @@ def option_models() -> dict[str, type]:
     out: dict[str, type] = {}
     for info in backends().values():
         if info.options_key and info.options and info.options_key not in out:
-            out[info.options_key] = _load(info.options)
+            out[info.options_key] = load_target(info.options)
     return out
 
 
@@ -160,9 +180,9 @@ def prepare_backend(name: str, req: PrepareRequest) -> Prepared:
 
     info = backend_info(name)
     if info.precheck:
-        _load(info.precheck)(req)
+        load_target(info.precheck)(req)
     reference = None if info.reference or req.model is None else reference_outputs(req.model, req.inputs)
-    prepared = _load(info.prepare)(req)
+    prepared = load_target(info.prepare)(req)
     if info.reference:
         return prepared
     try:

@@ -10,7 +10,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from suite.results.schema import ExportInfo, ParityResult
+from suite.results.schema import ExportInfo, ParityResult, RuntimeSettings
 
 
 class Prepared(Protocol):
@@ -39,6 +39,10 @@ class Prepared(Protocol):
 
     def parity_tolerance(self, configured: float) -> float:
         """The relative error this backend is allowed (int8 is allowed more than fp32)."""
+
+    def runtime_settings(self) -> RuntimeSettings | None:
+        """Every setting the suite made on the runtime (threads, session options, config entries)
+        and the runtime defaults the figures depend on: stored on the case (`runtime`)."""
 
 
 class BackendBase:
@@ -69,6 +73,9 @@ class BackendBase:
 
     def parity_tolerance(self, configured: float) -> float:
         return configured
+
+    def runtime_settings(self) -> RuntimeSettings | None:
+        return None
 
     def close(self) -> None:
         pass

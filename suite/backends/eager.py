@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from suite.backends.base import BackendBase, PrepareRequest
-from suite.inputs import call_model
+from suite.inputs import call_model, forward_args
+from suite.results.schema import RuntimeSettings
+
+# What decides how torch's CPU threads behave between calls (OpenMP's spin-wait after a parallel
+# region: libgomp's GOMP_SPINCOUNT, Intel OpenMP's KMP_BLOCKTIME) and how many there are.
+THREAD_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "MKL_NUM_THREADS")
 
 
 class EagerBackend(BackendBase):
@@ -29,12 +35,45 @@ class EagerBackend(BackendBase):
             self._torch.cuda.synchronize()
         return out
 
+    def runtime_settings(self) -> RuntimeSettings:
+        return torch_runtime(self._torch)
+
     def close(self) -> None:
         self.model = None
 
 
 def prepare(req: PrepareRequest) -> EagerBackend:
     return EagerBackend(req)
+
+
+def bare(model: Any, inputs: dict[str, Any], threads: int, graph: str | None) -> Any:
+    """A hand-written eager call (suite/bare.py): the model under inference_mode, nothing else."""
+    import torch
+
+    torch.set_num_threads(threads)
+    args, kwargs = forward_args(inputs)
+
+    def call() -> Any:
+        with torch.inference_mode():
+            return model(*args, **kwargs)
+    return call
+
+
+def torch_runtime(torch: Any) -> RuntimeSettings:
+    """torch's thread settings as the case ran them; unset environment variables leave the OpenMP
+    runtime's defaults (libgomp spin-waits ~300k iterations after a parallel region)."""
+    backend = next((line.split(":", 1)[1].strip() for line in torch.__config__.parallel_info().splitlines()
+                    if line.startswith("ATen parallel backend")), "unknown")
+    settings = {
+        "torch.set_num_threads": str(torch.get_num_threads()),
+        "interop threads": f"{torch.get_num_interop_threads()} (default)",
+        "parallel backend": backend,
+        "mkldnn": "on" if torch.backends.mkldnn.enabled and torch.backends.mkldnn.is_available() else "off",
+        "grad mode": "torch.inference_mode around the timed calls",
+    }
+    for var in THREAD_ENV:
+        settings[var] = os.environ.get(var, "unset (runtime default)")
+    return RuntimeSettings(runtime=f"torch {torch.__version__}", settings=settings)
 
 
 def torch_backends_of(prepared: Any) -> Any:

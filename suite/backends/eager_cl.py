@@ -50,6 +50,18 @@ class ChannelsLastBackend(EagerBackend):
         return super().run(inputs)
 
 
+def bare(model: Any, inputs: dict[str, Any], threads: int, graph: str | None) -> Any:
+    """A hand-written channels_last call (suite/bare.py): model and 4-D float inputs converted once."""
+    import torch
+
+    from suite.backends.eager import bare as eager_bare
+
+    cl = torch.channels_last
+    converted = {k: (v.contiguous(memory_format=cl) if torch.is_tensor(v) and v.dim() == 4 and v.is_floating_point()
+                     else v) for k, v in inputs.items()}
+    return eager_bare(model.to(memory_format=cl), converted, threads, graph)
+
+
 def prepare(req: PrepareRequest) -> ChannelsLastBackend:
     if req.model is None:
         raise BenchError(f"model '{req.entry.name}' is an ONNX file: eager-cl runs torch models only")

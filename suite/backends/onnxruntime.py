@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from suite.backends.base import BackendBase, PrepareRequest
 from suite.backends.ort_options import OrtOptions
 from suite.errors import BenchError, CaseError
-from suite.results.schema import ExportInfo
+from suite.results.schema import ExportInfo, RuntimeSettings
 
 if TYPE_CHECKING:
     from suite.backends.export import ExportKey
@@ -99,6 +99,18 @@ def device_index(device: str) -> int:
     return int(idx) if idx.isdigit() else 0
 
 
+SPINNING = "session.intra_op.allow_spinning"
+
+
+def config_entries(providers: Sequence[str]) -> dict[str, str]:
+    """The session config entries the suite sets; every other one keeps ORT's default."""
+    if XNNPACK in providers:
+        # XNNPACK runs its own thread pool; ORT's spinning pool beside it steals its cores
+        # (ORT's XNNPACK guide recommends turning spinning off).
+        return {SPINNING: "0"}
+    return {}
+
+
 def session_options(threads: int, level: str, providers: Sequence[str]) -> Any:
     import onnxruntime as ort
 
@@ -112,11 +124,28 @@ def session_options(threads: int, level: str, providers: Sequence[str]) -> Any:
     # Fatal only: ORT logs warnings and run errors to stderr, which garbles the progress bar;
     # errors reach the case anyway, as the exception they raise.
     so.log_severity_level = 4
-    if XNNPACK in providers:
-        # XNNPACK runs its own thread pool; ORT's spinning pool beside it steals its cores
-        # (ORT's XNNPACK guide recommends turning spinning off).
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    for key, value in config_entries(providers).items():
+        so.add_session_config_entry(key, value)
     return so
+
+
+def session_settings(session: Any, threads: int, level: str) -> RuntimeSettings:
+    """What the case's session ran under: the options `session_options` set, the providers loaded
+    with their options, and the spinning default a deployment gets unless it changes it."""
+    import onnxruntime as ort
+
+    used = list(session.get_providers())
+    settings = {
+        "intra_op_num_threads": str(threads), "inter_op_num_threads": "1", "execution_mode": "ORT_SEQUENTIAL",
+        "graph_optimization_level": OPT_LEVELS[level], "providers": ", ".join(used),
+        SPINNING: "1 (ORT default: the intra-op pool spins after a run returns)",
+    }
+    settings.update(config_entries(used))
+    options = session.get_provider_options()
+    for p in used:
+        if options.get(p):
+            settings[f"{p} options"] = ", ".join(f"{k}={v}" for k, v in sorted(options[p].items()))
+    return RuntimeSettings(runtime=f"onnxruntime {ort.__version__}", settings=settings)
 
 
 def create_session(path: Path, threads: int, level: str, device: str, requested: Sequence[str] | None,
@@ -253,6 +282,10 @@ class OrtBackend(BackendBase):
         self.fallback: Callable[[dict[str, Any]], tuple[str, list[Any]]] | None = None
         self._twin: Callable[[str], Any] | None = None  # a new session like this one, profiling to a prefix
         self._io_binding, self._time_host_copies = io_binding, time_host_copies
+        self.settings: RuntimeSettings | None = None  # set by _prepare (suite.backends.base.Prepared.runtime_settings)
+
+    def runtime_settings(self) -> RuntimeSettings | None:
+        return self.settings
 
     def profiled_twin(self, prefix: str) -> OrtBackend:
         """A second session from the same graph, options and providers, with ONNX Runtime's profiler
@@ -301,6 +334,20 @@ class OrtBackend(BackendBase):
         self._feeds = {}
         self._inputs = None
         self.session = None
+
+
+def bare(model: Any, inputs: dict[str, Any], threads: int, graph: str | None) -> Any:
+    """A plain ONNX Runtime session on the case's graph (suite/bare.py): ORT's defaults but the
+    thread count (spinning on, as a deployment gets it), numpy feeds made once."""
+    import onnxruntime as ort
+
+    if graph is None:
+        raise BenchError("the ORT bare loop needs the case's ONNX file")
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    session = ort.InferenceSession(graph, so, providers=["CPUExecutionProvider"])
+    feeds = host_feeds(session, inputs)
+    return lambda: session.run(None, feeds)
 
 
 def _options(req: PrepareRequest) -> OrtOptions:
@@ -365,6 +412,7 @@ def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
     backend._twin = lambda prefix: create_session(graph.path, req.threads, opts.optimization_level, req.device,
                                                   opts.providers, root, profile_prefix=prefix)
     backend.flags.extend(graph.notes)
+    backend.settings = session_settings(session, req.threads, opts.optimization_level)
     if req.model is not None:
         backend.shape_hint = _shape_hint(req, graph)
     if quantized:

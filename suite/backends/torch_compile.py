@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from suite.backends.base import PrepareRequest
 from suite.backends.eager import EagerBackend
 from suite.errors import BenchError, CaseError
-from suite.results.schema import ExportInfo
+from suite.results.schema import ExportInfo, RuntimeSettings
 
 
 class CompileOptions(BaseModel):
@@ -40,12 +40,19 @@ class CompiledBackend(EagerBackend):
 
     def __init__(self, req: PrepareRequest, opts: CompileOptions):
         super().__init__(req)
+        self.opts = opts
         try:
             self.model = self._torch.compile(self.model, backend=opts.backend, mode=opts.mode,
                                              fullgraph=opts.fullgraph, dynamic=opts.dynamic)
         except Exception as exc:  # an unknown compile backend is refused here, before any call
             raise CaseError("compile", f"torch.compile refused its arguments: {type(exc).__name__}: "
                                        f"{_short(exc)}") from exc
+
+    def runtime_settings(self) -> RuntimeSettings:
+        base = super().runtime_settings()
+        o = self.opts
+        compiled = f"backend={o.backend}, mode={o.mode}, fullgraph={o.fullgraph}, dynamic={o.dynamic}"
+        return base.model_copy(update={"settings": {**base.settings, "torch.compile": compiled}})
 
     def compile_now(self, inputs: dict[str, Any]) -> float:
         """Run the first call (which compiles) and return its duration in seconds."""
@@ -62,6 +69,16 @@ class CompiledBackend(EagerBackend):
 def _short(exc: BaseException, limit: int = 800) -> str:
     msg = " ".join(str(exc).split())
     return msg if len(msg) <= limit else msg[: limit - 3] + "..."
+
+
+def bare(model: Any, inputs: dict[str, Any], threads: int, graph: str | None) -> Any:
+    """A hand-written torch.compile call (suite/bare.py): torch.compile's defaults, compiled by the
+    bare loop's warm-up."""
+    import torch
+
+    from suite.backends.eager import bare as eager_bare
+
+    return eager_bare(torch.compile(model), inputs, threads, graph)
 
 
 def prepare(req: PrepareRequest) -> CompiledBackend:

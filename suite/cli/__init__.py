@@ -29,9 +29,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from suite.cli import cache, containers, info, peak, report, run, verify
+    from suite.cli import audit, cache, containers, info, peak, report, run, verify
 
-    for module in (run, info, report, cache, containers, verify, peak):
+    for module in (run, info, report, cache, containers, verify, peak, audit):
         module.register(app)
     run.register_study(app)
 

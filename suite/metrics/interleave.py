@@ -6,6 +6,11 @@ comparison alike. A comparison's CI then comes from the paired rounds (suite.sta
 Each backend gets its cold call and warm-up first (suite.metrics.latency), then the rounds run
 until every backend's median CI is within the target (or a cap). A backend whose call raises is
 dropped from the rounds with its error; the others go on. The clock is injectable for tests.
+
+Sharing a worker must change nothing else: at every switch from one backend to another (before
+each cold call and warm-up, and between two backends' blocks) the backend that just ran is
+quiesced and the worker settles until no other thread runs (suite.metrics.settle), outside the
+timed calls. Inside its own block each runtime keeps its defaults (ORT's spinning pool included).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 from suite import stats
 from suite.config import TimingPolicy
 from suite.metrics.latency import Clock, _time_once, summarize_latency, warm_up
+from suite.metrics.settle import Settled, settle
 from suite.results.schema import LatencyResult
 
 MIN_ROUNDS = 10  # paired rounds at least: the fewest whose median ratio has a 95% CI worth reading
@@ -35,6 +41,7 @@ class Timed:
     threads: int
     synchronized: bool = False
     context: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
+    quiesce: Callable[[], None] = lambda: None  # stop what its runtime leaves running after a call
     # filled by interleave():
     cold_ms: float = 0.0
     warmup_ms: list[float] = field(default_factory=list)
@@ -43,6 +50,8 @@ class Timed:
     rounds: list[list[float]] = field(default_factory=list)
     error: BaseException | None = None
     warmup_s: float = 0.0
+    settle_ms: list[float] = field(default_factory=list)  # after each of its blocks (0: its own block came next)
+    unsettled: int = 0  # switches after which another thread still ran at the settle cap
 
     @property
     def samples(self) -> list[float]:
@@ -54,8 +63,21 @@ class Interleaved:
     results: dict[str, LatencyResult]  # backend -> its latency (round_sizes set)
     errors: dict[str, BaseException]  # backend -> what its call raised (dropped from the rounds)
     stop_reason: str
-    sampling_s: float  # wall time of the rounds, all backends together
+    sampling_s: float  # wall time of the rounds, all backends together (settling included)
     warmup_s: dict[str, float]
+    unsettled: dict[str, int] = field(default_factory=dict)  # backend -> switches it left a thread running
+
+
+def switch_from(t: Timed | None, settle_fn: Callable[[], Settled] = settle) -> Settled:
+    """Hand the cores over after `t` (None: whatever ran before) : its runtime's own quiesce, then
+    wait until no other thread of the worker runs. A thread still running at the cap counts
+    against `t`."""
+    if t is not None:
+        t.quiesce()
+    done = settle_fn()
+    if t is not None and done.still_running:
+        t.unsettled += 1
+    return done
 
 
 def block_size(median_ms: float, policy: TimingPolicy) -> int:
@@ -64,11 +86,15 @@ def block_size(median_ms: float, policy: TimingPolicy) -> int:
     return max(1, round(target_ms / median_ms)) if median_ms > 0 else 1
 
 
-def interleave(timed: list[Timed], policy: TimingPolicy, clock: Clock = time.perf_counter_ns) -> Interleaved:
+def interleave(timed: list[Timed], policy: TimingPolicy, clock: Clock = time.perf_counter_ns,
+               settle_fn: Callable[[], Settled] = settle) -> Interleaved:
     errors: dict[str, BaseException] = {}
     warmup_s: dict[str, float] = {}
     live: list[Timed] = []
+    previous: Timed | None = None  # before the first cold call: the parity checks ran every backend
     for t in timed:
+        switch_from(previous, settle_fn)
+        previous = t
         t0 = clock()
         try:
             with t.context():
@@ -82,14 +108,17 @@ def interleave(timed: list[Timed], policy: TimingPolicy, clock: Clock = time.per
         typical = statistics.median(t.warmup_ms[-policy.settle_window:]) if t.warmup_ms else t.cold_ms
         t.block = block_size(typical, policy)
         live.append(t)
+    if live and previous is not live[0]:
+        switch_from(previous, settle_fn)
     start = clock()
+    settling_ns = 0  # the budget counts timed blocks, not the waits between them
     reason = "ci_target"
     rounds = 0
     next_check = MIN_ROUNDS
     while live:
-        order = live if rounds % 2 == 0 else live[::-1]
-        for t in list(order):
-            block: list[float] = []
+        order = list(live if rounds % 2 == 0 else live[::-1])
+        for i, t in enumerate(order):
+            block: list[float] | None = []
             try:
                 with t.context():
                     for _ in range(t.block):
@@ -97,10 +126,17 @@ def interleave(timed: list[Timed], policy: TimingPolicy, clock: Clock = time.per
             except Exception as exc:  # noqa: BLE001
                 errors[t.name] = exc
                 live.remove(t)
-                continue
-            t.rounds.append(block)
+                block = None
+            waited_ms = 0.0
+            if i + 1 < len(order):  # another backend's block follows (the next round starts with this one)
+                s0 = clock()
+                waited_ms = round(switch_from(t, settle_fn).ms, 3)
+                settling_ns += clock() - s0
+            if block is not None:
+                t.rounds.append(block)
+                t.settle_ms.append(waited_ms)
         rounds += 1
-        elapsed = (clock() - start) / 1e9
+        elapsed = (clock() - start - settling_ns) / 1e9
         if any(sum(len(r) for r in t.rounds) >= policy.max_iters for t in live):
             reason = "max_iters"
             break
@@ -125,6 +161,8 @@ def interleave(timed: list[Timed], policy: TimingPolicy, clock: Clock = time.per
             stop_reason=reason, threads=t.threads, synchronized=t.synchronized,
             summary=summarize_latency(samples, t.items_per_call, policy.ci_level),
             round_sizes=[len(r) for r in t.rounds], interleaved_with=[n for n in names if n != t.name],
+            settle_ms=t.settle_ms,
         )
-    return Interleaved(results=results, errors=errors, stop_reason=reason, sampling_s=sampling_s, warmup_s=warmup_s)
+    return Interleaved(results=results, errors=errors, stop_reason=reason, sampling_s=sampling_s, warmup_s=warmup_s,
+                       unsettled={t.name: t.unsettled for t in timed if t.unsettled})
 

@@ -59,6 +59,9 @@ _KINDS = (
     FlagKind("ci_missed", "CI target missed", "CI", "warn", (LATENCY,),
              "The timed loop hit its cap before the median's CI reached its target width: the median is "
              "less precise than the target."),
+    FlagKind("unsettled", "threads kept running", "UNSETTLED", "warn", (LATENCY, RATIO),
+             "Interleaved with other backends, a runtime thread of the worker was still running when the next "
+             "backend's block began (the settle wait hit its cap): that block may have shared its cores."),
     FlagKind("non_monotonic", "non-monotonic", "NONMONO", "warn", (LATENCY,),
              "Latency fell while the work grew."),
     # What the machine was doing (suite.monitor).
@@ -84,6 +87,9 @@ _KINDS = (
     FlagKind("energy_noise", "within noise", "ENOISE", "warn", (ENERGY,),
              "The energy above idle is within the meter's noise."),
     FlagKind("energy_failed", "no energy", "NOE", "info", (ENERGY,), "Energy was not measured."),
+    # Memory (suite.metrics.memory).
+    FlagKind("memory_failed", "no memory", "NOMEM", "info", (MEMORY,),
+             "Peak memory was not measured for this case (the detail says why)."),
     # The per-operator profile (--profile, suite/profiling).
     FlagKind("profile_failed", "not profiled", "NOPROF", "info", (CASE,),
              "--profile was asked for but this case has no per-operator profile (the reason is in the detail)."),

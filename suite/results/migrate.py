@@ -141,7 +141,35 @@ def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1, 1: _v1_to_v2}
+GROUP_MEMORY = ("peak memory not kept: it was measured in the interleaved group's worker, which held every "
+                "backend of the group at once (files before schema v3), so it was the group's, not this backend's")
+
+
+def _v2_case(case: Any) -> Any:
+    """An interleaved case's memory was its group's worker's, every backend's alike: dropped,
+    with a flag that says so. Other cases' memory was their own worker's: scope "case"."""
+    if not isinstance(case, dict) or not isinstance(case.get("memory"), dict) or "scope" in case["memory"]:
+        return case
+    latency = case.get("latency")
+    if isinstance(latency, dict) and latency.get("interleaved_with") and isinstance(case.get("flags", []), list):
+        from suite.results.flags import KINDS
+
+        k = KINDS["memory_failed"]
+        note = {"kind": "memory_failed", "severity": k.severity, "metrics": list(k.metrics), "detail": GROUP_MEMORY}
+        return {**case, "memory": None, "flags": [*case.get("flags", []), note]}
+    return {**case, "memory": {**case["memory"], "scope": "case"}}
+
+
+def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
+    """v3: an interleaved case's memory is its backend's alone (issue 19)."""
+    doc = dict(doc)
+    if isinstance(doc.get("cases"), list):
+        doc["cases"] = [_v2_case(c) for c in doc["cases"]]
+    doc["schema_version"] = 3
+    return doc
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(doc: dict[str, Any], source: object = "<document>") -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FORMAT_NAME = "bench-results"
 
 CaseStatus = Literal["ok", "failed", "parity_failed", "skipped"]
@@ -84,6 +84,34 @@ class DevicePeaks(_Model):
     key: str = ""  # cache key: machine, device, threads, library versions
 
 
+class AuditCase(_Model):
+    """One case of a fairness audit (`bench audit`): its median and peak RSS in each mode, one per
+    pair of the audit, in pair order. See suite/results/fairness.py for what they say."""
+
+    model: str
+    backend: str
+    batch_size: int = Field(ge=1)
+    input_size: float | None = None
+    interleaved_ms: list[Ms]  # the suite's default path: one worker, alternating rounds with the other backends
+    alone_ms: list[Ms]  # the backend alone in its own worker (--no-interleave)
+    bare_ms: list[Ms] = Field(default_factory=list)  # a hand-written loop in a fresh process (empty: none)
+    interleaved_rss_bytes: list[Count] = Field(default_factory=list)  # peak RSS as the default path reports it
+    alone_rss_bytes: list[Count] = Field(default_factory=list)
+
+
+class FairnessAudit(_Model):
+    """`bench audit`: does sharing a worker change what each backend measures, on this machine?"""
+
+    measured_at: datetime
+    threads: int = Field(ge=1)
+    pairs: int = Field(ge=1)
+    tolerance: float = Field(gt=0, lt=1)  # the relative departure still called fair
+    duration_s: NonNegative
+    key: str = ""  # cache key: machine, threads, library versions
+    method: str
+    cases: list[AuditCase] = Field(default_factory=list)
+
+
 class Environment(_Model):
     hostname: str
     os: str
@@ -106,6 +134,7 @@ class Environment(_Model):
     python: str = ""
     packages: dict[str, str] = Field(default_factory=dict)
     peaks: list[DevicePeaks] = Field(default_factory=list)  # measured ceilings (bench peak), one per device
+    fairness: FairnessAudit | None = None  # the latest `bench audit` of this machine at the run's threads
 
 
 # ----------------------------------------------------------------------------- case identity
@@ -241,6 +270,9 @@ class LatencyResult(_Model):
     # samples_ms order, over all processes; the comparison's paired CI is recomputed from these.
     round_sizes: list[Count] | None = None
     interleaved_with: list[str] | None = None  # the other backends of the rounds
+    # Interleaved: per round (round_sizes order), ms the worker waited after this backend's block
+    # until no other thread ran, before another backend's block (0: its own block came next).
+    settle_ms: list[Ms] | None = None
 
 
 class MemoryStats(_Model):
@@ -250,6 +282,20 @@ class MemoryStats(_Model):
     model_bytes: int | None = None  # parameters + buffers in memory
     device_peak_bytes: int | None = None  # torch.cuda.max_memory_allocated on a GPU
     method: str = "psutil sampling"
+    # Whose process the peak is: "case" (the case's own worker), "alone" (an interleaved case's
+    # backend prepared and called in a short worker of its own, as if it ran alone). None in files
+    # from before issue 19: an interleaved case's figure was then its group's worker, every backend's.
+    scope: Literal["case", "alone"] | None = None
+    calls: Count | None = None  # forward calls inside the window (scope "alone")
+
+
+class RuntimeSettings(_Model):
+    """What a backend's runtime ran under: each setting the suite made, and the runtime defaults
+    the figures depend on (marked "default"), so that a deployment can reproduce it."""
+
+    runtime: str  # "torch 2.14.1", "onnxruntime 1.32.0"
+    settings: dict[str, str] = Field(default_factory=dict)  # ORT session options and config entries, OpenMP/torch threads
+    between_blocks: str | None = None  # interleaved: what was done at each switch to another backend
 
 
 class EnergyResult(_Model):
@@ -439,6 +485,7 @@ class CaseResult(_Model):
     profile: ProfileResult | None = None  # --profile: per-operator time, one format across backends
     conditions: Conditions | None = None
     torch_backends: TorchBackends | None = None  # torch's settings while the case ran (torch backends only)
+    runtime: RuntimeSettings | None = None  # the backend's runtime settings (issue 19)
     flags: list[Flag] = Field(default_factory=list)  # every reason to doubt a number of this case, once
     # Wall seconds per phase (worker_start, build, flops, prepare (export + parity), warmup,
     # sampling, energy, profile, dataset, repeats); interleaved cases share their rounds' time.

@@ -100,3 +100,32 @@ def test_a_plugin_backend_registers_by_entry_point_and_goes_through_the_parity_s
                  plugin=False)
     assert res.returncode == 2 and "unknown backend 'off-by-one'" in res.stderr + res.stdout
     assert "Traceback" not in res.stderr + res.stdout
+
+
+def test_a_plugin_declares_how_its_pool_is_quiesced_and_the_worker_settles_either_way(tmp_path):
+    """Two plugin backends whose runtime keeps a thread busy for 0.3 s after every call (as ORT's
+    pool does): one declares a quiesce function in its table row, the other does not. Interleaved
+    with eager, the declared one is stopped at each switch (short waits), the undeclared one is
+    waited out (waits near its spin time), and each case records what was done."""
+    import statistics
+
+    spin_s = 0.3  # bench_fake_plugin.SPIN_S
+    cfg = tmp_path / "fast.toml"
+    cfg.write_text("[timing]\nwarmup_max = 3\nmin_iters = 5\nmin_time_s = 0.3\nmax_time_s = 1.0\n")
+    model = FIXTURES / "models" / "tiny_user_model.py"
+    res = _bench(["run", "-c", str(cfg), "-m", str(model), "--backends", "eager,eager-spin,eager-spin-undeclared",
+                  "-b", "1", "--threads", "1", "--no-energy", "--no-peaks", "--no-report", "-o",
+                  str(tmp_path / "out")], tmp_path)
+    assert res.returncode == 0, res.stderr + res.stdout
+    data = json.loads(next((tmp_path / "out").glob("results-*.json")).read_text())
+    cases = {c["spec"]["backend"]: c for c in data["cases"]}
+    assert all(c["status"] == "ok" for c in cases.values()), [c.get("error") for c in cases.values()]
+    waits = {name: [w for w in c["latency"]["settle_ms"] if w > 0] for name, c in cases.items()}
+    assert statistics.median(waits["eager-spin"]) < 0.25 * spin_s * 1e3, waits["eager-spin"]
+    assert statistics.median(waits["eager-spin-undeclared"]) > 0.5 * spin_s * 1e3, waits["eager-spin-undeclared"]
+    declared = cases["eager-spin"]["runtime"]["between_blocks"]
+    assert declared.startswith("quiesced by bench_fake_plugin:quiesce, then waited until no other thread")
+    assert cases["eager-spin-undeclared"]["runtime"]["between_blocks"].startswith("waited until no other thread")
+    assert cases["eager"]["runtime"]["runtime"].startswith("torch ")
+    # no block began while a thread still ran: nothing flagged
+    assert not [f for c in cases.values() for f in c["flags"] if f["kind"] == "unsettled"]

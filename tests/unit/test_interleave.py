@@ -108,3 +108,71 @@ def test_slow_forward_passes_warm_up_in_warmup_min_calls_and_phases_are_timed():
     res = time_forward(m2.fn("x", 10.0), items_per_call=1, policy=POLICY, threads=1, clock=m2.clock, phases=phases)
     assert phases["warmup"] == pytest.approx((res.cold_ms + sum(res.warmup_ms)) / 1e3)
     assert phases["sampling"] == pytest.approx(sum(res.samples_ms) / 1e3)
+
+
+class Settler:
+    """A fake settle: records each switch, advances the machine's clock by `wait_ms`, and can say a
+    thread was still running."""
+
+    def __init__(self, machine: Machine, wait_ms: float = 0.0, still_running: int = 0):
+        from suite.metrics.settle import Settled
+
+        self.m, self.wait_ms, self.still, self.Settled = machine, wait_ms, still_running, Settled
+        self.at: list[int] = []  # index into machine.calls when each switch happened
+
+    def __call__(self):
+        self.at.append(len(self.m.calls))
+        self.m.now += int(self.wait_ms * 1e6)
+        return self.Settled(ms=self.wait_ms, still_running=self.still)
+
+
+def test_every_switch_to_another_backend_settles_and_quiesces_and_nothing_else_does():
+    m = Machine()
+    settler = Settler(m, wait_ms=40.0)
+    quiesced = []
+    timed = [Timed("a", m.fn("a", 2.0), 1, 1, quiesce=lambda: quiesced.append("a")),
+             Timed("b", m.fn("b", 5.0), 1, 1, quiesce=lambda: quiesced.append("b"))]
+    out = interleave(timed, POLICY, clock=m.clock, settle_fn=settler)
+    calls = m.calls
+    switches = {i for i in range(1, len(calls)) if calls[i] != calls[i - 1]}
+    # a settle right before every change of backend (and before the first cold call), never inside a block
+    assert switches <= set(settler.at)
+    assert set(settler.at) - switches == {0}
+    for name in ("a", "b"):
+        lat = out.results[name]
+        assert len(lat.settle_ms) == len(lat.round_sizes)
+    # rounds A B | B A | A B ...: A's block is followed by B's in even rounds, B's by A's in odd ones
+    assert out.results["a"].settle_ms[0::2] == [40.0] * len(out.results["a"].settle_ms[0::2])
+    assert set(out.results["a"].settle_ms[1::2]) <= {0.0}
+    assert set(out.results["b"].settle_ms[0::2]) <= {0.0}
+    # each switch after a backend's block quiesces that backend first
+    assert quiesced.count("a") + quiesced.count("b") == len(settler.at) - 1
+    assert out.unsettled == {}
+
+
+def test_settling_does_not_eat_the_sampling_budget():
+    def run(wait_ms):
+        m = Machine()
+        rng = np.random.default_rng(0)
+
+        def noisy(name, ms):
+            def call():
+                m.now += int(ms * rng.uniform(0.5, 1.5) * 1e6)
+                m.calls.append(name)
+            return call
+        timed = [Timed("a", noisy("a", 2.0), 1, 1), Timed("b", noisy("b", 5.0), 1, 1)]
+        policy = POLICY.model_copy(update={"ci_target": 1e-6})  # never met: the time cap decides
+        return interleave(timed, policy, clock=m.clock, settle_fn=Settler(m, wait_ms=wait_ms))
+    quick, slow = run(0.0), run(200.0)
+    assert quick.stop_reason == slow.stop_reason == "time_cap"
+    assert [len(r.samples_ms) for r in quick.results.values()] == [len(r.samples_ms) for r in slow.results.values()]
+    assert slow.sampling_s > quick.sampling_s
+
+
+def test_a_thread_still_running_at_the_cap_is_counted_against_the_backend_before_it():
+    m = Machine()
+    timed = [Timed("a", m.fn("a", 2.0), 1, 1), Timed("b", m.fn("b", 5.0), 1, 1)]
+    out = interleave(timed, POLICY, clock=m.clock, settle_fn=Settler(m, still_running=1))
+    rounds = len(out.results["a"].round_sizes)
+    # a's blocks end even rounds, b's odd ones; warm-up switches count too
+    assert out.unsettled["a"] >= rounds // 2 and out.unsettled["b"] >= rounds // 2

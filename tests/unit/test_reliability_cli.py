@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from suite.results.schema import SCHEMA_VERSION
 from console_script import blocker, installed_bench
 
 FIX = Path(__file__).parent.parent / "fixtures"
@@ -100,7 +102,7 @@ def test_missing_model_dependency_names_the_extra(tmp_path):
 @pytest.mark.parametrize("name, needles", [
     ("truncated.json", ["truncated"]),
     ("foreign.json", ["not a bench results file"]),
-    ("newer.json", ["schema version 99 is newer than this suite understands (2)", "pip install -U bench-suite"]),
+    ("newer.json", [f"schema version 99 is newer than this suite understands ({SCHEMA_VERSION})", "pip install -U bench-suite"]),
 ])
 def test_bad_results_file_to_resume(name, needles):
     res = bench("run", "--resume", str(BAD / name))

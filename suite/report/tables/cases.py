@@ -55,6 +55,9 @@ class CaseRow:
     arithmetic_intensity: float | None = None  # the rest of the case's roofline (CSV only)
     attainable_flops_s: float | None = None
     roof_bound: str | None = None  # compute | memory
+    runtime: str | None = None  # the backend runtime's settings (CSV; the backend cell's title)
+    settle_ms: float | None = None  # interleaved: median wait per switch to another backend (CSV)
+    memory_scope: str | None = None  # whose process the peak RSS is (CSV; the cell's title)
 
     @classmethod
     def of(cls, e: Entry) -> CaseRow:
@@ -84,7 +87,31 @@ class CaseRow:
             roof_bound=c.roofline.bound if c.roofline is not None else None,
             accuracy=(f"{c.accuracy.value:g} {c.accuracy.metric}" if c.accuracy else None),
             torch_settings=torch_settings_text(c.torch_backends),
+            runtime=runtime_text(c.runtime), settle_ms=settle_median(c.latency),
+            memory_scope=MEMORY_SCOPES.get(c.memory.scope or "") if c.memory else None,
         )
+
+
+MEMORY_SCOPES = {"case": "the case's own worker",
+                 "alone": "its backend alone, in a worker of its own (the case was timed interleaved)"}
+
+
+def runtime_text(rt) -> str | None:  # noqa: ANN001
+    if rt is None:
+        return None
+    text = f"{rt.runtime}: " + "; ".join(f"{k} = {v}" for k, v in rt.settings.items())
+    return text + (f"; between blocks: {rt.between_blocks}" if rt.between_blocks else "")
+
+
+def settle_median(latency) -> float | None:  # noqa: ANN001
+    """The median wait for the worker to settle at a switch to another backend (0 waits left out:
+    its own block came next)."""
+    waits = [w for w in (latency.settle_ms or []) if w > 0] if latency is not None else []
+    if not waits:
+        return None
+    import statistics
+
+    return statistics.median(waits)
 
 
 def roof_text(v: float | None) -> str:
@@ -147,6 +174,10 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
     if has_acc:
         cols.append(Column("accuracy", "Accuracy", numeric=True))
     cols.append(Column("torch_settings", "torch settings", html=False, md=False))
+    cols.append(Column("runtime", "Runtime settings", html=False, md=False))
+    cols.append(Column("settle_ms", "Settle", "ms", numeric=True, html=False, md=False,
+                       help="interleaved: median wait per switch to another backend until no other thread ran"))
+    cols.append(Column("memory_scope", "Peak RSS of", html=False, md=False))
     rows = []
     for e in entries:
         s = e.summary
@@ -154,8 +185,15 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
         titles = {}
         if c.error is not None:
             titles["status"] = f"{c.error.kind}: {c.error.message}"
-        if c.torch_backends is not None:
+        if c.runtime is not None:
+            titles["backend"] = runtime_text(c.runtime) or ""
+            wait = settle_median(c.latency)
+            if wait is not None:
+                titles["backend"] += f" (median wait {wait:.1f} ms per switch)"
+        elif c.torch_backends is not None:
             titles["backend"] = f"torch: {torch_settings_text(c.torch_backends)}"
+        if c.memory is not None and c.memory.scope in MEMORY_SCOPES:
+            titles["rss_peak_bytes"] = f"peak resident memory of {MEMORY_SCOPES[c.memory.scope]}"
         if s is not None:
             titles["median_ms"] = f"mean {fmt_ms(s.mean_ms)} ms, std {fmt_ms(s.std_ms)} ms, CV {s.cv:.1%}"
             if s.outliers_mild is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from suite.report.flags import STATUS
+from suite.results.fairness import judge
 from suite.report.format import DASH, fmt_bytes, fmt_count, fmt_size
 from suite.report.merge import ReportData
 from suite.report.table import Column, Row, Table
@@ -29,9 +30,13 @@ class DeviceRow:
     onnxruntime: str | None
     in_container: bool
     emulation: str | None
+    fairness: str
     hostname: str
     runs: int
     cases: int
+
+
+NOT_AUDITED = "not audited (bench audit)"
 
 
 def devices_table(data: ReportData) -> Table[DeviceRow]:
@@ -53,6 +58,8 @@ def devices_table(data: ReportData) -> Table[DeviceRow]:
         Column("onnxruntime", "onnxruntime"),
         Column("in_container", "Container"),
         Column("emulation", "Emulated", help="CPU emulation the runs executed under: their timings are not representative"),
+        Column("fairness", "Fairness audit", help="bench audit on this device: does timing the backends interleaved in "
+                                                  "one worker change what each measures alone and in a bare loop?"),
         Column("hostname", "Hostname"),
         Column("runs", "Runs", numeric=True),
         Column("cases", "Cases", numeric=True),
@@ -71,7 +78,8 @@ def devices_table(data: ReportData) -> Table[DeviceRow]:
                 power_mode=env.jetson_power_mode, governor=env.governor, os=env.os,
                 kernel=env.kernel, python=env.python or None, torch=env.packages.get("torch"),
                 onnxruntime=env.packages.get("onnxruntime"), in_container=env.in_container,
-                emulation=env.emulation, hostname=env.hostname, runs=len(d.runs),
+                emulation=env.emulation, fairness=judge(env.fairness).summary if env.fairness else NOT_AUDITED,
+                hostname=env.hostname, runs=len(d.runs),
                 cases=sum(len(r.run.cases) for r in d.runs),
             ),
             anchor=d.anchor,

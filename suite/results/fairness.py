@@ -1,0 +1,140 @@
+"""What a fairness audit says (suite.results.schema.FairnessAudit), derived from its stored medians:
+the report and `bench audit` read verdicts from here, never re-measure.
+
+For each case, per pair of the audit: interleaved / alone (does sharing a worker change the
+backend's median?), interleaved / bare (does the suite's harness?), alone / bare (how far two
+fresh-process figures of the same backend move on this machine: its noise), and interleaved /
+alone peak RSS. Across backends: the backend / reference ratio interleaved against the same ratio
+alone. A figure is fair when the median over the pairs is within the audit's tolerance; when it is
+not, but the machine's own noise is as large, the verdict is "inconclusive" rather than a verdict
+the data cannot carry.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from suite.results.schema import AuditCase, FairnessAudit
+
+MEMORY_TOLERANCE = 0.10  # peak RSS of a backend interleaved vs alone
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio measured once per pair."""
+
+    values: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def low(self) -> float:
+        return min(self.values)
+
+    @property
+    def high(self) -> float:
+        return max(self.values)
+
+    def departs(self, tolerance: float) -> bool:
+        return abs(self.median - 1.0) > tolerance + 1e-12
+
+    def text(self) -> str:
+        return f"{self.median:.3f} [{self.low:.3f}-{self.high:.3f}]" if len(self.values) > 1 else f"{self.median:.3f}"
+
+
+def ratio(num: list[float] | list[int], den: list[float] | list[int]) -> Ratio | None:
+    pairs = [(a, b) for a, b in zip(num, den) if b > 0]
+    return Ratio(tuple(a / b for a, b in pairs)) if pairs else None
+
+
+@dataclass(frozen=True)
+class CaseVerdict:
+    case: AuditCase
+    vs_alone: Ratio | None  # interleaved / alone median
+    vs_bare: Ratio | None  # interleaved / bare median
+    alone_vs_bare: Ratio | None  # the machine's noise between two fresh processes (and the harness)
+    memory: Ratio | None  # interleaved / alone peak RSS
+    verdict: str  # fair | not fair | inconclusive
+    reason: str
+
+
+@dataclass(frozen=True)
+class PairVerdict:
+    """A backend / reference ratio interleaved against the same ratio alone."""
+
+    model: str
+    batch_size: int
+    backend: str
+    reference: str
+    interleaved_vs_alone: Ratio
+    verdict: str
+
+
+@dataclass(frozen=True)
+class AuditVerdict:
+    cases: list[CaseVerdict]
+    comparisons: list[PairVerdict]
+    verdict: str  # fair | not fair | inconclusive
+    summary: str  # one line for the report's devices table
+
+
+def judge_case(case: AuditCase, tolerance: float) -> CaseVerdict:
+    vs_alone = ratio(case.interleaved_ms, case.alone_ms)
+    vs_bare = ratio(case.interleaved_ms, case.bare_ms)
+    noise = ratio(case.alone_ms, case.bare_ms)
+    memory = ratio(case.interleaved_rss_bytes, case.alone_rss_bytes)
+    timing = [(name, r) for name, r in (("alone", vs_alone), ("bare loop", vs_bare)) if r is not None]
+    off = [(name, r) for name, r in timing if r.departs(tolerance)]
+    mem_off = memory is not None and memory.departs(MEMORY_TOLERANCE)
+    noise_level = max((abs(x - 1.0) for x in noise.values), default=0.0) if noise is not None else 0.0
+    if not off and not mem_off:
+        return CaseVerdict(case, vs_alone, vs_bare, noise, memory, "fair",
+                           f"interleaved within {tolerance:.0%} of " + " and ".join(n for n, _ in timing))
+    reasons = [f"interleaved x{r.median:.2f} of {name}" for name, r in off]
+    if mem_off:
+        reasons.append(f"peak RSS x{memory.median:.2f} of alone")  # type: ignore[union-attr]
+    if not mem_off and noise_level > tolerance:
+        return CaseVerdict(case, vs_alone, vs_bare, noise, memory, "inconclusive",
+                           "; ".join(reasons) + f", but alone and bare loop themselves differ by up to "
+                                                f"{noise_level:.0%} here: re-run on a quieter machine")
+    return CaseVerdict(case, vs_alone, vs_bare, noise, memory, "not fair", "; ".join(reasons))
+
+
+def judge(audit: FairnessAudit, reference: str = "eager") -> AuditVerdict:
+    cases = [judge_case(c, audit.tolerance) for c in audit.cases]
+    comparisons = []
+    by_shape: dict[tuple[str, int, float | None], dict[str, AuditCase]] = {}
+    for c in audit.cases:
+        by_shape.setdefault((c.model, c.batch_size, c.input_size), {})[c.backend] = c
+    for (model, batch, _size), group in by_shape.items():
+        ref = group.get(reference)
+        if ref is None:
+            continue
+        for name, c in group.items():
+            if name == reference:
+                continue
+            inter = [a / b for a, b in zip(c.interleaved_ms, ref.interleaved_ms) if b > 0]
+            alone = [a / b for a, b in zip(c.alone_ms, ref.alone_ms) if b > 0]
+            r = ratio(inter, alone)
+            if r is not None:
+                comparisons.append(PairVerdict(model, batch, name, reference, r,
+                                               "not fair" if r.departs(audit.tolerance) else "fair"))
+    verdicts = [c.verdict for c in cases] + [p.verdict for p in comparisons]
+    if "not fair" in verdicts:
+        overall = "not fair"
+    elif "inconclusive" in verdicts:
+        overall = "inconclusive"
+    else:
+        overall = "fair"
+    return AuditVerdict(cases, comparisons, overall, _summary(audit, cases, overall))
+
+
+def _summary(audit: FairnessAudit, cases: list[CaseVerdict], overall: str) -> str:
+    head = (f"{overall} within {audit.tolerance:.0%}" if overall == "fair" else overall)
+    worst = [c for c in cases if c.verdict != "fair"]
+    detail = "; ".join(f"{c.case.backend} {c.case.model} b{c.case.batch_size}: {c.reason}" for c in worst[:2])
+    when = f"{audit.pairs} pairs, {audit.threads} thread(s), {audit.measured_at:%Y-%m-%d}"
+    return f"{head} ({when})" + (f": {detail}" if detail else "")
