@@ -49,7 +49,7 @@ def _figures(run) -> dict[str, tuple[float, int]]:
 
 
 @pytest.fixture(scope="module")
-def pairs(tmp_path_factory) -> list[dict[str, dict[str, tuple[float, int]]]]:
+def pairs(tmp_path_factory, quiet_machine) -> list[dict[str, dict[str, tuple[float, int]]]]:
     tmp = tmp_path_factory.mktemp("fairness")
     # Export once first: the first ORT case of a cold cache exports, which would be in its memory.
     run_benchmark(_config(tmp, interleave=False, backends=("ort",), min_time_s=0.1),
