@@ -89,7 +89,7 @@ def judge_case(case: AuditCase, tolerance: float) -> CaseVerdict:
     timing = [(name, r) for name, r in (("alone", vs_alone), ("bare loop", vs_bare)) if r is not None]
     off = [(name, r) for name, r in timing if r.departs(tolerance)]
     mem_off = memory is not None and memory.departs(MEMORY_TOLERANCE)
-    noise_level = max((abs(x - 1.0) for x in noise.values), default=0.0) if noise is not None else 0.0
+    noise_level = _noise(noise)
     if not off and not mem_off:
         return CaseVerdict(case, vs_alone, vs_bare, noise, memory, "fair",
                            f"interleaved within {tolerance:.0%} of " + " and ".join(n for n, _ in timing))
@@ -103,8 +103,15 @@ def judge_case(case: AuditCase, tolerance: float) -> CaseVerdict:
     return CaseVerdict(case, vs_alone, vs_bare, noise, memory, "not fair", "; ".join(reasons))
 
 
+def _noise(alone_vs_bare: Ratio | None) -> float:
+    """How far two fresh-process figures of one backend moved apart on this machine."""
+    return max((abs(x - 1.0) for x in alone_vs_bare.values), default=0.0) if alone_vs_bare is not None else 0.0
+
+
 def judge(audit: FairnessAudit, reference: str = "eager") -> AuditVerdict:
     cases = [judge_case(c, audit.tolerance) for c in audit.cases]
+    noise = {(v.case.model, v.case.batch_size, v.case.input_size, v.case.backend): _noise(v.alone_vs_bare)
+             for v in cases}
     comparisons = []
     by_shape: dict[tuple[str, int, float | None], dict[str, AuditCase]] = {}
     for c in audit.cases:
@@ -119,9 +126,13 @@ def judge(audit: FairnessAudit, reference: str = "eager") -> AuditVerdict:
             inter = [a / b for a, b in zip(c.interleaved_ms, ref.interleaved_ms) if b > 0]
             alone = [a / b for a, b in zip(c.alone_ms, ref.alone_ms) if b > 0]
             r = ratio(inter, alone)
-            if r is not None:
-                comparisons.append(PairVerdict(model, batch, name, reference, r,
-                                               "not fair" if r.departs(audit.tolerance) else "fair"))
+            if r is None:
+                continue
+            machine = max(noise[(model, batch, _size, name)], noise[(model, batch, _size, reference)])
+            verdict = "fair"
+            if r.departs(audit.tolerance):
+                verdict = "inconclusive" if machine > audit.tolerance else "not fair"
+            comparisons.append(PairVerdict(model, batch, name, reference, r, verdict))
     verdicts = [c.verdict for c in cases] + [p.verdict for p in comparisons]
     if "not fair" in verdicts:
         overall = "not fair"
@@ -134,7 +145,7 @@ def judge(audit: FairnessAudit, reference: str = "eager") -> AuditVerdict:
 
 def _summary(audit: FairnessAudit, cases: list[CaseVerdict], overall: str) -> str:
     head = (f"{overall} within {audit.tolerance:.0%}" if overall == "fair" else overall)
-    worst = [c for c in cases if c.verdict != "fair"]
+    worst = sorted((c for c in cases if c.verdict != "fair"), key=lambda c: c.verdict != "not fair")
     detail = "; ".join(f"{c.case.backend} {c.case.model} b{c.case.batch_size}: {c.reason}" for c in worst[:2])
     when = f"{audit.pairs} pairs, {audit.threads} thread(s), {audit.measured_at:%Y-%m-%d}"
     return f"{head} ({when})" + (f": {detail}" if detail else "")

@@ -73,3 +73,12 @@ def test_a_backend_without_a_bare_loop_is_judged_on_alone_only():
     v = judge_case(_case("plugin", bare=()), 0.07)
     assert v.vs_bare is None and v.alone_vs_bare is None and v.verdict == "fair"
     assert v.reason == "interleaved within 7% of alone"
+
+
+def test_a_ratio_that_moves_within_the_machines_noise_is_inconclusive_not_unfair():
+    eager = _case("eager", inter=(20.0, 20.0, 20.0), alone=(20.0, 26.0, 20.0), bare=(26.0, 20.0, 20.0))
+    ort = _case("ort", inter=(10.0, 10.0, 10.0), alone=(11.0, 11.0, 11.0), bare=(10.0, 10.0, 10.0))
+    verdict = judge(_audit(eager, ort))
+    [pair] = verdict.comparisons
+    assert pair.interleaved_vs_alone.departs(0.07) and pair.verdict == "inconclusive"
+    assert verdict.verdict == "inconclusive"
