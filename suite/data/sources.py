@@ -180,8 +180,8 @@ def _imagenet_wnids(root: Path, folders: list[str]) -> list[str]:
                                           f"{', '.join(unknown[:5])}")
                     return ids
     raise ConfigError(
-        f"imagefolder:{shown(root)} holds {len(folders)} WordNet-id folders, a subset of ImageNet's 1000: to map them to "
-        f"the ImageNet class indices the zoo models predict, put the full list (one id per line, in class order, "
+        f"imagefolder:{shown(root)} holds {len(folders)} WordNet-id folders, a subset of ImageNet's 1000: to map "
+        f"them to the ImageNet class indices the zoo models predict, put the full list (one id per line, in class order, "
         f"e.g. the ILSVRC devkit's LOC_synset_mapping.txt) at {shown(root / 'LOC_synset_mapping.txt')}, or a "
         "classes.txt naming the classes in the model's output order")
 
@@ -235,7 +235,8 @@ def npz(path: Path, limit: int | None = None, seed: int = 0) -> Dataset:
         xm, ym = (_npy_member(zf, infos[k], where) for k in ("x", "y"))
         for m in (xm, ym):
             if not m.shape:
-                raise ConfigError(f"{where}: '{m.name}' is a single value (0-d), not an array with one entry per sample")
+                raise ConfigError(f"{where}: '{m.name}' is a single value (0-d), not an array with one entry per "
+                                  "sample")
         if xm.shape[0] != ym.shape[0]:
             raise ConfigError(f"{where}: x has {xm.shape[0]} samples, y {ym.shape[0]}")
         n = xm.shape[0]
@@ -396,8 +397,9 @@ def hf_disk(root: Path, split: str | None, columns: dict[str, str]) -> Dataset:
                    for i in range(len(loaded))]
     fingerprint = getattr(loaded, "_fingerprint", "") or ""
     h = hashlib.sha256(f"{fingerprint}\0{len(loaded)}\0{os.path.abspath(root)}".encode())
+    source = f"the ClassLabel of column '{label}'" if hasattr(feature, "names") else None
     return Dataset(DatasetSpec("hf-disk", str(root)), task, samples, targets, classes, split, h.hexdigest(),
-                   notes=notes, class_source=f"the ClassLabel of column '{label}'" if hasattr(feature, "names") else None)
+                   notes=notes, class_source=source)
 
 
 HELD_OUT_SPLITS = ("test", "validation", "val")
