@@ -344,6 +344,8 @@ def hf_disk(root: Path, split: str | None, columns: dict[str, str]) -> Dataset:
     try:
         loaded = datasets.load_from_disk(str(root))
     except Exception as exc:
+        if _saved_empty(root):  # datasets cannot load a dataset saved with no rows ("list index out of range")
+            raise ConfigError(f"{where} holds no rows (it was saved empty)") from None
         raise ConfigError(f"{where} is not a dataset saved with save_to_disk: {exc}") from None
     notes = []
     if isinstance(loaded, datasets.DatasetDict):
@@ -403,6 +405,17 @@ def hf_disk(root: Path, split: str | None, columns: dict[str, str]) -> Dataset:
 
 
 HELD_OUT_SPLITS = ("test", "validation", "val")
+
+
+def _saved_empty(root: Path) -> bool:
+    """Whether save_to_disk wrote `root` with no data files at all (an empty Dataset)."""
+    import json
+
+    try:
+        state = json.loads((root / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and state.get("_data_files") == []
 
 
 def _token_row(values: Any, where: str) -> Any:

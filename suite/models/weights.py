@@ -14,12 +14,12 @@ WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 
 def check_weights_file(path_text: str, model: str) -> Path:
     path = Path(path_text)
-    if path.suffix.lower() not in WEIGHT_SUFFIXES:
-        raise BenchError(f"--weights {path} for '{model}': expected a state dict file ending in "
-                         f"{', '.join(WEIGHT_SUFFIXES)}")
     if path.is_dir():
         raise BenchError(f"--weights {path} for '{model}' is a folder; give the state dict file in it "
                          f"(ending in {', '.join(WEIGHT_SUFFIXES)})")
+    if path.suffix.lower() not in WEIGHT_SUFFIXES:
+        raise BenchError(f"--weights {path} for '{model}': expected a state dict file ending in "
+                         f"{', '.join(WEIGHT_SUFFIXES)}")
     if not path.is_file():
         raise BenchError(f"--weights {path} for '{model}': no such file")
     return path
