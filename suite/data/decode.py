@@ -144,9 +144,9 @@ def check_float_range(arr: Any, what: str) -> Any:
     if a.size:
         low, high = float(a.min()), float(a.max())
         if low < -FLOAT_SLACK or high > 1 + FLOAT_SLACK:
-            hint = " (0..255: divide by 255 or store uint8)" if high > 1 and high <= 255 else ""
-            raise ContractError(f"{what} holds values {low:g}..{high:g}, outside [0, 1]{hint}; float images must be "
-                                "in [0, 1]: nothing is rescaled for you")
+            raise ContractError(f"{what} holds values {low:g}..{high:g}, outside [0, 1]; float images must be in "
+                                "[0, 1], and nothing is rescaled for you: divide by the scale they were stored on "
+                                "(e.g. 255), or store uint8")
     return np.clip(a.astype(np.float32, copy=False), 0.0, 1.0)
 
 
