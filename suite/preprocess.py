@@ -1,9 +1,9 @@
 """Preprocessing as a stated contract, the same for every backend of a case.
 
-An image is decoded to the model's channels (1: grey, 3: RGB), as float32 in [0, 1] by its real
-mode and bit depth (the dataset contract: suite/data/decode.py), resized
-to the case's resolution by the case's method, then normalised with the model's declared mean
-and standard deviation:
+An image is decoded to the model's channels (1: grey, 3: RGB), as float32 in [0, 1] by its
+real mode and bit depth (the dataset contract: suite/data/decode.py), resized to the case's
+resolution by the case's method, then normalised with the model's declared mean and standard
+deviation:
 
     area         average over the source pixels each target pixel covers (antialiased; for an
                  upscale, where there is nothing to average, bilinear)
