@@ -47,6 +47,8 @@ def print_accuracy_notes(console: Any, run: Any) -> None:
     accuracy that failed or needs care, with the reason, once per reason (README: the rule)."""
     from rich.markup import escape
 
+    from suite.data.dataset import shown  # a path from a file name that is not UTF-8 must still print
+
     seen: set[tuple[Any, ...]] = set()
     for c in run.cases:
         a = c.accuracy
@@ -57,8 +59,8 @@ def print_accuracy_notes(console: Any, run: Any) -> None:
             seen.add(key)
             split = f", split {a.split}" if a.split else ""
             subset = f" of {a.dataset_total}" if a.dataset_total and a.dataset_total != a.samples else ""
-            console.print(escape(f"Accuracy on {a.dataset}{split}: {a.samples}{subset} samples."), highlight=False,
-                          soft_wrap=True)
+            console.print(escape(shown(f"Accuracy on {a.dataset}{split}: {a.samples}{subset} samples.")),
+                          highlight=False, soft_wrap=True)
     for kind, title in (("accuracy_failed", "Accuracy FAILED (the timings stand; flag accuracy_failed)"),
                         ("classes_differ", "Accuracy to read with care (flag classes_differ)")):
         reasons: dict[str, list[str]] = {}
@@ -72,7 +74,7 @@ def print_accuracy_notes(console: Any, run: Any) -> None:
         for detail, labels in reasons.items():
             labels = list(dict.fromkeys(labels))
             who = ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
-            console.print(escape(f"  {who}: {detail}"), highlight=False, soft_wrap=True)
+            console.print(escape(shown(f"  {who}: {detail}")), highlight=False, soft_wrap=True)
 
 
 def print_summary(run: Any) -> None:
