@@ -253,9 +253,9 @@ class CaseRun:
 
 def parity_message(backend: str, parity: Any) -> str:
     if parity.non_finite:
-        return (f"{backend} and {parity.reference_backend} outputs hold {parity.non_finite} NaN or infinite value(s) "
-                f"on the parity inputs: nothing can vouch that {backend} computes the model (check the weights); "
-                f"{backend} numbers for this case are not trustworthy")
+        return (f"the outputs of {backend} and {parity.reference_backend} on the parity inputs hold "
+                f"{parity.non_finite} NaN or infinite value(s) between them: nothing shows that {backend} computes "
+                f"the model (check the weights); {backend} numbers for this case are not trustworthy")
     return (f"{backend} output differs from {parity.reference_backend}: max relative error "
             f"{parity.max_rel_error:.3g} > tolerance {parity.tolerance:.3g}; {backend} numbers for "
             "this case are not trustworthy")

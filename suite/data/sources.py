@@ -259,7 +259,8 @@ def npz(path: Path, limit: int | None = None, seed: int = 0) -> Dataset:
             ds = stratified_subset(ds, limit, seed)
             keep = [int(i) for i in ds.samples]
         row_bytes = xm.nbytes // n if n else 0
-        _check_memory(where, [xm, ym], ym.nbytes + (xm.nbytes if keep is None else row_bytes * len(keep)))
+        whole = keep is None or xm.fortran  # a Fortran-ordered array is read whole, then cut
+        _check_memory(where, [xm, ym], ym.nbytes + (xm.nbytes if whole else row_bytes * len(keep)))
         x = _read_rows(zf, infos["x"], xm, keep, where)
     ds.samples = list(x)  # checked against the model that takes them before the run (suite.preflight)
     return ds
