@@ -18,8 +18,11 @@ from suite.results.schema import AccuracyResult
 
 
 def evaluate_dataset(prepared: Any, entry: Any, dataset: Any, spec: Any, *, device: str = "cpu",
-                     level: float = 0.95) -> AccuracyResult:
-    """Run `dataset` through `prepared` (inside its context) and score it."""
+                     level: float = 0.95, warnings: list[Any] | None = None) -> AccuracyResult:
+    """Run `dataset` through `prepared` (inside its context) and score it. What only the model can
+    reveal (non-finite outputs, labels beyond its classes, a metric that is no number) is a
+    CaseError("accuracy"); a doubt that leaves the figure standing (the dataset declares another
+    number of classes than the model scores) is appended to `warnings` as a flag."""
     import numpy as np
 
     from suite.metrics import accuracy as acc
@@ -38,19 +41,25 @@ def evaluate_dataset(prepared: Any, entry: Any, dataset: Any, spec: Any, *, devi
         t0 = time.perf_counter()
         inputs = _inputs(dataset, idx, prep, names, spec, device)
         t1 = time.perf_counter()
-        out = prepared.run(inputs)
-        got = out if dataset.task == "custom" else acc.logits_of(_host(out))
+        out = _host(prepared.run(inputs))
+        # The padding's outputs are dropped here: no metric ever sees them.
+        got = first_rows(out, real, batch) if dataset.task == "custom" else acc.logits_of(out)[:real]
         t2 = time.perf_counter()
         prep_s += t1 - t0
         model_s += t2 - t1
-        outputs.append(got[:real] if dataset.task != "custom" else got)
+        outputs.append(got)
     eval_s = time.perf_counter() - t_all
     if dataset.task == "classification":
-        scored = acc.score_classification(np.concatenate(outputs), dataset.targets, level)
+        logits = acc.finite_outputs(np.concatenate(outputs))
+        if warnings is not None:
+            warnings.extend(class_count_flags(dataset, logits.shape[1] if logits.ndim == 2 else None))
+        scored = acc.score_classification(logits, dataset.targets, level)
     elif dataset.task == "segmentation":
-        scored = acc.score_segmentation(np.concatenate(outputs), dataset.targets, level)
+        scored = acc.score_segmentation(acc.finite_outputs(np.concatenate(outputs)), dataset.targets, level)
     else:
         scored = acc.score_custom(dataset.evaluate, outputs, dataset.targets)
+    if scored.metric in acc.FRACTIONS and not 0.0 <= scored.value <= 1.0:
+        raise CaseError("accuracy", f"{scored.metric} came out as {scored.value}, outside [0, 1]: not a result")
     return AccuracyResult(
         metric=scored.metric, value=scored.value, dataset=str(dataset.spec), split=dataset.split, samples=n,
         higher_is_better=scored.higher_is_better,
@@ -62,6 +71,36 @@ def evaluate_dataset(prepared: Any, entry: Any, dataset: Any, spec: Any, *, devi
         predictions=scored.predictions, right=scored.right, eval_batch_size=batch, eval_s=round(eval_s, 4),
         per_example_ms=model_s / n * 1e3, preprocess_per_example_ms=prep_s / n * 1e3,
     )
+
+
+def first_rows(out: Any, real: int, batch: int) -> Any:
+    """A model's output for a padded batch without the padding: every tensor or array whose
+    first axis is the batch keeps its first `real` rows, through tuples, lists and dicts."""
+    from collections.abc import Mapping
+
+    if real == batch:
+        return out
+    if hasattr(out, "shape") and hasattr(out, "dtype"):
+        return out[:real] if len(out.shape) and out.shape[0] == batch else out
+    if isinstance(out, Mapping):
+        return {k: first_rows(v, real, batch) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return type(out)(first_rows(v, real, batch) for v in out)
+    return out
+
+
+def class_count_flags(dataset: Any, outputs: int | None) -> list[Any]:
+    """A warning when the dataset declares a different number of classes than the model scores
+    (10 class folders against a 1000-class model scored 0% with no word why)."""
+    from suite.results.flags import flag
+
+    declared = len(dataset.classes) if dataset.classes is not None and dataset.class_source else None
+    if declared is None or outputs is None or declared == outputs:
+        return []
+    return [flag("classes_differ", f"the dataset declares {declared} classes ({dataset.class_source}) and the model "
+                 f"scores {outputs}: a label k is counted right only when the model's top class is its output k, so "
+                 "unless the model was trained on these classes in this order the accuracy says nothing "
+                 "(classes.txt sets the dataset's order)")]
 
 
 def _preprocessing(entry: Any, spec: Any, dataset: Any) -> Any:
@@ -95,10 +134,15 @@ def _inputs(dataset: Any, idx: list[int], prep: Any, names: list[str], spec: Any
     import numpy as np
     import torch
 
-    samples = [dataset.sample(i) for i in idx]
-    if prep is not None:
-        x = _preprocess(samples, prep)
-        return {names[0]: x.to(device) if device != "cpu" else x}
+    from suite.errors import BenchError
+
+    try:
+        samples = [dataset.sample(i) for i in idx]
+        if prep is not None:
+            x = _preprocess(samples, prep)
+            return {names[0]: x.to(device) if device != "cpu" else x}
+    except BenchError as exc:  # a file changed since the check before the run
+        raise CaseError("accuracy", f"{dataset.spec}: samples {idx[0]}..{idx[-1]}: {exc}") from None
     if isinstance(samples[0], dict):  # pre-tokenised text: pad or cut to the case's length
         length = int(spec.input_size) if spec.input_size is not None else max(len(s["input_ids"]) for s in samples)
         out = {}
@@ -119,9 +163,17 @@ def _preprocess(samples: list[Any], prep: Any) -> Any:
         import torch
 
         try:
-            return torch.as_tensor(prep.fn(samples, prep.prep.size, prep.prep.method))
+            x = torch.as_tensor(prep.fn(samples, prep.prep.size, prep.prep.method))
         except Exception as exc:
             raise CaseError("accuracy", f"the model file's preprocess() failed: {type(exc).__name__}: {exc}") from exc
+        want = (len(samples), prep.prep.channels, prep.prep.size, prep.prep.size)
+        if tuple(x.shape) != want:
+            raise CaseError("accuracy", f"the model file's preprocess(images, {prep.prep.size}, {prep.prep.method!r}) "
+                            f"returned shape {list(x.shape)} for {len(samples)} images; the model takes "
+                            f"{list(want)} (N x C x size x size)")
+        if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+            raise CaseError("accuracy", "the model file's preprocess() returned NaN or infinite values")
+        return x
     from suite.preprocess import preprocess
 
     return preprocess(samples, prep)
@@ -136,15 +188,20 @@ def _host(out: Any) -> Any:
 
 def link_accuracy(result: Any, done: list[Any]) -> Any:
     """A case of another batch size gets the accuracy its model x backend x size x resize
-    already has (the pass ran once), marked with the id of the case that ran it."""
+    already has (the pass ran once), marked with the id of the case that ran it; when that pass
+    failed, the same accuracy_failed flag, so that every case of the group says so."""
     if result.accuracy is not None or result.latency is None:
         return result
     s = result.spec
     key = (s.model, s.backend, s.device, s.input_size, s.resize, s.dtype)
     for c in done:
         cs = c.spec
-        if c.accuracy is not None and c.accuracy.evaluated_in is None and \
-                (cs.model, cs.backend, cs.device, cs.input_size, cs.resize, cs.dtype) == key:
+        if (cs.model, cs.backend, cs.device, cs.input_size, cs.resize, cs.dtype) != key:
+            continue
+        if c.accuracy is not None and c.accuracy.evaluated_in is None:
             linked = c.accuracy.model_copy(update={"evaluated_in": c.id, "predictions": None, "right": None})
             return result.model_copy(update={"accuracy": linked})
+        failed = [f for f in c.flags if f.kind == "accuracy_failed" and f.kind not in {g.kind for g in result.flags}]
+        if failed:
+            return result.model_copy(update={"flags": [*result.flags, *failed]})
     return result

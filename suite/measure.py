@@ -268,9 +268,9 @@ class CaseRun:
             if self.planned.evaluates and config.dataset is not None:
                 t = time.perf_counter()
                 try:
-                    result["accuracy"] = _evaluate(prepared, self.entry, self.planned, config)
-                except (CaseError, BenchError) as exc:  # the timings stand; say why there is no accuracy
-                    result["flags"].append(flag("accuracy_failed", str(exc)))
+                    result["accuracy"] = _evaluate(prepared, self.entry, self.planned, config, result["flags"])
+                except Exception as exc:  # one rule: the timings stand, the accuracy fails, saying why
+                    result["flags"].append(flag("accuracy_failed", accuracy_failure(exc)))
                 self._phase("dataset", t)
         if self.ctx.repeats == 1:  # with repeats, from the pooled samples (suite.repeats)
             result["flags"].extend(latency_flags(result["latency"], config.timing))
@@ -299,10 +299,7 @@ class CaseRun:
         parity = fields.get("parity")
         if self.error is None and parity is not None and not parity.passed:
             self.status = "parity_failed"
-            self.error = ErrorInfo(kind="parity", message=(
-                f"{self.spec.backend} output differs from {parity.reference_backend}: max relative error "
-                f"{parity.max_rel_error:.3g} > tolerance {parity.tolerance:.3g}; {self.spec.backend} numbers for "
-                "this case are not trustworthy"))
+            self.error = ErrorInfo(kind="parity", message=parity_message(self.spec.backend, parity))
         fields["flags"] = unique(fields["flags"])
         flops, latency = fields.get("flops"), fields.get("latency")
         if flops is not None and flops.flops > 0 and latency is not None:
@@ -315,7 +312,17 @@ class CaseRun:
                           phases_s={k: round(v, 6) for k, v in self.phases.items()}, **fields)
 
 
-def _evaluate(prepared: Any, entry: Any, planned: PlannedCase, config: BenchConfig) -> Any:
+def parity_message(backend: str, parity: Any) -> str:
+    if parity.non_finite:
+        return (f"the outputs of {backend} and {parity.reference_backend} on the parity inputs hold "
+                f"{parity.non_finite} NaN or infinite value(s) between them: nothing shows that {backend} computes "
+                f"the model (check the weights); {backend} numbers for this case are not trustworthy")
+    return (f"{backend} output differs from {parity.reference_backend}: max relative error "
+            f"{parity.max_rel_error:.3g} > tolerance {parity.tolerance:.3g}; {backend} numbers for "
+            "this case are not trustworthy")
+
+
+def _evaluate(prepared: Any, entry: Any, planned: PlannedCase, config: BenchConfig, flags: list[Any]) -> Any:
     """The dataset pass, after the timed loop and the energy window (it never perturbs them)."""
     from suite.data import load_dataset
     from suite.evaluate import evaluate_dataset
@@ -325,7 +332,15 @@ def _evaluate(prepared: Any, entry: Any, planned: PlannedCase, config: BenchConf
 
     dataset = load_dataset(d.spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns,
                            user_module=file_module(entry))
-    return evaluate_dataset(prepared, entry, dataset, planned.spec, device=planned.spec.device)
+    return evaluate_dataset(prepared, entry, dataset, planned.spec, device=planned.spec.device, warnings=flags)
+
+
+def accuracy_failure(exc: BaseException) -> str:
+    """Why a dataset pass failed, in one sentence: the suite's own errors as they are worded,
+    anything else (a pydantic or numpy error from a strange output) with its type."""
+    if isinstance(exc, (CaseError, BenchError)):
+        return str(exc)
+    return f"the dataset pass failed: {type(exc).__name__}: {' '.join(str(exc).split())[:500]}"
 
 
 def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: CaseContext, result: dict[str, Any],

@@ -1,12 +1,15 @@
 """Before anything runs: name the missing optional dependency (and the extra that brings it)
-instead of failing every case, and plan the cases with the same translation of import errors."""
+instead of failing every case, plan the cases with the same translation of import errors, and
+check what the user gave beside the configuration (weights files, the dataset)."""
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
+from typing import Any
 
 from suite.config import BenchConfig
-from suite.errors import ConfigError, MissingDependencyError
+from suite.errors import BenchError, ConfigError, MissingDependencyError
 from suite.plan import PlannedCase, plan_cases
 
 
@@ -72,18 +75,137 @@ def plan_or_explain(config: BenchConfig, threads: int) -> list[PlannedCase]:
         raise MissingDependencyError(package, extra, "the models in this configuration") from None
 
 
-def check_dataset(config: BenchConfig) -> None:
-    """A dataset that cannot be read is a usage error before anything runs, not a failure in
-    every case. (Listing it is cheap: images are decoded in the cases.)"""
+def check_inputs(config: BenchConfig, cases: list[PlannedCase],
+                 emit: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+    """What the user gave beside the configuration, before anything runs: each --weights file
+    loads into its model, and the dataset fits the contract as each model takes it. Either one
+    failing is the user's to fix: exit 2, nothing run (README: accuracy, the rule)."""
+    check_weights(cases, config.case_timeout_s)
+    check_dataset(config, cases, emit)
+
+
+def check_weights(cases: list[PlannedCase], timeout_s: float) -> None:
+    """Each --weights file read (weights_only) and loaded strictly into its model, in a worker
+    (a user's model file is never imported here): wrong keys or shapes, a refused pickle, a
+    truncated file or NaN weights stop the run instead of failing every case."""
+    from suite.processes import run_isolated
+
+    seen: set[tuple[str, str]] = set()
+    for planned in cases:
+        c = planned.choice
+        if not c.weights or (c.name, c.weights) in seen:
+            continue
+        seen.add((c.name, c.weights))
+        what = f"--weights {c.weights} for '{c.name}'"
+        _unless_ok(run_isolated(_weights_fit, (planned,), timeout_s, name="bench-weights"), what, timeout_s)
+
+
+def _weights_fit(send: Callable[[Any], None], planned: PlannedCase) -> None:
+    from suite.models.weights import check_weights_file, load_weights
+
+    c = planned.choice
+    try:
+        model = planned.entry().build(c.pretrained)
+    except Exception:  # a model that does not build fails its cases, which say why
+        send(("ok", "model not built"))
+        return
+    try:
+        load_weights(model, check_weights_file(c.weights, c.name))
+    except BenchError as exc:
+        send(("error", str(exc)))
+        return
+    send(("ok", "loaded"))
+
+
+def check_dataset(config: BenchConfig, cases: list[PlannedCase],
+                  emit: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+    """The dataset, read and every sample the run evaluates decoded once as each model takes
+    it, before anything runs: a problem with the data is a usage error (exit 2) naming the
+    sample, not a failure in every case. `--dataset user` is read in a worker, from each
+    model file's load_dataset()."""
     if config.dataset is None:
         return
     from suite.data import load_dataset, parse_dataset_spec
-    from suite.errors import ConfigError
+    from suite.data.check import check_samples
 
     d = config.dataset
     spec = parse_dataset_spec(d.spec)
+    uses = _data_uses(cases)
     if spec.kind == "user":
-        if not any(".py" in m.name for m in config.models):
-            raise ConfigError("--dataset user reads the model file's load_dataset(): give a model file (-m file.py)")
+        _check_user_datasets(config, uses)
         return
-    load_dataset(spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns)
+    ds = load_dataset(spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns)
+    note = (lambda text: emit("note", {"message": text})) if emit is not None else None
+    check_samples(ds, [u for u, _ in uses.values()], note)
+
+
+def _data_uses(cases: list[PlannedCase]) -> dict[str, tuple[Any, Any]]:
+    """Per evaluating model: how it takes the samples (suite.data.check.DataUse), and its
+    file's look-over (None for a model that is not a file)."""
+    from suite.data.check import DataUse
+    from suite.preprocess import image_channels
+
+    out: dict[str, tuple[Any, Any]] = {}
+    for planned in cases:
+        name = planned.choice.name
+        if not planned.evaluates or name in out:
+            continue
+        spec = planned.entry().input_spec
+        found = planned.file_model
+        own = found is not None and "preprocess" in getattr(found, "hooks", ())
+        channels = image_channels(spec) if spec.size_axis == "resolution" else None
+        out[name] = (DataUse(name, channels, own), found)
+    return out
+
+
+def _check_user_datasets(config: BenchConfig, uses: dict[str, tuple[Any, Any]]) -> None:
+    from suite.processes import run_isolated
+
+    not_files = [name for name, (_, found) in uses.items() if found is None]
+    if not_files:
+        raise ConfigError(f"--dataset user reads the model file's load_dataset(), and {', '.join(not_files)} "
+                          f"{'is' if len(not_files) == 1 else 'are'} not a model file (-m file.py): give model files "
+                          "only, or another --dataset")
+    d = config.dataset
+    for name, (use, found) in uses.items():
+        if "load_dataset" not in getattr(found, "hooks", ("load_dataset",)):
+            raise ConfigError(f"--dataset user reads load_dataset() from {found.path}, which does not define it")
+        outcome = run_isolated(_user_dataset, (found.path, d.limit, config.seed, use), config.case_timeout_s,
+                               name="bench-dataset")
+        _unless_ok(outcome, f"--dataset user: load_dataset() in {found.path}", config.case_timeout_s)
+
+
+def _user_dataset(send: Callable[[Any], None], path: str, limit: int | None, seed: int, use: Any) -> None:
+    from pathlib import Path
+
+    from suite.data import load_dataset
+    from suite.data.check import check_samples
+    from suite.data.dataset import DatasetSpec
+    from suite.models.user_file import import_file
+
+    try:
+        ds = load_dataset(DatasetSpec("user"), limit=limit, seed=seed, user_module=import_file(Path(path)))
+        check_samples(ds, [use])
+    except BenchError as exc:
+        send(("error", str(exc)))
+        return
+    except Exception as exc:  # the user's samples broke the check itself
+        send(("error", f"--dataset user: the samples load_dataset() in {path} returned cannot be checked: "
+                       f"{type(exc).__name__}: {exc}"))
+        return
+    send(("ok", len(ds)))
+
+
+def _unless_ok(outcome: Any, what: str, timeout_s: float) -> None:
+    """A worker check's verdict as a BenchError, unless it said ok."""
+    from suite.models.user_file import describe_end
+
+    for message in outcome.messages:
+        if message[0] == "ok":
+            return
+        if message[0] == "error":
+            raise BenchError(message[1])
+    if outcome.timed_out:
+        raise BenchError(f"{what}: the check before the run did not finish within {timeout_s:g} s (--case-timeout); "
+                         "nothing was run")
+    raise BenchError(f"{what}: the check before the run {describe_end(outcome.exitcode)}; nothing was run")

@@ -1,8 +1,9 @@
 """Preprocessing as a stated contract, the same for every backend of a case.
 
-An image is decoded to the model's channels (1: grey, 3: RGB), as float32 in [0, 1], resized
-to the case's resolution by the case's method, then normalised with the model's declared mean
-and standard deviation:
+An image is decoded to the model's channels (1: grey, 3: RGB), as float32 in [0, 1] by its
+real mode and bit depth (the dataset contract: suite/data/decode.py), resized to the case's
+resolution by the case's method, then normalised with the model's declared mean and standard
+deviation:
 
     area         average over the source pixels each target pixel covers (antialiased; for an
                  upscale, where there is nothing to average, bilinear)
@@ -43,6 +44,10 @@ class Preprocessing:
             raise BenchError(f"Unknown resize method '{self.method}'; choose from {', '.join(RESIZE_METHODS)}")
         if self.channels not in (1, 3):
             raise BenchError(f"Images can be decoded to 1 or 3 channels, not {self.channels}")
+        import math
+
+        if not all(math.isfinite(v) for v in (*self.mean, *self.std)):
+            raise BenchError(f"mean {list(self.mean)} / std {list(self.std)} must be finite numbers")
         if len(self.mean) != self.channels or len(self.std) != self.channels or any(s <= 0 for s in self.std):
             raise BenchError(f"mean {self.mean} / std {self.std} do not fit {self.channels} channel(s)")
 
@@ -52,32 +57,12 @@ class Preprocessing:
 
 
 def as_float_image(image: Any, channels: int) -> Any:
-    """An image (a PIL image, or an array H x W or H x W x C, uint8 or float in [0, 1]) as a
-    float32 array H x W x channels in [0, 1]."""
-    import numpy as np
+    """An image (a PIL image, or an array H x W or H x W x C) as a float32 array H x W x
+    channels in [0, 1], by its real mode, bit depth or dtype; what does not fit the dataset
+    contract (suite/data/decode.py) is refused, never clipped."""
+    from suite.data.decode import image_to_float
 
-    if hasattr(image, "convert"):  # PIL
-        image = np.asarray(image.convert("L" if channels == 1 else "RGB"))
-    arr = np.asarray(image)
-    if arr.dtype == np.uint8:
-        arr = arr.astype(np.float32) / 255.0
-    elif arr.dtype.kind in "iu":
-        raise BenchError(f"integer images must be uint8 (got {arr.dtype}); scale them to [0, 1] floats instead")
-    arr = arr.astype(np.float32, copy=False)
-    if arr.ndim == 2:
-        arr = arr[:, :, None]
-    if arr.ndim != 3:
-        raise BenchError(f"an image must be H x W or H x W x C, got shape {list(arr.shape)}")
-    if arr.shape[2] == channels:
-        return arr
-    if arr.shape[2] == 1 and channels == 3:
-        return np.repeat(arr, 3, axis=2)
-    if arr.shape[2] in (3, 4) and channels == 1:
-        # ITU-R 601 luma, as Pillow's convert("L")
-        return (arr[:, :, :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[:, :, None]
-    if arr.shape[2] == 4 and channels == 3:
-        return arr[:, :, :3]
-    raise BenchError(f"cannot decode an image with {arr.shape[2]} channels to {channels}")
+    return image_to_float(image, channels)
 
 
 def resize(batch: Any, size: int, method: str) -> Any:
@@ -117,6 +102,12 @@ def preprocess(images: Sequence[Any], prep: Preprocessing) -> Any:
     return (batch - mean) / std
 
 
+def image_channels(spec: Any) -> int:
+    """The channels an image model's first input takes (N x C x H x W), 3 when it does not say."""
+    shape = spec.tensors[0].shape if spec.tensors else ()
+    return shape[1] if len(shape) == 4 and isinstance(shape[1], int) else 3
+
+
 def model_preprocessing(entry: Any, size: int, method: str) -> Preprocessing:
     """The preprocessing a model declares: its channels from its input spec, and its mean/std
     from (in this order) its registry entry (`extra["normalisation"]`, "module:function" ->
@@ -124,9 +115,7 @@ def model_preprocessing(entry: Any, size: int, method: str) -> Preprocessing:
     3-channel models (the torchvision zoo); 1-channel models without a declaration get 0 / 1."""
     import importlib
 
-    spec = entry.input_spec
-    shape = spec.tensors[0].shape if spec.tensors else ()
-    channels = shape[1] if len(shape) == 4 and isinstance(shape[1], int) else 3
+    channels = image_channels(entry.input_spec)
     extra = getattr(entry, "extra", {}) or {}
     if isinstance(extra.get("normalisation"), str):
         module, _, func = extra["normalisation"].partition(":")

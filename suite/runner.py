@@ -21,7 +21,7 @@ from suite.errors import BenchError
 from suite.isolation import execute_group
 from suite.measure import CaseContext
 from suite.plan import PlannedCase
-from suite.preflight import check_dataset, check_dependencies, check_threads, plan_or_explain
+from suite.preflight import check_dependencies, check_inputs, check_threads, plan_or_explain
 from suite.repeats import merge_repeats
 from suite.results.flags import flag, unique
 from suite.results.io import remove_stale_temporaries, save_results
@@ -57,10 +57,10 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
     opts = options or RunOptions()
     emit = opts.progress or (lambda event, data: None)
     check_dependencies(config)
-    check_dataset(config)
     threads = config.threads or default_threads()
     check_threads(threads)
     cases = plan_or_explain(config, threads)
+    check_inputs(config, cases, emit)
     if opts.only is not None:
         cases = [c for c in cases if c.spec.case_id in opts.only]
     if opts.resume is not None:

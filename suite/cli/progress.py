@@ -43,7 +43,7 @@ class RunProgress:
             if data.get("repeats", 1) > 1:
                 label += f", process {data['repeat'] + 1}/{data['repeats']}"
             self.progress.update(self.task, current=escape(label))
-        elif event == "peaks":
+        elif event in ("peaks", "note"):
             self.console.print(escape(data["message"]))
         elif event == "baseline":
             self.progress.update(self.task, current=f"idle power baseline ({data['seconds']:g} s)")

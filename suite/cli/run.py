@@ -138,6 +138,8 @@ def register(app: typer.Typer) -> None:
             overrides["monitor"] = {"vcgencmd": vcgencmd}
         from suite.cli.resume import new_run_output
 
+        if limit is not None and dataset is None:
+            _check_limit_has_a_dataset(preset, config, overrides)
         cfg = build_config(preset=preset, config_file=str(config) if config else None, overrides=overrides)
         if pretrained and not model:
             cfg = _all_pretrained(cfg)
@@ -169,6 +171,18 @@ def register_study(app: typer.Typer) -> None:
             raise ConfigError(f"A study measures accuracy on real data: {config} needs a [dataset] section "
                               "(spec = \"digits\", \"imagefolder:DIR\", \"npz:FILE\", \"hf-disk:DIR\" or \"user\")")
         execute_run(cfg, output=new_run_output(cfg, out, force))
+
+
+def _check_limit_has_a_dataset(preset: str | None, config: Path | None, overrides: dict[str, Any]) -> None:
+    """--limit alone: refused as the flag's mistake (it was blamed on the preset's missing dataset)."""
+    from suite.config import build_config
+
+    rest = {k: v for k, v in overrides.items() if k != "dataset"}
+    base = build_config(preset=preset, config_file=str(config) if config else None, overrides=rest)
+    if base.dataset is None:
+        raise ConfigError("--limit N evaluates a subset of the evaluation data, and this run has none: give the data "
+                          "with --dataset (digits, imagefolder:DIR, npz:FILE, hf-disk:DIR or user) or a [dataset] "
+                          "table in the config file")
 
 
 def check_meter(name: str) -> str:

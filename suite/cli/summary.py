@@ -18,10 +18,63 @@ def fmt_accuracy(a: Any) -> str:
     """'98.2% [96.9, 98.9] top-1' for fractions; the user's metric as it comes."""
     if a is None:
         return "-"
-    if a.metric in ("top-1", "top-5", "dice", "iou"):
+    from suite.metrics.accuracy import FRACTIONS
+
+    if a.metric in FRACTIONS:
         ci = f" [{a.ci_low * 100:.1f}, {a.ci_high * 100:.1f}]" if a.ci_low is not None else ""
         return f"{a.value * 100:.1f}%{ci} {a.metric}"
     return f"{a.value:.4g} {a.metric}"
+
+
+def accuracy_cell(c: Any) -> str:
+    if c.accuracy is not None:
+        return fmt_accuracy(c.accuracy)
+    return "FAILED (see below)" if _accuracy_flags(c, "accuracy_failed") else "-"
+
+
+def _accuracy_flags(c: Any, kind: str) -> list[Any]:
+    return [f for f in c.flags if f.kind == kind]
+
+
+def _case_label(c: Any) -> str:
+    s = c.spec
+    size = "" if s.input_size is None else f" {s.input_size:g}" + (f" {s.resize}" if s.resize else "")
+    return f"{s.model} {s.backend}{size}"
+
+
+def print_accuracy_notes(console: Any, run: Any) -> None:
+    """Under the table: which data the accuracy is on (dataset, split, samples), and every
+    accuracy that failed or needs care, with the reason, once per reason (README: the rule)."""
+    from rich.markup import escape
+
+    from suite.data.dataset import shown  # a path from a file name that is not UTF-8 must still print
+
+    seen: set[tuple[Any, ...]] = set()
+    for c in run.cases:
+        a = c.accuracy
+        if a is None or a.evaluated_in is not None:
+            continue
+        key = (a.dataset, a.split, a.samples, a.dataset_total)
+        if key not in seen:
+            seen.add(key)
+            split = f", split {a.split}" if a.split else ""
+            subset = f" of {a.dataset_total}" if a.dataset_total and a.dataset_total != a.samples else ""
+            console.print(escape(shown(f"Accuracy on {a.dataset}{split}: {a.samples}{subset} samples.")),
+                          highlight=False, soft_wrap=True)
+    for kind, title in (("accuracy_failed", "Accuracy FAILED (the timings stand; flag accuracy_failed)"),
+                        ("classes_differ", "Accuracy to read with care (flag classes_differ)")):
+        reasons: dict[str, list[str]] = {}
+        for c in run.cases:
+            for f in _accuracy_flags(c, kind):
+                reasons.setdefault(f.detail, []).append(_case_label(c))
+        if not reasons:
+            continue
+        style = "bold red" if kind == "accuracy_failed" else "yellow"
+        console.print(f"[{style}]{escape(title)}:[/]", highlight=False)
+        for detail, labels in reasons.items():
+            labels = list(dict.fromkeys(labels))
+            who = ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
+            console.print(escape(shown(f"  {who}: {detail}")), highlight=False, soft_wrap=True)
 
 
 def print_summary(run: Any) -> None:
@@ -30,14 +83,16 @@ def print_summary(run: Any) -> None:
     from suite.cli.console import stdout_console
 
     table = Table(title=f"bench run {run.run_id}", show_lines=False)
-    has_acc = any(c.accuracy is not None for c in run.cases)
+    has_acc = any(c.accuracy is not None or _accuracy_flags(c, "accuracy_failed") for c in run.cases)
     cols = [("model", "left"), ("backend", "left"), ("batch", "right"), ("size", "right"),
             ("params", "right"), ("MACs", "right"), ("median ms [95% CI]", "right"), ("p90 ms", "right"),
             ("items/s", "right"), ("peak RSS", "right"), ("J/inf", "right")]
     if has_acc:
         cols.append(("accuracy [95% CI]", "right"))
     for col, just in [*cols, ("status", "left")]:
-        table.add_column(col, justify=just)
+        # A long model name wraps instead of being cut: two variants of one file in a long folder
+        # otherwise show as the same truncated prefix.
+        table.add_column(col, justify=just, overflow="fold" if col == "model" else "ellipsis")
     for c in run.cases:
         s = c.spec
         lat = c.latency.summary if c.latency else None
@@ -49,7 +104,7 @@ def print_summary(run: Any) -> None:
         if any(f.kind == "emulated" for f in c.flags):
             status += " (EMULATED)"
         size = "-" if s.input_size is None else f"{s.input_size:g}" + (f" {s.resize}" if s.resize else "")
-        extra = [fmt_accuracy(c.accuracy)] if has_acc else []
+        extra = [accuracy_cell(c)] if has_acc else []
         table.add_row(
             s.model, s.backend, str(s.batch_size), size,
             fmt_count(c.params.unique) if c.params else "-",
@@ -75,6 +130,7 @@ def print_summary(run: Any) -> None:
                       "(README: 'Comparisons that survive a drifting machine').", highlight=False, soft_wrap=True)
     if any(c.energy is not None and c.energy.method == "estimated" for c in run.cases):
         console.print("* energy estimated from a model (no power sensor here), not measured")
+    print_accuracy_notes(console, run)
     if run.comparisons:
         comp = Table(title=f"Each backend vs {run.comparisons[0].baseline_backend} (ratio of medians; < 1 means the backend is faster)")
         for col in ("model", "backend", "batch", "size", "ratio [95% CI]", "significant"):

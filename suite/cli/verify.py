@@ -28,6 +28,8 @@ def register(app: typer.Typer) -> None:
 
         if not results.is_file():
             raise BenchError(f"No results file at {results}: give the results-*.json a run wrote.")
+        if sample < 1:  # before anything is announced
+            raise BenchError(f"--sample must be at least 1 (got {sample}).")
         console = stdout_console()
         console.print(f"Re-running {sample} case(s) of {results} on this machine…", highlight=False)
         with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from suite.errors import ConfigError
 
 KINDS = ("digits", "imagefolder", "npz", "hf-disk", "user")
 TASKS = ("classification", "segmentation", "custom")
+
+
+def shown(path: Any) -> str:
+    """A path (or a name from one) as text that can be printed: a file name that is not UTF-8
+    (bytes on Linux) shows its bytes as \\xNN instead of failing the print."""
+    import os
+
+    text = str(path)
+    try:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeError:  # a surrogate that no file name decoded to
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,9 @@ class Dataset:
     decode: Callable[[Any], Any] | None = None  # path -> image (imagefolder)
     evaluate: Callable[[Any, Any], float] | None = None  # the user's metric
     notes: list[str] = field(default_factory=list)
+    # Where the class list comes from when the dataset declares one ("class folders", "classes.txt",
+    # ...); None when it is only inferred from the labels (0..max), which says nothing about a model.
+    class_source: str | None = None
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -67,13 +82,10 @@ class Dataset:
 
         idx = list(indices)
         targets = self.targets[idx] if hasattr(self.targets, "shape") else [self.targets[i] for i in idx]
-        sub = Dataset(self.spec, self.task, [self.samples[i] for i in idx], targets, self.classes, self.split,
-                      "", self.total if self.total is not None else len(self), self.decode, self.evaluate,
-                      [*self.notes, note])
         h = hashlib.sha256(self.source_hash.encode())
         h.update(np.asarray(idx, dtype=np.int64).tobytes())
-        sub.source_hash = h.hexdigest()
-        return sub
+        return replace(self, samples=[self.samples[i] for i in idx], targets=targets, source_hash=h.hexdigest(),
+                       total=self.total if self.total is not None else len(self), notes=[*self.notes, note])
 
 
 def stratified_subset(ds: Dataset, limit: int, seed: int) -> Dataset:

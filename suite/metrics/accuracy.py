@@ -12,6 +12,7 @@ from suite import stats
 from suite.errors import CaseError
 
 MASK_THRESHOLD = 0.5  # on probabilities; logits (outside [0, 1]) are thresholded at 0
+FRACTIONS = ("top-1", "top-5", "dice", "iou")  # metrics that are fractions in [0, 1]
 
 
 @dataclass
@@ -40,6 +41,23 @@ def logits_of(output: Any) -> Any:
     return to_numpy(flat[0])
 
 
+def finite_outputs(outputs: Any) -> Any:
+    """`outputs` (one row per sample) when every value is finite; NaN or infinite outputs fail
+    the accuracy, naming how many samples have them (argmax would score a NaN row as class 0)."""
+    import numpy as np
+
+    out = np.asarray(outputs)
+    if out.dtype.kind not in "biuf":
+        raise CaseError("accuracy", f"the model's outputs are {out.dtype}, not numbers")
+    if out.dtype.kind == "f" and out.ndim >= 1:
+        bad = ~np.isfinite(out).reshape(len(out), -1).all(axis=1)
+        if bad.any():
+            raise CaseError("accuracy", f"the model's outputs hold NaN or infinite values for {int(bad.sum())} of "
+                            f"{len(out)} samples (the first: sample {int(np.flatnonzero(bad)[0])}); no accuracy is "
+                            "scored from them. Check the weights, the normalisation (MEAN/STD) and the inputs")
+    return out
+
+
 def score_classification(logits: Any, targets: Any, level: float = 0.95) -> Scored:
     import numpy as np
 
@@ -49,8 +67,10 @@ def score_classification(logits: Any, targets: Any, level: float = 0.95) -> Scor
         raise CaseError("accuracy", f"classification needs one row of class scores per sample; got outputs of shape "
                         f"{list(z.shape)} for {y.shape[0]} samples")
     if y.size and (y.min() < 0 or y.max() >= z.shape[1]):
-        raise CaseError("accuracy", f"labels run up to {int(y.max())} but the model scores {z.shape[1]} classes: "
-                        "the dataset's classes do not match the model's outputs")
+        outside = int(((y < 0) | (y >= z.shape[1])).sum())
+        raise CaseError("accuracy", f"labels run from {int(y.min())} to {int(y.max())} but the model scores "
+                        f"{z.shape[1]} classes (0..{z.shape[1] - 1}): {outside} of {y.size} labels are outside its "
+                        "outputs, so the dataset's classes do not match the model's")
     top1 = z.argmax(axis=1)
     correct = int((top1 == y).sum())
     k = min(5, z.shape[1])
@@ -85,13 +105,40 @@ def score_segmentation(outputs: Any, masks: Any, level: float = 0.95) -> Scored:
 
 def score_custom(evaluate: Callable[[Any, Any], float], outputs: list[Any], targets: Any) -> Scored:
     try:
-        value = float(evaluate(outputs, targets))
+        got = evaluate(outputs, targets)
     except Exception as exc:
         raise CaseError("accuracy", f"the model file's evaluate(outputs, targets) failed: {type(exc).__name__}: "
                         f"{exc}") from exc
+    value = metric_number(got)
     name = getattr(evaluate, "metric_name", None) or "evaluate()"
     higher = bool(getattr(evaluate, "higher_is_better", True))
     return Scored(str(name), value, higher, None, None, None, len(outputs))
+
+
+def metric_number(got: Any) -> float:
+    """What evaluate() returned, as a float: a real, finite number (a Python or numpy number, or a
+    one-element array or tensor); a string, None, a bool, NaN or infinity is a CaseError."""
+    import math
+    import numbers
+
+    value: Any = got
+    if callable(getattr(value, "item", None)):  # a numpy number or array, a torch tensor
+        size = value.numel() if callable(getattr(value, "numel", None)) else getattr(value, "size", None)
+        if size == 1:
+            value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise CaseError("accuracy", f"the model file's evaluate(outputs, targets) returned {_shown(got)}, not a "
+                        "number: it must return one float (the metric)")
+    value = float(value)
+    if not math.isfinite(value):
+        raise CaseError("accuracy", f"the model file's evaluate(outputs, targets) returned {value}: a metric must be "
+                        "a finite number")
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return (text[:60] + "...") if len(text) > 60 else f"{text} ({type(value).__name__})"
 
 
 def paired_change(pred_a: list[int], pred_b: list[int], right_a: str, right_b: str) -> tuple[int, int, int, float]:

@@ -40,9 +40,11 @@ class FileModel:
     kwargs: tuple[tuple[str, Any], ...] = ()  # factory keyword arguments from the model spec
     mean: tuple[float, ...] | None = None  # the file's MEAN / STD: its images' normalisation
     std: tuple[float, ...] | None = None
+    hooks: tuple[str, ...] = ()  # which of HOOKS the file defines (load_dataset, evaluate, preprocess)
 
 
 FACTORY_NAMES = ("create_model", "build_model", "get_model", "model")
+HOOKS = ("load_dataset", "evaluate", "preprocess")  # optional functions for --dataset (README)
 
 
 def file_entry(spec: str, timeout_s: float | None = None) -> ModelEntry:
@@ -253,10 +255,16 @@ def _probe(send: Callable[[tuple[str, Any]], None], path_text: str, factory_name
     if problem:
         send(("error", problem))
         return
-    send(("ok", FileModel(path=str(path), factory=found, input_spec=spec, kwargs=tuple(kwargs), mean=mean, std=std)))
+    hooks = tuple(h for h in HOOKS if callable(getattr(module, h, None)))
+    send(("ok", FileModel(path=str(path), factory=found, input_spec=spec, kwargs=tuple(kwargs), mean=mean, std=std,
+                          hooks=hooks)))
 
 
 def _normalisation(module: Any, path: Path, spec: Any) -> tuple[Any, Any]:
+    """MEAN and STD as the file declares them: finite numbers, STD > 0, one per channel of the
+    model's image input (a wrong length failed every case's dataset pass)."""
+    import math
+
     mean, std = getattr(module, "MEAN", None), getattr(module, "STD", None)
     if mean is None and std is None:
         return None, None
@@ -264,8 +272,18 @@ def _normalisation(module: Any, path: Path, spec: Any) -> tuple[Any, Any]:
         mean, std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
     except (TypeError, ValueError):
         raise BenchError(f"{path}: MEAN and STD must both be sequences of numbers, one per image channel") from None
+    if not all(math.isfinite(v) for v in (*mean, *std)):
+        raise BenchError(f"{path}: MEAN {list(mean)} and STD {list(std)} must be finite numbers (a NaN makes every "
+                         "normalised pixel NaN)")
     if len(mean) != len(std) or any(s <= 0 for s in std):
         raise BenchError(f"{path}: MEAN {list(mean)} and STD {list(std)} must have one entry per channel, STD > 0")
+    if spec.size_axis == "resolution":
+        from suite.preprocess import image_channels
+
+        channels = image_channels(spec)
+        if len(mean) != channels:
+            raise BenchError(f"{path}: MEAN {list(mean)} and STD {list(std)} have {len(mean)} entries, but the model "
+                             f"takes {channels}-channel images (INPUT_SHAPE): give one per channel")
     return mean, std
 
 

@@ -14,6 +14,9 @@ WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 
 def check_weights_file(path_text: str, model: str) -> Path:
     path = Path(path_text)
+    if path.is_dir():
+        raise BenchError(f"--weights {path} for '{model}' is a folder; give the state dict file in it "
+                         f"(ending in {', '.join(WEIGHT_SUFFIXES)})")
     if path.suffix.lower() not in WEIGHT_SUFFIXES:
         raise BenchError(f"--weights {path} for '{model}': expected a state dict file ending in "
                          f"{', '.join(WEIGHT_SUFFIXES)}")
@@ -64,8 +67,20 @@ def load_weights(model: Any, path: Path) -> Any:
             parts.append(f"shape mismatch {len(wrong)} (e.g. {'; '.join(wrong[:2])})")
         raise BenchError(f"The weights in {path} do not fit the model: {'; '.join(parts)}. Check that the file "
                          "was saved from this architecture (model.state_dict()).")
+    bad = non_finite_tensors(state)
+    if bad:
+        raise BenchError(f"The weights in {path} hold NaN or infinite values in {len(bad)} tensor(s) (e.g. "
+                         f"{', '.join(bad[:3])}): every output would be NaN. Check the training run that saved them.")
     model.load_state_dict(state, strict=True)
     return model
+
+
+def non_finite_tensors(state: dict[str, Any]) -> list[str]:
+    """Names of the floating-point tensors in `state` that hold a NaN or an infinity."""
+    import torch
+
+    return [k for k, v in state.items()
+            if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
 
 
 def hub_checkpoint(url: str) -> Path:

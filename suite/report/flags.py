@@ -129,7 +129,9 @@ def case_flags(e: Entry) -> Iterable[Flag]:
         yield _derived("skipped", f"The case was skipped ({why}).")
     elif c.status == "parity_failed":
         detail = f"{e.backend} outputs differ from the reference backend"
-        if c.parity is not None:
+        if c.parity is not None and c.parity.non_finite:
+            detail = f"{e.backend} and {c.parity.reference_backend} outputs hold {c.parity.non_finite} NaN/inf values"
+        elif c.parity is not None:
             p = c.parity
             detail = (f"{e.backend} outputs differ from {p.reference_backend}: max relative error "
                       f"{p.max_rel_error:.2g} > tolerance {p.tolerance:.2g}")

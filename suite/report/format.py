@@ -40,6 +40,15 @@ def neutralize(text: str, keep: str = "\n\t") -> str:
     return pattern.sub(_escape_char, text)
 
 
+def short_name(name: str, width: int) -> str:
+    """`name` in at most `width` characters, cut in the middle: the head and the tail stay, so two
+    variants of one long path (`.../net.py:create_model:width=0.5` and `width=1.0`) stay apart."""
+    if len(name) <= width:
+        return name
+    tail = (width - 1) * 2 // 3
+    return name[:width - 1 - tail] + "\u2026" + name[len(name) - tail:]
+
+
 def sig(x: float, digits: int = 3) -> str:
     """`digits` significant digits without scientific notation for everyday magnitudes."""
     if x is None or not math.isfinite(x):

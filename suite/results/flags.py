@@ -95,7 +95,13 @@ _KINDS = (
              "--profile was asked for but this case has no per-operator profile (the reason is in the detail)."),
     # Accuracy on real data (suite/evaluate.py).
     FlagKind("accuracy_failed", "no accuracy", "NOACC", "warn", (ACCURACY,),
-             "The dataset pass failed: the case has timings but no accuracy."),
+             "The dataset pass failed on something only the model could reveal (NaN outputs, labels beyond its "
+             "classes, the model file's evaluate() or preprocess() failing): the case keeps its timings, and has "
+             "no accuracy. Problems with the data itself stop the run before it starts."),
+    FlagKind("classes_differ", "class counts differ", "CLASSES", "warn", (ACCURACY,),
+             "The dataset declares a different number of classes than the model scores: its labels are compared "
+             "with the model's outputs by index, which means something only if the model was trained on these "
+             "classes in this order."),
     # Across devices (the report derives it, never stored): issue 15.
     FlagKind("version_mismatch", "library versions differ", "VERS", "warn", (LATENCY, RATIO),
              "Devices compared side by side ran different torch / ONNX Runtime / transformers versions "

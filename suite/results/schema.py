@@ -334,6 +334,7 @@ class ParityResult(_Model):
     tolerance: float
     passed: bool
     outputs_compared: int = 1
+    non_finite: int = 0  # NaN / infinite values in either side's outputs (any one fails the check)
 
 
 class AccuracyResult(_Model):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from console_script import installed_bench
+from console_script import installed_bench, usage_error
 from scipy.stats import binomtest
 from sklearn.metrics import accuracy_score
 
@@ -134,8 +134,9 @@ def test_weights_files_load_and_bad_ones_are_refused(tmp_path):
     torch.save({"conv.weight": torch.zeros(3)}, tmp_path / "bad.pth")
     res = bench("run", "-c", str(_fast(tmp_path)), "-m", "digits-cnn", "--weights", str(tmp_path / "bad.pth"),
                 "--backends", "eager", "-b", "1", "--no-energy", "--no-report", "-o", str(tmp_path / "o4"))
-    case = json.loads(next((tmp_path / "o4").glob("results-*.json")).read_text())["cases"][0]
-    assert case["status"] == "failed" and "do not fit the model" in case["error"]["message"]
+    # issue 23: refused before the run (it was a failed case and exit 0)
+    assert "do not fit the model" in usage_error(res)
+    assert not list((tmp_path / "o4").glob("results-*.json"))
 
 
 def test_pretrained_comes_from_the_local_cache_or_names_the_file(tmp_path):

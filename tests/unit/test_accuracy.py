@@ -41,8 +41,11 @@ def test_classification_scores_equal_scikit_learn():
 
 
 def test_labels_beyond_the_models_classes_are_a_clear_error():
-    with pytest.raises(CaseError, match="labels run up to 12 but the model scores 10 classes"):
+    with pytest.raises(CaseError, match=r"labels run from 1 to 12 but the model scores 10 classes \(0..9\): 1 of 2"):
         score_classification(np.zeros((2, 10)), np.array([1, 12]))
+    # a negative label is named as such, not as "labels run up to 8" (issue 23, item 25)
+    with pytest.raises(CaseError, match="labels run from -1 to 8"):
+        score_classification(np.zeros((2, 10)), np.array([-1, 8]))
 
 
 def test_segmentation_dice_and_iou_by_hand_and_against_scikit_learn():

@@ -92,7 +92,7 @@ def test_npz_classification_and_segmentation(tmp_path):
     seg = load_dataset(f"npz:{tmp_path / 's.npz'}")
     assert seg.task == "segmentation" and seg.classes is None
     np.savez(tmp_path / "o.npz", x=np.array([object()], dtype=object), y=np.array([1]))
-    with pytest.raises(ConfigError, match="cannot be read"):
+    with pytest.raises(ConfigError, match="holds Python objects, which would need a pickle"):
         load_dataset(f"npz:{tmp_path / 'o.npz'}")
     np.savez(tmp_path / "n.npz", images=x)
     with pytest.raises(ConfigError, match="must hold arrays 'x' and 'y'"):
@@ -126,3 +126,18 @@ def test_hf_disk_images_and_pretokenised_text(tmp_path):
     assert t.samples[1]["input_ids"].tolist() == [101, 9, 102] and list(t.targets) == [0, 1]
     with pytest.raises(ConfigError, match="no label column 'label'"):
         load_dataset(f"hf-disk:{tmp_path / 'txt'}")
+
+
+@pytest.mark.parametrize("fortran, compressed", [(False, False), (False, True), (True, True)])
+def test_npz_with_a_limit_streams_exactly_the_rows_numpy_reads(tmp_path, fortran, compressed):
+    x, y = digits_arrays("test")
+    xs = np.asfortranarray(x[:200]) if fortran else x[:200]
+    (np.savez_compressed if compressed else np.savez)(tmp_path / "d.npz", x=xs, y=y[:200])
+    ds = load_dataset(f"npz:{tmp_path / 'd.npz'}", limit=30, seed=2)
+    full = load_dataset(f"npz:{tmp_path / 'd.npz'}")
+    ref = load_dataset("digits", limit=None)
+    assert len(ds) == 30 and ds.total == 200 and "stratified" in ds.notes[-1]
+    kept = [int(np.flatnonzero((np.asarray(full.samples) == s).all(axis=(1, 2)))[0]) for s in ds.samples]
+    assert kept == sorted(kept) and all(np.array_equal(ds.samples[j], x[i]) for j, i in enumerate(kept))
+    assert list(ds.targets) == [int(y[i]) for i in kept]
+    assert all(np.array_equal(a, b) for a, b in zip(full.samples, ref.samples[:200]))

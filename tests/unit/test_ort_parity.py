@@ -54,12 +54,17 @@ def test_all_zero_reference_is_compared_absolutely():
     assert output_errors(np.zeros(3), np.zeros(3)) == (0.0, 0.0)
 
 
-def test_matching_nans_are_ignored_mismatched_ones_fail():
+def test_any_nan_or_inf_fails_parity_even_where_both_sides_agree():
+    # Issue 23: NaN weights made eager and ORT output NaN alike, and the check passed with error 0.
     ref = np.array([np.nan, 1.0, np.inf])
-    assert output_errors(ref, np.array([np.nan, 1.5, np.inf])) == pytest.approx((0.5, 0.5))
-    with pytest.raises(CaseError) as err:
-        output_errors(ref, np.array([0.0, 1.0, np.inf]))
-    assert err.value.kind == "parity"
+    assert output_errors(ref, np.array([np.nan, 1.5, np.inf])) == pytest.approx((0.5, 0.5))  # over finite values
+    for got in (np.array([np.nan, 1.0, np.inf]), np.array([0.0, 1.0, np.inf])):
+        res = compare_outputs([ref], [got], tolerance=1e-3)
+        assert not res.passed and res.non_finite == int((~np.isfinite(ref)).sum() + (~np.isfinite(got)).sum())
+    only_candidate = compare_outputs([np.ones(4)], [np.array([1.0, np.nan, 1.0, 1.0])], tolerance=1e-3)
+    assert not only_candidate.passed and only_candidate.non_finite == 1 and only_candidate.max_rel_error == 0.0
+    clean = compare_outputs([np.ones(4)], [np.ones(4)], tolerance=1e-3)
+    assert clean.passed and clean.non_finite == 0
 
 
 def test_compare_takes_the_worst_output_and_applies_the_tolerance():

@@ -16,6 +16,7 @@ from suite.report.figures.style import (
     mpl_text,
     panel_title,
 )
+from suite.report.format import short_name
 from suite.report.merge import Device, Entry
 
 
@@ -45,7 +46,7 @@ def _draw_points(ax, ctx: Ctx, pts: list[tuple[Entry, float, float]],
 def _label(ax, model: str, x: float, y: float, *, right: bool, dy: int) -> None:
     """A model's name beside its point; points in the right part of the axis get it on their
     left, or the figure edge cuts it off."""
-    name = model if len(model) <= 24 else model[:22] + "\u2026"
+    name = short_name(model, 24)
     ax.annotate(mpl_text(name), (x, y), xytext=(-4 if right else 4, dy), textcoords="offset points",
                 fontsize=7, color="#333", ha="right" if right else "left")
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from suite.report.backends import backend_order, backend_style
 from suite.report.figures.base import Ctx, FigureOut
+from suite.report.format import short_name
 from suite.report.merge import Device, ModelInfo
 
 PNG_DPI = 120
@@ -163,7 +164,7 @@ def line_ci(ax, xs, ys, lo, hi, *, colour: str, backend: str, alpha: float = 1.0
 
 
 def panel_title(model: ModelInfo, extra: str = "") -> str:
-    name = model.name if len(model.name) <= 38 else model.name[:36] + "\u2026"
+    name = short_name(model.name, 38)
     return mpl_text(f"{name}{extra}")
 
 
