@@ -198,9 +198,15 @@ def execute_run(cfg: Any, resume: Any = None, output: Path | None = None) -> Non
     state = _RunState()
     state.config = cfg
     try:
-        with stop_on_signals(), RunProgress() as progress:
-            state.forward, state.console = progress.on_event, progress.console
-            run = run_benchmark(cfg, RunOptions(output=output, command=sys.argv, progress=state, resume=resume))
+        # The summary and the report stay inside: a signal while they import and render is
+        # answered like one during the run (what is saved, and what to do next).
+        with stop_on_signals():
+            with RunProgress() as progress:
+                state.forward, state.console = progress.on_event, progress.console
+                run = run_benchmark(cfg, RunOptions(output=output, command=sys.argv, progress=state, resume=resume))
+            print_summary(run)
+            if cfg.report:
+                _render(run, progress.path)
     except KeyboardInterrupt as exc:  # StopRequested (SIGINT/SIGTERM/SIGHUP) is one
         import signal
 
@@ -209,9 +215,6 @@ def execute_run(cfg: Any, resume: Any = None, output: Path | None = None) -> Non
         # SystemExit passes through click untouched, whichever way the command is invoked
         # (with standalone_mode=False click turns a typer.Exit into a return value).
         raise SystemExit(128 + signum) from None
-    print_summary(run)
-    if cfg.report:
-        _render(run, progress.path)
 
 
 class _RunState:
@@ -252,6 +255,13 @@ def _print_interrupted(state: _RunState, signum: int) -> None:
     if state.path is None or state.run is None:
         console.print(f"Interrupted ({name}) before the run started; no results file was written or changed.",
                       highlight=False)
+        return
+    if state.run.finished_at is not None:  # stamped and saved: the run is complete on disk
+        import shlex
+
+        console.print(escape(f"Interrupted ({name}) after the run finished: all {state.saved} cases are saved in "
+                             f"{state.path}. Write its report with: bench report {shlex.quote(str(state.path))}"),
+                      highlight=False, soft_wrap=True)
         return
     console.print(escape(f"Interrupted ({name}): {state.saved} of {state.total} cases saved in {state.path}. "
                          f"Resume with: {resume_command(state.config, state.path)}"), highlight=False, soft_wrap=True)
