@@ -23,7 +23,7 @@ FORMAT_NAME = "bench-results"
 CaseStatus = Literal["ok", "failed", "parity_failed", "skipped"]
 EnergyMethod = Literal["counter", "sampled", "estimated"]
 FlagSeverity = Literal["bad", "warn", "info"]
-FlagMetric = Literal["latency", "energy", "memory", "accuracy", "ratio", "case"]
+FlagMetric = Literal["latency", "energy", "memory", "accuracy", "ratio", "case", "roofline"]
 
 # Quantities that cannot be negative: a time, a count, a size, an energy or power figure. A file
 # holding a negative one (a hand edit, a broken writer) is refused on load, naming the field,
@@ -31,6 +31,9 @@ FlagMetric = Literal["latency", "energy", "memory", "accuracy", "ratio", "case"]
 Ms = Annotated[float, Field(ge=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 Count = Annotated[int, Field(ge=0)]
+# A measured ceiling (FLOP/s, bytes/s): a rate of zero was never measured, and a roof of zero
+# divides the roofline (the ridge point, intensity x bandwidth) by nothing.
+Rate = Annotated[float, Field(gt=0)]
 
 
 class _Model(BaseModel):
@@ -59,8 +62,8 @@ class PeakFigure(_Model):
     """One measured ceiling (suite.metrics.peak): the rate of the fastest of repeated whole passes
     (STREAM's "Best Rate"), the median pass's rate, and how it was obtained."""
 
-    value: NonNegative  # FLOP/s or bytes/s of the fastest call
-    median_value: float | None = None  # of the median call (what the neighbours left of the device)
+    value: Rate  # FLOP/s or bytes/s of the fastest call
+    median_value: Rate | None = None  # of the median call (what the neighbours left of the device)
     spread: NonNegative  # IQR / median of the repeated calls' times
     repeats: Count
     size: int | None = None  # GEMM: n of the n x n product that gave the best rate
@@ -74,9 +77,9 @@ class DevicePeaks(_Model):
 
     device: str  # cpu | cuda:0
     threads: int | None = None  # CPU: the run's thread count
-    gemm_flops_s: NonNegative
+    gemm_flops_s: Rate
     gemm: dict[str, PeakFigure] = Field(default_factory=dict)  # torch.mm, onnxruntime.MatMul
-    bandwidth_bytes_s: NonNegative
+    bandwidth_bytes_s: Rate
     bandwidth: dict[str, PeakFigure] = Field(default_factory=dict)  # copy, triad, onnxruntime.Add
     measured_at: datetime
     duration_s: NonNegative
@@ -330,14 +333,14 @@ class RooflineResult(_Model):
     not ORT's fused graph). attainable = min(peak FLOP/s, intensity x bandwidth)."""
 
     achieved_flops_s: NonNegative  # counted FLOPs / median latency
-    peak_flops_s: float | None = None
-    peak_bandwidth_bytes_s: float | None = None
-    arithmetic_intensity: float | None = None  # FLOPs / bytes moved
-    bytes_moved: int | None = None
-    weight_bytes: int | None = None
-    activation_bytes: int | None = None
-    attainable_flops_s: float | None = None
-    fraction_of_roof: float | None = None  # achieved / attainable
+    peak_flops_s: Rate | None = None
+    peak_bandwidth_bytes_s: Rate | None = None
+    arithmetic_intensity: NonNegative | None = None  # FLOPs / bytes moved
+    bytes_moved: Count | None = None
+    weight_bytes: Count | None = None
+    activation_bytes: Count | None = None
+    attainable_flops_s: Rate | None = None
+    fraction_of_roof: NonNegative | None = None  # achieved / attainable
     bound: Literal["compute", "memory"] | None = None  # which roof is lower at this intensity
     method: str | None = None
 
