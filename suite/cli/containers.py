@@ -179,6 +179,7 @@ def _kv(pairs: Optional[list[str]]) -> dict[str, str]:
 
 def _print_summary(result) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from suite.cli.console import stdout_console
 
@@ -188,10 +189,10 @@ def _print_summary(result) -> None:
     for h in result.hosts:
         colour = {"ok": "green", "failed": "red", "unreachable": "yellow"}.get(h.status, "red")
         files = ", ".join(Path(f).name for f in h.results_files) or "-"
-        table.add_row(h.name, f"[{colour}]{h.status}[/]", f"{h.duration_s:.1f}", files, h.error or "")
+        table.add_row(h.name, Text(h.status, colour), f"{h.duration_s:.1f}", files, h.error or "")
     console = stdout_console()
     console.print(table)
     if result.report:
         console.print(f"merged report: {result.report}")
     if result.report_error:
-        console.print(f"[red]no merged report:[/] {result.report_error}")
+        console.print(Text.assemble(("no merged report:", "red"), " ", result.report_error))

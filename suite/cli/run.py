@@ -245,8 +245,6 @@ class _RunState:
 def _print_interrupted(state: _RunState, signum: int) -> None:
     import signal
 
-    from rich.markup import escape
-
     from suite.cli.console import stderr_console
     from suite.resume import resume_command
 
@@ -259,12 +257,12 @@ def _print_interrupted(state: _RunState, signum: int) -> None:
     if state.run.finished_at is not None:  # stamped and saved: the run is complete on disk
         import shlex
 
-        console.print(escape(f"Interrupted ({name}) after the run finished: all {state.saved} cases are saved in "
-                             f"{state.path}. Write its report with: bench report {shlex.quote(str(state.path))}"),
+        console.print(f"Interrupted ({name}) after the run finished: all {state.saved} cases are saved in "
+                      f"{state.path}. Write its report with: bench report {shlex.quote(str(state.path))}",
                       highlight=False, soft_wrap=True)
         return
-    console.print(escape(f"Interrupted ({name}): {state.saved} of {state.total} cases saved in {state.path}. "
-                         f"Resume with: {resume_command(state.config, state.path)}"), highlight=False, soft_wrap=True)
+    console.print(f"Interrupted ({name}): {state.saved} of {state.total} cases saved in {state.path}. "
+                  f"Resume with: {resume_command(state.config, state.path)}", highlight=False, soft_wrap=True)
 
 
 def _render(run: Any, results_path: Path) -> None:
@@ -289,7 +287,7 @@ def _render(run: Any, results_path: Path) -> None:
         raise BenchError(f"The run finished and its results are saved in {results_path}, but the report could not "
                          f"be written ({why}). Write it elsewhere with: bench report "
                          f"{shlex.quote(str(results_path))} -o FOLDER") from None
-    stdout_console().print(f"Report: [bold]{escape(str(out))}[/]")
+    stdout_console().print(f"Report: [bold]{escape(str(out))}[/]", markup=True)
 
 
 def _check_writable(out_dir: Path) -> None:
