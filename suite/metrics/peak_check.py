@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 from suite.metrics.peak import BANDWIDTH_ROOF_KERNELS
-from suite.results.schema import DevicePeaks, PeakFigure
+from suite.results.schema import CaseResult, DevicePeaks, PeakFigure
 
 # Plausible ceilings, (low, high). CPU figures scale with the threads measured: one core's fp32
 # GEMM peaks at 64 FLOP/cycle (two 512-bit FMA pipes) x ~6 GHz = 0.4 TFLOP/s, an Apple matrix
@@ -73,6 +73,15 @@ def implausible_roofs(gemm_flops_s: float | None, bandwidth_bytes_s: float | Non
             return (f"its {name} roof, {_si(value, unit)}, is outside what a {device} device could do{per} "
                     f"({_si(lo, unit)} to {_si(hi, unit)})")
     return None
+
+
+def case_roofs_implausible(case: CaseResult) -> str | None:
+    """Why the roofs a case was placed under (its stored roofline) are outside what its device
+    could do; None when they are inside, or the case has no roofs."""
+    r = case.roofline
+    if r is None:
+        return None
+    return implausible_roofs(r.peak_flops_s, r.peak_bandwidth_bytes_s, case.spec.device, case.spec.threads)
 
 
 def _same(a: float, b: float) -> bool:

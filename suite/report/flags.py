@@ -148,12 +148,12 @@ def case_flags(e: Entry) -> Iterable[Flag]:
 def _roof_flags(e: Entry) -> Iterable[Flag]:
     """A case placed under ceilings its device could not have (a damaged cache or a hand-edited
     file), or above its roof: its % of roof is not a fraction of what the device can do."""
-    from suite.metrics.peak_check import implausible_roofs
+    from suite.metrics.peak_check import case_roofs_implausible
     from suite.metrics.roofline import above_roof
 
-    r, s = e.case.roofline, e.spec
+    r = e.case.roofline
     stored = {f.kind for f in e.case.flags}
-    why = implausible_roofs(r.peak_flops_s, r.peak_bandwidth_bytes_s, s.device, s.threads)
+    why = case_roofs_implausible(e.case)
     if why is not None and "implausible_roof" not in stored:
         yield _derived("implausible_roof", f"The case's roofline: {why}. {kind_of('implausible_roof').explains}",
                        frozenset({ROOF}))

@@ -119,3 +119,41 @@ def test_markup_in_a_factory_argument_is_printed_as_text(tmp_path):
     assert f"│ {spec} │" in plain(res.stdout)  # the summary table's model column, as given
     (results,) = (tmp_path / "out").glob("results-*.json")
     assert json.loads(results.read_text())["cases"][0]["spec"]["model"] == spec
+
+
+def _with_roofs(tmp_path: Path, name: str, gemm: float, bandwidth: float, fraction: float) -> Path:
+    """The baseline fixture with stored ceilings and every case placed under them."""
+    from suite.results.io import load_results, save_results
+    from suite.results.schema import DevicePeaks, RooflineResult
+
+    run = load_results(GOOD)
+    run.environment.peaks = [DevicePeaks.model_construct(
+        device="cpu", threads=run.cases[0].spec.threads, gemm_flops_s=gemm, gemm={}, bandwidth_bytes_s=bandwidth,
+        bandwidth={}, measured_at=run.created_at, duration_s=1.0, cached=False, key="")]
+    for c in run.cases:
+        c.roofline = RooflineResult.model_construct(
+            achieved_flops_s=2e10, peak_flops_s=gemm, peak_bandwidth_bytes_s=bandwidth, arithmetic_intensity=4.0,
+            attainable_flops_s=2e10 / fraction, fraction_of_roof=fraction, bound="memory", method="test")
+    path = tmp_path / name
+    save_results(run, path)  # model_construct: written as given, as a hand edit would be
+    return path
+
+
+def test_the_report_refuses_zero_ceilings_and_flags_impossible_ones(tmp_path):
+    for field in ("bandwidth_bytes_s", "gemm_flops_s"):
+        zero = _with_roofs(tmp_path, f"zero-{field}.json", 0.0 if field == "gemm_flops_s" else 2e11,
+                           0.0 if field == "bandwidth_bytes_s" else 4e10, 0.5)
+        text = usage_error(installed_bench("report", str(zero), "-o", str(tmp_path / "r0")))
+        assert f"field 'environment.peaks.0.{field}': Input should be greater than 0" in text
+    # roofs a device cannot have (the issue's 1e30): read, drawn, and every case's % of roof flagged
+    huge = _with_roofs(tmp_path, "huge.json", 1e30, 1e30, 1e-19)
+    above = _with_roofs(tmp_path, "above.json", 2e11, 4e10, 2.5)
+    for path, code in ((huge, "BADROOF"), (above, "ROOF")):
+        out = tmp_path / f"r-{path.stem}"
+        res = installed_bench("report", str(path), "-o", str(out), timeout=300)
+        assert res.returncode == 0, res.stderr
+        md = (out / "report.md").read_text()
+        rows = [line for line in md.splitlines() if line.startswith("| Core i7") and "GFLOP/s |" in line]
+        assert len(rows) == 8 and all(row.endswith(f"% \u26a0{code} |") for row in rows), (code, rows[:2])
+        assert "of its roof at batch" not in md  # nothing explained from a roof that cannot be
+        assert "roofline" in "".join(p.name for p in (out / "report-figures").iterdir())
