@@ -55,6 +55,9 @@ def report(
     for bad in outcome.bad:
         err.print(f"[yellow]skipped[/] {_esc(str(bad.path))}: {_esc(bad.reason)}", markup=True, highlight=False,
                   soft_wrap=True)
+    for dup in outcome.duplicates:
+        err.print(f"[yellow]read once[/] {_esc(str(dup.path))}: {_esc(dup.reason)}", markup=True, highlight=False,
+                  soft_wrap=True)
     out = outcome.output
     con = stdout_console()
     n = len(outcome.loaded)
@@ -139,7 +142,8 @@ def _print_compare(res) -> None:
             verdict.append("\n" + "; ".join(c.notes), style="dim")
         table.add_row(Text(c.label), fmt(c.baseline), fmt(c.candidate), Text(change, style=_STYLE[c.verdict]),
                       ci, fmt_p(c.p_value), verdict)
-    con.print(table)
+    if res.changes:
+        con.print(table)
     for w in res.warnings:
         con.print(Text("warning: " + w, style="yellow"))
     if res.only_in_baseline:

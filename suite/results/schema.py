@@ -227,6 +227,45 @@ class LatencySummary(_Model):
     ci_method: str | None = None
 
 
+SUMMARY_REL_TOLERANCE = 1e-9  # float rounding between numpy's and Python's arithmetic
+
+
+def summary_disagreement(samples_ms: list[float], summary: LatencySummary) -> str | None:
+    """What a latency summary says that its samples do not (None when they agree): the count,
+    the extremes and the median are recomputed (cheap and exact); the mean, the percentiles and
+    the median's CI must lie where the samples allow."""
+    import math
+    import statistics
+
+    if not samples_ms:
+        return None
+    n = len(samples_ms)
+
+    def close(a: float, b: float) -> bool:
+        return math.isclose(a, b, rel_tol=SUMMARY_REL_TOLERANCE, abs_tol=1e-12)
+
+    lo, hi = min(samples_ms), max(samples_ms)
+    median = statistics.median(samples_ms)
+    what = f"its {n} samples"
+    if summary.n != n:
+        return f"latency.summary.n is {summary.n}, but the case stores {n} samples"
+    for name, stored, true in (("min_ms", summary.min_ms, lo), ("max_ms", summary.max_ms, hi),
+                               ("median_ms", summary.median_ms, median)):
+        if not close(stored, true):
+            return (f"latency.summary.{name} ({stored:.6g} ms) is not the {name[:-3]} of {what} ({true:.6g} ms): "
+                    "the summary is derived from the samples, so one of them was changed after the run")
+    for name in ("mean_ms", "p90_ms", "p99_ms"):
+        v = getattr(summary, name)
+        if not (lo <= v <= hi or close(v, lo) or close(v, hi)):
+            return (f"latency.summary.{name} ({v:.6g} ms) lies outside {what} ({lo:.6g} to {hi:.6g} ms): the "
+                    "summary is derived from the samples, so one of them was changed after the run")
+    if not (summary.median_ci_low_ms <= summary.median_ms * (1 + SUMMARY_REL_TOLERANCE)
+            and summary.median_ms <= summary.median_ci_high_ms * (1 + SUMMARY_REL_TOLERANCE)):
+        return (f"latency.summary's median CI [{summary.median_ci_low_ms:.6g}, {summary.median_ci_high_ms:.6g}] ms "
+                f"does not hold its median ({summary.median_ms:.6g} ms)")
+    return None
+
+
 class LatencyResult(_Model):
     cold_ms: Ms  # the very first call, timed on its own
     warmup_ms: list[Ms]  # warm-up samples (discarded from the summary)
@@ -244,6 +283,17 @@ class LatencyResult(_Model):
     # samples_ms order, over all processes; the comparison's paired CI is recomputed from these.
     round_sizes: list[Count] | None = None
     interleaved_with: list[str] | None = None  # the other backends of the rounds
+
+    @model_validator(mode="after")
+    def _summary_is_of_the_samples(self) -> LatencyResult:
+        # The samples are the source of truth and the summary is derived from them (suite.stats):
+        # a file whose summary says otherwise (a 1e308 median beside normal samples) was changed
+        # after the run, and which of the two is right cannot be told. Refused, not recomputed:
+        # recomputing would publish a figure no run produced, and the file itself is kept as is.
+        problem = summary_disagreement(self.samples_ms, self.summary)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class MemoryStats(_Model):
