@@ -104,8 +104,9 @@ def register(app: typer.Typer) -> None:
         args = [a for a in ctx.args if a != "--"] or list(DEFAULT_ARGS)
         # Files in the host folder belong to whoever ran this command, as with compose's BENCH_UID.
         user = f"{os.getuid()}:{os.getgid()}" if hasattr(os, "getuid") else None
+        # the log stream through a client without a time limit: a case may be quiet for its whole timeout
         result = run_container(client, tag, command=bench_command(args), access=access, bind_reports=out,
-                               user=user, timeout_s=timeout, on_log=printer.line)
+                               user=user, timeout_s=timeout, on_log=printer.line, log_client=connect(host, None))
         _exit(result.exit_code)
 
     @fleet_app.command("run", context_settings=_PASS_THROUGH)
