@@ -72,7 +72,8 @@ def wait_for_exit(api: Any, container_id: str, *, inspect_timeout_s: float, poll
 
     Each `wait` call is limited to `poll_s`; when it runs out, the engine is asked whether the
     container still exists (`inspect`, itself retried), and the wait is asked again. When the
-    engine answers neither for `give_up_s` in a row, DockerError names the call."""
+    engine answers neither for `give_up_s` in a row (the fleet: the host's api_timeout_s),
+    DockerError names the call."""
     what = f"POST /containers/{container_id[:12]}/wait"
     errors = transient_errors()
     failing_since: float | None = None

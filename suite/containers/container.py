@@ -121,7 +121,7 @@ def run_container(
             timer.daemon = True
             timer.start()
         logs = _LogStream(log_client or client, container.id, on_log)
-        status = wait_for_exit(client.api, container.id, inspect_timeout_s=api_t)
+        status = wait_for_exit(client.api, container.id, inspect_timeout_s=api_t, give_up_s=api_t or 120.0)
         logs.finish(api_t)
         duration_s = time.monotonic() - start
         exit_code = int(status.get("StatusCode", 1))
