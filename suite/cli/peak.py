@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
         if not as_json:
             console.print(f"Device ceilings of {device} with {n} thread(s)" + (" (measuring, a few seconds)…" if refresh else "…"),
                           highlight=False)
+
         def refused(why: str) -> None:  # on stderr: --json's stdout stays one document
             stderr_console().print(f"Cached ceilings not used: {why}. Measuring again (a few seconds)…",
                                    highlight=False, soft_wrap=True)
