@@ -3,8 +3,9 @@
 #
 #   bash scripts/make-base-image.sh [--tag bench-base:bookworm] [--force]
 #   bash scripts/make-base-image.sh --arch arm64 --tag bench-base:bookworm-arm64
-#       # another architecture's base, for builds under qemu-user-static (binfmt registered;
-#       # scripts/verify-arm64.sh does both). ~3-6 min: package scripts run emulated.
+#       # another architecture's base, for builds under qemu-user-static: installs mmdebstrap,
+#       # arch-test and qemu-user-static and registers binfmt (scripts/setup-emulation.sh) when
+#       # missing. ~3-6 min: package scripts run emulated.
 #
 # The Dockerfiles start `ARG BASE=<public image>` / `FROM ${BASE}`; tests and CI build them with
 # `--build-arg BASE=bench-base:bookworm`. The image is made with mmdebstrap from the same Debian
@@ -33,12 +34,15 @@ if [ "$FORCE" = 0 ] && docker image inspect "$TAG" >/dev/null 2>&1; then
     exit 0
 fi
 
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO=sudo
-if ! command -v mmdebstrap >/dev/null 2>&1; then
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
+cd "$(dirname "$0")/.."
+# Everything it needs, on a fresh machine too (--no-install-recommends: each one named). Another
+# architecture: mmdebstrap refuses it without arch-test ("E: install arch-test for foreign
+# architecture support"), and its package scripts run under qemu-user through binfmt_misc.
+source scripts/apt-need.sh
+apt_need mmdebstrap
+if [ -n "$ARCH" ] && [ "$ARCH" != "$(dpkg --print-architecture)" ]; then
+    apt_need arch-test
+    bash scripts/setup-emulation.sh --arch "$ARCH" >/dev/null
 fi
 
 # The mirror: this machine's own Debian sources (deb822 or one-line), or the public mirror.

@@ -6,6 +6,8 @@
 # recorded in docs/devices.md.
 #
 #   bash scripts/verify-arm64.sh [--out DIR] [--steps run,l4t,fleet] [--skip-l4t] [--skip-fleet]
+#   bash scripts/verify-arm64.sh --base-only   # steps 1-2: what emulation needs, installed where
+#                                              # missing, and the arm64 base (minutes, not tens)
 #
 # Steps 1-4 always run (cached after the first time); --steps picks among 5 (run), 6 (l4t) and
 # 7 (fleet): e.g. two invocations in parallel, `--steps run,fleet` and `--steps l4t --out DIR2`
@@ -42,11 +44,13 @@ OUT=${BENCH_VERIFY_OUT:-/tmp/bench-verify-arm64}
 RUN=1
 L4T=1
 FLEET=1
+BASE_ONLY=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) OUT=$2; shift 2 ;;
         --skip-l4t) L4T=0; shift ;;
         --skip-fleet) FLEET=0; shift ;;
+        --base-only) BASE_ONLY=1; shift ;;
         --steps)
             RUN=0; L4T=0; FLEET=0
             for step in ${2//,/ }; do
@@ -56,7 +60,7 @@ while [ $# -gt 0 ]; do
                 esac
             done
             shift 2 ;;
-        -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
         *) echo "verify-arm64.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -73,31 +77,20 @@ mkdir -p "$OUT"
 T0=$(date +%s)
 say() { echo "verify-arm64: [$(( $(date +%s) - T0 ))s] $*"; }
 fail() { echo "verify-arm64: FAILED: $*" >&2; exit 1; }
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO=sudo
-
 # 1. engine, qemu, binfmt
 bash scripts/start-docker.sh >/dev/null || fail "no Docker engine (scripts/start-docker.sh)"
-if ! command -v qemu-aarch64-static >/dev/null; then
-    $SUDO apt-get install -y -qq --no-install-recommends qemu-user-static >/dev/null
-fi
-if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
-    $SUDO mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-fi
-if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
-    # The F flag opens the interpreter now, so containers (another root) can use it too.
-    line=$(grep -h -v '^#' /usr/lib/binfmt.d/qemu-aarch64.conf 2>/dev/null | head -1)
-    [ -n "$line" ] || line=':qemu-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64-static:F'
-    printf '%s' "$line" | $SUDO tee /proc/sys/fs/binfmt_misc/register >/dev/null
-fi
-grep -q enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 || fail "binfmt entry qemu-aarch64 not enabled"
-say "engine up; binfmt: $(sed -n 's/^interpreter //p' /proc/sys/fs/binfmt_misc/qemu-aarch64) ($(qemu-aarch64-static --version | head -1))"
+binfmt=$(bash scripts/setup-emulation.sh --arch arm64 | tail -1) || fail "qemu-user-static and binfmt (scripts/setup-emulation.sh)"
+say "engine up; binfmt: $binfmt"
 
 # 2. the arm64 base
 bash scripts/make-base-image.sh --arch arm64 --tag "$BASE_TAG" >/dev/null
 [ "$(docker run --rm --network host --platform linux/arm64 "$BASE_TAG" uname -m)" = aarch64 ] \
     || fail "$BASE_TAG does not run as aarch64"
 say "base $BASE_TAG runs as aarch64"
+if [ "$BASE_ONLY" = 1 ]; then
+    say "done: steps 1-2 (--base-only; $(date -u '+%Y-%m-%d %H:%M') UTC)"
+    exit 0
+fi
 
 # qemu-user (7.2 here) shows an aarch64 process the x86 host's sysfs, which has no
 # /sys/devices/system/cpu/cpuN/regs/identification/midr_el1: torch's oneDNN (xbyak_aarch64)
@@ -291,12 +284,13 @@ if [ "$FLEET" = 1 ]; then
 [defaults]
 connect_timeout_s = 20
 
-# The arm64 image stays on this engine (GBs: shipping it would take longer than the run). Its
+# The arm64 image stays on this engine (DOCKER_HOST's, as every docker command here: a fresh
+# engine of its own gives a cold run; GBs: shipping it would take longer than the run). Its
 # container gets the MIDR_EL1 stand-in and QEMU_CPU, as every other arm64 container here.
 # No ceilings (--no-peaks): step 5 measured them already, and under emulation they are the emulator's.
 [[host]]
 name = "arm64-emulated"
-url = "unix:///var/run/docker.sock"
+url = "${DOCKER_HOST:-unix:///var/run/docker.sock}"
 platform = "arm64"
 image = "$IMAGE"
 volumes = [${CPU_VOLUMES%, }]

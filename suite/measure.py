@@ -33,8 +33,10 @@ class CaseContext:
     repeats: int = 1
     peaks: list[Any] = field(default_factory=list)  # DevicePeaks measured once per run (the roofs)
 
-    def peaks_for(self, device: str) -> Any:
-        return next((p for p in self.peaks if p.device == device), None)
+    def peaks_for(self, device: str, threads: int) -> Any:
+        """The ceilings measured for `device` with `threads` (a GPU's do not depend on threads)."""
+        want = None if device.startswith("cuda") else threads
+        return next((p for p in self.peaks if p.device == device and p.threads == want), None)
 
 
 def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
@@ -306,7 +308,8 @@ class CaseRun:
             from suite.metrics.roofline import roofline_for
 
             fields["roofline"] = roofline_for(flops.flops, self.traffic, latency.summary.median_ms,
-                                              self.ctx.peaks_for(self.spec.device), self.spec.backend)
+                                              self.ctx.peaks_for(self.spec.device, self.spec.threads),
+                                              self.spec.backend)
         return CaseResult(spec=self.spec, id=self.spec.case_id, status=self.status, error=self.error,
                           started_at=self.started, duration_s=time.perf_counter() - self.t0,
                           phases_s={k: round(v, 6) for k, v in self.phases.items()}, **fields)

@@ -18,6 +18,7 @@ from typing import Any
 
 from suite.config import BenchConfig
 from suite.errors import BenchError
+from suite.interrupts import stop_signals_deferred
 from suite.isolation import execute_group
 from suite.measure import CaseContext
 from suite.plan import PlannedCase
@@ -113,26 +114,32 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
                                                         [*cooldown_flags, *emulated]))
                     if all(r.status == "failed" for r in per_process[-1]):
                         break  # a worker that crashed: no point in crashing it K times
-                for j in range(len(group)):
-                    result = merge_repeats([results[j] for results in per_process], config.timing)
-                    if config.dataset is not None:
-                        from suite.evaluate import link_accuracy
+                # From the moment the group's workers are done until the file holds its cases, a
+                # stop signal waits (and is acted on after the save): merging, linking accuracy and
+                # comparing import numpy and scipy the first time, and a signal cutting such an
+                # import short leaves a half-imported module that breaks the rescue save below.
+                with stop_signals_deferred():
+                    for j in range(len(group)):
+                        result = merge_repeats([results[j] for results in per_process], config.timing)
+                        if config.dataset is not None:
+                            from suite.evaluate import link_accuracy
 
-                        result = link_accuracy(result, run.cases)
-                    run.cases.append(result)
-                    run.comparisons += _with_flags(new_comparisons(run.cases, run.comparisons), emulated)
-                    _save(run, path, emit)
-                    emit("case_end", {"index": i, "result": result})
-                    i += 1
+                            result = link_accuracy(result, run.cases)
+                        run.cases.append(result)
+                        run.comparisons += _with_flags(new_comparisons(run.cases, run.comparisons), emulated)
+                        _save(run, path, emit)
+                        emit("case_end", {"index": i, "result": result})
+                        i += 1
+            with stop_signals_deferred():  # a signal now is acted on once the file says "finished"
+                run.finished_at = utc_now()
+                _save(run, path, emit)
         except BaseException:
             # Ctrl-C, SIGTERM (see stop_on_signals), a full disk: keep every finished case. A
-            # second Ctrl-C while this writes is already answered: the run is stopping.
-            run.interrupted = True
-            run.comparisons += _with_flags(new_comparisons(run.cases, run.comparisons), emulated)
-            _save(run, path, emit, stopping=True)
+            # second Ctrl-C while this writes is already answered: the run is stopping. A run
+            # already marked finished is complete on disk: nothing to rescue.
+            if run.finished_at is None:
+                _save_stopped(run, path, emit, emulated)
             raise
-        run.finished_at = utc_now()
-        _save(run, path, emit)
     emit("end", {"path": path, "run": run})
     return run
 
@@ -151,12 +158,25 @@ def _with_flags(comparisons: list[Comparison], extra: list[Flag]) -> list[Compar
     return [c.model_copy(update={"flags": unique([*c.flags, *extra])}) for c in comparisons]
 
 
+def _save_stopped(run: RunResult, path: Path, emit: Progress, emulated: list[Flag]) -> None:
+    """The rescue save of a run that is stopping: marked interrupted, with every case it holds.
+    The comparisons are derived data (the report derives any that are missing from the
+    samples): failing to compute them, e.g. because the signal cut an import of numpy short,
+    must not cost the cases."""
+    from suite.comparisons import new_comparisons
+
+    run.interrupted = True
+    try:
+        run.comparisons += _with_flags(new_comparisons(run.cases, run.comparisons), emulated)
+    except Exception:  # noqa: BLE001 - see the docstring
+        pass
+    _save(run, path, emit, stopping=True)
+
+
 def _save(run: RunResult, path: Path, emit: Progress, stopping: bool = False) -> None:
     """Save the whole run; a stop signal arriving meanwhile waits until the file is complete (and
     is acted on after it, unless the run is `stopping` already). Emits "saved" with the number
     of cases now on disk: what an interruption message may claim."""
-    from suite.interrupts import stop_signals_deferred
-
     with stop_signals_deferred(act_after=not stopping):
         try:
             save_results(run, path)

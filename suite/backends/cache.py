@@ -42,6 +42,7 @@ from suite.errors import BenchError
 
 ENV_VAR = "BENCH_CACHE_DIR"
 META_FILE = "meta.json"
+META_MAX_BYTES = 1024 * 1024  # an entry's record (meta.json, the int8 info) is a few kB; read no more
 MODEL_FILE = "model.onnx"
 _TMP_PREFIX = ".tmp-"
 STALE_TMP_S = 3600.0
@@ -187,8 +188,10 @@ def discard(entry: CacheEntry) -> None:
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
+    from suite.datafile import read_regular_text
+
     try:
-        meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+        meta = json.loads(read_regular_text(path / META_FILE, META_MAX_BYTES))
     except (OSError, ValueError):
         return None
     return meta if isinstance(meta, dict) else None

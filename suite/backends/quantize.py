@@ -96,8 +96,11 @@ def quantize_in_folder(fp32_path: Path, folder: Path) -> QuantOutcome:
 
 
 def _read_info(info: Path) -> dict:
+    from suite.backends.cache import META_MAX_BYTES
+    from suite.datafile import read_regular_text
+
     try:
-        data = json.loads(info.read_text(encoding="utf-8"))
+        data = json.loads(read_regular_text(info, META_MAX_BYTES))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

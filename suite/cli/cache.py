@@ -95,10 +95,11 @@ def register(app: typer.Typer) -> None:
         for e in entries:
             if e.failed:
                 message = e.meta.get("error", {}).get("message", "")
-                console.print(f"[bold]{escape(e.model)}[/] ({e.path.name}): {escape(message)}", highlight=False)
+                console.print(f"[bold]{escape(e.model)}[/] ({escape(e.path.name)}): {escape(message)}", markup=True,
+                              highlight=False)
             elif e.path.name in problems:
-                console.print(f"[bold]{escape(e.model)}[/] ({e.path.name}): {escape(problems[e.path.name])}; "
-                              "exported again when next used (or `bench cache clear`)", highlight=False)
+                console.print(f"[bold]{escape(e.model)}[/] ({escape(e.path.name)}): {escape(problems[e.path.name])}; "
+                              "exported again when next used (or `bench cache clear`)", markup=True, highlight=False)
 
     @cache_app.command("clear")
     def clear_cmd(

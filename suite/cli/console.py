@@ -10,9 +10,14 @@ PIPED_WIDTH = 160
 
 
 def _console(stderr: bool):
+    """A console that prints text as it is: no markup, no emoji codes. Names, paths, messages and
+    methods come from results files, caches, model files and the command line, and `[/bold]` in
+    one must not raise a MarkupError, nor `[link=...]` become a live terminal hyperlink, nor
+    `:warning:` an emoji. A print that styles its own words passes `markup=True` and escapes
+    (rich.markup.escape) every piece of data it puts between them; tables style with Text."""
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else PIPED_WIDTH
-    return _safe_console_class()(stderr=stderr, width=width)
+    return _safe_console_class()(stderr=stderr, width=width, markup=False, emoji=False)
 
 
 _SAFE_CONSOLE: type | None = None
@@ -55,5 +60,5 @@ def stdout_console():
 def print_error(message: str) -> None:
     from rich.markup import escape
 
-    stderr_console().print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    stderr_console().print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
     sys.stderr.flush()

@@ -104,8 +104,9 @@ def register(app: typer.Typer) -> None:
         args = [a for a in ctx.args if a != "--"] or list(DEFAULT_ARGS)
         # Files in the host folder belong to whoever ran this command, as with compose's BENCH_UID.
         user = f"{os.getuid()}:{os.getgid()}" if hasattr(os, "getuid") else None
+        # the log stream through a client without a time limit: a case may be quiet for its whole timeout
         result = run_container(client, tag, command=bench_command(args), access=access, bind_reports=out,
-                               user=user, timeout_s=timeout, on_log=printer.line)
+                               user=user, timeout_s=timeout, on_log=printer.line, log_client=connect(host, None))
         _exit(result.exit_code)
 
     @fleet_app.command("run", context_settings=_PASS_THROUGH)
@@ -179,6 +180,7 @@ def _kv(pairs: Optional[list[str]]) -> dict[str, str]:
 
 def _print_summary(result) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from suite.cli.console import stdout_console
 
@@ -188,10 +190,10 @@ def _print_summary(result) -> None:
     for h in result.hosts:
         colour = {"ok": "green", "failed": "red", "unreachable": "yellow"}.get(h.status, "red")
         files = ", ".join(Path(f).name for f in h.results_files) or "-"
-        table.add_row(h.name, f"[{colour}]{h.status}[/]", f"{h.duration_s:.1f}", files, h.error or "")
+        table.add_row(h.name, Text(h.status, colour), f"{h.duration_s:.1f}", files, h.error or "")
     console = stdout_console()
     console.print(table)
     if result.report:
         console.print(f"merged report: {result.report}")
     if result.report_error:
-        console.print(f"[red]no merged report:[/] {result.report_error}")
+        console.print(Text.assemble(("no merged report:", "red"), " ", result.report_error))

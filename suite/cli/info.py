@@ -85,18 +85,18 @@ def _count(entry) -> int | None:
 
 
 def _print_checks(console) -> None:
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from suite.syscheck import system_checks
 
     checks = system_checks()
-    style = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "info": "[dim]n/a[/]"}
+    style = {"ok": Text("ok", "green"), "warn": Text("warn", "yellow"), "info": Text("n/a", "dim")}
     table = Table(title="is this machine ready for stable timings?", show_lines=True)
     for col in ("check", "state", "found", "fix"):
         table.add_column(col, overflow="fold")
     for c in checks:
-        table.add_row(c.name, style.get(c.state, c.state), escape(c.value), escape(c.fix) or "-")
+        table.add_row(c.name, style.get(c.state, c.state), c.value, c.fix or "-")
     console.print(table)
     warned = sum(c.state == "warn" for c in checks)
     console.print(f"{warned} of {len(checks)} checks warn. Nothing was changed; the fixes need root and are "

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         and triad) with the run's thread count; cached per machine, threads and library versions."""
         from rich.table import Table
 
-        from suite.cli.console import stdout_console
+        from suite.cli.console import stderr_console, stdout_console
         from suite.environment import default_threads
         from suite.errors import BenchError
         from suite.metrics.peak import cache_dir, peaks_in_worker
@@ -34,8 +34,13 @@ def register(app: typer.Typer) -> None:
         if not as_json:
             console.print(f"Device ceilings of {device} with {n} thread(s)" + (" (measuring, a few seconds)…" if refresh else "…"),
                           highlight=False)
+
+        def refused(why: str) -> None:  # on stderr: --json's stdout stays one document
+            stderr_console().print(f"Cached ceilings not used: {why}. Measuring again (a few seconds)…",
+                                   highlight=False, soft_wrap=True)
+
         try:
-            peaks = peaks_in_worker(device, n, refresh=refresh)
+            peaks = peaks_in_worker(device, n, refresh=refresh, on_refused=refused)
         except RuntimeError as exc:
             raise BenchError(f"Could not measure the ceilings of {device}: {exc}") from None
         if as_json:

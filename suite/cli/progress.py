@@ -14,8 +14,10 @@ class RunProgress:
 
         self.console = stderr_console()
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[current]}"), console=self.console, transient=False,
+            # markup=False: the current case's label is a model name, which is data
+            TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TextColumn("{task.fields[current]}", markup=False), console=self.console,
+            transient=False,
         )
         self.task = None
         self.path: Path = Path()
@@ -34,7 +36,7 @@ class RunProgress:
             self.path = Path(data["path"])
             done = data["total"] - data["todo"]
             self.task = self.progress.add_task("cases", total=data["total"], completed=done, current="")
-            self.console.print(f"Results: {escape(str(self.path))}  ({data['todo']} case(s) to run)")
+            self.console.print(f"Results: {self.path}  ({data['todo']} case(s) to run)")
         elif event == "case_start":
             label = data["case"].label
             group = data.get("group") or []
@@ -42,22 +44,24 @@ class RunProgress:
                 label += " + " + " + ".join(s.backend for s in group[1:]) + " (interleaved)"
             if data.get("repeats", 1) > 1:
                 label += f", process {data['repeat'] + 1}/{data['repeats']}"
-            self.progress.update(self.task, current=escape(label))
+            self.progress.update(self.task, current=label)
         elif event in ("peaks", "note"):
-            self.console.print(escape(data["message"]))
+            self.console.print(data["message"])
         elif event == "baseline":
             self.progress.update(self.task, current=f"idle power baseline ({data['seconds']:g} s)")
         elif event == "case_end":
             r = data["result"]
             self.progress.advance(self.task)
             if r.status == "failed":
-                self.console.print(f"[red]failed[/] {escape(r.spec.label)}: {escape(r.error.message.splitlines()[0][:200])}")
+                self.console.print(f"[red]failed[/] {escape(r.spec.label)}: {escape(r.error.message.splitlines()[0][:200])}",
+                                   markup=True)
             elif r.status == "parity_failed":
-                self.console.print(f"[yellow]parity failed[/] {escape(r.spec.label)}: {escape(r.error.message)}")
+                self.console.print(f"[yellow]parity failed[/] {escape(r.spec.label)}: {escape(r.error.message)}",
+                                   markup=True)
         elif event == "cooldown":
             self.progress.update(self.task, current=(
                 f"cooling down: {data['temp_c']:.1f} °C > {data['target_c']:g} °C ({data['waited_s']:.0f}/{data['max_s']:g} s)"))
         elif event == "warning":
-            self.console.print(f"[yellow]warning:[/] {escape(data['message'])}")
+            self.console.print(f"[yellow]warning:[/] {escape(data['message'])}", markup=True)
         elif event == "end":
             self.progress.update(self.task, current="done")

@@ -53,22 +53,26 @@ def report(
         _exit(2)
     err = stderr_console()
     for bad in outcome.bad:
-        err.print(f"[yellow]skipped[/] {_esc(bad.path)}: {_esc(bad.reason)}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]skipped[/] {_esc(str(bad.path))}: {_esc(bad.reason)}", markup=True, highlight=False,
+                  soft_wrap=True)
+    for dup in outcome.duplicates:
+        err.print(f"[yellow]read once[/] {_esc(str(dup.path))}: {_esc(dup.reason)}", markup=True, highlight=False,
+                  soft_wrap=True)
     out = outcome.output
     con = stdout_console()
     n = len(outcome.loaded)
     con.print(f"Read {n} results file{'s' if n != 1 else ''}: {out.devices} device(s), {out.cases} case(s).",
               highlight=False)
     if out.html is not None:
-        con.print(f"HTML      {_esc(str(out.html))} ({out.html_bytes / 2**20:.2f} MiB)", highlight=False)
+        con.print(f"HTML      {out.html} ({out.html_bytes / 2**20:.2f} MiB)", highlight=False)
     if out.markdown is not None:
-        con.print(f"Markdown  {_esc(str(out.markdown))}", highlight=False)
+        con.print(f"Markdown  {out.markdown}", highlight=False)
     if out.tables:
         csvs = sum(p.suffix == ".csv" for p in out.tables)
         mds = len(out.tables) - csvs
-        con.print(f"Tables    {_esc(str(out.tables[0].parent))}/ ({csvs} CSV, {mds} Markdown)", highlight=False)
+        con.print(f"Tables    {out.tables[0].parent}/ ({csvs} CSV, {mds} Markdown)", highlight=False)
     if out.figures:
-        con.print(f"Figures   {_esc(str(out.figures[0].parent))}/ ({len(out.figures) // 2} PNG + SVG)",
+        con.print(f"Figures   {out.figures[0].parent}/ ({len(out.figures) // 2} PNG + SVG)",
                   highlight=False)
 
 
@@ -138,7 +142,8 @@ def _print_compare(res) -> None:
             verdict.append("\n" + "; ".join(c.notes), style="dim")
         table.add_row(Text(c.label), fmt(c.baseline), fmt(c.candidate), Text(change, style=_STYLE[c.verdict]),
                       ci, fmt_p(c.p_value), verdict)
-    con.print(table)
+    if res.changes:
+        con.print(table)
     for w in res.warnings:
         con.print(Text("warning: " + w, style="yellow"))
     if res.only_in_baseline:

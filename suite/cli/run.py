@@ -212,9 +212,15 @@ def execute_run(cfg: Any, resume: Any = None, output: Path | None = None) -> Non
     state = _RunState()
     state.config = cfg
     try:
-        with stop_on_signals(), RunProgress() as progress:
-            state.forward, state.console = progress.on_event, progress.console
-            run = run_benchmark(cfg, RunOptions(output=output, command=sys.argv, progress=state, resume=resume))
+        # The summary and the report stay inside: a signal while they import and render is
+        # answered like one during the run (what is saved, and what to do next).
+        with stop_on_signals():
+            with RunProgress() as progress:
+                state.forward, state.console = progress.on_event, progress.console
+                run = run_benchmark(cfg, RunOptions(output=output, command=sys.argv, progress=state, resume=resume))
+            print_summary(run)
+            if cfg.report:
+                _render(run, progress.path)
     except KeyboardInterrupt as exc:  # StopRequested (SIGINT/SIGTERM/SIGHUP) is one
         import signal
 
@@ -223,9 +229,6 @@ def execute_run(cfg: Any, resume: Any = None, output: Path | None = None) -> Non
         # SystemExit passes through click untouched, whichever way the command is invoked
         # (with standalone_mode=False click turns a typer.Exit into a return value).
         raise SystemExit(128 + signum) from None
-    print_summary(run)
-    if cfg.report:
-        _render(run, progress.path)
 
 
 class _RunState:
@@ -256,8 +259,6 @@ class _RunState:
 def _print_interrupted(state: _RunState, signum: int) -> None:
     import signal
 
-    from rich.markup import escape
-
     from suite.cli.console import stderr_console
     from suite.resume import resume_command
 
@@ -267,8 +268,15 @@ def _print_interrupted(state: _RunState, signum: int) -> None:
         console.print(f"Interrupted ({name}) before the run started; no results file was written or changed.",
                       highlight=False)
         return
-    console.print(escape(f"Interrupted ({name}): {state.saved} of {state.total} cases saved in {state.path}. "
-                         f"Resume with: {resume_command(state.config, state.path)}"), highlight=False, soft_wrap=True)
+    if state.run.finished_at is not None:  # stamped and saved: the run is complete on disk
+        import shlex
+
+        console.print(f"Interrupted ({name}) after the run finished: all {state.saved} cases are saved in "
+                      f"{state.path}. Write its report with: bench report {shlex.quote(str(state.path))}",
+                      highlight=False, soft_wrap=True)
+        return
+    console.print(f"Interrupted ({name}): {state.saved} of {state.total} cases saved in {state.path}. "
+                  f"Resume with: {resume_command(state.config, state.path)}", highlight=False, soft_wrap=True)
 
 
 def _render(run: Any, results_path: Path) -> None:
@@ -293,7 +301,7 @@ def _render(run: Any, results_path: Path) -> None:
         raise BenchError(f"The run finished and its results are saved in {results_path}, but the report could not "
                          f"be written ({why}). Write it elsewhere with: bench report "
                          f"{shlex.quote(str(results_path))} -o FOLDER") from None
-    stdout_console().print(f"Report: [bold]{escape(str(out))}[/]")
+    stdout_console().print(f"Report: [bold]{escape(str(out))}[/]", markup=True)
 
 
 def _check_writable(out_dir: Path) -> None:

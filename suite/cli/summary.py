@@ -122,7 +122,8 @@ def print_summary(run: Any) -> None:
 
         console.print(f"[bold red]EMULATED:[/] this run executed under CPU emulation ({escape(run.environment.emulation)}). "
                       "Its timings measure the emulator, not a device: they are not representative and are "
-                      "flagged 'emulated' in the results and the report.", highlight=False, soft_wrap=True)
+                      "flagged 'emulated' in the results and the report.", markup=True, highlight=False,
+                      soft_wrap=True)
     timed = [c for c in run.cases if c.latency is not None]
     if timed and all(c.latency.repeats == 1 for c in timed):
         console.print("95% CI: from this process's samples only. A re-run's median often falls outside it "

@@ -41,8 +41,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _print(console, report, kept: bool) -> None:
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"run {report.run_id}: re-run here")
     for col, justify in (("case", "left"), ("stored median ms [CI]", "right"), ("new median ms", "right"),
@@ -51,10 +51,10 @@ def _print(console, report, kept: bool) -> None:
     for v in report.verdicts:
         stored = f"{v.stored_median_ms:.3g} [{v.ci_low_ms:.3g}, {v.ci_high_ms:.3g}]"
         if v.new_median_ms is None:
-            table.add_row(escape(v.label), stored, escape(v.error or "-"), "-", "no", "no")
+            table.add_row(v.label, stored, v.error or "-", "-", "no", "no")
             continue
-        table.add_row(escape(v.label), stored, f"{v.new_median_ms:.3g}", f"{v.change:+.1%}",
-                      "yes" if v.inside_ci else "no", "[green]yes[/]" if v.within_tolerance else "[red]no[/]")
+        table.add_row(v.label, stored, f"{v.new_median_ms:.3g}", f"{v.change:+.1%}",
+                      "yes" if v.inside_ci else "no", Text("yes", "green") if v.within_tolerance else Text("no", "red"))
     console.print(table)
     n = len(report.verdicts)
     inside = sum(v.inside_ci for v in report.verdicts)
@@ -62,6 +62,6 @@ def _print(console, report, kept: bool) -> None:
     tol = report.verdicts[0].tolerance if report.verdicts else 0.05
     console.print(f"{within} of {n} within ±{tol:.0%}, {inside} of {n} inside the stored CI.", highlight=False)
     if kept and report.rerun_path is not None:
-        console.print(f"Re-run saved in {escape(str(report.rerun_path))}", highlight=False)
+        console.print(f"Re-run saved in {report.rerun_path}", highlight=False)
     word = "[green]replicates[/]" if report.replicates else "[red]does not replicate[/]"
-    console.print(f"The file {word} (every sampled median within ±{tol:.0%}: MLPerf Mobile's rule).")
+    console.print(f"The file {word} (every sampled median within ±{tol:.0%}: MLPerf Mobile's rule).", markup=True)

@@ -283,9 +283,65 @@ def _tls_files(who: str, folder: str | None, verify: bool, source: str, base_dir
 # ----------------------------------------------------------------------------- connecting
 
 
-def connect_engine(conn: EngineConnection, timeout_s: float = 60.0):
-    """A docker.DockerClient for `conn`, pinged. DockerError when the engine cannot be reached,
-    its message scrubbed of the URL's secrets and saying what to change where it can tell."""
+def connect_engine(conn: EngineConnection, timeout_s: float = 60.0, *, api_timeout_s: float | None = None,
+                   retries: int = 0):
+    """A docker.DockerClient for `conn`, pinged: the version query and the ping each answered
+    within `timeout_s`, an engine too slow for that asked again `retries` times after 1, 2, 4 s;
+    its later calls wait `api_timeout_s` (default `timeout_s`) for an answer. DockerError when
+    the engine cannot be reached, its message scrubbed of the URL's secrets and saying what to
+    change where it can tell."""
+    import time
+
+    from suite.containers.calls import BACKOFF_S
+    from suite.containers.images import DockerError
+
+    for attempt in range(retries + 1):
+        try:
+            return _connect(conn, timeout_s, api_timeout_s)
+        except _SlowEngine:
+            if attempt == retries:
+                tries = f" ({attempt + 1} attempts)" if attempt else ""
+                raise DockerError(f"Cannot reach the Docker engine at {conn.shown}: no answer within {timeout_s:g} s"
+                                  f"{tries} (connect_timeout_s; a busy or slow engine needs more)") from None
+            time.sleep(BACKOFF_S * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
+class _SlowEngine(Exception):
+    """The engine took the connection but did not answer in time."""
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether `exc`, or an error it wraps, is a read or connect time-out (the SDK wraps the
+    version query's in a DockerException)."""
+    import socket
+
+    import requests
+
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, (requests.exceptions.Timeout, socket.timeout)) or type(e).__name__.endswith("TimeoutError"):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def engine_client(conn: EngineConnection, client: Any, timeout_s: float | None):
+    """Another client of the engine `client` talks to, its calls waiting `timeout_s` for an
+    answer (None: as long as it takes), for the calls that wait on long work (a container's log
+    stream, a build, an image load): one client per thread of calls, so no call changes the
+    time limit of another's."""
+    import docker
+
+    kwargs = {**conn.client_kwargs(1), "timeout": timeout_s}
+    other = docker.DockerClient(**kwargs, version=client.api.api_version)
+    conn.configure_session(other.api)
+    return other
+
+
+def _connect(conn: EngineConnection, timeout_s: float, api_timeout_s: float | None):
     try:
         import docker
     except ImportError:
@@ -317,8 +373,12 @@ def connect_engine(conn: EngineConnection, timeout_s: float = 60.0):
     except (DockerException, OSError, KeyError) as exc:
         if client is not None:
             client.close()
+        if _timed_out(exc):
+            raise _SlowEngine() from exc  # asked again by connect_engine
         raise DockerError(conn.scrub(f"Cannot reach the Docker engine at {conn.shown}: "
                                      f"{_explain(conn, exc, _short(exc))}")) from None
+    if api_timeout_s is not None:
+        client.api.timeout = api_timeout_s  # before any other thread uses the client
     return client
 
 

@@ -47,6 +47,7 @@ def run_container(
     name: str | None = None,
     timeout_s: float | None = None,
     on_log: Callable[[str], None] = lambda line: None,
+    log_client=None,
 ) -> ContainerRun:
     """Create, start and follow a container until it exits; return its status.
 
@@ -54,10 +55,17 @@ def run_container(
     `copy_reports_to`: after the exit, /reports is copied out of the container into this folder
     (any engine, remote ones included). `timeout_s`: the container is stopped after that long
     and the run counts as failed. The container is always removed.
-    """
-    from docker.errors import APIError, ImageNotFound
+
+    `client`'s calls wait its own time limit for an answer (suite.containers.calls: the
+    idempotent ones retried); the log stream, which may be quiet for as long as a case runs,
+    reads through `log_client` (default `client`), whose calls should not time out; the exit is
+    waited for in bounded, repeated calls, however long the container runs."""
+    from docker.errors import APIError, ImageNotFound, NotFound
     from docker.types import Mount
 
+    from suite.containers.calls import RETRIES, call, wait_for_exit
+
+    api_t = client.api.timeout
     access = access or MeterAccess("none")
     mounts = [Mount(target=m.target, source=m.source, type="bind", read_only=m.read_only) for m in access.mounts]
     if bind_reports is not None:
@@ -83,41 +91,47 @@ def run_container(
         detach=True,
     )
     try:
-        container = client.containers.create(**{k: v for k, v in kwargs.items() if v is not None})
+        # not retried: a create the engine did but never answered would leave a second container
+        container = call("POST /containers/create", lambda: client.containers.create(
+            **{k: v for k, v in kwargs.items() if v is not None}), timeout_s=api_t)
     except ImageNotFound:
         raise DockerError(f"The engine has no image {image}: build it first (bench docker build).") from None
     except APIError as exc:
         raise DockerError(f"The engine refused to create the container: {_short(exc)}") from None
 
+    short_id = container.id[:12]
     start = time.monotonic()
     timed_out = threading.Event()
     timer: threading.Timer | None = None
     try:
-        try:
-            container.start()
+        try:  # starting a started container is a no-op: retried
+            call(f"POST /containers/{short_id}/start", container.start, timeout_s=api_t, retries=RETRIES)
         except APIError as exc:
             raise DockerError(f"The container did not start: {_short(exc)}") from None
         if timeout_s is not None:
             def _expire() -> None:
                 timed_out.set()
                 try:
-                    container.stop(timeout=5)
+                    call(f"POST /containers/{short_id}/stop", lambda: container.stop(timeout=5), timeout_s=api_t,
+                         retries=RETRIES)
                 except Exception:  # already gone
                     pass
 
             timer = threading.Timer(timeout_s, _expire)
             timer.daemon = True
             timer.start()
-        _follow_logs(container, on_log)
-        status = container.wait()
+        logs = _LogStream(log_client or client, container.id, on_log)
+        status = wait_for_exit(client.api, container.id, inspect_timeout_s=api_t, give_up_s=api_t or 120.0)
+        logs.finish(api_t)
         duration_s = time.monotonic() - start
         exit_code = int(status.get("StatusCode", 1))
         if timed_out.is_set():
             on_log(f"stopped after the {timeout_s:g} s time limit")
             exit_code = exit_code or 124
         copied: list[Path] = []
-        if copy_reports_to is not None:
-            copied = copy_out(container, REPORTS_IN_CONTAINER, Path(copy_reports_to))
+        if copy_reports_to is not None:  # copying again overwrites the same files: retried
+            copied = call(f"GET /containers/{short_id}/archive", lambda: copy_out(
+                container, REPORTS_IN_CONTAINER, Path(copy_reports_to)), timeout_s=api_t, retries=RETRIES)
         return ContainerRun(exit_code, duration_s, container.id, copied, timed_out.is_set())
     except KeyboardInterrupt:
         try:
@@ -128,14 +142,46 @@ def run_container(
         if timer is not None:
             timer.cancel()
         try:
-            container.remove(force=True, v=True)
+            call(f"DELETE /containers/{short_id}", lambda: container.remove(force=True, v=True), timeout_s=api_t,
+                 retries=RETRIES)
+        except NotFound:  # removed by an attempt whose answer was lost
+            pass
         except Exception:  # the engine went away; nothing more to clean
             pass
 
 
-def _follow_logs(container, on_log: Callable[[str], None]) -> None:
+class _LogStream:
+    """A container's log stream followed in a thread, line by line to `on_log`. It ends when the
+    container exits; a stream that breaks (the engine restarted) says so in the log and costs
+    nothing else: the exit status comes from the wait."""
+
+    def __init__(self, client, container_id: str, on_log: Callable[[str], None]) -> None:
+        self.on_log = on_log
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._follow, args=(client, container_id), daemon=True,
+                                        name=f"logs-{container_id[:12]}")
+        self._thread.start()
+
+    def _follow(self, client, container_id: str) -> None:
+        try:
+            _follow_logs(client.api.logs(container_id, stream=True, follow=True, stdout=True, stderr=True),
+                         self.on_log)
+        except Exception as exc:
+            self.error = exc
+
+    def finish(self, timeout_s: float | None) -> None:
+        """Wait (at most `timeout_s`) for the stream's last lines after the container exited."""
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            self.on_log(f"(the log stream did not end within {timeout_s:g} s of the container's exit; "
+                        "its last lines may be missing)")
+        elif self.error is not None:
+            self.on_log(f"(the log stream broke: {_short(self.error)}; its last lines may be missing)")
+
+
+def _follow_logs(stream, on_log: Callable[[str], None]) -> None:
     partial = b""
-    for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+    for chunk in stream:
         partial += chunk
         *lines, partial = partial.split(b"\n")
         for raw in lines:

@@ -77,8 +77,13 @@ class HostSpec(BaseModel):
     # none: no network inside (a benchmark needs none) and the container's hostname is `name`,
     # so the merged report tells the hosts apart; host: the device's own hostname and network.
     network: Literal["none", "host"] = "none"
-    timeout_s: float | None = Field(default=None, gt=0)
-    connect_timeout_s: float = Field(default=30.0, gt=0)
+    timeout_s: float | None = Field(default=None, gt=0)  # the container's whole run
+    connect_timeout_s: float = Field(default=30.0, gt=0)  # each of the connection's first two calls
+    # Every other call's wait for an answer (creating, starting, inspecting, copying results
+    # out): a Pi pulling an image or a Jetson under load answers in tens of seconds. Calls
+    # that wait on long work (the log stream, a build, an image load) have no limit but the
+    # container's `timeout_s`; the exit is waited for in bounded calls (suite.containers.calls).
+    api_timeout_s: float = Field(default=120.0, gt=0)
     # How to reach a tcp:// engine (connection.py): TLS on/off (default: DOCKER_TLS_VERIFY /
     # DOCKER_CERT_PATH), the folder with ca.pem, cert.pem, key.pem, whether to verify the
     # engine (default true), and consent to plain TCP to a non-loopback address.
@@ -297,6 +302,8 @@ def run_fleet(
 
 def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_client,
               environ=None, base_dir=None) -> HostOutcome:
+    from suite.containers.calls import RETRIES, call
+    from suite.containers.connection import engine_client
     from suite.containers.container import run_container
     from suite.containers.images import DockerError, build_image, image_exists, image_tag, ship_image
 
@@ -310,30 +317,40 @@ def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_
 
     t0 = time.monotonic()
     outcome = HostOutcome(name=host.name, url=redact_url(host.url), status="error")
-    client = None
+    client = long_client = None
+    api_t = host.api_timeout_s
     try:
         conn = resolve_connection(host, environ, base_dir)
         try:
-            client = connect_engine(conn, timeout_s=host.connect_timeout_s)
+            client = connect_engine(conn, timeout_s=host.connect_timeout_s, api_timeout_s=api_t, retries=RETRIES)
         except DockerError as exc:
             outcome.status = "unreachable"
             outcome.error = scrub(str(exc))
             log(f"unreachable: {outcome.error}")
             return outcome
+        # For the calls that wait on long work: no limit but the container's own.
+        long_client = engine_client(conn, client, None if host.timeout_s is None else host.timeout_s + api_t)
         # HostSpec validates `platform` against FLAVOURS; platform_from_engine returns one or raises.
-        flavour = host.platform or platform_from_engine(client.info())
+        flavour = host.platform or platform_from_engine(call("GET /info", client.info, timeout_s=api_t,
+                                                                 retries=RETRIES))
         outcome.platform = flavour
         tag = host.image or image_tag(flavour, host.variant)
         outcome.image = tag
         if host.build:
-            build_image(client, platform=flavour, variant=host.variant, context=context, tag=tag,
-                        base=host.base, build_args=host.build_args, on_log=log)
+            call(f"POST /build ({tag})", lambda: build_image(
+                long_client, platform=flavour, variant=host.variant, context=context, tag=tag, base=host.base,
+                build_args=host.build_args, on_log=log), timeout_s=long_client.api.timeout)
         elif host.ship:
-            ship_image(local_client(), client, tag, on_log=log)
-        elif not image_exists(client, tag):
+            call(f"POST /images/load ({tag}, shipped from this machine)", lambda: ship_image(
+                local_client(), long_client, tag, on_log=log), timeout_s=long_client.api.timeout)
+        elif not call(f"GET /images/{tag}/json", lambda: image_exists(client, tag), timeout_s=api_t,
+                      retries=RETRIES):
             log(f"{tag} is not on this engine: pulling it")
             try:
-                client.images.pull(tag)
+                call(f"POST /images/create ({tag})", lambda: long_client.images.pull(tag),
+                     timeout_s=long_client.api.timeout)
+            except DockerError:
+                raise
             except Exception as exc:  # docker.errors.APIError, bad names, no registry
                 raise DockerError(
                     f"{tag} is not on the engine and cannot be pulled ({exc.__class__.__name__}): "
@@ -358,6 +375,7 @@ def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_
             environment={"BENCH_HOSTNAME": host.name, **host.env},
             timeout_s=host.timeout_s,
             on_log=log,
+            log_client=long_client,
         )
         outcome.exit_code = run.exit_code
         outcome.run_s = run.duration_s
@@ -379,11 +397,12 @@ def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_
         log(f"error: {outcome.error}")
     finally:
         outcome.duration_s = time.monotonic() - t0
-        if client is not None:
-            try:
-                client.close()
-            except Exception:
-                pass
+        for c in (client, long_client):
+            if c is not None:
+                try:
+                    c.close()
+                except Exception:
+                    pass
     return outcome
 
 

@@ -91,8 +91,9 @@ def find_context(start: str | os.PathLike[str] | None = None) -> Path:
     )
 
 
-def connect(url: str | None = None, timeout_s: float = 60.0):
-    """A DockerClient for `url` (unix://, tcp://, ssh://user@host) or the environment's default.
+def connect(url: str | None = None, timeout_s: float | None = 60.0):
+    """A DockerClient for `url` (unix://, tcp://, ssh://user@host) or the environment's default,
+    whose calls wait `timeout_s` for an answer (None: as long as they take).
 
     ssh:// goes through the system's `ssh` client (keys, agent and ~/.ssh/config apply)."""
     try:
@@ -103,13 +104,12 @@ def connect(url: str | None = None, timeout_s: float = 60.0):
         raise MissingDependencyError("docker", "fleet", "driving Docker engines") from None
     from docker.errors import DockerException
 
+    timeout = None if timeout_s is None else int(timeout_s)
     try:
         if url is None:
-            client = docker.from_env(timeout=int(timeout_s))
+            client = docker.from_env(timeout=timeout)
         else:
-            client = docker.DockerClient(
-                base_url=url, timeout=int(timeout_s), use_ssh_client=url.startswith("ssh://")
-            )
+            client = docker.DockerClient(base_url=url, timeout=timeout, use_ssh_client=url.startswith("ssh://"))
         client.ping()
     except DockerException as exc:
         raise DockerError(f"Cannot reach the Docker engine at {url or _default_url()}: {_short(exc)}") from None

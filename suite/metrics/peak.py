@@ -395,13 +395,39 @@ def cache_dir() -> Path:
     return Path(base, "bench", "peaks")
 
 
-def load_cached(device: str, threads: int) -> DevicePeaks | None:
-    path = cache_dir() / f"{cache_key(device, threads)}.json"
+CACHE_MAX_BYTES = 1024 * 1024  # a ceilings record is a few kB
+
+
+def read_cache(device: str, threads: int) -> tuple[DevicePeaks | None, str | None]:
+    """The cached ceilings of `device` with `threads`, when they can be believed
+    (suite.metrics.peak_check); else None and why they cannot (None, None: nothing cached)."""
+    from pydantic import ValidationError
+
+    from suite.datafile import read_regular_bytes
+    from suite.metrics.peak_check import unusable
+
+    key = cache_key(device, threads)
+    path = cache_dir() / f"{key}.json"
     try:
-        peaks = DevicePeaks.model_validate_json(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-    return peaks.model_copy(update={"cached": True})
+        raw = read_regular_bytes(path, CACHE_MAX_BYTES)
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"{path}: {exc.strerror or exc}"
+    try:
+        peaks = DevicePeaks.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return None, f"{path} is not a ceilings record ({f'{where}: ' if where else ''}{first['msg']})"
+    why = unusable(peaks, device, threads, key)
+    if why is not None:
+        return None, f"{path}: {why}"
+    return peaks.model_copy(update={"cached": True}), None
+
+
+def load_cached(device: str, threads: int) -> DevicePeaks | None:
+    return read_cache(device, threads)[0]
 
 
 def save_cached(peaks: DevicePeaks) -> None:
@@ -411,7 +437,7 @@ def save_cached(peaks: DevicePeaks) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tmp.write_text(peaks.model_dump_json(indent=1))
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # replaces whatever was there, a FIFO or a symlink too (not its target)
     except OSError:
         pass  # a read-only home: measured again next time
 
@@ -433,15 +459,20 @@ def _measure_in_worker(send: Callable[[Any], None], device: str, threads: int, r
         send(("error", f"{type(exc).__name__}: {exc}"))
 
 
-def peaks_in_worker(device: str, threads: int, *, refresh: bool = False, timeout_s: float = 120.0) -> DevicePeaks:
-    """`load_or_measure` in a worker process (the parent of a run never imports torch), raising
-    RuntimeError with the reason when it fails."""
+def peaks_in_worker(device: str, threads: int, *, refresh: bool = False, timeout_s: float = 120.0,
+                    on_refused: Callable[[str], None] | None = None) -> DevicePeaks:
+    """The cached ceilings, or `measure_peaks` in a worker process (the parent of a run never
+    imports torch), raising RuntimeError with the reason when it fails. A cache record that
+    cannot be believed is measured again, and `on_refused` is told why."""
     from suite.processes import run_isolated
 
-    cached = None if refresh else load_cached(device, threads)
-    if cached is not None:
-        return cached
-    out = run_isolated(_measure_in_worker, (device, threads, refresh), timeout_s, name="bench-peaks")
+    if not refresh:
+        cached, why = read_cache(device, threads)
+        if cached is not None:
+            return cached
+        if why is not None and on_refused is not None:
+            on_refused(why)
+    out = run_isolated(_measure_in_worker, (device, threads, True), timeout_s, name="bench-peaks")
     for message in out.messages:
         if message[0] == "ok":
             return DevicePeaks.model_validate_json(message[1])
@@ -456,15 +487,28 @@ def peaks_for_run(stored: list[DevicePeaks], devices: set[tuple[str, int]], emit
     threads) the run's cases use, from what a resumed run stored, the per-machine cache, or
     measured now in a worker (a few seconds). A device whose ceilings cannot be measured is
     left out with a warning: its cases get intensities but no roofs."""
-    have = {(p.device, p.threads) for p in stored}
-    out = list(stored)
+    from suite.metrics.peak_check import implausible, inconsistent
+
+    out = []
+    for p in stored:  # a resumed run's: its results file is data too
+        why = implausible(p) or inconsistent(p)
+        if why is None:
+            out.append(p)
+        else:
+            emit("warning", {"message": f"the results file's ceilings of {p.device} are not used ({why}); "
+                                        "measuring again"})
+    have = {(p.device, p.threads) for p in out}
     for device, threads in sorted(devices):
         key = (device, None if device.startswith("cuda") else threads)
         if key in have:
             continue
         emit("peaks", {"message": f"device ceilings ({device}, {threads} threads): measuring or loading from cache..."})
+
+        def refused(why: str) -> None:
+            emit("warning", {"message": f"cached device ceilings not used: {why}; measuring again"})
+
         try:
-            peaks = peaks_in_worker(device, threads)
+            peaks = peaks_in_worker(device, threads, on_refused=refused)
         except Exception as exc:
             emit("warning", {"message": f"device ceilings not measured ({exc}); the roofline has no roofs"})
             continue

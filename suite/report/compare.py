@@ -122,12 +122,16 @@ def compare_runs(
     base = _group(baseline.cases)
     cand = _group(candidate.cases)
     common = [k for k in base if k in cand]
-    if not common:
+    if not any(_measured(cs) for cs in base.values()):
+        # Nothing the gate could hold the candidate to (an empty or all-failed baseline). A
+        # candidate lacking the baseline's cases, even all of them, is the gate's "missing" (exit 1).
         raise BenchError(
-            f"{baseline_name} and {candidate_name} have no case in common (cases are matched on model, "
-            "backend, batch size, input size, dtype and device): nothing to compare.")
+            f"{baseline_name} holds no measured case ({len(baseline.cases)} case(s), none with status ok): "
+            "nothing to compare the candidate against. Give the results file of a run that measured its cases.")
     if metric == "energy":
         for name, run in ((baseline_name, baseline), (candidate_name, candidate)):
+            if run is candidate and not common:
+                continue  # nothing of the candidate's is compared: its cases are missing, listed below
             if not any(c.energy is not None for c in run.cases):
                 raise BenchError(f"{name} holds no energy figure (its run measured none: energy disabled, or no "
                                  "meter worked); --metric energy has nothing to compare. Compare latency, or "
@@ -140,6 +144,11 @@ def compare_runs(
         missing=[key_label(k) for k in base if k not in cand and _measured(base[k])],
         failed=[_failure(k, cand[k]) for k in common if _measured(base[k]) and not _measured(cand[k])],
     )
+    if not common:
+        result.warnings.append(
+            f"{baseline_name} and {candidate_name} have no case in common (cases are matched on model, backend, batch "
+            "size, input size, dtype and device)" + (f": {candidate_name} holds no case at all" if not candidate.cases
+                                                     else "; are these the two files you meant?"))
     be, ce = baseline.environment, candidate.environment
     if (be.hostname, be.cpu_model, be.device_model) != (ce.hostname, ce.cpu_model, ce.device_model):
         result.warnings.append(

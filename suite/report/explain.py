@@ -54,11 +54,15 @@ def _where(e: Entry, n_devices: int) -> str:
 
 
 def roof_explanations(model: ModelInfo, n_devices: int = 1) -> list[Explanation]:
+    from suite.metrics.peak_check import case_roofs_implausible
+
     out = []
     for series in _series(model.entries).values():
         e = series[-1]  # the largest batch: the best chance of reaching the roof
         r = e.case.roofline
         if r is None or r.fraction_of_roof is None or r.fraction_of_roof >= FAR_BELOW_ROOF or e.case.profile is not None:
+            continue
+        if case_roofs_implausible(e.case) is not None:  # flagged implausible_roof: nothing to explain
             continue
         bound = ("memory-bound (left of the ridge point: the bandwidth roof binds)" if r.bound == "memory"
                  else "compute-bound (right of the ridge point: the GEMM roof binds)")

@@ -28,7 +28,8 @@ LATENCY = "latency"
 ENERGY = "energy"
 STATUS = "status"
 RATIO = "ratio"
-ALL_NUMBERS = frozenset({LATENCY, ENERGY, STATUS, RATIO})
+ROOF = "roof"  # the case's % of roof
+ALL_NUMBERS = frozenset({LATENCY, ENERGY, STATUS, RATIO, ROOF})
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Flag:
 
 # Which report slots a stored flag's metrics reach ("case": every number of the case).
 _SLOTS = {"latency": frozenset({LATENCY}), "energy": frozenset({ENERGY}), "ratio": frozenset({RATIO}),
-          "case": ALL_NUMBERS, "memory": frozenset(), "accuracy": frozenset()}
+          "case": ALL_NUMBERS, "memory": frozenset(), "accuracy": frozenset(), "roofline": frozenset({ROOF})}
 
 
 def _derived(kind: str, detail: str, slots: frozenset[str] | None = None) -> Flag:
@@ -140,8 +141,27 @@ def case_flags(e: Entry) -> Iterable[Flag]:
         yield _derived("parity_failed", f"{detail}. Its timings are of a model that computes something else: "
                        "do not compare them.", ALL_NUMBERS)
     yield from from_stored(c.flags)
+    if c.roofline is not None:
+        yield from _roof_flags(e)
     if e.run.run.interrupted:
         yield _derived("interrupted", "The run was interrupted; this case finished, later ones may be missing.")
+
+
+def _roof_flags(e: Entry) -> Iterable[Flag]:
+    """A case placed under ceilings its device could not have (a damaged cache or a hand-edited
+    file), or above its roof: its % of roof is not a fraction of what the device can do."""
+    from suite.metrics.peak_check import case_roofs_implausible
+    from suite.metrics.roofline import above_roof
+
+    r = e.case.roofline
+    stored = {f.kind for f in e.case.flags}
+    why = case_roofs_implausible(e.case)
+    if why is not None and "implausible_roof" not in stored:
+        yield _derived("implausible_roof", f"The case's roofline: {why}. {kind_of('implausible_roof').explains}",
+                       frozenset({ROOF}))
+    detail = above_roof(r)
+    if detail is not None and "above_roof" not in stored:
+        yield _derived("above_roof", f"{detail}. {kind_of('above_roof').explains}", frozenset({ROOF}))
 
 
 def latency_drops(entries: list[Entry]) -> Iterable[tuple[Entry, Entry, str]]:

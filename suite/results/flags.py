@@ -5,8 +5,8 @@ metrics it qualifies and one sentence of detail. The report and the terminal rea
 metrics, never the words of the detail, so rewording a message changes no badge.
 
 Severities: "bad" (do not trust the numbers it qualifies), "warn" (read with care), "info".
-Metrics: latency, energy, memory, accuracy, ratio (a backend comparison) and case (every
-number of the case, and its status).
+Metrics: latency, energy, memory, accuracy, ratio (a backend comparison), roofline (the case's
+place under its device's ceilings) and case (every number of the case, and its status).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from suite.results.schema import Flag
 
 LATENCY, ENERGY, MEMORY, ACCURACY, RATIO, CASE = "latency", "energy", "memory", "accuracy", "ratio", "case"
+ROOFLINE = "roofline"
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,15 @@ _KINDS = (
              "Devices compared side by side ran different torch / ONNX Runtime / transformers versions "
              "(local build labels such as +cpu aside): the difference measures the libraries as well as the "
              "devices. constraints.txt pins one stack for every device."),
+    # The roofline (the report derives it from the stored fraction, never stored): issue 23.
+    FlagKind("above_roof", "above its roof", "ROOF", "warn", (ROOFLINE,),
+             "The case achieved more FLOP/s than its roof allows, which no case can: either the device's "
+             "ceilings are wrong (bench peak --refresh measures them again) or the traffic model counts more "
+             "bytes than the case moves (activations that stay in cache; a backend whose graph fuses "
+             "operators), so its % of roof is not a fraction of what the device can do."),
+    FlagKind("implausible_roof", "implausible roof", "BADROOF", "bad", (ROOFLINE,),
+             "The ceilings this case was placed under are outside what its device could do (a damaged or "
+             "hand-edited ceilings cache or results file): its % of roof means nothing."),
     # What a backend says about its own timing (e.g. host copies inside the timed run).
     FlagKind("backend_note", "backend note", "NOTE", "info", (LATENCY,), "A backend's note on what it timed."),
 )

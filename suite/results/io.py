@@ -19,6 +19,9 @@ from suite.results.migrate import migrate
 from suite.results.schema import FORMAT_NAME, RunResult
 
 RESULTS_SUFFIX = ".json"
+# Read at most this much of a results file (2,000 cases of 10,000 stored samples each come to
+# about 0.5 GB): more is not a file `bench run` wrote, and /dev/zero would never end.
+RESULTS_MAX_BYTES = 1024 * 1024 * 1024
 _PARTIAL_TOKEN = re.compile(r"[0-9A-Za-z.+\-]*")
 
 
@@ -59,9 +62,11 @@ def parse_results(text: str, source: object = "<string>") -> RunResult:
 
 
 def load_results(path: str | os.PathLike[str]) -> RunResult:
+    from suite.datafile import read_regular_text
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_regular_text(p, RESULTS_MAX_BYTES)
     except FileNotFoundError:
         raise ResultsFileError(p, "no such file") from None
     except IsADirectoryError:

@@ -23,7 +23,7 @@ FORMAT_NAME = "bench-results"
 CaseStatus = Literal["ok", "failed", "parity_failed", "skipped"]
 EnergyMethod = Literal["counter", "sampled", "estimated"]
 FlagSeverity = Literal["bad", "warn", "info"]
-FlagMetric = Literal["latency", "energy", "memory", "accuracy", "ratio", "case"]
+FlagMetric = Literal["latency", "energy", "memory", "accuracy", "ratio", "case", "roofline"]
 
 # Quantities that cannot be negative: a time, a count, a size, an energy or power figure. A file
 # holding a negative one (a hand edit, a broken writer) is refused on load, naming the field,
@@ -31,6 +31,9 @@ FlagMetric = Literal["latency", "energy", "memory", "accuracy", "ratio", "case"]
 Ms = Annotated[float, Field(ge=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 Count = Annotated[int, Field(ge=0)]
+# A measured ceiling (FLOP/s, bytes/s): a rate of zero was never measured, and a roof of zero
+# divides the roofline (the ridge point, intensity x bandwidth) by nothing.
+Rate = Annotated[float, Field(gt=0)]
 
 
 class _Model(BaseModel):
@@ -59,8 +62,8 @@ class PeakFigure(_Model):
     """One measured ceiling (suite.metrics.peak): the rate of the fastest of repeated whole passes
     (STREAM's "Best Rate"), the median pass's rate, and how it was obtained."""
 
-    value: NonNegative  # FLOP/s or bytes/s of the fastest call
-    median_value: float | None = None  # of the median call (what the neighbours left of the device)
+    value: Rate  # FLOP/s or bytes/s of the fastest call
+    median_value: Rate | None = None  # of the median call (what the neighbours left of the device)
     spread: NonNegative  # IQR / median of the repeated calls' times
     repeats: Count
     size: int | None = None  # GEMM: n of the n x n product that gave the best rate
@@ -74,9 +77,9 @@ class DevicePeaks(_Model):
 
     device: str  # cpu | cuda:0
     threads: int | None = None  # CPU: the run's thread count
-    gemm_flops_s: NonNegative
+    gemm_flops_s: Rate
     gemm: dict[str, PeakFigure] = Field(default_factory=dict)  # torch.mm, onnxruntime.MatMul
-    bandwidth_bytes_s: NonNegative
+    bandwidth_bytes_s: Rate
     bandwidth: dict[str, PeakFigure] = Field(default_factory=dict)  # copy, triad, onnxruntime.Add
     measured_at: datetime
     duration_s: NonNegative
@@ -253,6 +256,45 @@ class LatencySummary(_Model):
     ci_method: str | None = None
 
 
+SUMMARY_REL_TOLERANCE = 1e-9  # float rounding between numpy's and Python's arithmetic
+
+
+def summary_disagreement(samples_ms: list[float], summary: LatencySummary) -> str | None:
+    """What a latency summary says that its samples do not (None when they agree): the count,
+    the extremes and the median are recomputed (cheap and exact); the mean, the percentiles and
+    the median's CI must lie where the samples allow."""
+    import math
+    import statistics
+
+    if not samples_ms:
+        return None
+    n = len(samples_ms)
+
+    def close(a: float, b: float) -> bool:
+        return math.isclose(a, b, rel_tol=SUMMARY_REL_TOLERANCE, abs_tol=1e-12)
+
+    lo, hi = min(samples_ms), max(samples_ms)
+    median = statistics.median(samples_ms)
+    what = f"its {n} samples"
+    if summary.n != n:
+        return f"latency.summary.n is {summary.n}, but the case stores {n} samples"
+    for name, stored, true in (("min_ms", summary.min_ms, lo), ("max_ms", summary.max_ms, hi),
+                               ("median_ms", summary.median_ms, median)):
+        if not close(stored, true):
+            return (f"latency.summary.{name} ({stored:.6g} ms) is not the {name[:-3]} of {what} ({true:.6g} ms): "
+                    "the summary is derived from the samples, so one of them was changed after the run")
+    for name in ("mean_ms", "p90_ms", "p99_ms"):
+        v = getattr(summary, name)
+        if not (lo <= v <= hi or close(v, lo) or close(v, hi)):
+            return (f"latency.summary.{name} ({v:.6g} ms) lies outside {what} ({lo:.6g} to {hi:.6g} ms): the "
+                    "summary is derived from the samples, so one of them was changed after the run")
+    if not (summary.median_ci_low_ms <= summary.median_ms * (1 + SUMMARY_REL_TOLERANCE)
+            and summary.median_ms <= summary.median_ci_high_ms * (1 + SUMMARY_REL_TOLERANCE)):
+        return (f"latency.summary's median CI [{summary.median_ci_low_ms:.6g}, {summary.median_ci_high_ms:.6g}] ms "
+                f"does not hold its median ({summary.median_ms:.6g} ms)")
+    return None
+
+
 class LatencyResult(_Model):
     cold_ms: Ms  # the very first call, timed on its own
     warmup_ms: list[Ms]  # warm-up samples (discarded from the summary)
@@ -273,6 +315,17 @@ class LatencyResult(_Model):
     # Interleaved: per round (round_sizes order), ms the worker waited after this backend's block
     # until no other thread ran, before another backend's block (0: its own block came next).
     settle_ms: list[Ms] | None = None
+
+    @model_validator(mode="after")
+    def _summary_is_of_the_samples(self) -> LatencyResult:
+        # The samples are the source of truth and the summary is derived from them (suite.stats):
+        # a file whose summary says otherwise (a 1e308 median beside normal samples) was changed
+        # after the run, and which of the two is right cannot be told. Refused, not recomputed:
+        # recomputing would publish a figure no run produced, and the file itself is kept as is.
+        problem = summary_disagreement(self.samples_ms, self.summary)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class MemoryStats(_Model):
@@ -377,14 +430,14 @@ class RooflineResult(_Model):
     not ORT's fused graph). attainable = min(peak FLOP/s, intensity x bandwidth)."""
 
     achieved_flops_s: NonNegative  # counted FLOPs / median latency
-    peak_flops_s: float | None = None
-    peak_bandwidth_bytes_s: float | None = None
-    arithmetic_intensity: float | None = None  # FLOPs / bytes moved
-    bytes_moved: int | None = None
-    weight_bytes: int | None = None
-    activation_bytes: int | None = None
-    attainable_flops_s: float | None = None
-    fraction_of_roof: float | None = None  # achieved / attainable
+    peak_flops_s: Rate | None = None
+    peak_bandwidth_bytes_s: Rate | None = None
+    arithmetic_intensity: NonNegative | None = None  # FLOPs / bytes moved
+    bytes_moved: Count | None = None
+    weight_bytes: Count | None = None
+    activation_bytes: Count | None = None
+    attainable_flops_s: Rate | None = None
+    fraction_of_roof: NonNegative | None = None  # achieved / attainable
     bound: Literal["compute", "memory"] | None = None  # which roof is lower at this intensity
     method: str | None = None
 

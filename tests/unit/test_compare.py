@@ -15,7 +15,7 @@ from scipy import stats as scipy_stats
 from typer.testing import CliRunner
 
 from suite.errors import BenchError
-from suite.report.compare import compare_files, compare_runs
+from suite.report.compare import case_key, compare_files, compare_runs, key_label
 from suite.results.io import load_results
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
@@ -143,10 +143,23 @@ def test_bad_arguments_are_bench_errors():
         compare_runs(base, base, metric="watts")
     with pytest.raises(BenchError, match="threshold"):
         compare_runs(base, base, threshold=-0.1)
+    empty = base.model_copy(update={"cases": []})
+    with pytest.raises(BenchError, match="holds no measured case"):  # nothing to hold a candidate to
+        compare_runs(empty, base)
+
+
+def test_a_candidate_without_the_baselines_cases_fails_the_gate():
+    """The README's gate: a case the baseline measured and the candidate lacks is exit 1, also
+    when it lacks all of them (an empty candidate: its run stopped before its first case)."""
+    base = load_results(BASE)
+    measured = sorted(key_label(case_key(c)) for c in base.cases if c.status == "ok")
     other = base.model_copy(update={"cases": [c.model_copy(update={"spec": c.spec.model_copy(update={"model": "x"})})
                                               for c in base.cases]})
-    with pytest.raises(BenchError, match="no case in common"):
-        compare_runs(base, other)
+    for cand, why in ((base.model_copy(update={"cases": []}), "holds no case at all"),
+                      (other, "are these the two files you meant?")):
+        res = compare_runs(base, cand, baseline_name="b", candidate_name="c")
+        assert res.gate_failed and not res.changes and sorted(res.missing) == measured
+        assert any("b and c have no case in common" in w and why in w for w in res.warnings), res.warnings
 
 
 # ----------------------------------------------------------------------------- CLI

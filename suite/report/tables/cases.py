@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from suite.report.flags import ENERGY, LATENCY, STATUS, Flag
+from suite.report.flags import ENERGY, LATENCY, ROOF, STATUS, Flag
 from suite.report.format import fmt_bytes, fmt_ms, fmt_si, fmt_size, sig, slug
 from suite.report.merge import Entry, ReportData
 from suite.report.table import Column, FlagMap, Row, Table, input_size_text, interval_text
@@ -162,7 +162,7 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
         Column("carbon_g_per_million", "CO\u2082e", "g/1M inf", numeric=True, fmt=lambda v: fmt_si(v, "g"),
                slot=ENERGY, help="grams CO2-equivalent per million inferences", measure=True),
         Column("achieved_flops_s", "Achieved", "FLOP/s", numeric=True, fmt=lambda v: fmt_si(v, "FLOP/s"), measure=True),
-        Column("roof_fraction", "% of roof", numeric=True, fmt=roof_text,
+        Column("roof_fraction", "% of roof", numeric=True, fmt=roof_text, slot=ROOF,
                help="achieved FLOP/s / attainable FLOP/s: min(measured GEMM peak, arithmetic intensity x measured "
                     "bandwidth); see the roofline figure", measure=True),
         # The rest of the roofline, for re-plotting it from the CSV (the tables stay narrow).
