@@ -41,10 +41,10 @@ def register(app: typer.Typer) -> None:
                            tolerance=tolerance, min_time_s=min_time)
         err = stderr_console()
         err.print(f"Fairness audit, {n} thread(s), {pairs} pair(s): {', '.join(req.models)} x "
-                  f"{', '.join(req.backends)} (a few minutes)…", highlight=False, markup=False)
+                  f"{', '.join(req.backends)} (a few minutes)…", highlight=False)
 
         def emit(event: str, data: dict) -> None:  # noqa: ANN001
-            err.print(f"  {data.get('message', event)}", highlight=False, markup=False)
+            err.print(f"  {data.get('message', event)}", highlight=False)
 
         with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
             audit = run_audit(req, out if out is not None else Path(tmp), emit)
@@ -55,9 +55,12 @@ def register(app: typer.Typer) -> None:
         _print(stdout_console(), audit, kept if kept is not None else cache_dir())
 
 
+COLOURS = {"fair": "green", "not fair": "red", "inconclusive": "yellow"}
+
+
 def _print(console, audit, kept: Path) -> None:  # noqa: ANN001
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from suite.results.fairness import judge
 
@@ -74,19 +77,17 @@ def _print(console, audit, kept: Path) -> None:  # noqa: ANN001
         return f"{statistics.median(values):.3g}" if values else "-"
     for v in verdict.cases:
         c = v.case
-        colour = {"fair": "green", "not fair": "red"}.get(v.verdict, "yellow")
-        table.add_row(escape(f"{c.model} b{c.batch_size} {c.backend}"), med(c.interleaved_ms), med(c.alone_ms),
+        table.add_row(f"{c.model} b{c.batch_size} {c.backend}", med(c.interleaved_ms), med(c.alone_ms),
                       med(c.bare_ms), *(r.text() if r is not None else "-" for r in
                                         (v.vs_alone, v.vs_bare, v.alone_vs_bare, v.memory)),
-                      f"[{colour}]{escape(v.verdict)}[/]")
+                      Text(v.verdict, style=COLOURS[v.verdict]))
     console.print(table)
     for p in verdict.comparisons:
-        console.print(f"{escape(p.model)} b{p.batch_size}: {escape(p.backend)}/{escape(p.reference)} ratio interleaved / "
-                      f"alone {p.interleaved_vs_alone.text()} ({p.verdict})", highlight=False)
+        console.print(f"{p.model} b{p.batch_size}: {p.backend}/{p.reference} ratio interleaved / alone "
+                      f"{p.interleaved_vs_alone.text()} ({p.verdict})", highlight=False)
     for v in verdict.cases:
         if v.verdict != "fair":
-            console.print(f"{escape(v.case.backend)} {escape(v.case.model)}: {escape(v.reason)}", highlight=False)
-    colour = {"fair": "green", "not fair": "red"}.get(verdict.verdict, "yellow")
-    console.print(f"[bold {colour}]{escape(verdict.summary)}[/]")
-    console.print(f"Kept in {escape(str(kept))}: every later bench run here at {audit.threads} thread(s) carries it "
-                  "in its environment, and the report shows it beside the device.", highlight=False)
+            console.print(f"{v.case.backend} {v.case.model}: {v.reason}", highlight=False)
+    console.print(Text(verdict.summary, style=f"bold {COLOURS[verdict.verdict]}"))
+    console.print(f"Kept in {kept}: every later bench run here at {audit.threads} thread(s) carries it in its "
+                  "environment, and the report shows it beside the device.", highlight=False)
