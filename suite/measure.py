@@ -73,7 +73,7 @@ def run_group(planned: list[PlannedCase], ctx: CaseContext) -> list[CaseResult]:
             name = c.spec.backend
             c.phases["warmup"] = out.warmup_s.get(name, 0.0)
             c.phases["sampling"] = out.sampling_s  # the rounds, shared by the group
-            c.note_between_blocks(settle_method(), out.unsettled.get(name, 0))
+            c.note_between_blocks(settle_method(), out.unsettled.get(name, 0), out.rewarm.get(name, 0))
             if name in out.errors:
                 exc = out.errors[name]
                 c.attempt(lambda exc=exc: _reraise(exc))
@@ -166,12 +166,15 @@ class CaseRun:
         if hook is not None and self.prepared is not None:
             hook(self.prepared)
 
-    def note_between_blocks(self, settle_method: str, unsettled: int) -> None:
-        """Record how the worker handed the cores over after this backend's blocks."""
+    def note_between_blocks(self, settle_method: str, unsettled: int, rewarm: int = 0) -> None:
+        """Record how the worker handed the cores over after this backend's blocks, and what its
+        blocks began with."""
         from suite.backends import backend_info
 
         hook = backend_info(self.spec.backend).quiesce
         how = (f"quiesced by {hook}, then " if hook else "") + settle_method
+        if rewarm:
+            how += f"; each of its blocks began with {rewarm} untimed call(s)"
         runtime = self.result_fields.get("runtime") or RuntimeSettings(runtime=f"{self.spec.backend} (no settings reported)")
         self.result_fields["runtime"] = runtime.model_copy(update={"between_blocks": how})
         if unsettled:

@@ -11,6 +11,10 @@ Sharing a worker must change nothing else: at every switch from one backend to a
 each cold call and warm-up, and between two backends' blocks) the backend that just ran is
 quiesced and the worker settles until no other thread runs (suite.metrics.settle), outside the
 timed calls. Inside its own block each runtime keeps its defaults (ORT's spinning pool included).
+A block then starts with one untimed call (calls under REWARM_BELOW_MS): after a switch the
+backend's threads have slept and its caches cooled, which made the first call of a block 6-8%
+slower than the rest (resnet18 at 2 threads; the same after an idle gap with no other backend),
+a cost a back-to-back loop never pays. Longer calls pay it once in hundreds of milliseconds.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from suite.metrics.settle import Settled, settle
 from suite.results.schema import LatencyResult
 
 MIN_ROUNDS = 10  # paired rounds at least: the fewest whose median ratio has a 95% CI worth reading
+REWARM_BELOW_MS = 50.0  # calls shorter than this get one untimed call at the start of each block
 
 
 @dataclass
@@ -47,6 +52,7 @@ class Timed:
     warmup_ms: list[float] = field(default_factory=list)
     settled: bool = False
     block: int = 1
+    rewarm: int = 0  # untimed calls at the start of each block
     rounds: list[list[float]] = field(default_factory=list)
     error: BaseException | None = None
     warmup_s: float = 0.0
@@ -66,6 +72,7 @@ class Interleaved:
     sampling_s: float  # wall time of the rounds, all backends together (settling included)
     warmup_s: dict[str, float]
     unsettled: dict[str, int] = field(default_factory=dict)  # backend -> switches it left a thread running
+    rewarm: dict[str, int] = field(default_factory=dict)  # backend -> untimed calls at the start of each block
 
 
 def switch_from(t: Timed | None, settle_fn: Callable[[], Settled] = settle) -> Settled:
@@ -107,11 +114,12 @@ def interleave(timed: list[Timed], policy: TimingPolicy, clock: Clock = time.per
             warmup_s[t.name] = (clock() - t0) / 1e9
         typical = statistics.median(t.warmup_ms[-policy.settle_window:]) if t.warmup_ms else t.cold_ms
         t.block = block_size(typical, policy)
+        t.rewarm = 1 if typical < REWARM_BELOW_MS else 0
         live.append(t)
     if live and previous is not live[0]:
         switch_from(previous, settle_fn)
     start = clock()
-    settling_ns = 0  # the budget counts timed blocks, not the waits between them
+    settling_ns = 0  # the budget counts timed blocks, not the waits and untimed calls between them
     reason = "ci_target"
     rounds = 0
     next_check = MIN_ROUNDS
@@ -121,6 +129,10 @@ def interleave(timed: list[Timed], policy: TimingPolicy, clock: Clock = time.per
             block: list[float] | None = []
             try:
                 with t.context():
+                    r0 = clock()
+                    for _ in range(t.rewarm):
+                        t.fn()
+                    settling_ns += clock() - r0
                     for _ in range(t.block):
                         block.append(_time_once(t.fn, clock))
             except Exception as exc:  # noqa: BLE001
@@ -164,5 +176,6 @@ def interleave(timed: list[Timed], policy: TimingPolicy, clock: Clock = time.per
             settle_ms=t.settle_ms,
         )
     return Interleaved(results=results, errors=errors, stop_reason=reason, sampling_s=sampling_s, warmup_s=warmup_s,
-                       unsettled={t.name: t.unsettled for t in timed if t.unsettled})
+                       unsettled={t.name: t.unsettled for t in timed if t.unsettled},
+                       rewarm={t.name: t.rewarm for t in timed})
 
