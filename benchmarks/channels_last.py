@@ -24,9 +24,9 @@ def main() -> None:
     import torch
 
     from suite.backends import prepare_backend
-    from suite.backends.base import PrepareRequest
-    from suite.environment import default_threads
-    from suite.inputs import make_inputs
+    from suite.backends.protocol import PrepareRequest
+    from suite.machine.environment import default_threads
+    from suite.models.inputs import make_inputs
     from suite.models.registry import registry
 
     ap = argparse.ArgumentParser()

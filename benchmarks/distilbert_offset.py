@@ -48,7 +48,7 @@ def bare_process(args) -> None:
     """One fresh process: build, warm up 10 calls, time --iters calls; print the median in ms."""
     import torch
 
-    from suite.inputs import make_inputs
+    from suite.models.inputs import make_inputs
     from suite.models.registry import registry
 
     torch.manual_seed(0)
@@ -66,10 +66,10 @@ def processes(args) -> None:
     import subprocess
     import sys
 
-    from suite.config import validate_config
-    from suite.isolation import run_in_worker
-    from suite.measure import CaseContext
-    from suite.plan import plan_cases
+    from suite.config.bench_config import validate_config
+    from suite.run.group import run_in_worker
+    from suite.run.case import CaseContext
+    from suite.plan.sweep import plan_cases
 
     cfg = validate_config({"preset": "quick", "models": [args.model], "backends": ["eager"], "batch_sizes": [1],
                            "input_sizes": {"text": [args.size]}, "threads": args.threads,
@@ -98,9 +98,9 @@ def main() -> None:
     import torch
     from torch.utils import benchmark as tb
 
-    from suite.config import TimingPolicy
-    from suite.environment import default_threads
-    from suite.inputs import make_inputs
+    from suite.config.bench_config import TimingPolicy
+    from suite.machine.environment import default_threads
+    from suite.models.inputs import make_inputs
     from suite.metrics.latency import time_forward
     from suite.models.registry import registry
 

@@ -28,7 +28,7 @@ def main() -> None:
     import torch
     from torch.utils import benchmark as tb
 
-    from suite.config import TimingPolicy
+    from suite.config.bench_config import TimingPolicy
     from suite.metrics.latency import time_forward
 
     ap = argparse.ArgumentParser()

@@ -45,7 +45,7 @@ def load() -> str:
 
 
 def _config(out: Path, **overrides):
-    from suite.config import build_config
+    from suite.config.bench_config import build_config
 
     preset = overrides.pop("preset", "quick")
     base = {"report": False, "output_dir": str(out), "energy": {"enabled": False}, "monitor": {"enabled": False}}
@@ -54,7 +54,7 @@ def _config(out: Path, **overrides):
 
 
 def _run(cfg, out: Path):
-    from suite.runner import RunOptions, run_benchmark
+    from suite.run.runner import RunOptions, run_benchmark
 
     return run_benchmark(cfg, RunOptions(output=out))
 
@@ -132,8 +132,8 @@ def precision(k: int, threads: int, tmp: Path) -> None:
     from torch.utils import benchmark as tb
 
     from suite.backends import prepare_backend
-    from suite.backends.base import PrepareRequest
-    from suite.inputs import make_inputs
+    from suite.backends.protocol import PrepareRequest
+    from suite.models.inputs import make_inputs
     from suite.models.registry import resolve_model
 
     print(f"\n== 3. Seconds to the CI target (eager, batch 1, {threads} thread(s), cap 20 s) -- {load()}")

@@ -17,7 +17,7 @@
 #   1. the Docker engine, qemu-user-static and the aarch64 binfmt entry (registered if missing);
 #   2. an arm64 Debian base with mmdebstrap (scripts/make-base-image.sh --arch arm64);
 #   3. Dockerfile.arm64 built for linux/arm64 (constraints.txt: the same stack as everywhere);
-#   4. inside it, suite.emulation detects the emulation for real;
+#   4. inside it, suite.machine.emulation detects the emulation for real;
 #      every `docker run` of the arm64 and L4T images (and the fleet's arm64 host, through
 #      hosts.toml's `volumes` and `env`) gets a MIDR_EL1 stand-in per CPU and QEMU_CPU=cortex-a76,
 #      see below;
@@ -161,7 +161,7 @@ say "built $IMAGE in $(( $(date +%s) - start ))s, $(( size / 1000000 )) MB ($(do
 # 4. emulation seen from inside, for real
 arm64_run --entrypoint python "$IMAGE" -c '
 import platform
-from suite.emulation import detect_emulation
+from suite.machine.emulation import detect_emulation
 e = detect_emulation(platform.machine())
 assert e is not None, "emulation NOT detected"
 print(platform.machine(), "emulated:", e.describe())' > "$OUT/detect.txt" 2>&1 || { cat "$OUT/detect.txt"; fail "detection"; }

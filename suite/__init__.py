@@ -14,7 +14,7 @@ __all__ = ["__version__", "run", "load_results", "register_model"]
 
 
 def run(config, **kwargs):
-    from suite.runner import run_benchmark
+    from suite.run.runner import run_benchmark
 
     return run_benchmark(config, **kwargs)
 

@@ -112,7 +112,7 @@ def report_cli() -> Any:
     """A Typer app with the report commands (report, compare) only, for CliRunner."""
     import typer
 
-    from suite.cli.report import register
+    from suite.cli.report_commands import register
 
     app = typer.Typer(add_completion=False)
 

@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from suite.backends.base import Prepared, PrepareRequest
+    from suite.backends.protocol import Prepared, PrepareRequest
 
 ENTRY_POINT_GROUP = "bench.backends"
 
@@ -51,7 +51,7 @@ class BackendInfo:
     quiesce: str | None = None
     # "module:function" (model, inputs, threads, graph path or None) -> a no-argument callable: one
     # forward through the runtime's own plain API, for `bench audit`'s bare loop in a fresh process
-    # (suite/bare.py). None: the audit has no bare loop for this backend.
+    # (suite/run/bare.py). None: the audit has no bare loop for this backend.
     bare: str | None = None
     order: int = 100  # position in tables, legends and figures
     linestyle: Any = "-."  # in figures, where colour marks the device
@@ -66,15 +66,15 @@ BUILTIN: tuple[BackendInfo, ...] = (
                 "PyTorch eager in channels_last memory format (4-D image inputs; other models run as eager, "
                 "with a note)", requires=("torch",), bare="suite.backends.eager_cl:bare", order=5, linestyle=(0, (1, 1)),
                 marker="P"),
-    BackendInfo("ort", "suite.backends.onnxruntime:prepare", "ONNX Runtime on an ONNX export (cached)",
-                requires=("onnxruntime", "onnx"), options_key="ort", options="suite.backends.ort_options:OrtOptions",
-                precheck="suite.backends.onnxruntime:precheck", runs_onnx_files=True,
-                bare="suite.backends.onnxruntime:bare", order=10, linestyle="--", marker="s"),
-    BackendInfo("ort-int8", "suite.backends.onnxruntime:prepare_int8",
+    BackendInfo("ort", "suite.backends.ort.session:prepare", "ONNX Runtime on an ONNX export (cached)",
+                requires=("onnxruntime", "onnx"), options_key="ort", options="suite.backends.ort.ort_options:OrtOptions",
+                precheck="suite.backends.ort.session:precheck", runs_onnx_files=True,
+                bare="suite.backends.ort.session:bare", order=10, linestyle="--", marker="s"),
+    BackendInfo("ort-int8", "suite.backends.ort.session:prepare_int8",
                 "ONNX Runtime on the export quantised to int8 (dynamic, weights per channel)",
-                requires=("onnxruntime", "onnx"), options_key="ort", options="suite.backends.ort_options:OrtOptions",
-                precheck="suite.backends.onnxruntime:precheck", runs_onnx_files=True,
-                bare="suite.backends.onnxruntime:bare", order=20, linestyle=":", marker="^"),
+                requires=("onnxruntime", "onnx"), options_key="ort", options="suite.backends.ort.ort_options:OrtOptions",
+                precheck="suite.backends.ort.session:precheck", runs_onnx_files=True,
+                bare="suite.backends.ort.session:bare", order=20, linestyle=":", marker="^"),
     BackendInfo("torch-compile", "suite.backends.torch_compile:prepare",
                 "torch.compile (inductor by default); compile time recorded like export time",
                 requires=("torch",), options_key="torch_compile",

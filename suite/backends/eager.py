@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from suite.backends.base import BackendBase, PrepareRequest
-from suite.inputs import call_model, forward_args
+from suite.backends.protocol import BackendBase, PrepareRequest
+from suite.models.inputs import call_model, forward_args
 from suite.results.schema import RuntimeSettings
 
 # What decides how torch's CPU threads behave between calls (OpenMP's spin-wait after a parallel
@@ -47,7 +47,7 @@ def prepare(req: PrepareRequest) -> EagerBackend:
 
 
 def bare(model: Any, inputs: dict[str, Any], threads: int, graph: str | None) -> Any:
-    """A hand-written eager call (suite/bare.py): the model under inference_mode, nothing else."""
+    """A hand-written eager call (suite/run/bare.py): the model under inference_mode, nothing else."""
     import torch
 
     torch.set_num_threads(threads)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from suite.backends.base import PrepareRequest
+from suite.backends.protocol import PrepareRequest
 from suite.backends.eager import EagerBackend
 from suite.errors import BenchError
 
@@ -51,7 +51,7 @@ class ChannelsLastBackend(EagerBackend):
 
 
 def bare(model: Any, inputs: dict[str, Any], threads: int, graph: str | None) -> Any:
-    """A hand-written channels_last call (suite/bare.py): model and 4-D float inputs converted once."""
+    """A hand-written channels_last call (suite/run/bare.py): model and 4-D float inputs converted once."""
     import torch
 
     from suite.backends.eager import bare as eager_bare

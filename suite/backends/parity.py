@@ -119,7 +119,7 @@ def eager_outputs(model: Any, inputs: dict[str, Any]) -> list[Any]:
     """The reference: one eager forward without autograd, flattened, on the CPU."""
     import torch
 
-    from suite.inputs import call_model
+    from suite.models.inputs import call_model
 
     with torch.no_grad():
         out = call_model(model, inputs)  # exactly as the eager backend calls it

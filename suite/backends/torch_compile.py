@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from suite.backends.base import PrepareRequest
+from suite.backends.protocol import PrepareRequest
 from suite.backends.eager import EagerBackend
 from suite.errors import BenchError, CaseError
 from suite.results.schema import ExportInfo, RuntimeSettings
@@ -72,7 +72,7 @@ def _short(exc: BaseException, limit: int = 800) -> str:
 
 
 def bare(model: Any, inputs: dict[str, Any], threads: int, graph: str | None) -> Any:
-    """A hand-written torch.compile call (suite/bare.py): torch.compile's defaults, compiled by the
+    """A hand-written torch.compile call (suite/run/bare.py): torch.compile's defaults, compiled by the
     bare loop's warm-up."""
     import torch
 

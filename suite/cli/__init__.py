@@ -29,11 +29,13 @@ def _root(
 
 
 def _register_commands() -> None:
-    from suite.cli import audit, cache, containers, info, peak, report, run, verify
+    from suite.cli import (audit_command, cache_command, container_commands, info_commands, peak_command,
+                           report_commands, run_command, verify_command)
 
-    for module in (run, info, report, cache, containers, verify, peak, audit):
+    for module in (run_command, info_commands, report_commands, cache_command, container_commands, verify_command,
+                   peak_command, audit_command):
         module.register(app)
-    run.register_study(app)
+    run_command.register_study(app)
 
 
 _register_commands()

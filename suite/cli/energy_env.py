@@ -9,8 +9,8 @@ METER_TABLE_COLUMNS = ("meter", "usable", "method", "detail")
 def meter_table(opts=None) -> list[dict[str, str]]:
     """One row per meter in auto-selection order; the meter `auto` would pick is marked
     "yes (auto)", a meter named in the options "yes (selected)". `opts` is a
-    suite.config.EnergyConfig (default options when None)."""
-    from suite.config import EnergyConfig
+    suite.config.bench_config.EnergyConfig (default options when None)."""
+    from suite.config.bench_config import EnergyConfig
     from suite.energy import canonical_meter_name, describe_meters
 
     opts = opts if opts is not None else EnergyConfig()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from suite.errors import BenchError
-from suite.host import is_raspberry_pi, is_tegra
+from suite.machine.host import is_raspberry_pi, is_tegra
 
 PLATFORMS = ("x86", "arm64", "l4t")
 # What BENCH_PLATFORM / compose's `bench-<flavour>` services accept.

@@ -17,6 +17,6 @@ __all__ = ["Dataset", "DatasetSpec", "parse_dataset_spec", "load_dataset"]
 
 
 def load_dataset(spec, **kwargs):
-    from suite.data.sources import load_dataset as _load
+    from suite.data.loaders import load_dataset as _load
 
     return _load(spec, **kwargs)

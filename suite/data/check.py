@@ -2,7 +2,7 @@
 (suite/data/decode.py) as each model will take it: decoded to its channels when the suite
 preprocesses its images, as numbers otherwise. A problem found here is the user's data, so it
 is a ConfigError (exit 2) naming the dataset and the sample, before any case runs; the cases
-then only meet problems that need the model (suite/evaluate.py)."""
+then only meet problems that need the model (suite/run/evaluation.py)."""
 
 from __future__ import annotations
 

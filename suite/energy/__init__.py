@@ -5,10 +5,10 @@ GPUs), jetson (jtop or INA3221/INA238 sysfs), rpi5-pmic (`vcgencmd pmic_read_adc
 (codecarbon's model, always labelled `estimated`), and any that another package declares (entry
 points `bench.meters`; the table is in meters.py). Every result says how it was obtained.
 
-The options are the config's own section, `suite.config.EnergyConfig` (`opts` below), validated
+The options are the config's own section, `suite.config.bench_config.EnergyConfig` (`opts` below), validated
 with the config: an unknown meter name is a config error before anything runs.
 
-Usage (suite.runner and suite.measure). A meter is selected where it is used and closed after
+Usage (suite.run.runner and suite.run.case). A meter is selected where it is used and closed after
 (NVML shutdown, jtop disconnect): in the runner for each idle baseline, in the case's worker for
 each case:
     # runner, once per run; then before each case:
@@ -27,7 +27,7 @@ each case:
         meter.close()
 """
 
-from suite.energy.base import (
+from suite.energy.meter import (
     CounterMeter,
     Meter,
     MeterError,
@@ -48,7 +48,7 @@ from suite.energy.carbon import (
     known_regions,
     lookup_region,
 )
-from suite.energy.measure import (
+from suite.energy.window import (
     DRIFT_THRESHOLD,
     MIN_SENSOR_PERIODS,
     RECOMMENDED_MIN_WINDOW_S,

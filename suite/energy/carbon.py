@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from suite.config import EnergyConfig
+from suite.config.bench_config import EnergyConfig
 from suite.errors import BenchError, closest
 from suite.results.schema import CarbonResult, EnergyResult
 

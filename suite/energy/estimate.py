@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from suite.config import EnergyConfig
-from suite.energy.base import MeterUnavailable, PowerReading, SampledMeter
+from suite.config.bench_config import EnergyConfig
+from suite.energy.meter import MeterUnavailable, PowerReading, SampledMeter
 
 _LOCK = threading.Lock()
 _SETUP: CodecarbonSetup | None = None

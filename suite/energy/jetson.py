@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from suite.config import EnergyConfig
-from suite.energy.base import MeterUnavailable, PowerReading, SampledMeter
-from suite.host import device_model, resolve_root
+from suite.config.bench_config import EnergyConfig
+from suite.energy.meter import MeterUnavailable, PowerReading, SampledMeter
+from suite.machine.host import device_model, resolve_root
 
 INPUT_RAILS = ("VIN", "POM_5V_IN", "VDD_IN")  # preference order, after jetson-stats 7.2 total_power()
 JTOP_SOCKET = "run/jtop.sock"

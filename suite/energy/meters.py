@@ -1,7 +1,7 @@
 """The energy meters the suite knows, in one place: name -> "module:factory".
 
-A factory takes the energy options (`suite.config.EnergyConfig`) and returns a meter
-(`suite.energy.base.Meter`: a CounterMeter or SampledMeter), or raises `MeterUnavailable` with
+A factory takes the energy options (`suite.config.bench_config.EnergyConfig`) and returns a meter
+(`suite.energy.meter.Meter`: a CounterMeter or SampledMeter), or raises `MeterUnavailable` with
 the reason and the fix. suite.energy.select imports a module only when its meter is probed.
 
 Another package adds a meter with an entry point in the group `bench.meters`:
@@ -14,7 +14,7 @@ after which `meter = "usbmeter"` (or `bench run --meter usbmeter`) selects it, a
 tries it after the built-in sensors and before the `estimate` fallback. A built-in name or
 alias cannot be taken over by a plug-in.
 
-A leaf module (it imports only suite.errors): suite.config validates meter names against it.
+A leaf module (it imports only suite.errors): suite.config.bench_config validates meter names against it.
 """
 
 from __future__ import annotations

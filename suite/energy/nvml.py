@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from suite.config import EnergyConfig
-from suite.energy.base import CounterMeter, MeterUnavailable, PowerReading, SampledMeter
+from suite.config.bench_config import EnergyConfig
+from suite.energy.meter import CounterMeter, MeterUnavailable, PowerReading, SampledMeter
 
 # NVML refreshes the energy counter every 10-100 ms depending on the GPU.
 NVML_COUNTER_PERIOD_S = 0.1

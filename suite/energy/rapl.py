@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from suite.config import EnergyConfig
-from suite.energy.base import CounterMeter, MeterUnavailable
-from suite.host import resolve_root
+from suite.config.bench_config import EnergyConfig
+from suite.energy.meter import CounterMeter, MeterUnavailable
+from suite.machine.host import resolve_root
 
 POWERCAP_DIR = "sys/class/powercap"
 _ZONE_RE = re.compile(r"^(intel-rapl(?:-mmio)?):(\d+)(?::(\d+))?$")

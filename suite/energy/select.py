@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from suite.config import EnergyConfig
-from suite.energy.base import Meter, MeterUnavailable
+from suite.config.bench_config import EnergyConfig
+from suite.energy.meter import Meter, MeterUnavailable
 from suite.energy.meters import METHODS, canonical_meter_name, known_meters
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from suite import stats
-from suite.config import TimingPolicy
+from suite.config.bench_config import TimingPolicy
 from suite.results.schema import Flag, LatencyResult, LatencySummary
 
 Clock = Callable[[], int]  # nanoseconds
@@ -94,7 +94,7 @@ def latency_flags(result: LatencyResult, policy: TimingPolicy) -> list[Flag]:
     (suite.stats.quality_issues), an unsettled warm-up, a CI target missed after the cap, and
     worker processes whose medians fall outside the CI. A wide spread alone flags nothing: the
     CI says how precise the median is. (The machine's state during the case -- throttling,
-    swap, contention -- is flagged by suite.monitor.)"""
+    swap, contention -- is flagged by suite.machine.monitor.)"""
     from suite.results.flags import flag
 
     out = [flag(kind, detail) for kind, detail in stats.summarize(result.samples_ms, policy.ci_level).issues]

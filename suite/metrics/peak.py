@@ -327,7 +327,7 @@ def measure_peaks(device: str = "cpu", threads: int = 1, *, budget_s: float = 3.
                                      **cuda_options)
         gemms = {"torch.mm": gemm}
     else:
-        from suite.environment import collect_environment
+        from suite.machine.environment import collect_environment
 
         gemms = {"torch.mm": gemm_torch(threads, budget_s * 0.3)}
         try:
@@ -376,7 +376,7 @@ def last_level_cache_bytes(root: str = "/") -> int | None:
 
 
 def cache_key(device: str, threads: int) -> str:
-    from suite.environment import collect_environment, package_versions
+    from suite.machine.environment import collect_environment, package_versions
 
     env = collect_environment()
     versions = package_versions()
@@ -403,7 +403,7 @@ def read_cache(device: str, threads: int) -> tuple[DevicePeaks | None, str | Non
     (suite.metrics.peak_check); else None and why they cannot (None, None: nothing cached)."""
     from pydantic import ValidationError
 
-    from suite.datafile import read_regular_bytes
+    from suite.results.safe_read import read_regular_bytes
     from suite.metrics.peak_check import unusable
 
     key = cache_key(device, threads)
@@ -464,7 +464,7 @@ def peaks_in_worker(device: str, threads: int, *, refresh: bool = False, timeout
     """The cached ceilings, or `measure_peaks` in a worker process (the parent of a run never
     imports torch), raising RuntimeError with the reason when it fails. A cache record that
     cannot be believed is measured again, and `on_refused` is told why."""
-    from suite.processes import run_isolated
+    from suite.worker import run_isolated
 
     if not refresh:
         cached, why = read_cache(device, threads)
@@ -483,7 +483,7 @@ def peaks_in_worker(device: str, threads: int, *, refresh: bool = False, timeout
 
 def peaks_for_run(stored: list[DevicePeaks], devices: set[tuple[str, int]], emit: Callable[[str, dict], None]
                   ) -> list[DevicePeaks]:
-    """The roofs of a run (suite.runner calls this once, before the first case): each (device,
+    """The roofs of a run (suite.run.runner calls this once, before the first case): each (device,
     threads) the run's cases use, from what a resumed run stored, the per-machine cache, or
     measured now in a worker (a few seconds). A device whose ceilings cannot be measured is
     left out with a warning: its cases get intensities but no roofs."""

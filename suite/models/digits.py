@@ -1,6 +1,6 @@
 """A small CNN for scikit-learn's 8x8 handwritten digits, with real weights and nothing to download.
 
-The weights are trained on first use on the digits *training* split only (suite.data.sources:
+The weights are trained on first use on the digits *training* split only (suite.data.loaders:
 digits_split, seeded and stratified; the evaluation split is never seen), deterministically
 (seeded, one thread, full-batch Adam), in about a second, and kept in the weights cache
 (~/.cache/bench/weights, or $BENCH_WEIGHTS_DIR) under a name that covers everything the
@@ -39,7 +39,7 @@ def build_digits_cnn(width: int) -> Any:
 
 def train_stats() -> tuple[float, float]:
     """Mean and standard deviation of the training split's pixels: the model's normalisation."""
-    from suite.data.sources import digits_arrays
+    from suite.data.loaders import digits_arrays
 
     x, _ = digits_arrays("train")
     return float(x.mean()), float(x.std())
@@ -48,7 +48,7 @@ def train_stats() -> tuple[float, float]:
 def _key(width: int) -> str:
     import torch
 
-    from suite.data.sources import DIGITS_SPLIT_SEED, DIGITS_TEST_FRACTION
+    from suite.data.loaders import DIGITS_SPLIT_SEED, DIGITS_TEST_FRACTION
 
     payload = {"width": width, **TRAIN, "split": [DIGITS_TEST_FRACTION, DIGITS_SPLIT_SEED],
                "torch": torch.__version__.split("+")[0]}
@@ -76,7 +76,7 @@ def trained_state(width: int) -> dict[str, Any]:
 def train(width: int) -> dict[str, Any]:
     import torch
 
-    from suite.data.sources import digits_arrays
+    from suite.data.loaders import digits_arrays
 
     x, y = digits_arrays("train")
     mean, std = train_stats()

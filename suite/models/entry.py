@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from suite.errors import BenchError
 
 if TYPE_CHECKING:
-    from suite.inputs import InputSpec
+    from suite.models.inputs import InputSpec
 
 Builder = Callable[[bool], Any]  # pretrained -> torch.nn.Module
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from suite.errors import BenchError
-from suite.inputs import InputSpec, TensorSpec
+from suite.models.inputs import InputSpec, TensorSpec
 
 _ONNX_DTYPES = {1: "float32", 10: "float16", 11: "float64", 6: "int32", 7: "int64", 9: "bool", 2: "uint8", 3: "int8"}
 DEFAULT_FREE_DIM = 1

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, overload
 
 from suite.errors import BenchError, UnknownModelError
-from suite.models import sources
+from suite.models import generic as sources
 from suite.models.entry import Builder, ModelEntry
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -96,7 +96,7 @@ def resolve_model(name: str, overrides: dict[str, Any] | None = None, *, timeout
 def is_python_file(name: str) -> bool:
     """Whether `resolve_model(name)` imports a Python file (path.py or path.py:factory): the one
     kind of model name that runs code from a file, so a saved configuration naming one is not
-    resumed without the person naming it again (suite/resume.py)."""
+    resumed without the person naming it again (suite/run/resume.py)."""
     lowered = name.lower()
     if name in _REGISTRY or lowered.startswith(("torchvision:", "hf:", "transformers:")) or lowered.endswith(".onnx"):
         return False

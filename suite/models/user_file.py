@@ -3,7 +3,7 @@
 Planning a run needs a file's input spec (and to know that it imports at all), but importing a
 user's file runs its code: a `sys.exit(0)` at import ended `bench run` silently with status 0,
 a segfault killed it, a hang hung it forever. So the file is imported in a short-lived worker
-process (suite.processes.run_isolated: the same forkserver the cases use, so it starts in
+process (suite.worker.run_isolated: the same forkserver the cases use, so it starts in
 milliseconds), under a time limit, and the parent receives its findings as data: the factory's
 name and the input spec. Whatever goes wrong there (an exception, an exit at import, a crash,
 a hang, a factory that returns no torch module) becomes one BenchError naming the file and what
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.errors import BenchError
-from suite.inputs import InputSpec, TensorSpec, image_spec
+from suite.models.inputs import InputSpec, TensorSpec, image_spec
 from suite.models.entry import ModelEntry, not_a_model
 
 DEFAULT_TIMEOUT_S = 300.0
@@ -36,7 +36,7 @@ class FileModel:
 
     path: str
     factory: str
-    input_spec: Any  # suite.inputs.InputSpec
+    input_spec: Any  # suite.models.inputs.InputSpec
     kwargs: tuple[tuple[str, Any], ...] = ()  # factory keyword arguments from the model spec
     mean: tuple[float, ...] | None = None  # the file's MEAN / STD: its images' normalisation
     std: tuple[float, ...] | None = None
@@ -152,7 +152,7 @@ def file_input_spec(module: Any, path: Path) -> InputSpec:
     if isinstance(spec, InputSpec):
         return spec
     if spec is not None:
-        raise BenchError(f"{path}: INPUT_SPEC must be a suite.inputs.InputSpec")
+        raise BenchError(f"{path}: INPUT_SPEC must be a suite.models.inputs.InputSpec")
     shape = getattr(module, "INPUT_SHAPE", (3, 224, 224))
     try:
         shape = tuple(int(d) for d in shape)
@@ -170,7 +170,7 @@ def file_input_spec(module: Any, path: Path) -> InputSpec:
 
 def probe_file(path: Path, factory_name: str | None, timeout_s: float = DEFAULT_TIMEOUT_S,
                kwargs: tuple[tuple[str, Any], ...] = ()) -> FileModel:
-    from suite.processes import run_isolated
+    from suite.worker import run_isolated
 
     outcome = run_isolated(_probe, (str(path), factory_name, kwargs), timeout_s, name="bench-model-file")
     stage = "its import"
@@ -278,7 +278,7 @@ def _normalisation(module: Any, path: Path, spec: Any) -> tuple[Any, Any]:
     if len(mean) != len(std) or any(s <= 0 for s in std):
         raise BenchError(f"{path}: MEAN {list(mean)} and STD {list(std)} must have one entry per channel, STD > 0")
     if spec.size_axis == "resolution":
-        from suite.preprocess import image_channels
+        from suite.data.preprocess import image_channels
 
         channels = image_channels(spec)
         if len(mean) != channels:

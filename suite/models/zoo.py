@@ -8,7 +8,7 @@ checked counts in NOTES.md; tests compare the suite's counts against them.
 
 from __future__ import annotations
 
-from suite.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec
+from suite.models.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec
 from suite.models.entry import ModelEntry
 from suite.models.registry import register_model
 
@@ -26,7 +26,7 @@ _TV = {
 
 def _torchvision(name: str):
     def build(pretrained: bool):
-        from suite.models.sources import build_torchvision
+        from suite.models.generic import build_torchvision
 
         return build_torchvision(name, pretrained)
 
@@ -58,7 +58,7 @@ def unet(pretrained: bool):
 
     model = build_unet(3, 1, 32)
     if pretrained:
-        from suite.models.sources import load_state_dict_url
+        from suite.models.generic import load_state_dict_url
 
         model.load_state_dict(load_state_dict_url(UNET_WEIGHTS_URL, "unet"))
     return model
@@ -78,7 +78,7 @@ def logmel(pretrained: bool):
 
 def _hf(model_cls: str, config_cls: str, checkpoint: str, **config_kwargs):
     def build(pretrained: bool):
-        from suite.models.sources import build_transformers
+        from suite.models.generic import build_transformers
 
         return build_transformers(model_cls, config_cls, checkpoint if pretrained else None, config_kwargs)
 

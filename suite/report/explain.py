@@ -14,8 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
-from suite.report.figures.base import timed
-from suite.report.flags import Flag, latency_drops
+from suite.report.figures.common import timed
+from suite.report.badges import Flag, latency_drops
 from suite.report.merge import Entry, ModelInfo
 from suite.report.profile_explain import (
     FAR_BELOW_ROOF,  # one threshold for "far below its roof"
@@ -107,7 +107,7 @@ def batching_explanations(model: ModelInfo, n_devices: int = 1) -> list[Explanat
 
 
 def non_monotonic_explanations(model: ModelInfo, flags: dict[str, list[Flag]], n_devices: int = 1) -> list[Explanation]:
-    """The report's non_monotonic flags over the batch axis (suite.report.flags.latency_drops), with
+    """The report's non_monotonic flags over the batch axis (suite.report.badges.latency_drops), with
     the condition flags of the two cases that may explain them."""
     out = []
     for a, b, axis in latency_drops(model.entries):

@@ -83,7 +83,7 @@ def render_report(
 ) -> ReportOutput:
     """Merge results (from one or many devices) and write the report files. Returns what was written."""
     from suite.report.files import make_folder, write_file
-    from suite.report.flags import compute_flags
+    from suite.report.badges import compute_flags
     from suite.report.merge import merge_results
     from suite.report.tables import build_tables
 
@@ -172,8 +172,8 @@ def render_html(data, flags, tables, figs, fig_links, *, title: str, generated_a
     js = (_TEMPLATES / "report.js").read_text(encoding="utf-8")
     csp = (f"default-src 'none'; img-src data:; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
            "base-uri 'none'; form-action 'none'")
-    from suite.report.study import FIGURE_IDS
-    from suite.report.tables.study import study_intro
+    from suite.report.study_points import FIGURE_IDS
+    from suite.report.tables.tradeoffs import study_intro
 
     figures = []
     for f in figs:
@@ -255,8 +255,8 @@ def _markdown(data, tables, figs, fig_links, title: str, generated_at: datetime)
         out += ["## Emulated runs: not representative", "", EMULATED_NOTE, ""]
         out += [f"- {md_escape(d.label)}: {md_escape(d.env.emulation or '')}" for d in data.emulated_devices]
         out.append("")
-    from suite.report.study import FIGURE_IDS
-    from suite.report.tables.study import study_markdown
+    from suite.report.study_points import FIGURE_IDS
+    from suite.report.tables.tradeoffs import study_markdown
 
     for t in (tables.devices, tables.runs, tables.models, tables.matrix, tables.comparisons):
         out.append(t.to_markdown(2))

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from suite.report.flags import Flag, worst_severity
+from suite.report.badges import Flag, worst_severity
 from suite.report.format import DASH, fmt_size, neutralize, sig
 
-FlagMap = dict[str, list[Flag]]  # entry uid -> its flags (suite.report.flags.compute_flags)
+FlagMap = dict[str, list[Flag]]  # entry uid -> its flags (suite.report.badges.compute_flags)
 
 R = TypeVar("R")  # a table's row type
 

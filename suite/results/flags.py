@@ -65,7 +65,7 @@ _KINDS = (
              "backend's block began (the settle wait hit its cap): that block may have shared its cores."),
     FlagKind("non_monotonic", "non-monotonic", "NONMONO", "warn", (LATENCY,),
              "Latency fell while the work grew."),
-    # What the machine was doing (suite.monitor).
+    # What the machine was doing (suite.machine.monitor).
     FlagKind("throttling", "throttling", "THROTTLE", "warn", (LATENCY, ENERGY),
              "The machine ran below full speed during the case; its latency is pessimistic."),
     FlagKind("swap", "swapping", "SWAP", "warn", (LATENCY, ENERGY), "The machine swapped during the case."),
@@ -94,7 +94,7 @@ _KINDS = (
     # The per-operator profile (--profile, suite/profiling).
     FlagKind("profile_failed", "not profiled", "NOPROF", "info", (CASE,),
              "--profile was asked for but this case has no per-operator profile (the reason is in the detail)."),
-    # Accuracy on real data (suite/evaluate.py).
+    # Accuracy on real data (suite/run/evaluation.py).
     FlagKind("accuracy_failed", "no accuracy", "NOACC", "warn", (ACCURACY,),
              "The dataset pass failed on something only the model could reveal (NaN outputs, labels beyond its "
              "classes, the model file's evaluate() or preprocess() failing): the case keeps its timings, and has "

@@ -62,7 +62,7 @@ def parse_results(text: str, source: object = "<string>") -> RunResult:
 
 
 def load_results(path: str | os.PathLike[str]) -> RunResult:
-    from suite.datafile import read_regular_text
+    from suite.results.safe_read import read_regular_text
 
     p = Path(path)
     try:

@@ -129,7 +129,7 @@ class Environment(_Model):
     device_model: str | None = None  # Raspberry Pi / Jetson from the device tree
     platform: str = "x86"  # x86 | arm64 | l4t
     in_container: bool = False
-    # Set when the run executed under CPU emulation (suite/emulation.py: e.g. qemu-user running
+    # Set when the run executed under CPU emulation (suite/machine/emulation.py: e.g. qemu-user running
     # arm64 code on x86): how it was detected. Its timings describe the emulator, not the device.
     emulation: str | None = None
     accelerators: list[str] = Field(default_factory=list)
@@ -409,7 +409,7 @@ class AccuracyResult(_Model):
     dataset_hash: str | None = None  # sha256 of the file list (or bytes) and the subset taken
     dataset_total: int | None = None  # samples before --limit
     dataset_notes: list[str] = Field(default_factory=list)
-    resize: str | None = None  # the resize method (suite/preprocess.py)
+    resize: str | None = None  # the resize method (suite/data/preprocess.py)
     preprocessing: str | None = None  # the whole contract, in words
     predictions: list[int] | None = None  # top-1 class per sample, in dataset order (paired tests)
     right: str | None = Field(None, pattern=r"^[01]*$")  # per sample, "1" when top-1 was right

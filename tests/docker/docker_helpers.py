@@ -42,7 +42,7 @@ def bench_cli(*args: str, timeout: float = 600, cwd: Path = ROOT) -> subprocess.
         "from suite.cli import app, main\n"
         "names = {g.name for g in app.registered_groups}\n"
         "if 'fleet' not in names:\n"
-        "    from suite.cli import containers; containers.register(app)\n"
+        "    from suite.cli import container_commands; container_commands.register(app)\n"
         "sys.argv = ['bench', *sys.argv[1:]]\n"
         "main()\n"
     )
@@ -62,5 +62,5 @@ def xfail_if_onnx_needs_torch(output: str) -> None:
     if ONNX_NEEDS_TORCH in output:
         import pytest
 
-        pytest.xfail("bench run on an .onnx model still requires torch (suite/runner.py check_dependencies); "
+        pytest.xfail("bench run on an .onnx model still requires torch (suite/run/runner.py check_dependencies); "
                      "the slim image cannot run it yet")

@@ -326,7 +326,7 @@ def test_cli_help_lists_the_container_commands():
     import typer
     from typer.testing import CliRunner
 
-    from suite.cli.containers import register
+    from suite.cli.container_commands import register
 
     app = typer.Typer()
     register(app)

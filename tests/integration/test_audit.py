@@ -75,8 +75,8 @@ def test_the_bare_loops_compute_what_eager_computes(onnx_dir, tmp_path):
     import torch
 
     from suite.backends import backends, load_target
-    from suite.backends.export import ensure_export, case_size
-    from suite.inputs import make_inputs
+    from suite.backends.ort.export import ensure_export, case_size
+    from suite.models.inputs import make_inputs
     from suite.models.registry import resolve_model
 
     entry = resolve_model("mobilenet_v3_small")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import psutil
 
-from suite.config import validate_config
+from suite.config.bench_config import validate_config
 from suite.results.io import load_results
-from suite.runner import RunOptions, run_benchmark
+from suite.run.runner import RunOptions, run_benchmark
 
 MODELS = Path(__file__).parent.parent / "fixtures" / "models"
 TIMEOUT_S = 15.0

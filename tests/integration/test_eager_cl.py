@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from suite.backends import prepare_backend
-from suite.backends.base import PrepareRequest
+from suite.backends.protocol import PrepareRequest
 from suite.backends.eager_cl import NOT_IMAGE_NOTE
-from suite.config import validate_config
-from suite.measure import CaseContext, run_case
-from suite.plan import plan_cases
+from suite.config.bench_config import validate_config
+from suite.run.case import CaseContext, run_case
+from suite.plan.sweep import plan_cases
 
 TINY = str(Path(__file__).resolve().parents[1] / "fixtures" / "models" / "crash_tiny.py")
 FAST = {"warmup_min": 1, "warmup_max": 3, "min_iters": 5, "min_time_s": 0, "max_time_s": 0.3}
@@ -40,7 +40,7 @@ def test_an_image_model_runs_in_channels_last_with_eagers_outputs(tmp_path):
     entry = p.entry()
     torch.manual_seed(0)
     model = entry.build(False).eval()
-    from suite.inputs import make_inputs
+    from suite.models.inputs import make_inputs
 
     inputs = make_inputs(entry.input_spec, 2, 64.0, 0, "cpu")
     with torch.inference_mode():

@@ -22,8 +22,8 @@ import statistics
 
 import pytest
 
-from suite.config import validate_config
-from suite.runner import RunOptions, run_benchmark
+from suite.config.bench_config import validate_config
+from suite.run.runner import RunOptions, run_benchmark
 
 PAIRS = 3
 BACKENDS = ("eager", "ort")

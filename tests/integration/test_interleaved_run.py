@@ -11,10 +11,10 @@ import numpy as np
 from scipy import stats as st
 import pytest
 
-from suite.comparisons import PAIRED
-from suite.config import validate_config
+from suite.results.comparisons import PAIRED
+from suite.config.bench_config import validate_config
 from suite.results.io import load_results
-from suite.runner import RunOptions, run_benchmark
+from suite.run.runner import RunOptions, run_benchmark
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
 TINY_BERT = ("hf:bert:num_hidden_layers=1,hidden_size=32,num_attention_heads=2,intermediate_size=37,"

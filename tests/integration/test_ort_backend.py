@@ -10,12 +10,13 @@ import pytest
 import torch
 from torch import nn
 
-from suite.backends import cache, prepare_backend
-from suite.backends.base import PrepareRequest
-from suite.backends.onnxruntime import CPU, DeviceBinding, create_session
-from suite.backends.quantize import INT8_PARITY_TOLERANCE
+from suite.backends import prepare_backend
+from suite.backends.ort import cache
+from suite.backends.protocol import PrepareRequest
+from suite.backends.ort.session import CPU, DeviceBinding, create_session
+from suite.backends.ort.quantize import INT8_PARITY_TOLERANCE
 from suite.errors import BenchError, CaseError
-from suite.inputs import InputSpec, TensorSpec, make_inputs
+from suite.models.inputs import InputSpec, TensorSpec, make_inputs
 from suite.models.registry import ModelEntry, resolve_model
 
 
@@ -81,7 +82,7 @@ def test_second_prepare_hits_the_cache_at_another_batch(model, tmp_path):
     assert second.parity.passed
     assert second.session.get_session_options().intra_op_num_threads == 1
     assert len(cache.list_entries(tmp_path)) == 1
-    # Another input size is traced on its own (see suite/backends/export.py for why).
+    # Another input size is traced on its own (see suite/backends/ort/export.py for why).
     other = prepare_backend("ort", _req(model, tmp_path, batch=2, size=24))
     assert not other.export.cache_hit and other.export.path != first.export.path and other.parity.passed
     assert len(cache.list_entries(tmp_path)) == 2
@@ -215,7 +216,7 @@ def test_small_longformer_torchscript_graph_only_runs_its_traced_shape(tmp_path)
 
 def test_a_cached_export_failure_fails_before_the_eager_forward_pass(tmp_path, monkeypatch):
     from suite.backends import parity
-    from suite.backends.export import case_size, export_key
+    from suite.backends.ort.export import case_size, export_key
 
     entry = resolve_model(str(Path(__file__).resolve().parents[1] / "fixtures" / "models" / "export_fails.py"))
     model = entry.build(False)

@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from suite.backends import prepare_backend
-from suite.backends.base import PrepareRequest
+from suite.backends.protocol import PrepareRequest
 from suite.errors import CaseError
-from suite.inputs import make_inputs
+from suite.models.inputs import make_inputs
 from suite.models.registry import registry, resolve_model
 
 SIZES = {"image": 64, "text": 16, "audio": 0.2, "multimodal": 16}

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from suite.config import validate_config
-from suite.runner import RunOptions, run_benchmark
+from suite.config.bench_config import validate_config
+from suite.run.runner import RunOptions, run_benchmark
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
 TINY_BERT = ("hf:bert:num_hidden_layers=1,hidden_size=32,num_attention_heads=2,intermediate_size=37,"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from suite.inputs import call_model, make_inputs
+from suite.models.inputs import call_model, make_inputs
 from suite.models.registry import registry
 
 SMALL = {"resolution": 32, "seq_len": 16, "audio_seconds": 0.2}

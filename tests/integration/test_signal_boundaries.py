@@ -53,7 +53,7 @@ class Hooks(importlib.abc.MetaPathFinder):
             state["armed"] -= 1
             if not state["armed"]:
                 fire(f"importing {name}")
-        if name not in ("suite.results.io", "suite.comparisons"):
+        if name not in ("suite.results.io", "suite.results.comparisons"):
             return None
         sys.meta_path.remove(self)
         try:

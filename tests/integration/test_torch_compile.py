@@ -8,10 +8,10 @@ import torch
 from torch import nn
 
 from suite.backends import prepare_backend
-from suite.backends.base import PrepareRequest
+from suite.backends.protocol import PrepareRequest
 from suite.backends.torch_compile import CompileOptions
 from suite.errors import CaseError
-from suite.inputs import InputSpec, TensorSpec, make_inputs
+from suite.models.inputs import InputSpec, TensorSpec, make_inputs
 from suite.models.registry import ModelEntry
 
 SPEC = InputSpec(modality="image", tensors=(TensorSpec("x", ("batch", 3, "resolution", "resolution")),),
@@ -73,8 +73,8 @@ def test_a_compile_failure_is_a_case_error_of_kind_compile():
 
 
 def test_a_compile_failure_becomes_a_failed_case_and_the_run_goes_on(tmp_path):
-    from suite.config import validate_config
-    from suite.runner import RunOptions, run_benchmark
+    from suite.config.bench_config import validate_config
+    from suite.run.runner import RunOptions, run_benchmark
 
     model_file = tmp_path / "breaks.py"
     model_file.write_text(

@@ -14,7 +14,7 @@ import pytest
 from console_script import installed_bench, usage_error
 
 from suite.results.io import load_results
-from suite.verify import Verdict
+from suite.run.verify import Verdict
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "tests" / "fixtures" / "models" / "crash_tiny.py"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from suite.config import TimingPolicy
+from suite.config.bench_config import TimingPolicy
 from suite.metrics.latency import latency_flags, summarize_latency
 from suite.results.schema import CaseResult, CaseSpec, Environment, LatencyResult, RunResult
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from suite import backends as table
-from suite.config import validate_config
+from suite.config.bench_config import validate_config
 from suite.errors import BenchError, ConfigError
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -60,7 +60,7 @@ def test_a_results_file_config_with_a_top_level_ort_section_still_validates():
 
 
 def test_plan_keeps_onnx_files_to_backends_that_run_them(onnx_dir):
-    from suite.plan import plan_cases
+    from suite.plan.sweep import plan_cases
 
     model = onnx_dir / "tiny_mlp.onnx"
     cfg = validate_config({"models": [str(model)], "backends": ["eager", "ort", "torch-compile"]})

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from torch import nn
 
-from suite.backends import cache
-from suite.backends.export import ensure_export
-from suite.inputs import InputSpec, TensorSpec
+from suite.backends.ort import cache
+from suite.backends.ort.export import ensure_export
+from suite.models.inputs import InputSpec, TensorSpec
 from suite.models.registry import ModelEntry
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
@@ -92,7 +92,7 @@ def test_entries_of_the_previous_version_are_rebuilt_once(tmp_path):
 _KILLED_EXPORT = """
 import sys, time
 from pathlib import Path
-from suite.backends import cache
+from suite.backends.ort import cache
 
 def build(folder):
     print("building", flush=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from suite.config import EnergyConfig
+from suite.config.bench_config import EnergyConfig
 from suite.energy import (
     CAR_G_CO2_PER_KM,
     SMARTPHONE_G_CO2_PER_CHARGE,

@@ -12,11 +12,11 @@ import threading
 import pytest
 from report_builders import case, env, run, steady
 
-from suite.datafile import read_regular_bytes
-from suite.measure import CaseContext
+from suite.results.safe_read import read_regular_bytes
+from suite.run.case import CaseContext
 from suite.metrics import peak
 from suite.metrics.peak_check import unusable
-from suite.report.flags import compute_flags
+from suite.report.badges import compute_flags
 from suite.report.merge import merge_results
 from suite.results.schema import DevicePeaks, FlopStats, RooflineResult
 

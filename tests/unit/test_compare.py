@@ -199,7 +199,7 @@ def test_exit_status_survives_the_real_bench_entry_point():
 
     code = (
         "import sys, suite.cli as c\n"
-        "from suite.cli import report\n"
+        "from suite.cli import report_commands as report\n"
         "if 'compare' not in [cmd.name for cmd in c.app.registered_commands]:\n"
         "    report.register(c.app)\n"
         "sys.argv = ['bench'] + sys.argv[1:]\n"
@@ -271,7 +271,7 @@ def test_energy_without_energy_data_is_bad_input(tmp_path):
 def test_comparisons_added_case_by_case_are_those_of_the_whole_run():
     """The runner adds only the pairs each finished case completes; the result is what comparing
     the whole run at once gives, and no pair is bootstrapped twice."""
-    from suite.comparisons import new_comparisons
+    from suite.results.comparisons import new_comparisons
 
     cases = load_results(FIX / "laptop-x86.json").cases
     whole = new_comparisons(cases, [])

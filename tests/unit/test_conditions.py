@@ -23,19 +23,19 @@ from types import SimpleNamespace
 
 import pytest
 
-from suite.config import MonitorConfig
-from suite.monitor import (
+from suite.config.bench_config import MonitorConfig
+from suite.machine.monitor import (
     Monitor,
     Sample,
-    jetson,
     load,
+    power_mode,
     summarize,
     throttled,
     wait_for_cooldown,
 )
-from suite.monitor.cpufreq import read_cpufreq
-from suite.monitor.thermal import cpu_temp_c, read_zones
-from suite.monitor.watch import Counters, cpu_list
+from suite.machine.monitor.cpufreq import read_cpufreq
+from suite.machine.monitor.thermal import cpu_temp_c, read_zones
+from suite.machine.monitor.watch import Counters, cpu_list
 
 FIX = Path(__file__).parent.parent / "fixtures"
 SYSFS = FIX / "sysfs"
@@ -158,9 +158,9 @@ def test_cpu_list_ranges():
 
 def test_jetson_power_mode_and_caps():
     root = SYSFS / "cpufreq-jetson-nano-5w"
-    assert jetson.mode_names(root) == {0: "MAXN", 1: "5W"}
-    assert jetson.power_mode(root) == "5W"
-    gpu = jetson.gpu_clock(jetson.find_gpu(root))
+    assert power_mode.mode_names(root) == {0: "MAXN", 1: "5W"}
+    assert power_mode.power_mode(root) == "5W"
+    gpu = power_mode.gpu_clock(power_mode.find_gpu(root))
     assert (gpu.cur_mhz, gpu.cap_mhz, gpu.hw_max_mhz) == (640.0, 640.0, 921.6)
     cond = watch_once(monitor(root))
     assert cond.jetson_power_mode == "5W"
@@ -178,8 +178,8 @@ def test_jetson_power_mode_change_is_flagged(tmp_path):
     assert "Jetson power mode changed during the case: 5W -> MAXN" in cond.flags
     assert "power_mode_change" in cond.kinds
     status.write_text("pmode:0007\n")  # a mode the conf does not name
-    assert jetson.power_mode(root) == "mode 7"
-    assert jetson.power_mode(tmp_path) is None  # not a Jetson
+    assert power_mode.power_mode(root) == "mode 7"
+    assert power_mode.power_mode(tmp_path) is None  # not a Jetson
 
 
 # ----------------------------------------------------------------------------- vcgencmd get_throttled

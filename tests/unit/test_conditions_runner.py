@@ -10,9 +10,9 @@ import threading
 import time
 from pathlib import Path
 
-from suite.config import validate_config
+from suite.config.bench_config import validate_config
 from suite.results.io import load_results
-from suite.runner import RunOptions, run_benchmark
+from suite.run.runner import RunOptions, run_benchmark
 
 FIX = Path(__file__).parent.parent / "fixtures"
 TINY = str(FIX / "models" / "crash_tiny.py")

@@ -1,4 +1,4 @@
-"""Emulation detection (suite/emulation.py) on fake /proc trees laid out like the real files,
+"""Emulation detection (suite/machine/emulation.py) on fake /proc trees laid out like the real files,
 and on this machine for real (native: nothing detected). The real emulated case (an arm64
 container under qemu-user) is checked by scripts/verify-arm64.sh."""
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from suite.emulation import cpuinfo_family, detect_emulation, machine_family, translator
-from suite.environment import collect_environment
+from suite.machine.emulation import cpuinfo_family, detect_emulation, machine_family, translator
+from suite.machine.environment import collect_environment
 
 PROC = Path(__file__).resolve().parents[1] / "fixtures" / "proc"
 
@@ -100,7 +100,7 @@ def test_environment_records_the_emulation(tmp_path, monkeypatch):
 
 def _emulated_env(tmp_path, monkeypatch):
     """The environment collect_environment reads from an arm64-under-qemu /proc tree."""
-    import suite.environment as environment
+    import suite.machine.environment as environment
 
     root = _tree(tmp_path / "root", "cpuinfo-x86-vm", QEMU_BINFMT)
     real = environment.collect_environment
@@ -113,10 +113,10 @@ def _emulated_env(tmp_path, monkeypatch):
 
 def test_an_emulated_run_flags_every_case_comparison_summary_and_report(tmp_path, monkeypatch, capsys):
     from suite.cli.summary import print_summary
-    from suite.config import validate_config
+    from suite.config.bench_config import validate_config
     from suite.report.html import render_report as write_report
     from suite.results.io import load_results
-    from suite.runner import RunOptions, run_benchmark
+    from suite.run.runner import RunOptions, run_benchmark
 
     env = _emulated_env(tmp_path, monkeypatch)
     model = str(Path(__file__).resolve().parents[1] / "fixtures" / "models" / "crash_tiny.py")
@@ -164,7 +164,7 @@ def test_a_native_run_report_has_no_emulation_banner(tmp_path):
 
 def test_resume_refuses_to_mix_emulated_and_native(tmp_path):
     from suite.errors import BenchError
-    from suite.resume import check_same_machine
+    from suite.run.resume import check_same_machine
     from report_builders import env, run
 
     old = run([], env().model_copy(update={"emulation": "aarch64 code run by qemu"}))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from suite.config import EnergyConfig, validate_config
+from suite.config.bench_config import EnergyConfig, validate_config
 from suite.energy import (
     BaselineSchedule,
     IdleBaseline,
@@ -34,7 +34,7 @@ from suite.energy import (
     select_meter,
     window_s,
 )
-from suite.energy.base import PowerReading
+from suite.energy.meter import PowerReading
 from suite.errors import BenchError, ConfigError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sysfs"
@@ -479,7 +479,7 @@ TINY = str(Path(__file__).resolve().parents[1] / "fixtures" / "models" / "crash_
 
 
 def _run_with_energy(tmp_path: Path, **energy):
-    from suite.runner import RunOptions, run_benchmark
+    from suite.run.runner import RunOptions, run_benchmark
 
     cfg = validate_config({
         "models": [TINY], "backends": ["eager"], "batch_sizes": [1, 2, 3], "threads": 1, "isolation": "inline",

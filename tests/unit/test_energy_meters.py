@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.config import EnergyConfig
+from suite.config.bench_config import EnergyConfig
 from suite.energy import (
     MeterError,
     MeterUnavailable,
@@ -118,7 +118,7 @@ def test_rapl_missing_says_why_and_how(tmp_path):
 _UNREADABLE_PROBE = textwrap.dedent("""
     import sys
     sys.path.insert(0, {repo!r})
-    from suite.config import EnergyConfig
+    from suite.config.bench_config import EnergyConfig
     from suite.energy import MeterUnavailable, probe_meter
     try:
         probe_meter("rapl", EnergyConfig(sysfs_root={root!r}))
@@ -359,7 +359,7 @@ def test_jtop_socket_without_a_working_jtop_falls_back_to_sysfs(tmp_path):
 # ----------------------------------------------------------------------------- meters from other packages
 
 _PLUGIN = textwrap.dedent('''
-    from suite.energy.base import CounterMeter, MeterUnavailable
+    from suite.energy.meter import CounterMeter, MeterUnavailable
 
     def probe(opts):
         if opts.region == "NOWHERE":
@@ -390,7 +390,7 @@ def meter_plugin(tmp_path, monkeypatch):
 
 
 def test_a_meter_from_another_package(meter_plugin, tmp_path):
-    from suite.config import validate_config
+    from suite.config.bench_config import validate_config
     from suite.energy import ENTRY_POINT_GROUP, canonical_meter_name, describe_meters, known_meters, select_meter
 
     assert ENTRY_POINT_GROUP == "bench.meters"
@@ -416,7 +416,7 @@ def test_a_meter_from_another_package(meter_plugin, tmp_path):
 
 
 def test_a_plugin_meter_name_is_unknown_once_its_package_is_gone(tmp_path):
-    from suite.config import validate_config
+    from suite.config.bench_config import validate_config
     from suite.errors import ConfigError
 
     with pytest.raises(ConfigError, match="Unknown energy meter 'usbmeter'"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from suite.environment import (
+from suite.machine.environment import (
     collect_environment,
     cpu_model,
     detect_platform,
@@ -59,7 +59,7 @@ def test_real_machine():
 
 
 def test_host_facts_from_a_fake_root(tmp_path, monkeypatch):
-    from suite import host
+    from suite.machine import host
 
     assert host.device_model(tmp_path) is None and not host.is_tegra(tmp_path) and not host.is_raspberry_pi(tmp_path)
     _write(tmp_path, "proc/device-tree/model", "Raspberry Pi 5 Model B Rev 1.0\x00")

@@ -1,4 +1,4 @@
-"""suite/evaluate.py: the dataset pass, against references it cannot fake (a known sleep per call,
+"""suite/run/evaluation.py: the dataset pass, against references it cannot fake (a known sleep per call,
 a constant model whose accuracy is the share of one label), and the link to other batch sizes."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from report_builders import case
 
-from suite.backends.base import BackendBase
+from suite.backends.protocol import BackendBase
 from suite.data import load_dataset
-from suite.evaluate import evaluate_dataset, link_accuracy
+from suite.run.evaluation import evaluate_dataset, link_accuracy
 from suite.models.registry import registry
 from suite.results.schema import CaseResult, CaseSpec, utc_now
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from suite.inputs import (
+from suite.models.inputs import (
     InputSpec,
     TensorSpec,
     forward_args,

@@ -10,7 +10,7 @@ import statistics
 import numpy as np
 import pytest
 
-from suite.config import TimingPolicy
+from suite.config.bench_config import TimingPolicy
 from suite.metrics.interleave import MIN_ROUNDS, Timed, block_size, interleave
 from suite.metrics.latency import time_forward, warm_up
 from suite.stats import paired_round_ratios, split_runs

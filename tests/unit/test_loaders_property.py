@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from suite.config import BenchConfig, build_config, validate_config
+from suite.config.bench_config import BenchConfig, build_config, validate_config
 from suite.errors import BenchError, ConfigError, ResultsFileError
 from suite.results.io import dumps, load_results, parse_results
 from suite.results.schema import RunResult

@@ -1,4 +1,4 @@
-"""suite/measure.py: one case measured inline, on a model small enough to derive by hand."""
+"""suite/run/case.py: one case measured inline, on a model small enough to derive by hand."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from suite.config import validate_config
-from suite.measure import CaseContext, run_case
-from suite.plan import plan_cases
+from suite.config.bench_config import validate_config
+from suite.run.case import CaseContext, run_case
+from suite.plan.sweep import plan_cases
 
 TINY = str(Path(__file__).parent.parent / "fixtures" / "models" / "tiny_user_model.py")
 FAST = {"warmup_min": 1, "warmup_max": 3, "min_iters": 5, "min_time_s": 0, "max_time_s": 0.3}

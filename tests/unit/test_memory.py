@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from suite.measure import meta_copy
+from suite.run.case import meta_copy
 from suite.metrics.memory import model_bytes
 
 MB = 2**20
@@ -35,7 +35,7 @@ print(json.dumps({"method": rss.method, "delta": rss.peak - rss.before, "extra_t
 
 _STATIC_METRICS = """
 import json, torch
-from suite.measure import static_metrics
+from suite.run.case import static_metrics
 from suite.metrics.memory import PeakRSS
 static_metrics(torch.nn.Sequential(torch.nn.Linear(8, 8)), {"x": torch.randn(2, 8)}, 2)  # imports, allocator
 m = torch.nn.Sequential(torch.nn.Linear(8192, 8192), torch.nn.ReLU(), torch.nn.Linear(8192, 10))

@@ -40,7 +40,7 @@ def test_missing_comparisons_are_computed_from_the_samples():
 
 
 def test_stored_comparisons_are_kept_and_not_computed_again():
-    from suite.comparisons import compare_pair
+    from suite.results.comparisons import compare_pair
 
     base, fast = case("m", 1, steady(10.0, 40)), case("m", 1, steady(6.0, 40), backend="ort")
     r = run([base, fast])

@@ -11,8 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from suite.backends import cache
-from suite.cli import cache as cache_cli
+from suite.backends.ort import cache
+from suite.cli import cache_command as cache_cli
 from suite.errors import BenchError
 
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-from suite.backends import cache
-from suite.backends.export import (
+from suite.backends.ort import cache
+from suite.backends.ort.export import (
     EXAMPLE_BATCH,
     captured_output,
     case_size,
@@ -29,7 +29,7 @@ from suite.backends.export import (
     sweep_axes,
 )
 from suite.errors import CaseError
-from suite.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec
+from suite.models.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec
 from suite.models.registry import ModelEntry, resolve_model
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
@@ -102,7 +102,7 @@ def test_example_inputs_are_batch_two_at_the_case_or_default_size_and_seeded():
 
 
 def test_case_size_is_read_back_from_the_inputs():
-    from suite.inputs import make_inputs
+    from suite.models.inputs import make_inputs
 
     for spec, size in ((image_spec(224), 64), (text_spec(100, 128, 512), 16), (audio_spec(1.0), 0.2)):
         assert case_size(spec, make_inputs(spec, 3, size)) == pytest.approx(size)

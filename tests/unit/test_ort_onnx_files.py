@@ -9,13 +9,13 @@ import pytest
 import torch
 from onnx import TensorProto, helper
 
-from suite.backends.onnx_params import onnx_param_stats
-from suite.config import build_config
+from suite.backends.ort.graph_params import onnx_param_stats
+from suite.config.bench_config import build_config
 from suite.errors import BenchError
-from suite.inputs import make_inputs
+from suite.models.inputs import make_inputs
 from suite.models.onnx_spec import input_spec_from_onnx
 from suite.models.registry import resolve_model
-from suite.plan import plan_cases
+from suite.plan.sweep import plan_cases
 
 
 def test_fixture_files_are_valid_and_reproducible(onnx_dir, onnx_fixture_generator, tmp_path):

@@ -100,7 +100,7 @@ def test_the_generic_parity_step_compares_the_timed_path_with_eager():
     """suite.backends.parity.check_parity: what every non-eager backend goes through."""
     from types import SimpleNamespace
 
-    from suite.backends.base import BackendBase
+    from suite.backends.protocol import BackendBase
     from suite.backends.parity import check_parity, reference_outputs
 
     lin = torch.nn.Linear(2, 2)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import onnxruntime as ort
 import pytest
 
-from suite.backends.onnxruntime import (
+from suite.backends.ort.session import (
     CPU,
     CUDA,
     TENSORRT,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from suite.backends import quantize
+from suite.backends.ort import quantize
 from suite.errors import CaseError
 
 

@@ -1,4 +1,4 @@
-"""suite/plan.py: a config expanded into cases, validated before anything is built."""
+"""suite/plan/sweep.py: a config expanded into cases, validated before anything is built."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from suite.config import validate_config
+from suite.config.bench_config import validate_config
 from suite.errors import BenchError
-from suite.plan import plan_cases
+from suite.plan.sweep import plan_cases
 
 FLAT = str(Path(__file__).parent.parent / "fixtures" / "models" / "crash_tiny.py")  # INPUT_SHAPE (16,)
 TINY = str(Path(__file__).parent.parent / "fixtures" / "models" / "tiny_user_model.py")  # INPUT_SHAPE (3, 32, 32)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from suite.errors import BenchError
-from suite.preprocess import Preprocessing, as_float_image, preprocess, resize
+from suite.data.preprocess import Preprocessing, as_float_image, preprocess, resize
 
 
 def _img(a) -> torch.Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from suite.config import build_config, validate_config
+from suite.config.bench_config import build_config, validate_config
 from suite.errors import ConfigError
 
 

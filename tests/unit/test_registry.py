@@ -107,7 +107,7 @@ def test_pretrained_without_network_fails_clearly(monkeypatch, tmp_path):
 def test_logmel_has_no_parameters_and_matches_stft():
     import torch
 
-    from suite.inputs import make_inputs
+    from suite.models.inputs import make_inputs
     from suite.models.logmel import mel_filterbank
 
     entry = registry()["logmel"]
@@ -133,7 +133,7 @@ def test_size_constraints_are_checked():
 
 def test_register_beside_the_builder_and_resolve_from_the_package():
     import suite
-    from suite.inputs import image_spec
+    from suite.models.inputs import image_spec
     from suite.models import ModelEntry, register_model
 
     table = registry()

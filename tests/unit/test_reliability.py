@@ -10,29 +10,29 @@ from pathlib import Path
 
 import pytest
 
-from suite.cli.resume import (
+from suite.cli.resume_options import (
     find_resumable,
     new_run_output,
     prepare_resume,
     unfinished_runs,
 )
-from suite.config import validate_config
-from suite.environment import collect_environment
+from suite.config.bench_config import validate_config
+from suite.machine.environment import collect_environment
 from suite.errors import (
     BenchError,
     ConfigError,
     MissingDependencyError,
     ResultsFileError,
 )
-from suite.interrupts import StopRequested, stop_on_signals, stop_signals_deferred
-from suite.isolation import describe_exit
-from suite.preflight import check_dependencies
-from suite.preflight import plan_or_explain as _plan
+from suite.run.interrupts import StopRequested, stop_on_signals, stop_signals_deferred
+from suite.run.group import describe_exit
+from suite.plan.preflight import check_dependencies
+from suite.plan.preflight import plan_or_explain as _plan
 from suite.results.io import save_results
 from suite.results.lock import results_lock
 from suite.results.schema import CaseResult, CaseSpec, Conditions, RunResult, utc_now
-from suite.resume import check_resumable, check_same_machine
-from suite.runner import with_conditions
+from suite.run.resume import check_resumable, check_same_machine
+from suite.run.runner import with_conditions
 
 FIX = Path(__file__).parent.parent / "fixtures"
 
@@ -290,7 +290,7 @@ def test_describe_exit(code, kind, words):
 
 _CAP_CHILD = """
 import sys
-from suite.isolation import limit_memory
+from suite.run.group import limit_memory
 assert limit_memory(64) is not None, "no cap was set"
 try:
     bytearray(256 * 2**20)  # 256 MB > 64 MB

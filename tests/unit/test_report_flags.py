@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from report_builders import T0, case, run, steady
 
-from suite.report.flags import compute_flags
+from suite.report.badges import compute_flags
 from suite.report.format import fmt_bytes, fmt_count, fmt_ms, fmt_si, sig, slug
 from suite.report.merge import merge_results
 from suite.results.flags import flag

@@ -318,7 +318,7 @@ def test_parity_failure_is_flagged_wherever_the_ort_numbers_appear(report):
 def test_a_stored_parity_flag_gives_way_to_the_case_parity_flag(tmp_path):
     """The runner's parity flag on a comparison is not shown twice beside the candidate's PARITY
     flag; any other flag on a comparison is shown, under its kind."""
-    from suite.comparisons import parity_flag
+    from suite.results.comparisons import parity_flag
     from suite.results.flags import flag
 
     run = load_results(DEVICE_FILES[0])

@@ -42,7 +42,7 @@ spec = importlib.util.spec_from_file_location("bench_report_fixtures", sys.argv[
 mod = importlib.util.module_from_spec(spec); sys.modules[spec.name] = mod; spec.loader.exec_module(mod)
 from suite.report import figures
 from suite.report.figures import pool
-from suite.report.flags import compute_flags
+from suite.report.badges import compute_flags
 from suite.report.merge import merge_results
 data = merge_results(mod.big_results(devices=2, models=4))
 flags = compute_flags(data)

@@ -6,7 +6,7 @@ import numpy as np
 from report_builders import case, run
 
 from suite import stats
-from suite.report.flags import compute_flags
+from suite.report.badges import compute_flags
 from suite.report.format import fmt_ms
 from suite.report.merge import merge_results
 from suite.report.tables.cases import cases_table

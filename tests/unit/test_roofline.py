@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 import torch
 
-from suite.measure import meta_copy, static_traffic
+from suite.run.case import meta_copy, static_traffic
 from suite.metrics.roofline import Traffic, count_traffic, ridge_point, roofline_for
 from suite.results.schema import DevicePeaks
 

@@ -15,7 +15,7 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "results"
 
 
 def _minimal_run() -> RunResult:
-    from suite.environment import collect_environment
+    from suite.machine.environment import collect_environment
     from suite.results.schema import utc_now
 
     return RunResult(suite_version="0.1.0", run_id="r1", created_at=utc_now(), environment=collect_environment())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from console_script import installed_bench
 
-from suite.syscheck import system_checks
+from suite.machine.syscheck import system_checks
 
 CPU = "sys/devices/system/cpu"
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from suite.report.flags import LATENCY, STATUS, Flag
+from suite.report.badges import LATENCY, STATUS, Flag
 from suite.report.format import fmt_ms
 from suite.report.table import Column, Row, Table, interval_text, md_escape, plain_text, sort_key
 

@@ -88,9 +88,9 @@ def test_the_run_never_imports_the_file_and_each_case_imports_it_once(tmp_path):
 
 def test_a_model_declaring_8x8_inputs_sweeps_from_its_declared_size(tmp_path):
     """Digits-sized models: the declared input shape bounds the sweep, not a fixed 32-pixel minimum."""
-    from suite.config import build_config
+    from suite.config.bench_config import build_config
     from suite.errors import BenchError
-    from suite.plan import plan_cases
+    from suite.plan.sweep import plan_cases
 
     path = tmp_path / "digits.py"
     path.write_text("import torch\nINPUT_SHAPE = (1, 8, 8)\ndef create_model():\n"

@@ -7,7 +7,7 @@ import re
 
 from report_builders import case, env, run, steady
 
-from suite.report.flags import compute_flags
+from suite.report.badges import compute_flags
 from suite.report.merge import merge_results
 from suite.results.io import load_results, save_results
 

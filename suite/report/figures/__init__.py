@@ -15,9 +15,9 @@ Heavy imports (matplotlib) happen inside the functions.
 
 from __future__ import annotations
 
-from suite.report.figures import cross_model, per_model, pool, study
-from suite.report.figures.base import Ctx, FigureOut, FigureSpec
-from suite.report.flags import Flag
+from suite.report.figures import accuracy_vs_cost, cross_model, per_model, pool
+from suite.report.figures.common import Ctx, FigureOut, FigureSpec
+from suite.report.badges import Flag
 from suite.report.merge import ReportData
 
 __all__ = ["FIGURES", "FIRST_N_ITERATIONS", "FigureOut", "FigureSpec", "build_figures"]
@@ -37,11 +37,11 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("energy-vs-latency", cross_model.energy_vs_latency, cost=1),
     FigureSpec("achieved-flops", cross_model.achieved_flops, cost=1),
     FigureSpec("roofline", cross_model.roofline, cost=1),
-    # The "Accuracy vs efficiency" section's figures (suite.report.study.FIGURE_IDS: shown there).
-    FigureSpec("study-flops-accuracy", study.flops_vs_accuracy, cost=2),
-    FigureSpec("study-latency-accuracy", study.latency_vs_accuracy, cost=2),
-    FigureSpec("study-flops-latency", study.flops_vs_latency, cost=2),
-    FigureSpec("study-pareto", study.pareto, cost=3),
+    # The "Accuracy vs efficiency" section's figures (suite.report.study_points.FIGURE_IDS: shown there).
+    FigureSpec("study-flops-accuracy", accuracy_vs_cost.flops_vs_accuracy, cost=2),
+    FigureSpec("study-latency-accuracy", accuracy_vs_cost.latency_vs_accuracy, cost=2),
+    FigureSpec("study-flops-latency", accuracy_vs_cost.flops_vs_latency, cost=2),
+    FigureSpec("study-pareto", accuracy_vs_cost.pareto, cost=3),
 )
 
 

@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterable
 
 from suite.report.backends import backend_order, backend_style
-from suite.report.figures.base import Ctx, FigureOut
+from suite.report.figures.common import Ctx, FigureOut
 from suite.report.format import short_name
 from suite.report.merge import Device, ModelInfo
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from suite.report.flags import STATUS
+from suite.report.badges import STATUS
 from suite.results.fairness import judge
 from suite.report.format import DASH, fmt_bytes, fmt_count, fmt_size
 from suite.report.merge import ReportData

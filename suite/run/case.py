@@ -1,0 +1,432 @@
+"""Measure one case: build, count, time, (energy), memory -> CaseResult.
+
+Runs inside a worker process (see runner.py) or inline. Never prints; never renders.
+Failures inside the case become a failed CaseResult with the error, never an exception.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from suite.config.bench_config import BenchConfig
+from suite.errors import BenchError, CaseError
+from suite.plan.sweep import PlannedCase
+from suite.results.flags import flag, unique
+from suite.metrics.memory import model_bytes
+from suite.results.schema import CaseResult, ErrorInfo, FlopStats, MemoryStats, ParamStats, RuntimeSettings, utc_now
+
+FLOP_NOTE_REAL = "counted on the real model (meta-device counting failed)"
+
+
+@dataclass
+class CaseContext:
+    """What the runner hands a worker besides the case: config and shared measurements."""
+
+    config: BenchConfig
+    idle_baseline: Any = None  # suite.energy.IdleBaseline, measured by the runner
+    meter_probe: Any = None  # suite.energy.MeterProbe: the meter the runner probed once for the whole run
+    repeat: int = 0  # which of the case's worker processes this is (--repeats)
+    repeats: int = 1
+    peaks: list[Any] = field(default_factory=list)  # DevicePeaks measured once per run (the roofs)
+
+    def peaks_for(self, device: str, threads: int) -> Any:
+        """The ceilings measured for `device` with `threads` (a GPU's do not depend on threads)."""
+        want = None if device.startswith("cuda") else threads
+        return next((p for p in self.peaks if p.device == device and p.threads == want), None)
+
+
+def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
+    """One case on its own: prepare, time, then energy, profile, dataset pass."""
+    case = CaseRun(planned, ctx)
+    if case.attempt(case.prepare) and case.attempt(case.time_alone):
+        case.attempt(case.finish)
+    case.close()
+    return case.result()
+
+
+def run_group(planned: list[PlannedCase], ctx: CaseContext) -> list[CaseResult]:
+    """The backends of one model x batch x size in one process: each prepared once and kept warm,
+    timed in alternating rounds (suite.metrics.interleave), then each one's energy window, profile
+    and dataset pass on its own. A backend that fails fails only its own case.
+
+    At every switch from one backend to the next, that backend's runtime is quiesced and the
+    worker settles (suite.metrics.settle). The group's worker holds every backend at once, so its
+    peak memory is no backend's: each case's memory is measured alone (`memory_alone`, in a worker
+    of its own, by suite.run.group) and none is taken from here."""
+    from suite.metrics.interleave import Timed, interleave
+    from suite.metrics.settle import method as settle_method
+    from suite.metrics.settle import settle
+
+    if len(planned) == 1:
+        return [run_case(planned[0], ctx)]
+    cases = [CaseRun(p, ctx, memory=False) for p in planned]
+    ready = [c for c in cases if c.attempt(c.prepare)]
+    timed = [Timed(name=c.spec.backend, fn=c.forward, items_per_call=c.spec.batch_size, threads=c.spec.threads,
+                   synchronized=c.prepared.synchronized, context=c.prepared.context, quiesce=c.quiesce) for c in ready]
+    if timed:
+        out = interleave(timed, ctx.config.timing)
+        for c in ready:
+            name = c.spec.backend
+            c.phases["warmup"] = out.warmup_s.get(name, 0.0)
+            c.phases["sampling"] = out.sampling_s  # the rounds, shared by the group
+            c.note_between_blocks(settle_method(), out.unsettled.get(name, 0), out.rewarm.get(name, 0))
+            if name in out.errors:
+                exc = out.errors[name]
+                c.attempt(lambda exc=exc: _reraise(exc))
+            else:
+                c.result_fields["latency"] = out.results[name]
+    for c in ready:
+        if c.error is None:
+            # the energy window, profile and dataset pass each start on a settled worker too
+            for other in ready:
+                other.quiesce()
+            settle()
+            c.attempt(c.finish)
+    for c in cases:
+        c.close()
+    return [c.result() for c in cases]
+
+
+MEMORY_CALLS = 6  # the cold call and a settle window's worth of warm ones: where a forward's peak is
+
+
+def memory_alone(planned: PlannedCase, ctx: CaseContext) -> MemoryStats | ErrorInfo:
+    """An interleaved case's peak memory as if its backend ran alone: in the calling process (a
+    short worker of its own), the case's build, counts and prepare exactly as `run_case` does
+    them, then MEMORY_CALLS forward calls. The error instead when a step fails."""
+    case = CaseRun(planned, ctx)
+    if case.attempt(case.prepare):
+        case.attempt(case.call_for_memory)
+    case.close()
+    if case.error is not None and case.error.kind != "parity":
+        return case.error
+    memory = case.result_fields.get("memory")
+    if memory is None:
+        return ErrorInfo(kind="exception", message="no memory figure was taken")
+    return memory.model_copy(update={"scope": "alone", "calls": MEMORY_CALLS})
+
+
+def _reraise(exc: BaseException) -> None:
+    raise exc
+
+
+class CaseRun:
+    """One case's measurement in phases (prepare, time, finish), each timed into `phases`, its
+    failure turned into the case's status and error instead of an exception."""
+
+    def __init__(self, planned: PlannedCase, ctx: CaseContext, memory: bool = True):
+        self.planned, self.ctx, self.spec = planned, ctx, planned.spec
+        self.memory = memory  # False: the process holds other cases too (interleaved): its peak is not this one's
+        self.started = utc_now()
+        self.t0 = time.perf_counter()
+        self.result_fields: dict[str, Any] = {"flags": []}
+        self.phases: dict[str, float] = {}
+        self.status = "ok"
+        self.error: ErrorInfo | None = None
+        self.prepared: Any = None
+        self.inputs: Any = None
+        self.model: Any = None
+        self.torch: Any = None
+        self.rss: Any = None
+        self.traffic: Any = None  # bytes one forward moves (suite.metrics.roofline), for the roofline
+
+    def attempt(self, step: Any) -> bool:
+        try:
+            step()
+            return True
+        except CaseError as exc:
+            self.status, self.error = "failed", ErrorInfo(kind=exc.kind, message=str(exc),
+                                                          traceback=traceback.format_exc())
+        except BenchError as exc:
+            self.status, self.error = "failed", ErrorInfo(kind="input", message=str(exc))
+        except MemoryError as exc:
+            self.status, self.error = "failed", ErrorInfo(kind="oom", message=f"out of memory: {exc}")
+        except Exception as exc:  # a case must never crash the run
+            msg = f"{type(exc).__name__}: {exc}"
+            # CUDA says "out of memory"; torch's CPU allocator "can't allocate memory" (ENOMEM, e.g.
+            # past worker_memory_limit_mb).
+            low = str(exc).lower()
+            kind = "oom" if "out of memory" in low or "allocate memory" in low else "exception"
+            self.status, self.error = "failed", ErrorInfo(kind=kind, message=msg[:2000],
+                                                          traceback=traceback.format_exc())
+        return False
+
+    def forward(self) -> Any:
+        return self.prepared.run(self.inputs)
+
+    def quiesce(self) -> None:
+        """The backend's declared quiesce function (suite.backends.BackendInfo.quiesce), if any."""
+        from suite.backends import quiesce_hook
+
+        hook = quiesce_hook(self.spec.backend)
+        if hook is not None and self.prepared is not None:
+            hook(self.prepared)
+
+    def note_between_blocks(self, settle_method: str, unsettled: int, rewarm: int = 0) -> None:
+        """Record how the worker handed the cores over after this backend's blocks, and what its
+        blocks began with."""
+        from suite.backends import backend_info
+
+        hook = backend_info(self.spec.backend).quiesce
+        how = (f"quiesced by {hook}, then " if hook else "") + settle_method
+        if rewarm:
+            how += f"; each of its blocks began with {rewarm} untimed call(s)"
+        runtime = self.result_fields.get("runtime") or RuntimeSettings(runtime=f"{self.spec.backend} (no settings reported)")
+        self.result_fields["runtime"] = runtime.model_copy(update={"between_blocks": how})
+        if unsettled:
+            from suite.metrics.settle import MAX_SETTLE_S
+
+            self.result_fields["flags"].append(flag("unsettled", (
+                f"after {unsettled} of its blocks a thread of the worker still ran {MAX_SETTLE_S * 1e3:g} ms later, "
+                "when the next backend's block began")))
+
+    def call_for_memory(self) -> None:
+        with self.prepared.context():
+            for _ in range(MEMORY_CALLS):
+                self.forward()
+
+    def _phase(self, name: str, t0: float) -> None:
+        self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - t0
+
+    def prepare(self) -> None:
+        from suite.backends import backend_info, prepare_backend
+        from suite.backends.protocol import PrepareRequest
+        from suite.backends.eager import torch_backends_of
+        from suite.models.inputs import make_inputs
+        from suite.metrics.memory import PeakRSS
+
+        config, spec, planned, result = self.ctx.config, self.spec, self.planned, self.result_fields
+        t = time.perf_counter()
+        entry = planned.entry()
+        if entry.builder is not None or spec.device != "cpu":
+            import torch
+
+            self.torch = torch
+            torch.manual_seed(config.seed)
+            torch.set_num_threads(spec.threads)
+        self.rss = PeakRSS().__enter__()
+        model = entry.build(planned.choice.pretrained) if entry.builder is not None else None
+        if model is not None and planned.choice.weights:
+            from suite.models.weights import check_weights_file, load_weights
+
+            load_weights(model, check_weights_file(planned.choice.weights, planned.choice.name))
+        self.model = model
+        self.inputs = inputs = make_inputs(entry.input_spec, spec.batch_size, spec.input_size, config.seed, spec.device)
+        self._phase("build", t)
+        t = time.perf_counter()
+        if model is not None:
+            result["params"], result["flops"] = static_metrics(model, inputs, spec.batch_size)
+            self.traffic = static_traffic(model, inputs) if result["flops"] is not None else None
+        elif entry.path:
+            from suite.backends.ort.graph_params import onnx_param_stats
+
+            result["params"] = onnx_param_stats(entry.path)
+        self._phase("flops", t)
+        t = time.perf_counter()
+        req = PrepareRequest(
+            model=model, entry=entry, inputs=inputs, device=spec.device, threads=spec.threads,
+            options=config.options_for(backend_info(spec.backend).options_key),
+            parity_tolerance=config.parity_tolerance,
+        )
+        self.prepared = prepared = prepare_backend(spec.backend, req)
+        self._phase("prepare", t)  # export (or compile) and the parity check
+        self.entry = entry
+        result["export"] = prepared.export
+        result["parity"] = prepared.parity
+        result["flags"].extend(flag("backend_note", note) for note in prepared.flags)
+        result["torch_backends"] = torch_backends_of(prepared)
+        result["runtime"] = prepared.runtime_settings()
+
+    def time_alone(self) -> None:
+        from suite.metrics.latency import time_forward
+
+        config, spec = self.ctx.config, self.spec
+        with self.prepared.context():
+            result = time_forward(self.forward, items_per_call=spec.batch_size, policy=config.timing,
+                                  threads=spec.threads, synchronized=self.prepared.synchronized,
+                                  phases=self.phases)
+        self.result_fields["latency"] = result
+
+    def finish(self) -> None:
+        """Energy, profile and dataset pass, each in its own window after the timed figures."""
+        from suite.metrics.latency import latency_flags
+
+        config, prepared, result = self.ctx.config, self.prepared, self.result_fields
+        if self.ctx.repeat > 0:  # energy, profile and dataset pass once per case: in its first process
+            return
+        with prepared.context():
+            if config.energy.enabled:
+                t = time.perf_counter()
+                _measure_energy(prepared, self.inputs, self.spec.batch_size, self.ctx, result, self.phases)
+                self._phase("energy", t)
+            if config.profile.enabled:  # its own window, after every timed figure
+                from suite.profiling import profile_for_case
+
+                t = time.perf_counter()
+                result["profile"], more = profile_for_case(prepared, self.inputs, config.profile, result.get("flops"))
+                result["flags"].extend(more)
+                self._phase("profile", t)
+            if self.planned.evaluates and config.dataset is not None:
+                t = time.perf_counter()
+                try:
+                    result["accuracy"] = _evaluate(prepared, self.entry, self.planned, config, result["flags"])
+                except Exception as exc:  # one rule: the timings stand, the accuracy fails, saying why
+                    result["flags"].append(flag("accuracy_failed", accuracy_failure(exc)))
+                self._phase("dataset", t)
+        if self.ctx.repeats == 1:  # with repeats, from the pooled samples (suite.run.repeats)
+            result["flags"].extend(latency_flags(result["latency"], config.timing))
+
+    def close(self) -> None:
+        if self.prepared is not None:
+            self.prepared.close()
+            self.prepared = None
+        if self.rss is None:
+            return
+        rss, self.rss = self.rss, None
+        rss.__exit__(None, None, None)
+        if not self.memory or (self.error is not None and self.error.kind != "parity"):
+            return
+        device_peak = None
+        if self.torch is not None and self.spec.device.startswith("cuda"):
+            device_peak = int(self.torch.cuda.max_memory_allocated())
+        self.result_fields["memory"] = MemoryStats(
+            rss_before_bytes=rss.before, rss_peak_bytes=rss.peak, rss_peak_delta_bytes=rss.peak - rss.before,
+            model_bytes=model_bytes(self.model) if self.model is not None else None, device_peak_bytes=device_peak,
+            method=rss.method, scope="case",
+        )
+
+    def result(self) -> CaseResult:
+        fields = dict(self.result_fields)
+        parity = fields.get("parity")
+        if self.error is None and parity is not None and not parity.passed:
+            self.status = "parity_failed"
+            self.error = ErrorInfo(kind="parity", message=parity_message(self.spec.backend, parity))
+        fields["flags"] = unique(fields["flags"])
+        flops, latency = fields.get("flops"), fields.get("latency")
+        if flops is not None and flops.flops > 0 and latency is not None:
+            from suite.metrics.roofline import roofline_for
+
+            fields["roofline"] = roofline_for(flops.flops, self.traffic, latency.summary.median_ms,
+                                              self.ctx.peaks_for(self.spec.device, self.spec.threads),
+                                              self.spec.backend)
+        return CaseResult(spec=self.spec, id=self.spec.case_id, status=self.status, error=self.error,
+                          started_at=self.started, duration_s=time.perf_counter() - self.t0,
+                          phases_s={k: round(v, 6) for k, v in self.phases.items()}, **fields)
+
+
+def parity_message(backend: str, parity: Any) -> str:
+    if parity.non_finite:
+        return (f"the outputs of {backend} and {parity.reference_backend} on the parity inputs hold "
+                f"{parity.non_finite} NaN or infinite value(s) between them: nothing shows that {backend} computes "
+                f"the model (check the weights); {backend} numbers for this case are not trustworthy")
+    return (f"{backend} output differs from {parity.reference_backend}: max relative error "
+            f"{parity.max_rel_error:.3g} > tolerance {parity.tolerance:.3g}; {backend} numbers for "
+            "this case are not trustworthy")
+
+
+def _evaluate(prepared: Any, entry: Any, planned: PlannedCase, config: BenchConfig, flags: list[Any]) -> Any:
+    """The dataset pass, after the timed loop and the energy window (it never perturbs them)."""
+    from suite.data import load_dataset
+    from suite.run.evaluation import evaluate_dataset
+
+    d = config.dataset
+    from suite.models.user_file import file_module
+
+    dataset = load_dataset(d.spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns,
+                           user_module=file_module(entry))
+    return evaluate_dataset(prepared, entry, dataset, planned.spec, device=planned.spec.device, warnings=flags)
+
+
+def accuracy_failure(exc: BaseException) -> str:
+    """Why a dataset pass failed, in one sentence: the suite's own errors as they are worded,
+    anything else (a pydantic or numpy error from a strange output) with its type."""
+    if isinstance(exc, (CaseError, BenchError)):
+        return str(exc)
+    return f"the dataset pass failed: {type(exc).__name__}: {' '.join(str(exc).split())[:500]}"
+
+
+def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: CaseContext, result: dict[str, Any],
+                    phases: dict[str, float] | None = None) -> None:
+    """Energy in its own window; a meter failure marks only the energy as failed."""
+    try:
+        from suite import energy
+    except ImportError:  # energy package not available in this build
+        return
+    opts = ctx.config.energy
+    meter = None
+    try:
+        t = time.perf_counter()
+        meter = energy.select_meter(opts)  # the runner's probe, handed over (MeterProbe): no re-probing
+        if phases is not None:
+            phases["meter_probe"] = time.perf_counter() - t
+        res, flags = energy.measure_energy(lambda: prepared.run(inputs), items, meter, opts, ctx.idle_baseline)
+        result["energy"] = res
+        result["carbon"] = energy.carbon_for(res, opts)
+        result["flags"].extend(flags)
+    except Exception as exc:  # MeterError and anything else: latency stands
+        result["energy_error"] = ErrorInfo(kind="energy", message=f"{type(exc).__name__}: {exc}")
+        result["flags"].append(flag("energy_failed", f"energy not measured: {type(exc).__name__}: {exc}"))
+    finally:
+        if meter is not None:
+            meter.close()  # NVML shutdown, jtop disconnect
+
+
+def meta_copy(model: Any) -> Any:
+    """A copy of `model` on the meta device, made without copying a single weight: every parameter
+    and buffer is swapped for a meta tensor during the copy (tied ones stay tied). A plain
+    deepcopy would hold a second full set of weights and show up in the case's peak memory."""
+    import torch
+
+    memo: dict[int, Any] = {}
+    for p in model.parameters():
+        memo[id(p)] = torch.nn.Parameter(p.detach().to("meta"), requires_grad=p.requires_grad)
+    for b in model.buffers():
+        memo[id(b)] = b.detach().to("meta")
+    return copy.deepcopy(model, memo).to("meta")
+
+
+def static_traffic(model: Any, inputs: dict[str, Any]) -> Any:
+    """Bytes one forward moves (suite.metrics.roofline's traffic model), counted on a meta-device
+    copy, else (an operator without a meta kernel, as for FLOPs) on the real model; None when
+    neither forward runs."""
+    from suite.models.inputs import call_model, meta_inputs
+    from suite.metrics.roofline import count_traffic
+
+    try:
+        meta_model = meta_copy(model)
+        m_inputs = meta_inputs(inputs)
+        return count_traffic(meta_model, lambda: call_model(meta_model, m_inputs))
+    except Exception:
+        pass
+    try:
+        return count_traffic(model, lambda: call_model(model, inputs))
+    except Exception:
+        return None
+
+
+def static_metrics(model: Any, inputs: dict[str, Any], batch: int) -> tuple[ParamStats | None, FlopStats | None]:
+    """Parameters and FLOPs on a meta-device copy (milliseconds, no real compute); fall back
+    to the real model when an op has no meta kernel."""
+    from suite.models.inputs import call_model, meta_inputs
+    from suite.metrics.flops import count_flops
+    from suite.metrics.params import count_params
+
+    try:
+        meta_model = meta_copy(model)
+        m_inputs = meta_inputs(inputs)
+        params = count_params(meta_model, lambda: call_model(meta_model, m_inputs), strict=True)
+        flops = count_flops(meta_model, lambda: call_model(meta_model, m_inputs), items=batch)
+        return params, flops
+    except Exception:
+        pass
+    params = count_params(model, lambda: call_model(model, inputs))  # warns, never raises, on a failed forward
+    try:
+        flops = count_flops(model, lambda: call_model(model, inputs), items=batch)
+        flops = flops.model_copy(update={"note": FLOP_NOTE_REAL})
+    except Exception:
+        flops = None  # parameters stand even when FLOPs cannot be counted
+    return params, flops

@@ -1,0 +1,157 @@
+"""Worker processes: the forkserver every case and every look at a user's file runs in, and
+a small runner for short jobs with a time limit (`run_isolated`).
+
+The forkserver has already imported torch (Linux), so a worker starts in milliseconds in a
+clean process; elsewhere workers are spawned. A worker ignores Ctrl-C (the parent decides),
+and dies with the forkserver when the run itself is killed. A leaf module (it imports no other
+suite module at import time), so that model resolution can use it without a cycle.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# scipy.stats: the timed loop computes CIs with it; imported in a worker it would add ~40 MB to one
+# case's peak memory and not to another's (a memory figure measured without a timed loop).
+PRELOAD = ["torch", "torchvision", "scipy.stats", "suite.run.case"]
+
+
+_CONTEXT: Any = None
+
+
+def mp_context() -> Any:
+    global _CONTEXT
+    if _CONTEXT is None:
+        if sys.platform.startswith("linux"):
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload([m for m in PRELOAD if importlib.util.find_spec(m.split(".")[0]) is not None])
+            _start_forkserver_ignoring_ctrl_c()
+        else:
+            ctx = mp.get_context("spawn")
+        _CONTEXT = ctx
+    return _CONTEXT
+
+
+def _start_forkserver_ignoring_ctrl_c() -> None:
+    """Start the forkserver with SIGINT ignored, which it (and every worker) inherits across
+    exec. Otherwise a Ctrl-C in the first seconds of a run, while it imports torch, kills it
+    with a KeyboardInterrupt traceback on the terminal. The parent ignores SIGINT only for
+    the fork+exec itself (milliseconds): the import happens in the forkserver afterwards."""
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+
+def kill_process(proc: Any) -> None:
+    if proc.pid is None:  # never started
+        return
+    if proc.is_alive():
+        proc.kill()
+    proc.join(timeout=10)
+
+
+def exit_with_parent() -> None:
+    """Have the kernel SIGKILL this worker when its parent (the forkserver) dies: when the run
+    is killed, the forkserver exits, and no orphaned case keeps the CPU busy for an hour.
+
+    The forkserver exits once no process holds the write end of its "alive" pipe, and every
+    worker inherits one (for forkservers of its own, which a case never needs): a hung
+    worker would keep the forkserver, and so itself, alive. So the worker closes it."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        from multiprocessing import forkserver
+
+        server = forkserver._forkserver  # CPython 3.10-3.13: one per process
+        if server._forkserver_alive_fd is not None:
+            os.close(server._forkserver_alive_fd)
+            server._forkserver_alive_fd = None
+    except (AttributeError, OSError):
+        pass
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:  # best effort: an exotic libc only loses this safety net
+        pass
+
+
+@dataclass
+class IsolatedOutcome:
+    messages: list[Any] = field(default_factory=list)  # what the target sent, in order
+    exitcode: int | None = None
+    timed_out: bool = False
+
+
+def run_isolated(target: Callable[..., None], args: tuple[Any, ...], timeout_s: float,
+                 name: str = "bench-worker") -> IsolatedOutcome:
+    """Run `target(send, *args)` in a worker process (the cases' forkserver) for at most
+    `timeout_s`: `send` passes picklable messages back. A target that finishes by sending a
+    message whose first item is "ok" or "error" is done; one that dies, exits or hangs is
+    reported by its exit code or `timed_out`, never by an exception here. `target` must be
+    importable by name (a module-level function)."""
+    mpc = mp_context()
+    parent, child = mpc.Pipe(duplex=False)
+    proc = mpc.Process(target=_isolated_main, args=(child, target, args), name=name)
+    out = IsolatedOutcome()
+    deadline = time.monotonic() + timeout_s
+    try:
+        proc.start()
+        child.close()
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not parent.poll(left):
+                out.timed_out = True
+                break
+            try:
+                message = parent.recv()
+            except EOFError:
+                break
+            out.messages.append(message)
+            if isinstance(message, tuple) and message and message[0] in ("ok", "error"):
+                break
+        proc.join(timeout=0 if out.timed_out else 10)
+        if proc.is_alive():
+            kill_process(proc)
+    except BaseException:
+        kill_process(proc)
+        raise
+    finally:
+        parent.close()
+        child.close()
+    out.exitcode = proc.exitcode
+    return out
+
+
+def _isolated_main(conn: Any, target: Callable[..., None], args: tuple[Any, ...]) -> None:
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    exit_with_parent()
+
+    def send(message: Any) -> None:
+        try:
+            conn.send(message)
+        except OSError:  # the parent stopped waiting
+            pass
+
+    try:
+        target(send, *args)
+    finally:
+        conn.close()
