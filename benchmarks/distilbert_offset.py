@@ -67,9 +67,9 @@ def processes(args) -> None:
     import sys
 
     from suite.config.bench_config import validate_config
-    from suite.run.group import run_in_worker
-    from suite.run.case import CaseContext
     from suite.plan.sweep import plan_cases
+    from suite.run.case import CaseContext
+    from suite.run.group import run_in_worker
 
     cfg = validate_config({"preset": "quick", "models": [args.model], "backends": ["eager"], "batch_sizes": [1],
                            "input_sizes": {"text": [args.size]}, "threads": args.threads,
@@ -98,10 +98,9 @@ def main() -> None:
     import torch
     from torch.utils import benchmark as tb
 
-    from suite.config.bench_config import TimingPolicy
     from suite.machine.environment import default_threads
+    from suite.metrics.latency import TimingPolicy, time_forward
     from suite.models.inputs import make_inputs
-    from suite.metrics.latency import time_forward
     from suite.models.registry import registry
 
     ap = argparse.ArgumentParser()

@@ -28,8 +28,7 @@ def main() -> None:
     import torch
     from torch.utils import benchmark as tb
 
-    from suite.config.bench_config import TimingPolicy
-    from suite.metrics.latency import time_forward
+    from suite.metrics.latency import TimingPolicy, time_forward
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)

@@ -43,8 +43,8 @@ def main() -> int:
 
     sys.path.insert(0, str(ROOT))
     from suite.report import html as report_html
-    from suite.report.figures import build_figures
     from suite.report.badges import compute_flags
+    from suite.report.figures import build_figures
     from suite.report.merge import merge_results
     from suite.report.tables import build_tables
     from suite.results.io import dumps, load_many

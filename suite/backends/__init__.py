@@ -4,7 +4,8 @@ Config, plan, preflight, the case measurement, the report and the CLI read this 
 of them names a backend. A row says how to prepare the backend (a "module:function" imported
 only when a case uses it), what it needs installed, which config section holds its options
 (a frozen pydantic model), whether it can run a model given as an .onnx file, how its runtime is
-quiesced between interleaved blocks, and how it is drawn (display order, line style and marker).
+quiesced between interleaved blocks and called by a bare loop. How a backend is drawn is not here:
+the report reads results files without importing any backend (suite/report/backend_style.py).
 
 Third-party backends register through the `bench.backends` entry point group (as pytest and
 pyperf plugins do): the entry point loads to a `BackendInfo`.
@@ -53,33 +54,27 @@ class BackendInfo:
     # forward through the runtime's own plain API, for `bench audit`'s bare loop in a fresh process
     # (suite/run/bare.py). None: the audit has no bare loop for this backend.
     bare: str | None = None
-    order: int = 100  # position in tables, legends and figures
-    linestyle: Any = "-."  # in figures, where colour marks the device
-    marker: str = "D"
 
 
 BUILTIN: tuple[BackendInfo, ...] = (
     BackendInfo("eager", "suite.backends.eager:prepare", "PyTorch eager, as the model comes (the reference)",
-                requires=("torch",), reference=True, bare="suite.backends.eager:bare", order=0, linestyle="-",
-                marker="o"),
+                requires=("torch",), reference=True, bare="suite.backends.eager:bare"),
     BackendInfo("eager-cl", "suite.backends.eager_cl:prepare",
                 "PyTorch eager in channels_last memory format (4-D image inputs; other models run as eager, "
-                "with a note)", requires=("torch",), bare="suite.backends.eager_cl:bare", order=5, linestyle=(0, (1, 1)),
-                marker="P"),
+                "with a note)", requires=("torch",), bare="suite.backends.eager_cl:bare"),
     BackendInfo("ort", "suite.backends.ort.session:prepare", "ONNX Runtime on an ONNX export (cached)",
                 requires=("onnxruntime", "onnx"), options_key="ort", options="suite.backends.ort.ort_options:OrtOptions",
                 precheck="suite.backends.ort.session:precheck", runs_onnx_files=True,
-                bare="suite.backends.ort.session:bare", order=10, linestyle="--", marker="s"),
+                bare="suite.backends.ort.session:bare"),
     BackendInfo("ort-int8", "suite.backends.ort.session:prepare_int8",
                 "ONNX Runtime on the export quantised to int8 (dynamic, weights per channel)",
                 requires=("onnxruntime", "onnx"), options_key="ort", options="suite.backends.ort.ort_options:OrtOptions",
                 precheck="suite.backends.ort.session:precheck", runs_onnx_files=True,
-                bare="suite.backends.ort.session:bare", order=20, linestyle=":", marker="^"),
+                bare="suite.backends.ort.session:bare"),
     BackendInfo("torch-compile", "suite.backends.torch_compile:prepare",
                 "torch.compile (inductor by default); compile time recorded like export time",
                 requires=("torch",), options_key="torch_compile",
-                options="suite.backends.torch_compile:CompileOptions", bare="suite.backends.torch_compile:bare",
-                order=30, linestyle=(0, (5, 1, 1, 1)), marker="v"),
+                options="suite.backends.torch_compile:CompileOptions", bare="suite.backends.torch_compile:bare"),
 )
 
 
@@ -110,8 +105,9 @@ def _plugins() -> tuple[BackendInfo, ...]:
 
 
 def backends() -> dict[str, BackendInfo]:
-    """Every backend by name, built-in first, in display order. A plugin cannot replace a
-    built-in backend (a results file's 'eager' must mean one thing)."""
+    """Every backend by name: the built-in ones in the table's order, then the plugins' in the order
+    they load. A plugin cannot replace a built-in backend (a results file's 'eager' must mean one
+    thing). How the report draws a backend is the report's own table (suite/report/backend_style.py)."""
     table = {b.name: b for b in BUILTIN}
     for info in _plugins():
         if info.name in table:
@@ -119,7 +115,7 @@ def backends() -> dict[str, BackendInfo]:
 
             raise BenchError(f"The backend plugin '{info.name}' uses the name of a built-in backend; rename it")
         table[info.name] = info
-    return dict(sorted(table.items(), key=lambda kv: (kv[1].order, kv[0])))
+    return table
 
 
 def builtin_names() -> list[str]:
@@ -156,18 +152,6 @@ def option_models() -> dict[str, type]:
             out[info.options_key] = load_target(info.options)
     return out
 
-
-def display_order(name: str) -> tuple[int, str]:
-    """Sort key for a backend name as stored in a results file (unknown names sort last)."""
-    info = backends().get(name) if name else None
-    return (info.order if info is not None else 1000, name or "")
-
-
-def style(name: str) -> tuple[Any, str]:
-    """(matplotlib line style, marker) of a backend in figures: told apart without colour,
-    which marks the device. Unknown names (a plugin's results without the plugin) share one."""
-    info = backends().get(name)
-    return (info.linestyle, info.marker) if info is not None else ("-.", "D")
 
 
 def prepare_backend(name: str, req: PrepareRequest) -> Prepared:

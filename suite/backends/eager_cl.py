@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from suite.backends.protocol import PrepareRequest
 from suite.backends.eager import EagerBackend
+from suite.backends.protocol import PrepareRequest
 from suite.errors import BenchError
 
 NOT_IMAGE_NOTE = ("eager-cl: the model has no 4-D image input, so channels_last does not apply; it ran as plain "

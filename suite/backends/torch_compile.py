@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from suite.backends.protocol import PrepareRequest
 from suite.backends.eager import EagerBackend
+from suite.backends.protocol import PrepareRequest
 from suite.errors import BenchError, CaseError
 from suite.results.schema import ExportInfo, RuntimeSettings
 

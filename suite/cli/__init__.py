@@ -29,8 +29,16 @@ def _root(
 
 
 def _register_commands() -> None:
-    from suite.cli import (audit_command, cache_command, container_commands, info_commands, peak_command,
-                           report_commands, run_command, verify_command)
+    from suite.cli import (
+        audit_command,
+        cache_command,
+        container_commands,
+        info_commands,
+        peak_command,
+        report_commands,
+        run_command,
+        verify_command,
+    )
 
     for module in (run_command, info_commands, report_commands, cache_command, container_commands, verify_command,
                    peak_command, audit_command):

@@ -27,11 +27,17 @@ def register(app: typer.Typer) -> None:
         worker, a bare loop in a fresh process) and say whether sharing a worker changes its figures."""
         import tempfile
 
-        from suite.run.audit import DEFAULT_MODELS, AuditRequest, cache_dir, run_audit, save
         from suite.cli.console import stderr_console, stdout_console
         from suite.cli.run_command import _csv
         from suite.machine.environment import default_threads
         from suite.plan.preflight import check_threads
+        from suite.run.audit import (
+            DEFAULT_MODELS,
+            AuditRequest,
+            cache_dir,
+            run_audit,
+            save,
+        )
 
         n = threads or default_threads()
         check_threads(n)

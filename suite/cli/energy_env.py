@@ -10,8 +10,8 @@ def meter_table(opts=None) -> list[dict[str, str]]:
     """One row per meter in auto-selection order; the meter `auto` would pick is marked
     "yes (auto)", a meter named in the options "yes (selected)". `opts` is a
     suite.config.bench_config.EnergyConfig (default options when None)."""
-    from suite.config.bench_config import EnergyConfig
     from suite.energy import canonical_meter_name, describe_meters
+    from suite.energy.options import EnergyConfig
 
     opts = opts if opts is not None else EnergyConfig()
     chosen = canonical_meter_name(opts.meter)

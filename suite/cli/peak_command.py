@@ -20,8 +20,8 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from suite.cli.console import stderr_console, stdout_console
-        from suite.machine.environment import default_threads
         from suite.errors import BenchError
+        from suite.machine.environment import default_threads
         from suite.metrics.peak import cache_dir, peaks_in_worker
         from suite.plan.preflight import check_threads
 

@@ -47,7 +47,9 @@ def print_accuracy_notes(console: Any, run: Any) -> None:
     accuracy that failed or needs care, with the reason, once per reason (README: the rule)."""
     from rich.markup import escape
 
-    from suite.data.dataset import shown  # a path from a file name that is not UTF-8 must still print
+    from suite.data.dataset import (
+        shown,  # a path from a file name that is not UTF-8 must still print
+    )
 
     seen: set[tuple[Any, ...]] = set()
     for c in run.cases:

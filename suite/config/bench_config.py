@@ -12,16 +12,33 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from suite.data.dataset import DatasetConfig
+from suite.energy.options import EnergyConfig
 from suite.errors import ConfigError
-from suite.config.options import DatasetConfig, EnergyConfig, Frozen, MonitorConfig, ProfileConfig, TimingPolicy
+from suite.machine.monitor.watch import MonitorConfig
+from suite.metrics.latency import TimingPolicy
+from suite.profiling import ProfileConfig
 
-__all__ = ["BenchConfig", "DatasetConfig", "EnergyConfig", "ModelChoice", "MonitorConfig", "ProfileConfig",
-           "TimingPolicy", "build_config", "validate_config"]
+__all__ = ["BenchConfig", "ModelChoice", "build_config", "validate_config"]
 
 PRESETS = ("quick", "lab", "lab2")
 SIZE_KEYS = ("*", "image", "text", "audio", "multimodal", "other")
+
+
+class Frozen(BaseModel):
+    # No inf/NaN anywhere (TOML and YAML can write them): an infinite timeout or time cap
+    # would hang a run, and NaN passes every `> 0` check by comparing False. Each package's own
+    # section (TimingPolicy, EnergyConfig, MonitorConfig, ProfileConfig, DatasetConfig) says the same.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ModelChoice(Frozen):

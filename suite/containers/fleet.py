@@ -42,8 +42,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from suite.containers.connection import EngineConnection, connect_engine, redact_url, resolve_connection
-from suite.containers.platform import FLAVOURS, MeterAccess, Mount, meter_access, platform_from_engine
+from suite.containers.connection import (
+    EngineConnection,
+    connect_engine,
+    redact_url,
+    resolve_connection,
+)
+from suite.containers.platform import (
+    FLAVOURS,
+    MeterAccess,
+    Mount,
+    meter_access,
+    platform_from_engine,
+)
 from suite.errors import BenchError, ConfigError
 
 HostStatus = Literal["ok", "failed", "unreachable", "error"]
@@ -305,7 +316,13 @@ def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_
     from suite.containers.calls import RETRIES, call
     from suite.containers.connection import engine_client
     from suite.containers.container import run_container
-    from suite.containers.images import DockerError, build_image, image_exists, image_tag, ship_image
+    from suite.containers.images import (
+        DockerError,
+        build_image,
+        image_exists,
+        image_tag,
+        ship_image,
+    )
 
     conn: EngineConnection | None = None
 

@@ -7,7 +7,29 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from suite.errors import ConfigError
+
+
+class DatasetConfig(BaseModel):
+    """Real evaluation data (`--dataset`, `[dataset]`): accuracy beside efficiency."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # no inf/NaN: a NaN passes every `> 0` check
+
+    spec: str = Field(min_length=1, description="digits | imagefolder:DIR | npz:FILE | hf-disk:DIR | user")
+    limit: int | None = Field(None, ge=1, description="a seeded, stratified subset of at most this many samples")
+    split: str | None = Field(None, description="the split to evaluate (digits: test; hf-disk: test/validation)")
+    columns: dict[str, str] = Field(default_factory=dict, description="hf-disk column names: image, label")
+
+    @field_validator("spec")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        try:
+            parse_dataset_spec(v)
+        except ConfigError as exc:  # pydantic reports a ValueError under the field's name
+            raise ValueError(str(exc)) from None
+        return v
 
 KINDS = ("digits", "imagefolder", "npz", "hf-disk", "user")
 TASKS = ("classification", "segmentation", "custom")

@@ -10,8 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from suite.data.dataset import Dataset, DatasetSpec, parse_dataset_spec, shown, stratified_subset
+from suite.data.dataset import (
+    Dataset,
+    DatasetSpec,
+    parse_dataset_spec,
+    shown,
+    stratified_subset,
+)
 from suite.errors import ConfigError
+from suite.models.digits import (
+    DIGITS_SPLIT_SEED,
+    DIGITS_TEST_FRACTION,
+    digits_arrays,
+)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 WNID = re.compile(r"^n\d{8}$")
@@ -19,8 +30,6 @@ IMAGENET_CLASSES = 1000
 # Files that list the 1000 ImageNet WordNet ids in class-index order (ILSVRC devkit, Kaggle).
 WNID_LISTS = ("LOC_synset_mapping.txt", "synset_words.txt", "imagenet_wnids.txt", "wnids.txt")
 
-DIGITS_TEST_FRACTION = 0.4
-DIGITS_SPLIT_SEED = 0
 
 
 def load_dataset(spec: str | DatasetSpec, *, limit: int | None = None, seed: int = 0, split: str | None = None,
@@ -50,33 +59,6 @@ def load_dataset(spec: str | DatasetSpec, *, limit: int | None = None, seed: int
 # --------------------------------------------------------------------------- digits
 
 
-def digits_split() -> tuple[Any, Any]:
-    """Indices of scikit-learn's digits into a training and a held-out evaluation split
-    (stratified, seeded): the models trained here see only the first, accuracy uses only the second."""
-    import numpy as np
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    y = load_digits().target
-    train, test = train_test_split(np.arange(len(y)), test_size=DIGITS_TEST_FRACTION, stratify=y,
-                                   random_state=DIGITS_SPLIT_SEED)
-    return np.sort(train), np.sort(test)
-
-
-def digits_arrays(split: str) -> tuple[Any, Any]:
-    """(images N x 8 x 8 float32 in [0, 1], labels) of one split ("train", "test" or "all")."""
-    import numpy as np
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    images = (d.images / 16.0).astype(np.float32)  # the pixel values are counts 0..16
-    if split == "all":
-        return images, d.target.astype(np.int64)
-    train, test = digits_split()
-    if split not in ("train", "test"):
-        raise ConfigError(f"digits has the splits train, test and all; got '{split}'")
-    idx = train if split == "train" else test
-    return images[idx], d.target[idx].astype(np.int64)
 
 
 def digits(split: str) -> Dataset:

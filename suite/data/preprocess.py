@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from suite.errors import BenchError
+from suite.models.inputs import image_channels
 
 RESIZE_METHODS = ("area", "bilinear", "nearest", "center-crop")
 CROP_FRACTION = 0.875
@@ -101,11 +102,6 @@ def preprocess(images: Sequence[Any], prep: Preprocessing) -> Any:
     std = torch.tensor(prep.std, dtype=torch.float32).view(1, -1, 1, 1)
     return (batch - mean) / std
 
-
-def image_channels(spec: Any) -> int:
-    """The channels an image model's first input takes (N x C x H x W), 3 when it does not say."""
-    shape = spec.tensors[0].shape if spec.tensors else ()
-    return shape[1] if len(shape) == 4 and isinstance(shape[1], int) else 3
 
 
 def model_preprocessing(entry: Any, size: int, method: str) -> Preprocessing:

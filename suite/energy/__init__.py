@@ -27,6 +27,13 @@ each case:
         meter.close()
 """
 
+from suite.energy.carbon import (
+    GridIntensity,
+    carbon_for,
+    grid_intensity,
+    known_regions,
+    lookup_region,
+)
 from suite.energy.meter import (
     CounterMeter,
     Meter,
@@ -38,15 +45,18 @@ from suite.energy.meter import (
     WindowReading,
     integrate_trace,
 )
-from suite.energy.carbon import (
-    CAR_G_CO2_PER_KM,
-    EQUIVALENTS,
-    SMARTPHONE_G_CO2_PER_CHARGE,
-    GridIntensity,
-    carbon_for,
-    grid_intensity,
-    known_regions,
-    lookup_region,
+from suite.energy.meters import (
+    ENTRY_POINT_GROUP,
+    METER_ORDER,
+    canonical_meter_name,
+    known_meters,
+)
+from suite.energy.select import (
+    MeterStatus,
+    describe_meters,
+    meter_factory,
+    probe_meter,
+    select_meter,
 )
 from suite.energy.window import (
     DRIFT_THRESHOLD,
@@ -60,8 +70,11 @@ from suite.energy.window import (
     measure_idle,
     window_s,
 )
-from suite.energy.meters import ENTRY_POINT_GROUP, METER_ORDER, canonical_meter_name, known_meters
-from suite.energy.select import MeterStatus, describe_meters, meter_factory, probe_meter, select_meter
+from suite.results.equivalents import (
+    CAR_G_CO2_PER_KM,
+    EQUIVALENTS,
+    SMARTPHONE_G_CO2_PER_CHARGE,
+)
 
 __all__ = [
     "CAR_G_CO2_PER_KM",

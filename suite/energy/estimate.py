@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from suite.config.bench_config import EnergyConfig
 from suite.energy.meter import MeterUnavailable, PowerReading, SampledMeter
+from suite.energy.options import EnergyConfig
 
 _LOCK = threading.Lock()
 _SETUP: CodecarbonSetup | None = None

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from suite.config.bench_config import EnergyConfig
 from suite.energy.meter import MeterUnavailable, PowerReading, SampledMeter
+from suite.energy.options import EnergyConfig
 from suite.machine.host import device_model, resolve_root
 
 INPUT_RAILS = ("VIN", "POM_5V_IN", "VDD_IN")  # preference order, after jetson-stats 7.2 total_power()

@@ -11,8 +11,13 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from suite.config.bench_config import EnergyConfig
-from suite.energy.meter import CounterMeter, MeterUnavailable, PowerReading, SampledMeter
+from suite.energy.meter import (
+    CounterMeter,
+    MeterUnavailable,
+    PowerReading,
+    SampledMeter,
+)
+from suite.energy.options import EnergyConfig
 
 # NVML refreshes the energy counter every 10-100 ms depending on the GPU.
 NVML_COUNTER_PERIOD_S = 0.1

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from suite.config.bench_config import EnergyConfig
 from suite.energy.meter import CounterMeter, MeterUnavailable
+from suite.energy.options import EnergyConfig
 from suite.machine.host import resolve_root
 
 POWERCAP_DIR = "sys/class/powercap"

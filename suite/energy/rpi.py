@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
-from suite.config.bench_config import EnergyConfig
 from suite.energy.meter import MeterError, MeterUnavailable, PowerReading, SampledMeter
-from suite.machine.vcgencmd import run_vcgencmd
+from suite.energy.options import EnergyConfig
 from suite.machine.host import find_vcgencmd
+from suite.machine.vcgencmd import run_vcgencmd
 
 _LINE_RE = re.compile(r"^\s*([A-Za-z0-9_]+)_([AV])\s+(current|volt)\((\d+)\)=([-+0-9.eE]+)\s*[AV]?\s*$")
 

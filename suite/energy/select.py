@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from suite.config.bench_config import EnergyConfig
 from suite.energy.meter import Meter, MeterUnavailable
 from suite.energy.meters import METHODS, canonical_meter_name, known_meters
+from suite.energy.options import EnergyConfig
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
-from suite.config.bench_config import EnergyConfig
 from suite.energy.meter import Clock, Meter, MeterError, WindowReading
+from suite.energy.options import EnergyConfig
 from suite.energy.select import select_meter
 from suite.results.flags import flag
 from suite.results.schema import EnergyResult, Flag

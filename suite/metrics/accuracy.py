@@ -139,14 +139,3 @@ def metric_number(got: Any) -> float:
 def _shown(value: Any) -> str:
     text = repr(value)
     return (text[:60] + "...") if len(text) > 60 else f"{text} ({type(value).__name__})"
-
-
-def paired_change(pred_a: list[int], pred_b: list[int], right_a: str, right_b: str) -> tuple[int, int, int, float]:
-    """Two backends scored on the same samples (top-1 predictions and right/wrong per sample):
-    (changed predictions, right only for a, right only for b, exact McNemar p)."""
-    if not (len(pred_a) == len(pred_b) == len(right_a) == len(right_b)):
-        raise ValueError("paired_change needs outcomes for the same samples")
-    changed = sum(x != y for x, y in zip(pred_a, pred_b))
-    only_a = sum(x == "1" and y == "0" for x, y in zip(right_a, right_b))
-    only_b = sum(x == "0" and y == "1" for x, y in zip(right_a, right_b))
-    return changed, only_a, only_b, stats.mcnemar_exact_p(only_a, only_b)

@@ -27,8 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suite import stats
-from suite.config.bench_config import TimingPolicy
-from suite.metrics.latency import Clock, _time_once, summarize_latency, warm_up
+from suite.metrics.latency import (
+    Clock,
+    TimingPolicy,
+    _time_once,
+    summarize_latency,
+    warm_up,
+)
 from suite.metrics.settle import Settled, settle
 from suite.results.schema import LatencyResult
 

@@ -11,9 +11,38 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from suite import stats
-from suite.config.bench_config import TimingPolicy
 from suite.results.schema import Flag, LatencyResult, LatencySummary
+
+
+class TimingPolicy(BaseModel):
+    """How long to warm up and how many samples to take (see metrics/latency.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # no inf/NaN: a NaN passes every `> 0` check
+
+    warmup_min: int = Field(3, ge=0, description="warm-up iterations always run")
+    warmup_max: int = Field(50, ge=0, description="warm-up iterations at most")
+    warmup_max_s: float = Field(20.0, gt=0, description="warm-up time cap, seconds")
+    settle_window: int = Field(5, ge=2, description="running-median window for 'settled'")
+    settle_tol: float = Field(0.05, gt=0, lt=1, description="relative change of the running median that counts as settled")
+    min_iters: int = Field(10, ge=1, description="timed iterations at least (the handout's k)")
+    min_time_s: float = Field(1.0, ge=0, description="timed loop runs at least this long")
+    max_time_s: float = Field(10.0, gt=0, description="timed loop stops after this long even if the CI target is not met")
+    max_iters: int = Field(100_000, ge=1)
+    ci_target: float = Field(0.02, gt=0, lt=1, description="stop when the median's CI half-width is within this fraction")
+    ci_level: float = Field(0.95, gt=0.5, lt=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TimingPolicy:
+        if self.warmup_max < self.warmup_min:
+            raise ValueError(f"timing.warmup_max ({self.warmup_max}) is below timing.warmup_min ({self.warmup_min})")
+        if self.max_time_s < self.min_time_s:
+            raise ValueError(f"timing.max_time_s ({self.max_time_s}) is below timing.min_time_s ({self.min_time_s})")
+        if self.max_iters < self.min_iters:
+            raise ValueError(f"timing.max_iters ({self.max_iters}) is below timing.min_iters ({self.min_iters})")
+        return self
 
 Clock = Callable[[], int]  # nanoseconds
 

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from suite.results.ceilings import BANDWIDTH_ROOF_KERNELS
 from suite.results.schema import DevicePeaks, PeakFigure, utc_now
 
 GEMM_SIZES = (256, 512, 1024, 2048)
@@ -228,7 +229,6 @@ def bandwidth_cpu(threads: int, arrays: StreamArrays, min_s: float = 0.6,
     return figs
 
 
-BANDWIDTH_ROOF_KERNELS = ("triad", "onnxruntime.Add")  # the same bytes per element: the roof is the faster
 
 
 def bandwidth_roof(figs: dict[str, PeakFigure]) -> float:
@@ -400,11 +400,11 @@ CACHE_MAX_BYTES = 1024 * 1024  # a ceilings record is a few kB
 
 def read_cache(device: str, threads: int) -> tuple[DevicePeaks | None, str | None]:
     """The cached ceilings of `device` with `threads`, when they can be believed
-    (suite.metrics.peak_check); else None and why they cannot (None, None: nothing cached)."""
+    (suite.results.ceilings); else None and why they cannot (None, None: nothing cached)."""
     from pydantic import ValidationError
 
+    from suite.results.ceilings import unusable
     from suite.results.safe_read import read_regular_bytes
-    from suite.metrics.peak_check import unusable
 
     key = cache_key(device, threads)
     path = cache_dir() / f"{key}.json"
@@ -487,7 +487,7 @@ def peaks_for_run(stored: list[DevicePeaks], devices: set[tuple[str, int]], emit
     threads) the run's cases use, from what a resumed run stored, the per-machine cache, or
     measured now in a worker (a few seconds). A device whose ceilings cannot be measured is
     left out with a warning: its cases get intensities but no roofs."""
-    from suite.metrics.peak_check import implausible, inconsistent
+    from suite.results.ceilings import implausible, inconsistent
 
     out = []
     for p in stored:  # a resumed run's: its results file is data too

@@ -122,16 +122,6 @@ def roofline_for(flops: int, traffic: Traffic | None, median_ms: float, peaks: D
     return RooflineResult(**res)
 
 
-def above_roof(roofline: RooflineResult) -> str | None:
-    """What is wrong with a case that achieved more than its attainable FLOP/s (None when it did
-    not, or has no roof): the reader's flag `above_roof` (suite/results/flags.py)."""
-    r = roofline
-    if r.fraction_of_roof is None or r.fraction_of_roof <= 1 or r.attainable_flops_s is None:
-        return None
-    return (f"Achieved {r.achieved_flops_s / 1e9:.3g} GFLOP/s, {r.fraction_of_roof:.0%} of the attainable "
-            f"{r.attainable_flops_s / 1e9:.3g} GFLOP/s ({r.bound or 'unknown'}-bound at "
-            f"{r.arithmetic_intensity or 0:.3g} FLOP/byte)")
-
 
 def ridge_point(peaks: DevicePeaks) -> float:
     """The intensity (FLOP/byte) where the memory roof meets the compute roof."""

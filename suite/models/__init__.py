@@ -8,9 +8,9 @@ seed models, each registered beside its builder. Importing this package imports 
 seed models are in the registry whichever `suite.models` module is imported first.
 """
 
+from suite.models import zoo  # noqa: F401  registers the seed models (after the registry exists)
 from suite.models.entry import Builder, ModelEntry
 from suite.models.registry import list_models, register_model, resolve_model
-from suite.models import zoo  # noqa: F401  registers the seed models (after the registry exists)
 
 # `registry()` (the whole dict) stays in suite.models.registry: re-exported here, the function
 # would shadow the submodule of the same name as an attribute of this package.

@@ -17,6 +17,40 @@ import os
 from pathlib import Path
 from typing import Any
 
+from suite.errors import ConfigError
+
+# The held-out split the study scores on; the models here train on the other part only.
+DIGITS_TEST_FRACTION = 0.4
+DIGITS_SPLIT_SEED = 0
+
+def digits_split() -> tuple[Any, Any]:
+    """Indices of scikit-learn's digits into a training and a held-out evaluation split
+    (stratified, seeded): the models trained here see only the first, accuracy uses only the second."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    y = load_digits().target
+    train, test = train_test_split(np.arange(len(y)), test_size=DIGITS_TEST_FRACTION, stratify=y,
+                                   random_state=DIGITS_SPLIT_SEED)
+    return np.sort(train), np.sort(test)
+
+
+def digits_arrays(split: str) -> tuple[Any, Any]:
+    """(images N x 8 x 8 float32 in [0, 1], labels) of one split ("train", "test" or "all")."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    images = (d.images / 16.0).astype(np.float32)  # the pixel values are counts 0..16
+    if split == "all":
+        return images, d.target.astype(np.int64)
+    train, test = digits_split()
+    if split not in ("train", "test"):
+        raise ConfigError(f"digits has the splits train, test and all; got '{split}'")
+    idx = train if split == "train" else test
+    return images[idx], d.target[idx].astype(np.int64)
+
 TRAIN = {"epochs": 150, "lr": 0.01, "weight_decay": 1e-4, "seed": 0, "version": 1}
 WIDTHS = {"digits-cnn": 16, "digits-cnn-small": 4}
 WEIGHTS_ENV = "BENCH_WEIGHTS_DIR"
@@ -39,16 +73,12 @@ def build_digits_cnn(width: int) -> Any:
 
 def train_stats() -> tuple[float, float]:
     """Mean and standard deviation of the training split's pixels: the model's normalisation."""
-    from suite.data.loaders import digits_arrays
-
     x, _ = digits_arrays("train")
     return float(x.mean()), float(x.std())
 
 
 def _key(width: int) -> str:
     import torch
-
-    from suite.data.loaders import DIGITS_SPLIT_SEED, DIGITS_TEST_FRACTION
 
     payload = {"width": width, **TRAIN, "split": [DIGITS_TEST_FRACTION, DIGITS_SPLIT_SEED],
                "torch": torch.__version__.split("+")[0]}
@@ -75,8 +105,6 @@ def trained_state(width: int) -> dict[str, Any]:
 
 def train(width: int) -> dict[str, Any]:
     import torch
-
-    from suite.data.loaders import digits_arrays
 
     x, y = digits_arrays("train")
     mean, std = train_stats()

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from suite.errors import BenchError, UnknownModelError
-from suite.models.inputs import audio_spec, image_spec, text_spec
 from suite.models.entry import ModelEntry
+from suite.models.inputs import audio_spec, image_spec, text_spec
 from suite.models.user_file import file_entry  # noqa: F401  a user's .py file: looked over in a worker
 
 OFFLINE_HINT = ("Published weights could not be loaded from the local cache ({err}). Nothing is downloaded at "

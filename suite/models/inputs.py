@@ -184,3 +184,8 @@ def forward_args(inputs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any
 def call_model(model: Any, inputs: dict[str, Any]) -> Any:
     args, kwargs = forward_args(inputs)
     return model(*args, **kwargs)
+
+def image_channels(spec: Any) -> int:
+    """The channels an image model's first input takes (N x C x H x W), 3 when it does not say."""
+    shape = spec.tensors[0].shape if spec.tensors else ()
+    return shape[1] if len(shape) == 4 and isinstance(shape[1], int) else 3

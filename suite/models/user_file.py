@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from suite.errors import BenchError
-from suite.models.inputs import InputSpec, TensorSpec, image_spec
 from suite.models.entry import ModelEntry, not_a_model
+from suite.models.inputs import InputSpec, TensorSpec, image_spec
 
 DEFAULT_TIMEOUT_S = 300.0
 
@@ -278,7 +278,7 @@ def _normalisation(module: Any, path: Path, spec: Any) -> tuple[Any, Any]:
     if len(mean) != len(std) or any(s <= 0 for s in std):
         raise BenchError(f"{path}: MEAN {list(mean)} and STD {list(std)} must have one entry per channel, STD > 0")
     if spec.size_axis == "resolution":
-        from suite.data.preprocess import image_channels
+        from suite.models.inputs import image_channels
 
         channels = image_channels(spec)
         if len(mean) != channels:

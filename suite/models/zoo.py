@@ -8,8 +8,8 @@ checked counts in NOTES.md; tests compare the suite's counts against them.
 
 from __future__ import annotations
 
-from suite.models.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec
 from suite.models.entry import ModelEntry
+from suite.models.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec
 from suite.models.registry import register_model
 
 # ----------------------------------------------------------------------------- torchvision

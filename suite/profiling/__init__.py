@@ -23,10 +23,28 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from suite.errors import CaseError
 from suite.profiling.families import op_family
-from suite.profiling.traces import CALL_MARK, ParsedTrace, parse_ort_trace, parse_torch_trace
+from suite.profiling.traces import (
+    CALL_MARK,
+    ParsedTrace,
+    parse_ort_trace,
+    parse_torch_trace,
+)
 from suite.results.schema import FlopStats, NodeProfile, OpProfile, ProfileResult
+
+
+class ProfileConfig(BaseModel):
+    """A per-operator profile of each case (`--profile`, `[profile]`): a few calls after the timed
+    loop and the energy window (suite/profiling), never inside them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # no inf/NaN: a NaN passes every `> 0` check
+
+    enabled: bool = False
+    calls: int = Field(10, ge=1, le=1000, description="forward calls profiled per case")
+    top_nodes: int = Field(10, ge=0, le=100, description="slowest nodes (ORT) / call sites (eager) kept per case")
 
 # The FLOP counter's operators (suite.metrics.flops by_operator keys) and the top-level operators a
 # model calls that run them, in order of preference.

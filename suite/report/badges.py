@@ -150,8 +150,7 @@ def case_flags(e: Entry) -> Iterable[Flag]:
 def _roof_flags(e: Entry) -> Iterable[Flag]:
     """A case placed under ceilings its device could not have (a damaged cache or a hand-edited
     file), or above its roof: its % of roof is not a fraction of what the device can do."""
-    from suite.metrics.peak_check import case_roofs_implausible
-    from suite.metrics.roofline import above_roof
+    from suite.results.ceilings import above_roof, case_roofs_implausible
 
     r = e.case.roofline
     stored = {f.kind for f in e.case.flags}

@@ -14,8 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
-from suite.report.figures.common import timed
 from suite.report.badges import Flag, latency_drops
+from suite.report.figures.common import timed
 from suite.report.merge import Entry, ModelInfo
 from suite.report.profile_explain import (
     FAR_BELOW_ROOF,  # one threshold for "far below its roof"
@@ -54,7 +54,7 @@ def _where(e: Entry, n_devices: int) -> str:
 
 
 def roof_explanations(model: ModelInfo, n_devices: int = 1) -> list[Explanation]:
-    from suite.metrics.peak_check import case_roofs_implausible
+    from suite.results.ceilings import case_roofs_implausible
 
     out = []
     for series in _series(model.entries).values():

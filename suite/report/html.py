@@ -82,8 +82,8 @@ def render_report(
     generated_at: datetime | None = None,
 ) -> ReportOutput:
     """Merge results (from one or many devices) and write the report files. Returns what was written."""
-    from suite.report.files import make_folder, write_file
     from suite.report.badges import compute_flags
+    from suite.report.files import make_folder, write_file
     from suite.report.merge import merge_results
     from suite.report.tables import build_tables
 
@@ -142,7 +142,6 @@ EMULATED_NOTE = ("These devices ran under CPU emulation (e.g. qemu-user running 
 
 def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
     from markupsafe import Markup
 
     from suite.report.format import fmt_count, fmt_size, neutralize
@@ -166,7 +165,7 @@ def _csp_hash(text: str) -> str:
 def render_html(data, flags, tables, figs, fig_links, *, title: str, generated_at: datetime) -> str:
     from markupsafe import Markup
 
-    from suite import __version__
+    from suite.version import __version__
 
     css = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
     js = (_TEMPLATES / "report.js").read_text(encoding="utf-8")

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from suite.results.comparisons import compare_pair, pair_key
 from suite.errors import BenchError, ResultsFileError
-from suite.report.backends import BASELINE_BACKEND, backend_order
+from suite.report.backend_style import BASELINE_BACKEND, backend_order
 from suite.report.format import slug
+from suite.results.comparisons import compare_pair, pair_key
 from suite.results.schema import (
     CaseResult,
     CaseSpec,

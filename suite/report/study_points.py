@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from suite.report.backends import backend_order
+from suite.report.backend_style import backend_order
 from suite.report.merge import Device, Entry, ReportData
 
 # Metrics stored as fractions in [0, 1] (suite.metrics.accuracy); shown as percentages. Any

@@ -12,10 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from suite import stats
-from suite.backends import reference_backend
-from suite.results.schema import CaseResult, CaseSpec, Comparison, Flag
+from suite.results.schema import (
+    REFERENCE_BACKEND,
+    CaseResult,
+    CaseSpec,
+    Comparison,
+    Flag,
+)
 
-BASELINE = reference_backend()  # eager: every other backend is compared with it
+BASELINE = REFERENCE_BACKEND  # eager: every other backend is compared with it
 
 PairKey = tuple[str, str, int, str | None, float | None, str, str | None]
 
@@ -97,9 +102,7 @@ def accuracy_change(base: CaseResult, cand: CaseResult) -> dict:
         return {}
     out = {"accuracy_delta": b.value - a.value}
     if a.predictions and b.predictions and a.right and b.right:
-        from suite.metrics.accuracy import paired_change
-
-        changed, _, _, p = paired_change(a.predictions, b.predictions, a.right, b.right)
+        changed, _, _, p = stats.paired_change(a.predictions, b.predictions, a.right, b.right)
         out.update(changed_predictions=changed, mcnemar_p=p)
     return out
 

@@ -18,6 +18,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 3
+# Every comparison is against this backend, and parity is checked against it (the backend table marks
+# the same row `reference`; a test keeps the two equal).
+REFERENCE_BACKEND = "eager"
 FORMAT_NAME = "bench-results"
 
 CaseStatus = Literal["ok", "failed", "parity_failed", "skipped"]
@@ -381,7 +384,7 @@ class CarbonResult(_Model):
 
 
 class ParityResult(_Model):
-    reference_backend: str = "eager"
+    reference_backend: str = REFERENCE_BACKEND
     max_abs_error: float
     max_rel_error: float  # max |a-b| / max |reference|
     tolerance: float

@@ -30,7 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from suite.errors import BenchError
-from suite.results.schema import AuditCase, CaseResult, FairnessAudit, RunResult, utc_now
+from suite.results.schema import (
+    AuditCase,
+    CaseResult,
+    FairnessAudit,
+    RunResult,
+    utc_now,
+)
 
 DEFAULT_MODELS = ("mobilenet_v3_small", "resnet18")
 DEFAULT_BACKENDS = ("eager", "ort")

@@ -14,10 +14,18 @@ from typing import Any
 
 from suite.config.bench_config import BenchConfig
 from suite.errors import BenchError, CaseError
+from suite.metrics.memory import model_bytes
 from suite.plan.sweep import PlannedCase
 from suite.results.flags import flag, unique
-from suite.metrics.memory import model_bytes
-from suite.results.schema import CaseResult, ErrorInfo, FlopStats, MemoryStats, ParamStats, RuntimeSettings, utc_now
+from suite.results.schema import (
+    CaseResult,
+    ErrorInfo,
+    FlopStats,
+    MemoryStats,
+    ParamStats,
+    RuntimeSettings,
+    utc_now,
+)
 
 FLOP_NOTE_REAL = "counted on the real model (meta-device counting failed)"
 
@@ -194,10 +202,10 @@ class CaseRun:
 
     def prepare(self) -> None:
         from suite.backends import backend_info, prepare_backend
-        from suite.backends.protocol import PrepareRequest
         from suite.backends.eager import torch_backends_of
-        from suite.models.inputs import make_inputs
+        from suite.backends.protocol import PrepareRequest
         from suite.metrics.memory import PeakRSS
+        from suite.models.inputs import make_inputs
 
         config, spec, planned, result = self.ctx.config, self.spec, self.planned, self.result_fields
         t = time.perf_counter()
@@ -393,8 +401,8 @@ def static_traffic(model: Any, inputs: dict[str, Any]) -> Any:
     """Bytes one forward moves (suite.metrics.roofline's traffic model), counted on a meta-device
     copy, else (an operator without a meta kernel, as for FLOPs) on the real model; None when
     neither forward runs."""
-    from suite.models.inputs import call_model, meta_inputs
     from suite.metrics.roofline import count_traffic
+    from suite.models.inputs import call_model, meta_inputs
 
     try:
         meta_model = meta_copy(model)
@@ -411,9 +419,9 @@ def static_traffic(model: Any, inputs: dict[str, Any]) -> Any:
 def static_metrics(model: Any, inputs: dict[str, Any], batch: int) -> tuple[ParamStats | None, FlopStats | None]:
     """Parameters and FLOPs on a meta-device copy (milliseconds, no real compute); fall back
     to the real model when an op has no meta kernel."""
-    from suite.models.inputs import call_model, meta_inputs
     from suite.metrics.flops import count_flops
     from suite.metrics.params import count_params
+    from suite.models.inputs import call_model, meta_inputs
 
     try:
         meta_model = meta_copy(model)

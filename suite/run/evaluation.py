@@ -106,8 +106,8 @@ def class_count_flags(dataset: Any, outputs: int | None) -> list[Any]:
 def _preprocessing(entry: Any, spec: Any, dataset: Any) -> Any:
     if not _is_image_task(entry, dataset):
         return None
-    from suite.models.user_file import file_module
     from suite.data.preprocess import model_preprocessing
+    from suite.models.user_file import file_module
 
     if spec.input_size is None:
         raise CaseError("accuracy", f"model '{entry.name}' has no resolution axis to resize images to")

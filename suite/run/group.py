@@ -15,11 +15,11 @@ import time
 from typing import Any
 
 from suite.config.bench_config import BenchConfig
-from suite.run.case import CaseContext, memory_alone, run_group
 from suite.plan.sweep import PlannedCase
-from suite.worker import exit_with_parent, kill_process, mp_context, run_isolated
 from suite.results.flags import flag, unique
 from suite.results.schema import CaseResult, ErrorInfo, MemoryStats, utc_now
+from suite.run.case import CaseContext, memory_alone, run_group
+from suite.worker import exit_with_parent, kill_process, mp_context, run_isolated
 
 
 def execute(planned: PlannedCase, ctx: CaseContext) -> CaseResult:

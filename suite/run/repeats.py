@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 
 from suite import stats
-from suite.config.bench_config import TimingPolicy
+from suite.metrics.latency import TimingPolicy
 from suite.results.flags import unique
 from suite.results.schema import CaseResult, LatencyResult
 

@@ -18,16 +18,29 @@ from typing import Any
 
 from suite.config.bench_config import BenchConfig
 from suite.errors import BenchError
-from suite.run.interrupts import stop_signals_deferred
-from suite.run.group import execute_group
-from suite.run.case import CaseContext
+from suite.plan.preflight import (
+    check_dependencies,
+    check_inputs,
+    check_threads,
+    plan_or_explain,
+)
 from suite.plan.sweep import PlannedCase
-from suite.plan.preflight import check_dependencies, check_inputs, check_threads, plan_or_explain
-from suite.run.repeats import merge_repeats
 from suite.results.flags import flag, unique
 from suite.results.io import remove_stale_temporaries, save_results
 from suite.results.lock import results_lock
-from suite.results.schema import CaseResult, Comparison, Conditions, Environment, Flag, RunResult, utc_now
+from suite.results.schema import (
+    CaseResult,
+    Comparison,
+    Conditions,
+    Environment,
+    Flag,
+    RunResult,
+    utc_now,
+)
+from suite.run.case import CaseContext
+from suite.run.group import execute_group
+from suite.run.interrupts import stop_signals_deferred
+from suite.run.repeats import merge_repeats
 from suite.run.resume import check_resumable, check_same_machine
 from suite.version import __version__
 
@@ -52,8 +65,8 @@ def new_run_id() -> str:
 
 
 def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> RunResult:
-    from suite.results.comparisons import new_comparisons
     from suite.machine.environment import collect_environment, default_threads
+    from suite.results.comparisons import new_comparisons
 
     opts = options or RunOptions()
     emit = opts.progress or (lambda event, data: None)

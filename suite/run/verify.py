@@ -120,8 +120,8 @@ def verify_results(path: Path, *, sample: int = DEFAULT_SAMPLE, tolerance: float
                    trust_config: bool = False, output_dir: Path, progress: Any = None) -> VerifyReport:
     """Re-run `sample` cases of the results file `path` on this machine and judge each."""
     from suite.machine.environment import collect_environment
-    from suite.run.resume import check_same_machine
     from suite.results.io import load_results
+    from suite.run.resume import check_same_machine
     from suite.run.runner import RunOptions, run_benchmark
 
     if sample < 1:

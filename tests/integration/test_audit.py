@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from console_script import installed_bench
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
@@ -75,7 +74,7 @@ def test_the_bare_loops_compute_what_eager_computes(onnx_dir, tmp_path):
     import torch
 
     from suite.backends import backends, load_target
-    from suite.backends.ort.export import ensure_export, case_size
+    from suite.backends.ort.export import case_size, ensure_export
     from suite.models.inputs import make_inputs
     from suite.models.registry import resolve_model
 

@@ -124,7 +124,7 @@ def test_models_and_schema_and_env():
     assert env["cores_logical"] >= 1 and "torch" in env["packages"]
     text = " ".join(bench("env").stdout.split())
     # every meter is listed with what this machine says of it, as the energy package sees it
-    from suite.config.bench_config import EnergyConfig
+    from suite.energy.options import EnergyConfig
     from suite.energy.select import describe_meters
 
     statuses = describe_meters(EnergyConfig())

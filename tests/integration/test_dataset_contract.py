@@ -20,7 +20,7 @@ from console_script import installed_bench, script, script_env, usage_error
 from PIL import Image
 from sklearn.metrics import accuracy_score
 
-from suite.data.loaders import digits_arrays
+from suite.models.digits import digits_arrays
 
 X, Y = digits_arrays("test")  # 719 real held-out digits, float32 8 x 8 in [0, 1] (k/16), labels 0..9
 FAST_TOML = "[timing]\nwarmup_min = 1\nwarmup_max = 3\nmin_iters = 5\nmin_time_s = 0\nmax_time_s = 0.2\n"
@@ -201,7 +201,7 @@ def test_labels_beyond_the_models_outputs_fail_the_accuracy_in_the_terminal(tmp_
 
 PAD_NET = """
 import numpy as np
-from suite.data.loaders import digits_arrays
+from suite.models.digits import digits_arrays
 from suite.models.digits import build_digits_cnn
 INPUT_SHAPE = (1, 8, 8)
 def create_model():
@@ -229,7 +229,7 @@ def test_the_padding_of_the_last_batch_never_reaches_a_metric(tmp_path):
 
 
 def _user_net(evaluate: str = "", preprocess: str = "", load: str = "list(x[:20]), list(y[:20])") -> str:
-    return ("import numpy as np\nimport torch\nfrom suite.data.loaders import digits_arrays\n"
+    return ("import numpy as np\nimport torch\nfrom suite.models.digits import digits_arrays\n"
             "from suite.models.digits import build_digits_cnn\nINPUT_SHAPE = (1, 8, 8)\n"
             "def create_model():\n    return build_digits_cnn(4)\n"
             f"def load_dataset():\n    x, y = digits_arrays('test')\n    return {load}\n"

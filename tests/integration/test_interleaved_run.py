@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy import stats as st
 import pytest
+from scipy import stats as st
 
-from suite.results.comparisons import PAIRED
 from suite.config.bench_config import validate_config
+from suite.results.comparisons import PAIRED
 from suite.results.io import load_results
 from suite.run.runner import RunOptions, run_benchmark
 

@@ -18,7 +18,7 @@ from scipy.stats import binomtest
 from sklearn.metrics import accuracy_score
 
 from suite.config.bench_config import validate_config
-from suite.data.loaders import digits_arrays
+from suite.models.digits import digits_arrays
 from suite.run.runner import RunOptions, run_benchmark
 
 FAST = {"warmup_min": 1, "warmup_max": 3, "min_iters": 5, "min_time_s": 0, "max_time_s": 0.2}
@@ -187,7 +187,7 @@ def create_model(width=16):
 
 
 def load_dataset():
-    from suite.data.loaders import digits_arrays
+    from suite.models.digits import digits_arrays
 
     x, y = digits_arrays("test")
     return list(x[:200]), y[:200]

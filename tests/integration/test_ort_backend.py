@@ -12,9 +12,9 @@ from torch import nn
 
 from suite.backends import prepare_backend
 from suite.backends.ort import cache
-from suite.backends.protocol import PrepareRequest
-from suite.backends.ort.session import CPU, DeviceBinding, create_session
 from suite.backends.ort.quantize import INT8_PARITY_TOLERANCE
+from suite.backends.ort.session import CPU, DeviceBinding, create_session
+from suite.backends.protocol import PrepareRequest
 from suite.errors import BenchError, CaseError
 from suite.models.inputs import InputSpec, TensorSpec, make_inputs
 from suite.models.registry import ModelEntry, resolve_model

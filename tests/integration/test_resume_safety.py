@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from console_script import installed_bench, usage_error, script, script_env
+from console_script import installed_bench, script, script_env, usage_error
 
 from suite.results.io import load_results
 from suite.results.lock import results_lock

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from console_script import installed_bench, usage_error
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from suite.config.bench_config import TimingPolicy
-from suite.metrics.latency import latency_flags, summarize_latency
-from suite.results.schema import CaseResult, CaseSpec, Environment, LatencyResult, RunResult
+from suite.metrics.latency import TimingPolicy, latency_flags, summarize_latency
+from suite.results.schema import (
+    CaseResult,
+    CaseSpec,
+    Environment,
+    LatencyResult,
+    RunResult,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

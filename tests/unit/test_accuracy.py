@@ -9,7 +9,8 @@ from sklearn.metrics import accuracy_score, jaccard_score, top_k_accuracy_score
 
 from suite import stats
 from suite.errors import CaseError
-from suite.metrics.accuracy import paired_change, score_classification, score_segmentation
+from suite.metrics.accuracy import score_classification, score_segmentation
+from suite.stats import paired_change
 
 
 @pytest.mark.parametrize("k,n", [(0, 10), (3, 10), (10, 10), (97, 100), (1760, 1797), (1, 3)])

@@ -31,12 +31,17 @@ def test_every_builtin_backend_is_complete_and_importable():
     assert [b.name for b in table.BUILTIN if b.reference] == ["eager"]
 
 
-def test_display_order_and_style_come_from_the_table():
+def test_the_reports_style_table_orders_and_tells_apart_every_builtin_backend():
+    from suite.report.backend_style import STYLES, backend_order, backend_style
+    from suite.results.schema import REFERENCE_BACKEND
+
     names = ["torch-compile", "ort-int8", "eager", "mystery", "ort"]
-    assert sorted(names, key=table.display_order) == ["eager", "ort", "ort-int8", "torch-compile", "mystery"]
-    assert table.style("ort") == ("--", "s")
-    assert table.style("mystery") == ("-.", "D")
-    assert len({table.style(n) for n in table.backends()}) == len(table.backends())  # told apart
+    assert sorted(names, key=backend_order) == ["eager", "ort", "ort-int8", "torch-compile", "mystery"]
+    assert backend_style("ort") == ("--", "s")
+    assert backend_style("mystery") == ("-.", "D")
+    assert set(STYLES) == {b.name for b in table.BUILTIN}  # a new built-in backend gets its style row
+    assert len({backend_style(n) for n in STYLES}) == len(STYLES)  # told apart
+    assert table.reference_backend() == REFERENCE_BACKEND
 
 
 def test_config_accepts_exactly_the_table_and_each_backend_gets_its_options():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from suite.config.bench_config import EnergyConfig
 from suite.energy import (
     CAR_G_CO2_PER_KM,
     SMARTPHONE_G_CO2_PER_CHARGE,
@@ -12,6 +11,7 @@ from suite.energy import (
     grid_intensity,
     lookup_region,
 )
+from suite.energy.options import EnergyConfig
 from suite.errors import BenchError
 from suite.results.schema import CarbonResult, EnergyResult
 

@@ -23,7 +23,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from suite.config.bench_config import MonitorConfig
 from suite.machine.monitor import (
     Monitor,
     Sample,
@@ -35,7 +34,7 @@ from suite.machine.monitor import (
 )
 from suite.machine.monitor.cpufreq import read_cpufreq
 from suite.machine.monitor.thermal import cpu_temp_c, read_zones
-from suite.machine.monitor.watch import Counters, cpu_list
+from suite.machine.monitor.watch import Counters, MonitorConfig, cpu_list
 
 FIX = Path(__file__).parent.parent / "fixtures"
 SYSFS = FIX / "sysfs"

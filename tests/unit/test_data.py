@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from suite.data import load_dataset, parse_dataset_spec
-from suite.data.loaders import digits_arrays, digits_split
+from suite.models.digits import digits_arrays, digits_split
 from suite.errors import ConfigError
 
 

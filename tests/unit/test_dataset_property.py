@@ -23,11 +23,11 @@ from sklearn.metrics import accuracy_score
 
 from suite.config.bench_config import validate_config
 from suite.data import load_dataset
-from suite.data.loaders import digits_arrays
+from suite.models.digits import digits_arrays
 from suite.errors import BenchError, CaseError
-from suite.run.evaluation import evaluate_dataset
-from suite.plan.sweep import plan_cases
 from suite.plan.preflight import check_dataset
+from suite.plan.sweep import plan_cases
+from suite.run.evaluation import evaluate_dataset
 
 SETTINGS = settings(max_examples=int(os.environ.get("BENCH_HYPOTHESIS_EXAMPLES", "300")) // 3 or 1, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from suite.data.decode import ContractError, class_indices, image_to_float
-from suite.data.loaders import _open_image, digits_arrays
+from suite.data.loaders import _open_image
+from suite.models.digits import digits_arrays
 
 X, Y = digits_arrays("test")
 DIGIT = X[0]  # float32 8 x 8 in [0, 1]: values k/16

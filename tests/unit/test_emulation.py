@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from suite.machine.emulation import cpuinfo_family, detect_emulation, machine_family, translator
+from suite.machine.emulation import (
+    cpuinfo_family,
+    detect_emulation,
+    machine_family,
+    translator,
+)
 from suite.machine.environment import collect_environment
 
 PROC = Path(__file__).resolve().parents[1] / "fixtures" / "proc"
@@ -154,8 +159,9 @@ def test_an_emulated_run_flags_every_case_comparison_summary_and_report(tmp_path
 
 
 def test_a_native_run_report_has_no_emulation_banner(tmp_path):
-    from suite.report.html import render_report as write_report
     from report_builders import case, run, steady
+
+    from suite.report.html import render_report as write_report
 
     res = write_report([run([case("m", 1, steady(10.0))])], tmp_path / "report.html", formats=("html",), figures=False)
     assert res.devices == 1
@@ -163,9 +169,10 @@ def test_a_native_run_report_has_no_emulation_banner(tmp_path):
 
 
 def test_resume_refuses_to_mix_emulated_and_native(tmp_path):
+    from report_builders import env, run
+
     from suite.errors import BenchError
     from suite.run.resume import check_same_machine
-    from report_builders import env, run
 
     old = run([], env().model_copy(update={"emulation": "aarch64 code run by qemu"}))
     with pytest.raises(BenchError, match="emulated: True then, False now"):

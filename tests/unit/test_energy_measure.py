@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from suite.config.bench_config import EnergyConfig, validate_config
+from suite.config.bench_config import validate_config
 from suite.energy import (
     BaselineSchedule,
     IdleBaseline,
@@ -35,6 +35,7 @@ from suite.energy import (
     window_s,
 )
 from suite.energy.meter import PowerReading
+from suite.energy.options import EnergyConfig
 from suite.errors import BenchError, ConfigError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sysfs"

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from suite.config.bench_config import EnergyConfig
 from suite.energy import (
     MeterError,
     MeterUnavailable,
@@ -24,6 +23,7 @@ from suite.energy import (
     rapl,
     rpi,
 )
+from suite.energy.options import EnergyConfig
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sysfs"
 REPO = Path(__file__).resolve().parents[2]
@@ -118,7 +118,7 @@ def test_rapl_missing_says_why_and_how(tmp_path):
 _UNREADABLE_PROBE = textwrap.dedent("""
     import sys
     sys.path.insert(0, {repo!r})
-    from suite.config.bench_config import EnergyConfig
+    from suite.energy.options import EnergyConfig
     from suite.energy import MeterUnavailable, probe_meter
     try:
         probe_meter("rapl", EnergyConfig(sysfs_root={root!r}))
@@ -391,7 +391,13 @@ def meter_plugin(tmp_path, monkeypatch):
 
 def test_a_meter_from_another_package(meter_plugin, tmp_path):
     from suite.config.bench_config import validate_config
-    from suite.energy import ENTRY_POINT_GROUP, canonical_meter_name, describe_meters, known_meters, select_meter
+    from suite.energy import (
+        ENTRY_POINT_GROUP,
+        canonical_meter_name,
+        describe_meters,
+        known_meters,
+        select_meter,
+    )
 
     assert ENTRY_POINT_GROUP == "bench.meters"
     meters = known_meters()

@@ -11,9 +11,9 @@ from report_builders import case
 
 from suite.backends.protocol import BackendBase
 from suite.data import load_dataset
-from suite.run.evaluation import evaluate_dataset, link_accuracy
 from suite.models.registry import registry
 from suite.results.schema import CaseResult, CaseSpec, utc_now
+from suite.run.evaluation import evaluate_dataset, link_accuracy
 
 SLEEP_S = 0.02
 

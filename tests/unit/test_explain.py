@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from report_builders import case, run, steady
 
-from suite.report.explain import batching_explanations, model_explanations, non_monotonic_explanations, roof_explanations
 from suite.report.badges import compute_flags
+from suite.report.explain import (
+    batching_explanations,
+    model_explanations,
+    non_monotonic_explanations,
+    roof_explanations,
+)
 from suite.report.merge import merge_results
 from suite.results.flags import flag
 from suite.results.schema import RooflineResult

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from suite.stats import hierarchical_median_ci, median_ci, paired_ratio_ci, paired_round_ratios, split_runs
+from suite.stats import (
+    hierarchical_median_ci,
+    median_ci,
+    paired_ratio_ci,
+    paired_round_ratios,
+    split_runs,
+)
 
 MU, SIGMA_B, SIGMA_W, K, N = 10.0, 0.5, 1.0, 8, 40
 

@@ -10,9 +10,8 @@ import statistics
 import numpy as np
 import pytest
 
-from suite.config.bench_config import TimingPolicy
 from suite.metrics.interleave import MIN_ROUNDS, Timed, block_size, interleave
-from suite.metrics.latency import time_forward, warm_up
+from suite.metrics.latency import TimingPolicy, time_forward, warm_up
 from suite.stats import paired_round_ratios, split_runs
 
 POLICY = TimingPolicy(warmup_min=3, warmup_max=10, min_iters=10, min_time_s=0.5, max_time_s=5.0, ci_target=0.02)

@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from suite.config.bench_config import TimingPolicy
-from suite.metrics.latency import latency_flags, time_forward
+from suite.metrics.latency import TimingPolicy, latency_flags, time_forward
 
 
 class FakeClock:

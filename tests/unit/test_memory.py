@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from suite.run.case import meta_copy
 from suite.metrics.memory import model_bytes
+from suite.run.case import meta_copy
 
 MB = 2**20
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from report_builders import case, env, run, steady
 
-from suite.report.backends import BASELINE_BACKEND, backend_order, backend_style
+from suite.report.backend_style import BASELINE_BACKEND, backend_order, backend_style
 from suite.report.merge import merge_results, short_cpu_name, short_device_name
 
 

@@ -100,8 +100,8 @@ def test_the_generic_parity_step_compares_the_timed_path_with_eager():
     """suite.backends.parity.check_parity: what every non-eager backend goes through."""
     from types import SimpleNamespace
 
-    from suite.backends.protocol import BackendBase
     from suite.backends.parity import check_parity, reference_outputs
+    from suite.backends.protocol import BackendBase
 
     lin = torch.nn.Linear(2, 2)
     with torch.no_grad():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from suite.errors import BenchError
 from suite.data.preprocess import Preprocessing, as_float_image, preprocess, resize
+from suite.errors import BenchError
 
 
 def _img(a) -> torch.Tensor:

@@ -112,10 +112,10 @@ def test_a_compiled_region_is_looked_through_and_its_own_time_is_generated_code(
 
 def _ort_trace(tmp_path, level="ORT_ENABLE_ALL", runs=3):
     """A real ONNX Runtime profile of the tiny model (conv 3->8 3x3 pad 1, relu, pool, linear 8->10)."""
+    from importlib.util import module_from_spec, spec_from_file_location
+
     import onnxruntime as ort
     import torch
-
-    from importlib.util import module_from_spec, spec_from_file_location
 
     spec = spec_from_file_location("tiny_user_model", FIX.parent / "models" / "tiny_user_model.py")
     tiny = module_from_spec(spec)

@@ -133,8 +133,8 @@ def test_size_constraints_are_checked():
 
 def test_register_beside_the_builder_and_resolve_from_the_package():
     import suite
-    from suite.models.inputs import image_spec
     from suite.models import ModelEntry, register_model
+    from suite.models.inputs import image_spec
 
     table = registry()
     before = dict(table)

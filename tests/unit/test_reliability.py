@@ -17,20 +17,20 @@ from suite.cli.resume_options import (
     unfinished_runs,
 )
 from suite.config.bench_config import validate_config
-from suite.machine.environment import collect_environment
 from suite.errors import (
     BenchError,
     ConfigError,
     MissingDependencyError,
     ResultsFileError,
 )
-from suite.run.interrupts import StopRequested, stop_on_signals, stop_signals_deferred
-from suite.run.group import describe_exit
+from suite.machine.environment import collect_environment
 from suite.plan.preflight import check_dependencies
 from suite.plan.preflight import plan_or_explain as _plan
 from suite.results.io import save_results
 from suite.results.lock import results_lock
 from suite.results.schema import CaseResult, CaseSpec, Conditions, RunResult, utc_now
+from suite.run.group import describe_exit
+from suite.run.interrupts import StopRequested, stop_on_signals, stop_signals_deferred
 from suite.run.resume import check_resumable, check_same_machine
 from suite.run.runner import with_conditions
 

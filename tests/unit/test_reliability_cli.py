@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from console_script import blocker, installed_bench
 
 from suite.results.schema import SCHEMA_VERSION
-from console_script import blocker, installed_bench
 
 FIX = Path(__file__).parent.parent / "fixtures"
 BAD = FIX / "results" / "bad"

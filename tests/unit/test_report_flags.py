@@ -11,7 +11,14 @@ from suite.report.badges import compute_flags
 from suite.report.format import fmt_bytes, fmt_count, fmt_ms, fmt_si, sig, slug
 from suite.report.merge import merge_results
 from suite.results.flags import flag
-from suite.results.schema import CaseResult, Conditions, EnergyResult, ErrorInfo, Flag, RunResult
+from suite.results.schema import (
+    CaseResult,
+    Conditions,
+    EnergyResult,
+    ErrorInfo,
+    Flag,
+    RunResult,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "results"
 

@@ -11,7 +11,12 @@ from types import SimpleNamespace
 import pytest
 
 from suite.report.html import render_report
-from suite.report.profile_explain import fusion_explanation, non_gemm_explanation, non_gemm_share, roof_fraction
+from suite.report.profile_explain import (
+    fusion_explanation,
+    non_gemm_explanation,
+    non_gemm_share,
+    roof_fraction,
+)
 from suite.results.io import load_results
 from suite.results.schema import OpProfile, ProfileResult
 

@@ -18,7 +18,14 @@ from report_builders import case, run, steady
 from suite.report.build import build_report_from_paths
 from suite.report.html import render_report
 from suite.report.merge import merge_results
-from suite.report.study_points import g_to_kg, j_to_kwh, metric_label, pareto_front, shown, study_points
+from suite.report.study_points import (
+    g_to_kg,
+    j_to_kwh,
+    metric_label,
+    pareto_front,
+    shown,
+    study_points,
+)
 from suite.results.io import load_results
 from suite.results.schema import AccuracyResult
 

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 import pytest
 import torch
 
-from suite.run.case import meta_copy, static_traffic
 from suite.metrics.roofline import Traffic, count_traffic, ridge_point, roofline_for
 from suite.results.schema import DevicePeaks
+from suite.run.case import meta_copy, static_traffic
 
 F32 = 4
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from report_builders import T0, case, env, run, steady
 
+from suite.report.badges import compute_flags
 from suite.report.figures import FIGURES, draw_figure
 from suite.report.figures.common import Ctx
-from suite.report.badges import compute_flags
 from suite.report.merge import merge_results
 from suite.results.schema import DevicePeaks, FlopStats, RooflineResult
 

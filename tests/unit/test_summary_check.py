@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from suite.config.bench_config import TimingPolicy
-from suite.metrics.latency import summarize_latency
-from suite.run.repeats import merge_latency
+from suite.metrics.latency import TimingPolicy, summarize_latency
 from suite.results.schema import LatencyResult
+from suite.run.repeats import merge_latency
 
 samples = st.lists(st.floats(min_value=1e-6, max_value=1e6, allow_nan=False, allow_infinity=False),
                    min_size=1, max_size=300)

@@ -11,7 +11,15 @@ import pytest
 
 from suite.report.badges import LATENCY, STATUS, Flag
 from suite.report.format import fmt_ms
-from suite.report.table import Column, Row, Table, interval_text, md_escape, plain_text, sort_key
+from suite.report.table import (
+    Column,
+    Row,
+    Table,
+    interval_text,
+    md_escape,
+    plain_text,
+    sort_key,
+)
 
 VAR = Flag("high_variance", "VAR", "high variance", "CV 25%", "warn", frozenset({LATENCY}))
 PARITY = Flag("parity_failed", "PARITY", "parity failed", "ort differs", "bad", frozenset({LATENCY, STATUS}))

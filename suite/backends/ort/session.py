@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from suite.backends.protocol import BackendBase, PrepareRequest
 from suite.backends.ort.ort_options import OrtOptions
+from suite.backends.protocol import BackendBase, PrepareRequest
 from suite.errors import BenchError, CaseError
 from suite.results.schema import ExportInfo, RuntimeSettings
 

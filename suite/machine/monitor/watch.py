@@ -13,13 +13,30 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from suite.config.bench_config import MonitorConfig
+from pydantic import BaseModel, ConfigDict, Field
+
 from suite.machine.host import find_vcgencmd, is_raspberry_pi, resolve_root
 from suite.machine.monitor import load, power_mode, throttled
 from suite.machine.monitor.cpufreq import CpuFreq, read_cpufreq
 from suite.machine.monitor.thermal import cpu_temp_c
 from suite.results.flags import flag
 from suite.results.schema import Conditions, Flag
+
+
+class MonitorConfig(BaseModel):
+    """Watching the machine while cases run (suite/monitor): temperature, clocks, throttling.
+    The config section, and the options suite.machine.monitor takes as they are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # no inf/NaN: a NaN passes every `> 0` check
+
+    enabled: bool = True
+    interval_s: float = Field(2.0, gt=0, le=60, description="sampling period while a case runs")
+    # Raspberry Pi firmware starts throttling at 80 C; x86 and Jetson CPUs throttle near 100 C
+    # (a laptop at 85 C under load is normal).
+    hot_temp_c: float | None = Field(None, gt=0, lt=150, description="flag cases whose CPU got this hot "
+                                     "(default: 80 on a Raspberry Pi, 95 elsewhere)")
+    sysfs_root: str | None = None  # None: $BENCH_SYSFS_ROOT or /
+    vcgencmd: str | None = None  # None: $BENCH_VCGENCMD or vcgencmd on PATH (absent: not a Pi)
 
 SWAP_FLAG_BYTES = 1 << 20  # a little swap traffic from other processes is noise; 1 MiB is not
 OTHER_CPU_FLAG_PERCENT = 10.0  # of the whole machine's CPU time

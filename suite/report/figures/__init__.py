@@ -15,9 +15,9 @@ Heavy imports (matplotlib) happen inside the functions.
 
 from __future__ import annotations
 
+from suite.report.badges import Flag
 from suite.report.figures import accuracy_vs_cost, cross_model, per_model, pool
 from suite.report.figures.common import Ctx, FigureOut, FigureSpec
-from suite.report.badges import Flag
 from suite.report.merge import ReportData
 
 __all__ = ["FIGURES", "FIRST_N_ITERATIONS", "FigureOut", "FigureSpec", "build_figures"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from suite.report.backends import backend_order, backend_style
+from suite.report.backend_style import backend_order, backend_style
 from suite.report.figures.common import Ctx, FigureOut
 from suite.report.figures.style import (
     DEVICE_COLOURS,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from suite.report.backends import backend_order
+from suite.report.backend_style import backend_order
 from suite.report.badges import Flag
 from suite.report.format import fmt_num
 from suite.report.merge import Device, Entry, ModelInfo, ReportData

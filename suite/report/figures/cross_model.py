@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from suite.report.backends import BASELINE_BACKEND, backend_order, backend_style
+from suite.report.backend_style import BASELINE_BACKEND, backend_order, backend_style
 from suite.report.figures.common import Ctx, FigureOut, timed
 from suite.report.figures.style import (
     Panels,

@@ -3,7 +3,7 @@ so that the number of figures (and the render time) does not grow with the numbe
 
 from __future__ import annotations
 
-from suite.report.backends import backend_style
+from suite.report.backend_style import backend_style
 from suite.report.figures.common import Ctx, FigureOut, model_series, size_text, timed
 from suite.report.figures.style import (
     Rings,

@@ -8,7 +8,7 @@ import io
 import math
 from collections.abc import Iterable
 
-from suite.report.backends import backend_order, backend_style
+from suite.report.backend_style import backend_order, backend_style
 from suite.report.figures.common import Ctx, FigureOut
 from suite.report.format import short_name
 from suite.report.merge import Device, ModelInfo

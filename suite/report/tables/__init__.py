@@ -15,10 +15,25 @@ from dataclasses import dataclass, field
 from suite.report.explain import model_explanations
 from suite.report.merge import ModelInfo, ReportData
 from suite.report.table import FlagMap, Table
-from suite.report.tables.cases import case_label, cases_table, energy_method, failures_table, flags_table
-from suite.report.tables.backend_ratios import comparison_flags, comparisons_table, matrix_table
+from suite.report.tables.backend_ratios import (
+    comparison_flags,
+    comparisons_table,
+    matrix_table,
+)
+from suite.report.tables.cases import (
+    case_label,
+    cases_table,
+    energy_method,
+    failures_table,
+    flags_table,
+)
 from suite.report.tables.inventory import devices_table, models_table, runs_table
-from suite.report.tables.profile import ProfileGroup, profile_groups, profile_nodes_table, profile_ops_table
+from suite.report.tables.profile import (
+    ProfileGroup,
+    profile_groups,
+    profile_nodes_table,
+    profile_ops_table,
+)
 from suite.report.tables.tradeoffs import StudyTables, study_tables
 
 __all__ = [

@@ -6,11 +6,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from suite.report.backends import BASELINE_BACKEND, backend_order
+from suite.report.backend_style import BASELINE_BACKEND, backend_order
 from suite.report.badges import LATENCY, RATIO, STATUS, Flag, from_stored
 from suite.report.format import DASH, fmt_ms, fmt_p, fmt_ratio, slug
 from suite.report.merge import ComparisonView, Entry, ReportData
-from suite.report.table import Column, FlagMap, Row, Table, input_size_text, interval_text
+from suite.report.table import (
+    Column,
+    FlagMap,
+    Row,
+    Table,
+    input_size_text,
+    interval_text,
+)
 
 # A matrix cell: (device index in ReportData.devices, backend)
 CellKey = tuple[int, str]

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from suite.report.badges import ENERGY, LATENCY, ROOF, STATUS, Flag
 from suite.report.format import fmt_bytes, fmt_ms, fmt_si, fmt_size, sig, slug
 from suite.report.merge import Entry, ReportData
-from suite.report.table import Column, FlagMap, Row, Table, input_size_text, interval_text
+from suite.report.table import (
+    Column,
+    FlagMap,
+    Row,
+    Table,
+    input_size_text,
+    interval_text,
+)
 
 
 def case_label(e: Entry) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from suite.report.badges import STATUS
-from suite.results.fairness import judge
 from suite.report.format import DASH, fmt_bytes, fmt_count, fmt_size
 from suite.report.merge import ReportData
 from suite.report.table import Column, Row, Table
+from suite.results.fairness import judge
 
 
 @dataclass(frozen=True)

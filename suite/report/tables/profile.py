@@ -7,10 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import get_args
 
-from suite.report.backends import backend_order
+from suite.report.backend_style import backend_order
 from suite.report.format import DASH, fmt_count, fmt_ms, fmt_size, slug
 from suite.report.merge import Entry, ReportData
-from suite.report.profile_explain import fusion_explanation, non_gemm_explanation, roof_fraction
+from suite.report.profile_explain import (
+    fusion_explanation,
+    non_gemm_explanation,
+    roof_fraction,
+)
 from suite.report.table import Column, Row, Table, input_size_text, plain_text
 from suite.results.schema import OpFamily
 

@@ -5,12 +5,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from suite.report.backends import backend_order
+from suite.report.backend_style import backend_order
 from suite.report.badges import ENERGY, LATENCY, STATUS
 from suite.report.format import fmt_count, fmt_ms, fmt_p, fmt_si, sig, slug
 from suite.report.merge import ReportData
-from suite.report.study_points import StudyData, StudyPoint, g_to_kg, is_fraction, j_to_kwh, metric_label, shown
-from suite.report.table import Column, FlagMap, Row, Table, input_size_text, interval_text
+from suite.report.study_points import (
+    StudyData,
+    StudyPoint,
+    g_to_kg,
+    is_fraction,
+    j_to_kwh,
+    metric_label,
+    shown,
+)
+from suite.report.table import (
+    Column,
+    FlagMap,
+    Row,
+    Table,
+    input_size_text,
+    interval_text,
+)
 
 ALPHA = 0.05
 
@@ -117,7 +132,7 @@ class CarbonRow:
 
 
 def carbon_table(study: StudyData, flags: FlagMap) -> Table[CarbonRow]:
-    from suite.energy.carbon import EQUIVALENTS, EQUIVALENTS_SOURCE
+    from suite.results.equivalents import EQUIVALENTS, EQUIVALENTS_SOURCE
 
     cols: list[Column[CarbonRow]] = [
         Column("device", "Device", nowrap=True),

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import math
 
-from suite.metrics.peak import BANDWIDTH_ROOF_KERNELS
-from suite.results.schema import CaseResult, DevicePeaks, PeakFigure
+from suite.results.schema import CaseResult, DevicePeaks, PeakFigure, RooflineResult
 
 # Plausible ceilings, (low, high). CPU figures scale with the threads measured: one core's fp32
 # GEMM peaks at 64 FLOP/cycle (two 512-bit FMA pipes) x ~6 GHz = 0.4 TFLOP/s, an Apple matrix
@@ -28,6 +27,7 @@ CPU_GEMM_PER_THREAD = (1e7, 4e12)
 CPU_BANDWIDTH_PER_THREAD = (1e7, 5e11)
 GPU_GEMM = (1e8, 1e16)
 GPU_BANDWIDTH = (1e7, 5e13)
+BANDWIDTH_ROOF_KERNELS = ("triad", "onnxruntime.Add")  # the same bytes per element: the roof is the faster
 REL_TOLERANCE = 1e-6  # a roof equals its kernel's figure up to JSON's rounding
 
 
@@ -117,3 +117,14 @@ def _median_beats_fastest(fig: PeakFigure) -> bool:
 def unusable(peaks: DevicePeaks, device: str, threads: int, key: str | None = None) -> str | None:
     """Why `peaks` cannot be the roofs of `device` with `threads` (None when it can)."""
     return mismatch(peaks, device, threads, key) or implausible(peaks) or inconsistent(peaks)
+
+
+def above_roof(roofline: RooflineResult) -> str | None:
+    """What is wrong with a case that achieved more than its attainable FLOP/s (None when it did
+    not, or has no roof): the reader's flag `above_roof` (suite/results/flags.py)."""
+    r = roofline
+    if r.fraction_of_roof is None or r.fraction_of_roof <= 1 or r.attainable_flops_s is None:
+        return None
+    return (f"Achieved {r.achieved_flops_s / 1e9:.3g} GFLOP/s, {r.fraction_of_roof:.0%} of the attainable "
+            f"{r.attainable_flops_s / 1e9:.3g} GFLOP/s ({r.bound or 'unknown'}-bound at "
+            f"{r.arithmetic_intensity or 0:.3g} FLOP/byte)")
