@@ -23,7 +23,7 @@ def median_ms(fn, n: int) -> float:
 def main() -> None:
     import torch
 
-    from suite.backends import prepare_backend
+    from suite.backends.prepare import prepare_backend
     from suite.backends.protocol import PrepareRequest
     from suite.machine.environment import default_threads
     from suite.models.inputs import make_inputs

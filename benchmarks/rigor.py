@@ -131,7 +131,7 @@ def precision(k: int, threads: int, tmp: Path) -> None:
     import torch
     from torch.utils import benchmark as tb
 
-    from suite.backends import prepare_backend
+    from suite.backends.prepare import prepare_backend
     from suite.backends.protocol import PrepareRequest
     from suite.models.inputs import make_inputs
     from suite.models.registry import resolve_model

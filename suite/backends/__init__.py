@@ -14,9 +14,8 @@ pyperf plugins do): the entry point loads to a `BackendInfo`.
     [project.entry-points."bench.backends"]
     tvm = "bench_tvm:BACKEND"      # BACKEND = BackendInfo(name="tvm", prepare="bench_tvm:prepare", ...)
 
-`prepare_backend` is the one way a case gets a backend: it prepares it and then, for every
-backend but the reference, checks parity against eager outputs computed before the backend
-was prepared (see `suite.backends.parity.check_parity`).
+`suite.backends.prepare.prepare_backend` is the one way a case gets a backend. This module is the
+table alone, light to import (the CLI's help lists its names).
 """
 
 from __future__ import annotations
@@ -27,8 +26,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from suite.errors import BenchError, closest
+
 if TYPE_CHECKING:
-    from suite.backends.protocol import Prepared, PrepareRequest
+    from suite.backends.protocol import Prepared
 
 ENTRY_POINT_GROUP = "bench.backends"
 
@@ -88,7 +89,6 @@ def load_target(target: str) -> Any:
 def _plugins() -> tuple[BackendInfo, ...]:
     from importlib.metadata import entry_points
 
-    from suite.errors import BenchError
 
     found = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -111,8 +111,6 @@ def backends() -> dict[str, BackendInfo]:
     table = {b.name: b for b in BUILTIN}
     for info in _plugins():
         if info.name in table:
-            from suite.errors import BenchError
-
             raise BenchError(f"The backend plugin '{info.name}' uses the name of a built-in backend; rename it")
         table[info.name] = info
     return table
@@ -126,8 +124,6 @@ def builtin_names() -> list[str]:
 def backend_info(name: str) -> BackendInfo:
     table = backends()
     if name not in table:
-        from suite.errors import BenchError, closest
-
         hint = closest(name, list(table))
         raise BenchError(f"Unknown backend '{name}'; available: {', '.join(table)}"
                          + (f" (did you mean {hint[0]}?)" if hint else ""))
@@ -151,27 +147,3 @@ def option_models() -> dict[str, type]:
         if info.options_key and info.options and info.options_key not in out:
             out[info.options_key] = load_target(info.options)
     return out
-
-
-
-def prepare_backend(name: str, req: PrepareRequest) -> Prepared:
-    """Prepare `name` for one case, then check it computes what eager computes.
-
-    The eager reference is computed before the backend is prepared: exporting or compiling
-    must not be able to change what eager computes. A backend's precheck runs first, so a
-    failure it already knows about (a cached export failure) costs no forward pass."""
-    from suite.backends.parity import check_parity, reference_outputs
-
-    info = backend_info(name)
-    if info.precheck:
-        load_target(info.precheck)(req)
-    reference = None if info.reference or req.model is None else reference_outputs(req.model, req.inputs)
-    prepared = load_target(info.prepare)(req)
-    if info.reference:
-        return prepared
-    try:
-        prepared.parity = check_parity(prepared, reference, req)
-    except BaseException:
-        prepared.close()
-        raise
-    return prepared

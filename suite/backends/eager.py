@@ -7,7 +7,7 @@ from typing import Any
 
 from suite.backends.protocol import BackendBase, PrepareRequest
 from suite.models.inputs import call_model, forward_args
-from suite.results.schema import RuntimeSettings
+from suite.results.schema import RuntimeSettings, TorchBackends
 
 # What decides how torch's CPU threads behave between calls (OpenMP's spin-wait after a parallel
 # region: libgomp's GOMP_SPINCOUNT, Intel OpenMP's KMP_BLOCKTIME) and how many there are.
@@ -81,7 +81,6 @@ def torch_backends_of(prepared: Any) -> Any:
     backends that do not run the model in torch (ONNX Runtime has its own threads)."""
     if not isinstance(prepared, EagerBackend):
         return None
-    from suite.results.schema import TorchBackends
 
     torch = prepared._torch
     return TorchBackends(mkldnn_enabled=bool(torch.backends.mkldnn.enabled and torch.backends.mkldnn.is_available()),

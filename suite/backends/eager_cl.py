@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from suite.backends.eager import EagerBackend
+from suite.backends.eager import bare as eager_bare
 from suite.backends.protocol import PrepareRequest
 from suite.errors import BenchError
 
@@ -54,7 +55,6 @@ def bare(model: Any, inputs: dict[str, Any], threads: int, graph: str | None) ->
     """A hand-written channels_last call (suite/run/bare.py): model and 4-D float inputs converted once."""
     import torch
 
-    from suite.backends.eager import bare as eager_bare
 
     cl = torch.channels_last
     converted = {k: (v.contiguous(memory_format=cl) if torch.is_tensor(v) and v.dim() == 4 and v.is_floating_point()

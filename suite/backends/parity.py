@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from suite.errors import CaseError
+from suite.models.inputs import call_model
 from suite.results.schema import ParityResult
 
 
@@ -119,7 +120,6 @@ def eager_outputs(model: Any, inputs: dict[str, Any]) -> list[Any]:
     """The reference: one eager forward without autograd, flattened, on the CPU."""
     import torch
 
-    from suite.models.inputs import call_model
 
     with torch.no_grad():
         out = call_model(model, inputs)  # exactly as the eager backend calls it

@@ -10,6 +10,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from suite.backends.parity import flatten_outputs, to_numpy
 from suite.results.schema import ExportInfo, ParityResult, RuntimeSettings
 
 
@@ -64,8 +65,6 @@ class BackendBase:
         raise NotImplementedError
 
     def outputs(self, inputs: dict[str, Any]) -> list[Any]:
-        from suite.backends.parity import flatten_outputs, to_numpy
-
         return [to_numpy(t) for t in flatten_outputs(self.run(inputs))]
 
     def fallback_reference(self, inputs: dict[str, Any]) -> tuple[str, list[Any]] | None:

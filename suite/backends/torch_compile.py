@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from suite.backends.eager import EagerBackend
+from suite.backends.eager import bare as eager_bare
 from suite.backends.protocol import PrepareRequest
 from suite.errors import BenchError, CaseError
 from suite.results.schema import ExportInfo, RuntimeSettings
@@ -76,7 +77,6 @@ def bare(model: Any, inputs: dict[str, Any], threads: int, graph: str | None) ->
     bare loop's warm-up."""
     import torch
 
-    from suite.backends.eager import bare as eager_bare
 
     return eager_bare(torch.compile(model), inputs, threads, graph)
 

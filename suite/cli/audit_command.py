@@ -29,15 +29,10 @@ def register(app: typer.Typer) -> None:
 
         from suite.cli.console import stderr_console, stdout_console
         from suite.cli.run_command import _csv
+        from suite.machine.audit_store import cache_dir, save
         from suite.machine.environment import default_threads
         from suite.plan.preflight import check_threads
-        from suite.run.audit import (
-            DEFAULT_MODELS,
-            AuditRequest,
-            cache_dir,
-            run_audit,
-            save,
-        )
+        from suite.run.audit import DEFAULT_MODELS, AuditRequest, run_audit
 
         n = threads or default_threads()
         check_threads(n)

@@ -21,9 +21,11 @@ from pydantic import (
     model_validator,
 )
 
+from suite.backends import backends, option_models
 from suite.data.dataset import DatasetConfig
+from suite.data.preprocess import RESIZE_METHODS
 from suite.energy.options import EnergyConfig
-from suite.errors import ConfigError
+from suite.errors import ConfigError, closest
 from suite.machine.monitor.watch import MonitorConfig
 from suite.metrics.latency import TimingPolicy
 from suite.profiling import ProfileConfig
@@ -111,7 +113,6 @@ class BenchConfig(Frozen):
         file; they are kept together under backend_options."""
         if not isinstance(data, dict):
             return data
-        from suite.backends import option_models
 
         data = dict(data)
         raw = data.pop("backend_options", None)
@@ -127,8 +128,6 @@ class BenchConfig(Frozen):
     @field_validator("backend_options")
     @classmethod
     def _typed_backend_options(cls, v: dict[str, Any]) -> dict[str, Any]:
-        from suite.backends import option_models
-
         models = option_models()
         unknown = [k for k in v if k not in models]
         if unknown:
@@ -164,8 +163,6 @@ class BenchConfig(Frozen):
     @field_validator("resize")
     @classmethod
     def _known_resize(cls, v: list[str]) -> list[str]:
-        from suite.data.preprocess import RESIZE_METHODS
-
         bad = [m for m in v if m not in RESIZE_METHODS]
         if bad:
             raise ValueError(f"unknown resize method(s) {', '.join(bad)}; choose from {', '.join(RESIZE_METHODS)}")
@@ -174,9 +171,6 @@ class BenchConfig(Frozen):
     @field_validator("backends")
     @classmethod
     def _known_backends(cls, v: list[str]) -> list[str]:
-        from suite.backends import backends
-        from suite.errors import closest
-
         known = backends()
         for name in v:
             if name not in known:
@@ -293,8 +287,6 @@ def _load_yaml(text: str) -> Any:
 
 def preset_dict(name: str) -> dict[str, Any]:
     if name not in PRESETS:
-        from suite.errors import closest
-
         hint = closest(name, PRESETS)
         raise ConfigError(f"Unknown preset '{name}'; choose one of {', '.join(PRESETS)}"
                           + (f" (did you mean {hint[0]}?)" if hint else ""))
@@ -343,7 +335,6 @@ def build_config(
 def _supplies(layer: dict[str, Any], loc: tuple[Any, ...]) -> bool:
     """Whether `layer` (flags, a file) gave the value at the error location `loc`."""
     if loc[0] == "backend_options":  # [ort] and the like are written at the top level
-        from suite.backends import option_models
 
         return any(key in layer for key in option_models())
     node: Any = layer

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from suite.containers.calls import BACKOFF_S
+from suite.containers.images import DockerError, _short
 from suite.errors import ConfigError
 
 MASK = "***"
@@ -292,9 +294,6 @@ def connect_engine(conn: EngineConnection, timeout_s: float = 60.0, *, api_timeo
     change where it can tell."""
     import time
 
-    from suite.containers.calls import BACKOFF_S
-    from suite.containers.images import DockerError
-
     for attempt in range(retries + 1):
         try:
             return _connect(conn, timeout_s, api_timeout_s)
@@ -351,7 +350,6 @@ def _connect(conn: EngineConnection, timeout_s: float, api_timeout_s: float | No
     from docker.constants import MINIMUM_DOCKER_API_VERSION
     from docker.errors import DockerException
 
-    from suite.containers.images import DockerError, _short
 
     client = None
     try:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from suite.containers.calls import RETRIES, call, wait_for_exit
 from suite.containers.images import DockerError, _short
 from suite.containers.platform import MeterAccess
 
@@ -63,7 +64,6 @@ def run_container(
     from docker.errors import APIError, ImageNotFound, NotFound
     from docker.types import Mount
 
-    from suite.containers.calls import RETRIES, call, wait_for_exit
 
     api_t = client.api.timeout
     access = access or MeterAccess("none")

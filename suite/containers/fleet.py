@@ -42,11 +42,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from suite.containers.calls import RETRIES, call
 from suite.containers.connection import (
     EngineConnection,
     connect_engine,
+    engine_client,
     redact_url,
     resolve_connection,
+)
+from suite.containers.container import run_container
+from suite.containers.images import (
+    DockerError,
+    build_image,
+    connect,
+    image_exists,
+    image_tag,
+    ship_image,
 )
 from suite.containers.platform import (
     FLAVOURS,
@@ -56,6 +67,7 @@ from suite.containers.platform import (
     platform_from_engine,
 )
 from suite.errors import BenchError, ConfigError
+from suite.report.build import build_report_from_paths
 
 HostStatus = Literal["ok", "failed", "unreachable", "error"]
 LogFn = Callable[[str, str], None]  # (host name, line)
@@ -283,8 +295,6 @@ def run_fleet(
     local: dict[str, Any] = {}
 
     def local_client():
-        from suite.containers.images import connect
-
         with local_lock:
             if "client" not in local:
                 local["client"] = (local_client_factory or connect)()
@@ -313,17 +323,6 @@ def run_fleet(
 
 def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_client,
               environ=None, base_dir=None) -> HostOutcome:
-    from suite.containers.calls import RETRIES, call
-    from suite.containers.connection import engine_client
-    from suite.containers.container import run_container
-    from suite.containers.images import (
-        DockerError,
-        build_image,
-        image_exists,
-        image_tag,
-        ship_image,
-    )
-
     conn: EngineConnection | None = None
 
     def scrub(text: str) -> str:
@@ -425,8 +424,6 @@ def _run_host(host: HostSpec, out: Path, *, context, args, on_log: LogFn, local_
 
 def render_merged_report(results_files: Sequence[Path], out_html: Path) -> Path:
     """One report over every results file, by the same code as `bench report`."""
-    from suite.report.build import build_report_from_paths
-
     built = build_report_from_paths(results_files, out_html, title="Fleet benchmark report")
     assert built.output is not None  # build_report_from_paths raises when nothing could be read
     return built.output.html or out_html

@@ -12,11 +12,10 @@ file list or content) that the results record.
 """
 
 from suite.data.dataset import Dataset, DatasetSpec, parse_dataset_spec
+from suite.data.loaders import load_dataset as _load
 
 __all__ = ["Dataset", "DatasetSpec", "parse_dataset_spec", "load_dataset"]
 
 
 def load_dataset(spec, **kwargs):
-    from suite.data.loaders import load_dataset as _load
-
     return _load(spec, **kwargs)

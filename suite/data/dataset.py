@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from suite.errors import ConfigError
+from suite.errors import ConfigError, closest
 
 
 class DatasetConfig(BaseModel):
@@ -61,8 +61,6 @@ def parse_dataset_spec(text: str) -> DatasetSpec:
     kind, sep, path = text.strip().partition(":")
     kind = kind.strip().lower()
     if kind not in KINDS:
-        from suite.errors import closest
-
         hint = closest(kind, KINDS)
         raise ConfigError(f"Unknown dataset '{text}': use digits, user, imagefolder:DIR, npz:FILE or hf-disk:DIR"
                           + (f" (did you mean {hint[0]}?)" if hint else ""))

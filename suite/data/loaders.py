@@ -17,6 +17,7 @@ from suite.data.dataset import (
     shown,
     stratified_subset,
 )
+from suite.data.decode import ContractError, check_masks, class_indices
 from suite.errors import ConfigError
 from suite.models.digits import (
     DIGITS_SPLIT_SEED,
@@ -199,7 +200,6 @@ def npz(path: Path, limit: int | None = None, seed: int = 0) -> Dataset:
     first, the subset drawn, and only the rows of `x` it keeps are kept."""
     import zipfile
 
-    from suite.data.decode import check_masks, class_indices
 
     where = f"npz:{shown(path)}"
     if path.is_dir():
@@ -354,7 +354,6 @@ def hf_disk(root: Path, split: str | None, columns: dict[str, str]) -> Dataset:
     image = columns.get("image", "image")
     import numpy as np
 
-    from suite.data.decode import ContractError, check_masks, class_indices
 
     column = f"{where} column '{label}'"
     try:
@@ -405,7 +404,6 @@ def _token_row(values: Any, where: str) -> Any:
     """One row of token ids (or a mask) as int64, or a ContractError naming the row."""
     import numpy as np
 
-    from suite.data.decode import ContractError
 
     try:
         a = np.asarray(values)
@@ -444,8 +442,6 @@ def from_user(module: Any) -> Dataset:
     evaluate = getattr(module, "evaluate", None)
     h = hashlib.sha256(repr((counts[0], getattr(module, "__file__", ""))).encode())
     if evaluate is None:
-        from suite.data.decode import class_indices
-
         y = class_indices(targets, f"the targets {where} returned (without evaluate(), class indices)")
         return Dataset(DatasetSpec("user"), "classification", list(samples), y,
                        [str(i) for i in range(int(y.max()) + 1)], None, h.hexdigest())

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from suite.data.decode import image_to_float
 from suite.errors import BenchError
 from suite.models.inputs import image_channels
 
@@ -61,8 +62,6 @@ def as_float_image(image: Any, channels: int) -> Any:
     """An image (a PIL image, or an array H x W or H x W x C) as a float32 array H x W x
     channels in [0, 1], by its real mode, bit depth or dtype; what does not fit the dataset
     contract (suite/data/decode.py) is refused, never clipped."""
-    from suite.data.decode import image_to_float
-
     return image_to_float(image, channels)
 
 

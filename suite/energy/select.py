@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from suite.energy.estimate import codecarbon_setup, portable_setup, restore_setup
 from suite.energy.meter import Meter, MeterUnavailable
 from suite.energy.meters import METHODS, canonical_meter_name, known_meters
 from suite.energy.options import EnergyConfig
@@ -58,8 +59,6 @@ class MeterProbe:
     def install(self) -> None:
         global _PROBED
         if self.codecarbon is not None:
-            from suite.energy.estimate import restore_setup
-
             restore_setup(self.codecarbon)
         _PROBED = self.name
 
@@ -79,8 +78,6 @@ def probe_once(opts: EnergyConfig) -> MeterProbe:
         meter.close()
     setup = None
     if name == "estimate":
-        from suite.energy.estimate import codecarbon_setup, portable_setup
-
         setup = portable_setup(codecarbon_setup())
     return MeterProbe(name=name, codecarbon=setup, probe_s=time.perf_counter() - t0)
 

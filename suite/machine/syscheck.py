@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from suite.machine.host import read_text
+from suite.machine.host import read_text, resolve_root
 
 CPU = "sys/devices/system/cpu"
 LOAD_WARN = 0.5  # 1-minute load above which other work competes with the timed loop
@@ -186,8 +186,6 @@ def check_threads(root: Path, cpus: list[int], cores: int | None, threads: int |
 def system_checks(root: str | os.PathLike[str] | None = None, *, threads: int | None = None,
                   interval_s: float = 0.5, sleep: Callable[[float], None] = time.sleep,
                   ticks_per_s: int | None = None) -> list[Check]:
-    from suite.machine.host import resolve_root
-
     r = resolve_root(root)
     cpus = _cpus(r)
     cores = physical_cores(r, cpus)

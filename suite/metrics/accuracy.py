@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suite import stats
+from suite.backends.parity import flatten_outputs, to_numpy
 from suite.errors import CaseError
 
 MASK_THRESHOLD = 0.5  # on probabilities; logits (outside [0, 1]) are thresholded at 0
@@ -33,8 +34,6 @@ class Scored:
 
 def logits_of(output: Any) -> Any:
     """The first tensor of a model's output as a numpy array (logits, or a mask)."""
-    from suite.backends.parity import flatten_outputs, to_numpy
-
     flat = flatten_outputs(output)
     if not flat:
         raise CaseError("accuracy", "the model returned no tensor output to score")

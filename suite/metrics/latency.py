@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from suite import stats
+from suite.results.flags import flag
 from suite.results.schema import Flag, LatencyResult, LatencySummary
 
 
@@ -124,8 +125,6 @@ def latency_flags(result: LatencyResult, policy: TimingPolicy) -> list[Flag]:
     worker processes whose medians fall outside the CI. A wide spread alone flags nothing: the
     CI says how precise the median is. (The machine's state during the case -- throttling,
     swap, contention -- is flagged by suite.machine.monitor.)"""
-    from suite.results.flags import flag
-
     out = [flag(kind, detail) for kind, detail in stats.summarize(result.samples_ms, policy.ci_level).issues]
     if not result.warmup_settled and policy.warmup_max > 0:
         out.append(flag("warmup_unsettled", f"warm-up did not settle within its cap ({len(result.warmup_ms)} calls)"))

@@ -32,8 +32,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from suite.results.ceilings import BANDWIDTH_ROOF_KERNELS
+from suite.machine.environment import collect_environment, package_versions
+from suite.results.ceilings import (
+    BANDWIDTH_ROOF_KERNELS,
+    implausible,
+    inconsistent,
+    unusable,
+)
+from suite.results.safe_read import read_regular_bytes
 from suite.results.schema import DevicePeaks, PeakFigure, utc_now
+from suite.worker import run_isolated
 
 GEMM_SIZES = (256, 512, 1024, 2048)
 # Part of the cache key: bump it when what a figure means changes, so no cached ceiling measured
@@ -327,8 +335,6 @@ def measure_peaks(device: str = "cpu", threads: int = 1, *, budget_s: float = 3.
                                      **cuda_options)
         gemms = {"torch.mm": gemm}
     else:
-        from suite.machine.environment import collect_environment
-
         gemms = {"torch.mm": gemm_torch(threads, budget_s * 0.3)}
         try:
             gemms["onnxruntime.MatMul"] = gemm_ort(threads, budget_s * 0.3)
@@ -376,8 +382,6 @@ def last_level_cache_bytes(root: str = "/") -> int | None:
 
 
 def cache_key(device: str, threads: int) -> str:
-    from suite.machine.environment import collect_environment, package_versions
-
     env = collect_environment()
     versions = package_versions()
     payload = {
@@ -402,9 +406,6 @@ def read_cache(device: str, threads: int) -> tuple[DevicePeaks | None, str | Non
     """The cached ceilings of `device` with `threads`, when they can be believed
     (suite.results.ceilings); else None and why they cannot (None, None: nothing cached)."""
     from pydantic import ValidationError
-
-    from suite.results.ceilings import unusable
-    from suite.results.safe_read import read_regular_bytes
 
     key = cache_key(device, threads)
     path = cache_dir() / f"{key}.json"
@@ -464,8 +465,6 @@ def peaks_in_worker(device: str, threads: int, *, refresh: bool = False, timeout
     """The cached ceilings, or `measure_peaks` in a worker process (the parent of a run never
     imports torch), raising RuntimeError with the reason when it fails. A cache record that
     cannot be believed is measured again, and `on_refused` is told why."""
-    from suite.worker import run_isolated
-
     if not refresh:
         cached, why = read_cache(device, threads)
         if cached is not None:
@@ -487,8 +486,6 @@ def peaks_for_run(stored: list[DevicePeaks], devices: set[tuple[str, int]], emit
     threads) the run's cases use, from what a resumed run stored, the per-machine cache, or
     measured now in a worker (a few seconds). A device whose ceilings cannot be measured is
     left out with a warning: its cases get intensities but no roofs."""
-    from suite.results.ceilings import implausible, inconsistent
-
     out = []
     for p in stored:  # a resumed run's: its results file is data too
         why = implausible(p) or inconsistent(p)

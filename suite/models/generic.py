@@ -11,7 +11,9 @@ from typing import Any
 from suite.errors import BenchError, UnknownModelError
 from suite.models.entry import ModelEntry
 from suite.models.inputs import audio_spec, image_spec, text_spec
+from suite.models.onnx_spec import input_spec_from_onnx
 from suite.models.user_file import file_entry  # noqa: F401  a user's .py file: looked over in a worker
+from suite.models.weights import read_state_dict, require_cached
 
 OFFLINE_HINT = ("Published weights could not be loaded from the local cache ({err}). Nothing is downloaded at "
                 "run time: put the weights in the cache on a machine with network access, or run without "
@@ -20,8 +22,6 @@ OFFLINE_HINT = ("Published weights could not be loaded from the local cache ({er
 
 def load_state_dict_url(url: str, what: str):
     """Published weights from the local torch hub cache only (never the network)."""
-    from suite.models.weights import read_state_dict, require_cached
-
     return read_state_dict(require_cached(url, what))
 
 
@@ -38,8 +38,6 @@ def build_torchvision(name: str, pretrained: bool):
     elif name == "inception_v3":
         kwargs = {"init_weights": False}  # aux head kept (in the published count), skipped in eval
     if pretrained:
-        from suite.models.weights import require_cached
-
         weights = torchvision.models.get_model_weights(name).DEFAULT
         require_cached(weights.url, f"torchvision:{name}")  # torch.hub then reads the cached file (hash checked)
         try:
@@ -168,7 +166,6 @@ def onnx_entry(path_text: str) -> ModelEntry:
     path = Path(path_text)
     if not path.is_file():
         raise BenchError(f"ONNX file {path} does not exist")
-    from suite.models.onnx_spec import input_spec_from_onnx
 
     spec = input_spec_from_onnx(path)
     return ModelEntry(name=os.fspath(path), source="onnx", modality=spec.modality, input_spec=spec,

@@ -24,7 +24,8 @@ from typing import Any
 
 from suite.errors import BenchError
 from suite.models.entry import ModelEntry, not_a_model
-from suite.models.inputs import InputSpec, TensorSpec, image_spec
+from suite.models.inputs import InputSpec, TensorSpec, image_channels, image_spec
+from suite.worker import run_isolated
 
 DEFAULT_TIMEOUT_S = 300.0
 
@@ -170,8 +171,6 @@ def file_input_spec(module: Any, path: Path) -> InputSpec:
 
 def probe_file(path: Path, factory_name: str | None, timeout_s: float = DEFAULT_TIMEOUT_S,
                kwargs: tuple[tuple[str, Any], ...] = ()) -> FileModel:
-    from suite.worker import run_isolated
-
     outcome = run_isolated(_probe, (str(path), factory_name, kwargs), timeout_s, name="bench-model-file")
     stage = "its import"
     for kind, payload in outcome.messages:
@@ -278,8 +277,6 @@ def _normalisation(module: Any, path: Path, spec: Any) -> tuple[Any, Any]:
     if len(mean) != len(std) or any(s <= 0 for s in std):
         raise BenchError(f"{path}: MEAN {list(mean)} and STD {list(std)} must have one entry per channel, STD > 0")
     if spec.size_axis == "resolution":
-        from suite.models.inputs import image_channels
-
         channels = image_channels(spec)
         if len(mean) != channels:
             raise BenchError(f"{path}: MEAN {list(mean)} and STD {list(std)} have {len(mean)} entries, but the model "

@@ -8,9 +8,17 @@ checked counts in NOTES.md; tests compare the suite's counts against them.
 
 from __future__ import annotations
 
+from suite.models.digits import build as build_digits
 from suite.models.entry import ModelEntry
+from suite.models.generic import (
+    build_torchvision,
+    build_transformers,
+    load_state_dict_url,
+)
 from suite.models.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec
+from suite.models.logmel import build_logmel
 from suite.models.registry import register_model
+from suite.models.unet import UNET_WEIGHTS_URL, build_unet
 
 # ----------------------------------------------------------------------------- torchvision
 
@@ -26,8 +34,6 @@ _TV = {
 
 def _torchvision(name: str):
     def build(pretrained: bool):
-        from suite.models.generic import build_torchvision
-
         return build_torchvision(name, pretrained)
 
     return build
@@ -54,12 +60,8 @@ UNET_SPEC = InputSpec(
                 reference_params=7_763_041, tags=("cnn", "segmentation", "lab1"),
                 extra={"weights_url": "suite.models.unet:UNET_WEIGHTS_URL"})
 def unet(pretrained: bool):
-    from suite.models.unet import UNET_WEIGHTS_URL, build_unet
-
     model = build_unet(3, 1, 32)
     if pretrained:
-        from suite.models.generic import load_state_dict_url
-
         model.load_state_dict(load_state_dict_url(UNET_WEIGHTS_URL, "unet"))
     return model
 
@@ -68,8 +70,6 @@ def unet(pretrained: bool):
                 description="log-Mel spectrogram front end (80 mels, 25 ms / 10 ms; no parameters)",
                 reference_params=0, tags=("audio", "lab-audio", "no-params"), pretrained_available=False)
 def logmel(pretrained: bool):
-    from suite.models.logmel import build_logmel
-
     return build_logmel()
 
 
@@ -78,8 +78,6 @@ def logmel(pretrained: bool):
 
 def _hf(model_cls: str, config_cls: str, checkpoint: str, **config_kwargs):
     def build(pretrained: bool):
-        from suite.models.generic import build_transformers
-
         return build_transformers(model_cls, config_cls, checkpoint if pretrained else None, config_kwargs)
 
     build.checkpoint = checkpoint  # type: ignore[attr-defined]
@@ -171,8 +169,6 @@ DIGITS_SPEC = image_spec(8, channels=1, min_size=2)
 
 def _digits(name: str):
     def build(pretrained: bool):
-        from suite.models.digits import build as build_digits
-
         return build_digits(name, pretrained)
 
     return build

@@ -8,9 +8,17 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
+from suite.backends import backend_info
 from suite.config.bench_config import BenchConfig
+from suite.data import load_dataset, parse_dataset_spec
+from suite.data.check import DataUse, check_samples
+from suite.data.dataset import DatasetSpec
+from suite.data.preprocess import image_channels
 from suite.errors import BenchError, ConfigError, MissingDependencyError
+from suite.models.user_file import describe_end, import_file
+from suite.models.weights import check_weights_file, load_weights
 from suite.plan.sweep import PlannedCase, plan_cases
+from suite.worker import run_isolated
 
 
 def importable(module: str) -> bool:
@@ -33,7 +41,6 @@ def check_dependencies(config: BenchConfig) -> None:
     needed = {}
     if any(not m.name.lower().endswith(".onnx") for m in config.models):
         needed["torch"] = "measuring PyTorch models"
-    from suite.backends import backend_info
 
     for name in config.backends:
         for module in backend_info(name).requires:
@@ -88,8 +95,6 @@ def check_weights(cases: list[PlannedCase], timeout_s: float) -> None:
     """Each --weights file read (weights_only) and loaded strictly into its model, in a worker
     (a user's model file is never imported here): wrong keys or shapes, a refused pickle, a
     truncated file or NaN weights stop the run instead of failing every case."""
-    from suite.worker import run_isolated
-
     seen: set[tuple[str, str]] = set()
     for planned in cases:
         c = planned.choice
@@ -101,8 +106,6 @@ def check_weights(cases: list[PlannedCase], timeout_s: float) -> None:
 
 
 def _weights_fit(send: Callable[[Any], None], planned: PlannedCase) -> None:
-    from suite.models.weights import check_weights_file, load_weights
-
     c = planned.choice
     try:
         model = planned.entry().build(c.pretrained)
@@ -125,9 +128,6 @@ def check_dataset(config: BenchConfig, cases: list[PlannedCase],
     model file's load_dataset()."""
     if config.dataset is None:
         return
-    from suite.data import load_dataset, parse_dataset_spec
-    from suite.data.check import check_samples
-
     d = config.dataset
     spec = parse_dataset_spec(d.spec)
     uses = _data_uses(cases)
@@ -142,9 +142,6 @@ def check_dataset(config: BenchConfig, cases: list[PlannedCase],
 def _data_uses(cases: list[PlannedCase]) -> dict[str, tuple[Any, Any]]:
     """Per evaluating model: how it takes the samples (suite.data.check.DataUse), and its
     file's look-over (None for a model that is not a file)."""
-    from suite.data.check import DataUse
-    from suite.data.preprocess import image_channels
-
     out: dict[str, tuple[Any, Any]] = {}
     for planned in cases:
         name = planned.choice.name
@@ -159,8 +156,6 @@ def _data_uses(cases: list[PlannedCase]) -> dict[str, tuple[Any, Any]]:
 
 
 def _check_user_datasets(config: BenchConfig, uses: dict[str, tuple[Any, Any]]) -> None:
-    from suite.worker import run_isolated
-
     not_files = [name for name, (_, found) in uses.items() if found is None]
     if not_files:
         raise ConfigError(f"--dataset user reads the model file's load_dataset(), and {', '.join(not_files)} "
@@ -178,11 +173,6 @@ def _check_user_datasets(config: BenchConfig, uses: dict[str, tuple[Any, Any]]) 
 def _user_dataset(send: Callable[[Any], None], path: str, limit: int | None, seed: int, use: Any) -> None:
     from pathlib import Path
 
-    from suite.data import load_dataset
-    from suite.data.check import check_samples
-    from suite.data.dataset import DatasetSpec
-    from suite.models.user_file import import_file
-
     try:
         ds = load_dataset(DatasetSpec("user"), limit=limit, seed=seed, user_module=import_file(Path(path)))
         check_samples(ds, [use])
@@ -198,8 +188,6 @@ def _user_dataset(send: Callable[[Any], None], path: str, limit: int | None, see
 
 def _unless_ok(outcome: Any, what: str, timeout_s: float) -> None:
     """A worker check's verdict as a BenchError, unless it said ok."""
-    from suite.models.user_file import describe_end
-
     for message in outcome.messages:
         if message[0] == "ok":
             return

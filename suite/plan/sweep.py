@@ -11,6 +11,8 @@ from suite.backends import backends as table
 from suite.config.bench_config import BenchConfig, ModelChoice, sizes_for
 from suite.errors import BenchError
 from suite.models.registry import ModelEntry, resolve_model
+from suite.models.user_file import entry_for_file
+from suite.models.weights import check_pretrained_cached, check_weights_file
 from suite.results.schema import CaseSpec
 
 
@@ -28,8 +30,6 @@ class PlannedCase:
     def entry(self) -> ModelEntry:
         """The case's model entry, resolved once for the case (in the worker)."""
         if self.file_model is not None:
-            from suite.models.user_file import entry_for_file
-
             return entry_for_file(self.choice.name, self.file_model)
         return resolve_model(self.choice.name, self.choice.overrides)
 
@@ -49,13 +49,11 @@ def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
         if choice.pretrained and entry.builder is not None:
             if not entry.pretrained_available:
                 raise BenchError(f"Model '{choice.name}' has no published weights to load; run it without --pretrained")
-            from suite.models.weights import check_pretrained_cached
 
             check_pretrained_cached(entry)
         if choice.weights:
             if entry.builder is None:
                 raise BenchError(f"--weights applies to torch models; '{choice.name}' is an ONNX file")
-            from suite.models.weights import check_weights_file
 
             check_weights_file(choice.weights, choice.name)
         sizes = sizes_for(config, entry.modality, choice.input_sizes)

@@ -33,6 +33,7 @@ from suite.profiling.traces import (
     parse_ort_trace,
     parse_torch_trace,
 )
+from suite.results.flags import flag
 from suite.results.schema import FlopStats, NodeProfile, OpProfile, ProfileResult
 
 
@@ -204,8 +205,6 @@ def profile_for_case(prepared: Any, inputs: dict[str, Any], opts: Any, flops: Fl
         ProfileResult | None, list[Any]]:
     """measure.py's hook: the profile under the case's `[profile]` options, or no profile and a
     flag saying why; a failing profiler never fails the case (its timings stand)."""
-    from suite.results.flags import flag
-
     try:
         return profile_case(prepared, inputs, calls=opts.calls, top_nodes=opts.top_nodes, flops=flops), []
     except Exception as exc:  # CaseError("unsupported") and anything a profiler raises

@@ -16,8 +16,10 @@ from itertools import pairwise
 
 from suite.report.format import fmt_ms, fmt_size
 from suite.report.merge import Entry, ReportData
+from suite.results.ceilings import above_roof, case_roofs_implausible
 from suite.results.flags import kind_of
 from suite.results.schema import Flag as StoredFlag
+from suite.stats import is_monotonic_increasing
 
 # A drop in latency smaller than this (relative) when the batch or input grows is read as
 # noise, not as broken scaling: medians of two configurations often differ by a few percent.
@@ -150,8 +152,6 @@ def case_flags(e: Entry) -> Iterable[Flag]:
 def _roof_flags(e: Entry) -> Iterable[Flag]:
     """A case placed under ceilings its device could not have (a damaged cache or a hand-edited
     file), or above its roof: its % of roof is not a fraction of what the device can do."""
-    from suite.results.ceilings import above_roof, case_roofs_implausible
-
     r = e.case.roofline
     stored = {f.kind for f in e.case.flags}
     why = case_roofs_implausible(e.case)
@@ -166,8 +166,6 @@ def _roof_flags(e: Entry) -> Iterable[Flag]:
 def latency_drops(entries: list[Entry]) -> Iterable[tuple[Entry, Entry, str]]:
     """(smaller, larger, axis) pairs of one run's series where latency fell by more than
     NON_MONOTONIC_TOLERANCE while the batch ("batch") or the input ("size") grew."""
-    from suite.stats import is_monotonic_increasing
-
     by_batch: dict[tuple, list[Entry]] = {}
     by_size: dict[tuple, list[Entry]] = {}
     for e in entries:

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from suite.errors import BenchError, ResultsFileError
-from suite.report.html import DEFAULT_TITLE, REPORT_FORMATS, ReportOutput, render_report
+from suite.report.html import (
+    DEFAULT_TITLE,
+    REPORT_FORMATS,
+    ReportOutput,
+    check_formats,
+    render_report,
+)
+from suite.results.io import load_many
 from suite.results.schema import RunResult
 
 
@@ -76,9 +83,6 @@ def build_report_from_paths(
     Bad files (corrupt, foreign, newer schema) are returned with their reason and also listed
     in the report; a NoResultsError is raised only when nothing could be read at all.
     """
-    from suite.report.html import check_formats
-    from suite.results.io import load_many
-
     paths = list(paths)
     fmts = check_formats(formats)  # fail on a bad --format before reading anything
     good, bad = load_many(paths)

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from suite import stats
 from suite.errors import BenchError
 from suite.report.format import fmt_num
+from suite.results.io import load_results
 from suite.results.schema import CaseResult, RunResult
 
 Metric = Literal["latency", "energy"]
@@ -167,8 +169,6 @@ def compare_runs(
 
 
 def compare_files(baseline: str | Path, candidate: str | Path, **kwargs) -> CompareResult:
-    from suite.results.io import load_results
-
     b, c = Path(baseline), Path(candidate)
     return compare_runs(load_results(b), load_results(c), baseline_name=str(b), candidate_name=str(c), **kwargs)
 
@@ -212,8 +212,6 @@ def _energy_samples(timed: list[CaseResult], net: bool) -> tuple[list[float], fl
     timing spread. Power noise is therefore not in the interval (it is usually the smaller
     part for counters; for estimates there is none to add).
     """
-    from suite import stats
-
     out: list[float] = []
     for c in timed:
         e = c.energy
@@ -232,8 +230,6 @@ def _energy_samples(timed: list[CaseResult], net: bool) -> tuple[list[float], fl
 
 def _change(key: CaseKey, base: list[CaseResult], cand: list[CaseResult], metric: str, threshold: float,
             alpha: float, level: float) -> CaseChange:
-    from suite import stats
-
     label = key_label(key)
     notes: list[str] = []
     unit = "ms" if metric == "latency" else "J"

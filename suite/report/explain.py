@@ -20,6 +20,7 @@ from suite.report.merge import Entry, ModelInfo
 from suite.report.profile_explain import (
     FAR_BELOW_ROOF,  # one threshold for "far below its roof"
 )
+from suite.results.ceilings import case_roofs_implausible
 
 BATCH_GAIN = 0.10  # per-item latency improving less than this from one batch size to the next: batching stops paying
 CONDITION_KINDS = frozenset({"swap", "throttling", "contention", "power_mode_change", "cooldown_timeout", "drift",
@@ -54,8 +55,6 @@ def _where(e: Entry, n_devices: int) -> str:
 
 
 def roof_explanations(model: ModelInfo, n_devices: int = 1) -> list[Explanation]:
-    from suite.results.ceilings import case_roofs_implausible
-
     out = []
     for series in _series(model.entries).values():
         e = series[-1]  # the largest batch: the best chance of reaching the roof

@@ -22,8 +22,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from suite import stats
 from suite.errors import ConfigError, ResultsFileError
+from suite.report.badges import compute_flags
+from suite.report.figures import build_figures
+from suite.report.files import make_folder, write_file
+from suite.report.format import fmt_count, fmt_ratio, fmt_size, neutralize
+from suite.report.merge import merge_results
+from suite.report.study_points import FIGURE_IDS
+from suite.report.table import md_escape
+from suite.report.tables import build_tables
+from suite.report.tables.tradeoffs import study_intro, study_markdown
 from suite.results.schema import RunResult
+from suite.version import __version__
 
 REPORT_FORMATS = ("html", "md", "csv")
 DEFAULT_TITLE = "Inference benchmark report"
@@ -82,11 +93,6 @@ def render_report(
     generated_at: datetime | None = None,
 ) -> ReportOutput:
     """Merge results (from one or many devices) and write the report files. Returns what was written."""
-    from suite.report.badges import compute_flags
-    from suite.report.files import make_folder, write_file
-    from suite.report.merge import merge_results
-    from suite.report.tables import build_tables
-
     fmts = check_formats(formats)
     html_path, md_path, tables_dir, figures_dir = output_paths(out_html)
     make_folder(html_path.parent)  # an unwritable place fails now, before the figures are drawn
@@ -95,8 +101,6 @@ def render_report(
     tables = build_tables(data, flags)
     figs = []
     if figures:
-        from suite.report.figures import build_figures
-
         figs = build_figures(data, flags)
     generated_at = generated_at or datetime.now(timezone.utc)
     out = ReportOutput(runs=len(data.runs), devices=len(data.devices), cases=len(data.entries))
@@ -144,7 +148,6 @@ def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
     from markupsafe import Markup
 
-    from suite.report.format import fmt_count, fmt_size, neutralize
 
     def finalize(value):
         # Autoescaping stops markup; control and bidi characters (U+202E) would still reorder or
@@ -165,15 +168,11 @@ def _csp_hash(text: str) -> str:
 def render_html(data, flags, tables, figs, fig_links, *, title: str, generated_at: datetime) -> str:
     from markupsafe import Markup
 
-    from suite.version import __version__
 
     css = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
     js = (_TEMPLATES / "report.js").read_text(encoding="utf-8")
     csp = (f"default-src 'none'; img-src data:; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
            "base-uri 'none'; form-action 'none'")
-    from suite.report.study_points import FIGURE_IDS
-    from suite.report.tables.tradeoffs import study_intro
-
     figures = []
     for f in figs:
         uri = "data:image/svg+xml;base64," + base64.b64encode(f.svg).decode("ascii")
@@ -201,9 +200,6 @@ class Card:
 
 
 def _cards(data, flags) -> list[Card]:
-    from suite import stats
-    from suite.report.format import fmt_ratio
-
     cases = data.entries
     n_ok = sum(e.status == "ok" for e in cases)
     n_failed = sum(e.status == "failed" for e in cases)
@@ -240,9 +236,6 @@ def _cards(data, flags) -> list[Card]:
 
 
 def _markdown(data, tables, figs, fig_links, title: str, generated_at: datetime) -> str:
-    from suite.report.format import fmt_count, fmt_size
-    from suite.report.table import md_escape
-
     summary = (f"Generated {generated_at.strftime('%Y-%m-%d %H:%M UTC')} from {len(data.runs)} results file(s): "
                f"{len(data.devices)} device(s), {len(data.models)} model(s), {len(data.entries)} case(s).")
     out = [f"# {md_escape(title)}", "", summary, ""]
@@ -254,9 +247,6 @@ def _markdown(data, tables, figs, fig_links, title: str, generated_at: datetime)
         out += ["## Emulated runs: not representative", "", EMULATED_NOTE, ""]
         out += [f"- {md_escape(d.label)}: {md_escape(d.env.emulation or '')}" for d in data.emulated_devices]
         out.append("")
-    from suite.report.study_points import FIGURE_IDS
-    from suite.report.tables.tradeoffs import study_markdown
-
     for t in (tables.devices, tables.runs, tables.models, tables.matrix, tables.comparisons):
         out.append(t.to_markdown(2))
     if tables.study is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from suite import stats
+from suite.results.flags import RATIO, flag
 from suite.results.schema import (
     REFERENCE_BACKEND,
     CaseResult,
@@ -27,8 +28,6 @@ PairKey = tuple[str, str, int, str | None, float | None, str, str | None]
 
 def parity_flag(baseline_backend: str) -> Flag:
     """The flag a comparison carries when its candidate failed the parity check."""
-    from suite.results.flags import RATIO, flag
-
     return flag("parity_failed", f"the candidate's outputs differ from {baseline_backend}'s", metrics=(RATIO,))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from suite.errors import ResultsFileError
 from suite.results.migrate import migrate
+from suite.results.safe_read import read_regular_text
 from suite.results.schema import FORMAT_NAME, RunResult
 
 RESULTS_SUFFIX = ".json"
@@ -62,8 +63,6 @@ def parse_results(text: str, source: object = "<string>") -> RunResult:
 
 
 def load_results(path: str | os.PathLike[str]) -> RunResult:
-    from suite.results.safe_read import read_regular_text
-
     p = Path(path)
     try:
         text = read_regular_text(p, RESULTS_MAX_BYTES)

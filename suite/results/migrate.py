@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from suite.errors import ResultsFileError
-from suite.results.schema import FORMAT_NAME, SCHEMA_VERSION
+from suite.results.flags import KINDS
+from suite.results.schema import FORMAT_NAME, SCHEMA_VERSION, CaseSpec
 
 
 def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +31,6 @@ def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
 def _v0_case(case: Any) -> Any:
     from pydantic import ValidationError
 
-    from suite.results.schema import CaseSpec
 
     if not isinstance(case, dict) or not isinstance(case.get("spec"), dict):
         return case
@@ -66,8 +66,6 @@ _V1_WORDS: tuple[tuple[str, str], ...] = (
 
 def v1_flag(text: str) -> dict[str, Any]:
     """A v1 flag sentence as a v2 flag."""
-    from suite.results.flags import KINDS
-
     area, sep, rest = text.partition(": ")
     body = rest if sep and area in ("latency", "energy") else text
     low = body.lower()
@@ -121,7 +119,6 @@ def _v1_case(case: Any) -> Any:
 def _v1_comparison(comp: Any) -> Any:
     if not isinstance(comp, dict) or not isinstance(comp.get("flags"), list):
         return comp
-    from suite.results.flags import KINDS
 
     k = KINDS["parity_failed"]
     flags = [{"kind": "parity_failed", "severity": k.severity, "metrics": ["ratio"], "detail": t}
@@ -152,8 +149,6 @@ def _v2_case(case: Any) -> Any:
         return case
     latency = case.get("latency")
     if isinstance(latency, dict) and latency.get("interleaved_with") and isinstance(case.get("flags", []), list):
-        from suite.results.flags import KINDS
-
         k = KINDS["memory_failed"]
         note = {"kind": "memory_failed", "severity": k.severity, "metrics": list(k.metrics), "detail": GROUP_MEMORY}
         return {**case, "memory": None, "flags": [*case.get("flags", []), note]}

@@ -17,7 +17,6 @@ carries it in its environment block, so the report shows it beside the device.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import statistics
@@ -29,7 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from suite.backends import backend_info
+from suite.config.bench_config import validate_config
 from suite.errors import BenchError
+from suite.machine.audit_store import cache_key
 from suite.results.schema import (
     AuditCase,
     CaseResult,
@@ -37,12 +39,11 @@ from suite.results.schema import (
     RunResult,
     utc_now,
 )
+from suite.run.runner import RunOptions, run_benchmark
 
 DEFAULT_MODELS = ("mobilenet_v3_small", "resnet18")
 DEFAULT_BACKENDS = ("eager", "ort")
 MODES = ("interleaved", "alone", "bare")
-ENV_VAR = "BENCH_AUDIT_DIR"
-MAX_FILE_BYTES = 4 * 2**20  # an audit is a few kB: anything larger is not one
 METHOD = ("medians of the suite's interleaved path (one worker, alternating rounds), each backend alone in "
           "its own worker (--no-interleave), and a bare loop in a fresh process (suite/run/bare.py); the modes in "
           "alternating order per pair; peak RSS as each mode reports it")
@@ -63,8 +64,6 @@ class AuditRequest:
 
 
 def _config(req: AuditRequest, out: Path, interleave: bool, min_time_s: float) -> Any:
-    from suite.config.bench_config import validate_config
-
     return validate_config({
         "models": list(req.models), "backends": list(req.backends), "batch_sizes": list(req.batch_sizes),
         "threads": req.threads, "interleave": interleave, "report": False, "peaks": False, "seed": req.seed,
@@ -85,16 +84,12 @@ def _measured(run: RunResult) -> dict[str, CaseResult]:
 
 
 def _runner_mode(req: AuditRequest, out: Path, name: str, interleave: bool, min_time_s: float) -> dict[str, CaseResult]:
-    from suite.run.runner import RunOptions, run_benchmark
-
     run = run_benchmark(_config(req, out, interleave, min_time_s), RunOptions(output=out / f"{name}.json"))
     return _measured(run)
 
 
 def bare_median(case: CaseResult, req: AuditRequest, timeout_s: float = 900.0) -> float | None:
     """The median of a bare loop in a fresh process (None: the backend declares no bare loop)."""
-    from suite.backends import backend_info
-
     if backend_info(case.spec.backend).bare is None:
         return None
     spec = {"model": case.spec.model, "backend": case.spec.backend, "batch_size": case.spec.batch_size,
@@ -144,49 +139,3 @@ def run_audit(req: AuditRequest, out: Path, emit: Emit | None = None) -> Fairnes
     return FairnessAudit(measured_at=utc_now(), threads=req.threads, pairs=req.pairs, tolerance=req.tolerance,
                          duration_s=round(time.perf_counter() - t0, 3), key=cache_key(req.threads), method=METHOD,
                          cases=audit_cases)
-
-
-# --------------------------------------------------------------------------- cache
-
-
-def cache_key(threads: int) -> str:
-    from suite.machine.environment import collect_environment, package_versions
-
-    env = collect_environment()
-    versions = package_versions()
-    payload = {"host": env.hostname, "cpu": env.cpu_model, "machine": env.machine, "threads": threads,
-               "torch": versions.get("torch"), "onnxruntime": versions.get("onnxruntime")}
-    return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def cache_dir() -> Path:
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base, "bench", "audit")
-
-
-def save(audit: FairnessAudit) -> Path | None:
-    folder = cache_dir()
-    path = folder / f"{audit.key}.json"
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(audit.model_dump_json(indent=1))
-        os.replace(tmp, path)
-    except OSError:
-        return None  # a read-only home: the audit is printed, not kept
-    return path
-
-
-def load_for(threads: int) -> FairnessAudit | None:
-    """The cached audit of this machine at `threads` with these library versions, if any: a
-    regular file of sane size that validates, else nothing (an audit is never taken on trust)."""
-    path = cache_dir() / f"{cache_key(threads)}.json"
-    try:
-        if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        audit = FairnessAudit.model_validate_json(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-    return audit if audit.threads == threads and audit.key == path.stem else None

@@ -17,6 +17,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from suite.backends import backend_info, load_target
+from suite.models.inputs import make_inputs
+from suite.models.registry import resolve_model
+
 WARMUP_CALLS = 10
 WARMUP_S = 0.5
 
@@ -39,10 +43,6 @@ def time_loop(fn: Callable[[], Any], min_calls: int, min_s: float) -> tuple[int,
 
 
 def main(spec: dict[str, Any]) -> dict[str, Any]:
-    from suite.backends import backend_info, load_target
-    from suite.models.inputs import make_inputs
-    from suite.models.registry import resolve_model
-
     info = backend_info(spec["backend"])
     if info.bare is None:
         raise SystemExit(f"backend {info.name} declares no bare loop")

@@ -12,10 +12,27 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from suite.backends import backend_info, quiesce_hook
+from suite.backends.eager import torch_backends_of
+from suite.backends.ort.graph_params import onnx_param_stats
+from suite.backends.prepare import prepare_backend
+from suite.backends.protocol import PrepareRequest
 from suite.config.bench_config import BenchConfig
+from suite.data import load_dataset
 from suite.errors import BenchError, CaseError
-from suite.metrics.memory import model_bytes
+from suite.metrics.flops import count_flops
+from suite.metrics.interleave import Timed, interleave
+from suite.metrics.latency import latency_flags, time_forward
+from suite.metrics.memory import PeakRSS, model_bytes
+from suite.metrics.params import count_params
+from suite.metrics.roofline import count_traffic, roofline_for
+from suite.metrics.settle import MAX_SETTLE_S, settle
+from suite.metrics.settle import method as settle_method
+from suite.models.inputs import call_model, make_inputs, meta_inputs
+from suite.models.user_file import file_module
+from suite.models.weights import check_weights_file, load_weights
 from suite.plan.sweep import PlannedCase
+from suite.profiling import profile_for_case
 from suite.results.flags import flag, unique
 from suite.results.schema import (
     CaseResult,
@@ -26,6 +43,7 @@ from suite.results.schema import (
     RuntimeSettings,
     utc_now,
 )
+from suite.run.evaluation import evaluate_dataset
 
 FLOP_NOTE_REAL = "counted on the real model (meta-device counting failed)"
 
@@ -65,10 +83,6 @@ def run_group(planned: list[PlannedCase], ctx: CaseContext) -> list[CaseResult]:
     worker settles (suite.metrics.settle). The group's worker holds every backend at once, so its
     peak memory is no backend's: each case's memory is measured alone (`memory_alone`, in a worker
     of its own, by suite.run.group) and none is taken from here."""
-    from suite.metrics.interleave import Timed, interleave
-    from suite.metrics.settle import method as settle_method
-    from suite.metrics.settle import settle
-
     if len(planned) == 1:
         return [run_case(planned[0], ctx)]
     cases = [CaseRun(p, ctx, memory=False) for p in planned]
@@ -168,8 +182,6 @@ class CaseRun:
 
     def quiesce(self) -> None:
         """The backend's declared quiesce function (suite.backends.BackendInfo.quiesce), if any."""
-        from suite.backends import quiesce_hook
-
         hook = quiesce_hook(self.spec.backend)
         if hook is not None and self.prepared is not None:
             hook(self.prepared)
@@ -177,8 +189,6 @@ class CaseRun:
     def note_between_blocks(self, settle_method: str, unsettled: int, rewarm: int = 0) -> None:
         """Record how the worker handed the cores over after this backend's blocks, and what its
         blocks began with."""
-        from suite.backends import backend_info
-
         hook = backend_info(self.spec.backend).quiesce
         how = (f"quiesced by {hook}, then " if hook else "") + settle_method
         if rewarm:
@@ -186,8 +196,6 @@ class CaseRun:
         runtime = self.result_fields.get("runtime") or RuntimeSettings(runtime=f"{self.spec.backend} (no settings reported)")
         self.result_fields["runtime"] = runtime.model_copy(update={"between_blocks": how})
         if unsettled:
-            from suite.metrics.settle import MAX_SETTLE_S
-
             self.result_fields["flags"].append(flag("unsettled", (
                 f"after {unsettled} of its blocks a thread of the worker still ran {MAX_SETTLE_S * 1e3:g} ms later, "
                 "when the next backend's block began")))
@@ -201,12 +209,6 @@ class CaseRun:
         self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - t0
 
     def prepare(self) -> None:
-        from suite.backends import backend_info, prepare_backend
-        from suite.backends.eager import torch_backends_of
-        from suite.backends.protocol import PrepareRequest
-        from suite.metrics.memory import PeakRSS
-        from suite.models.inputs import make_inputs
-
         config, spec, planned, result = self.ctx.config, self.spec, self.planned, self.result_fields
         t = time.perf_counter()
         entry = planned.entry()
@@ -219,8 +221,6 @@ class CaseRun:
         self.rss = PeakRSS().__enter__()
         model = entry.build(planned.choice.pretrained) if entry.builder is not None else None
         if model is not None and planned.choice.weights:
-            from suite.models.weights import check_weights_file, load_weights
-
             load_weights(model, check_weights_file(planned.choice.weights, planned.choice.name))
         self.model = model
         self.inputs = inputs = make_inputs(entry.input_spec, spec.batch_size, spec.input_size, config.seed, spec.device)
@@ -230,8 +230,6 @@ class CaseRun:
             result["params"], result["flops"] = static_metrics(model, inputs, spec.batch_size)
             self.traffic = static_traffic(model, inputs) if result["flops"] is not None else None
         elif entry.path:
-            from suite.backends.ort.graph_params import onnx_param_stats
-
             result["params"] = onnx_param_stats(entry.path)
         self._phase("flops", t)
         t = time.perf_counter()
@@ -250,8 +248,6 @@ class CaseRun:
         result["runtime"] = prepared.runtime_settings()
 
     def time_alone(self) -> None:
-        from suite.metrics.latency import time_forward
-
         config, spec = self.ctx.config, self.spec
         with self.prepared.context():
             result = time_forward(self.forward, items_per_call=spec.batch_size, policy=config.timing,
@@ -261,8 +257,6 @@ class CaseRun:
 
     def finish(self) -> None:
         """Energy, profile and dataset pass, each in its own window after the timed figures."""
-        from suite.metrics.latency import latency_flags
-
         config, prepared, result = self.ctx.config, self.prepared, self.result_fields
         if self.ctx.repeat > 0:  # energy, profile and dataset pass once per case: in its first process
             return
@@ -272,7 +266,6 @@ class CaseRun:
                 _measure_energy(prepared, self.inputs, self.spec.batch_size, self.ctx, result, self.phases)
                 self._phase("energy", t)
             if config.profile.enabled:  # its own window, after every timed figure
-                from suite.profiling import profile_for_case
 
                 t = time.perf_counter()
                 result["profile"], more = profile_for_case(prepared, self.inputs, config.profile, result.get("flops"))
@@ -316,8 +309,6 @@ class CaseRun:
         fields["flags"] = unique(fields["flags"])
         flops, latency = fields.get("flops"), fields.get("latency")
         if flops is not None and flops.flops > 0 and latency is not None:
-            from suite.metrics.roofline import roofline_for
-
             fields["roofline"] = roofline_for(flops.flops, self.traffic, latency.summary.median_ms,
                                               self.ctx.peaks_for(self.spec.device, self.spec.threads),
                                               self.spec.backend)
@@ -338,11 +329,7 @@ def parity_message(backend: str, parity: Any) -> str:
 
 def _evaluate(prepared: Any, entry: Any, planned: PlannedCase, config: BenchConfig, flags: list[Any]) -> Any:
     """The dataset pass, after the timed loop and the energy window (it never perturbs them)."""
-    from suite.data import load_dataset
-    from suite.run.evaluation import evaluate_dataset
-
     d = config.dataset
-    from suite.models.user_file import file_module
 
     dataset = load_dataset(d.spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns,
                            user_module=file_module(entry))
@@ -401,9 +388,6 @@ def static_traffic(model: Any, inputs: dict[str, Any]) -> Any:
     """Bytes one forward moves (suite.metrics.roofline's traffic model), counted on a meta-device
     copy, else (an operator without a meta kernel, as for FLOPs) on the real model; None when
     neither forward runs."""
-    from suite.metrics.roofline import count_traffic
-    from suite.models.inputs import call_model, meta_inputs
-
     try:
         meta_model = meta_copy(model)
         m_inputs = meta_inputs(inputs)
@@ -419,10 +403,6 @@ def static_traffic(model: Any, inputs: dict[str, Any]) -> Any:
 def static_metrics(model: Any, inputs: dict[str, Any], batch: int) -> tuple[ParamStats | None, FlopStats | None]:
     """Parameters and FLOPs on a meta-device copy (milliseconds, no real compute); fall back
     to the real model when an op has no meta kernel."""
-    from suite.metrics.flops import count_flops
-    from suite.metrics.params import count_params
-    from suite.models.inputs import call_model, meta_inputs
-
     try:
         meta_model = meta_copy(model)
         m_inputs = meta_inputs(inputs)

@@ -13,7 +13,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from suite.errors import CaseError
+from suite.data.preprocess import model_preprocessing, preprocess
+from suite.errors import BenchError, CaseError
+from suite.metrics import accuracy as acc
+from suite.models.user_file import file_module
+from suite.results.flags import flag
 from suite.results.schema import AccuracyResult
 
 
@@ -25,7 +29,6 @@ def evaluate_dataset(prepared: Any, entry: Any, dataset: Any, spec: Any, *, devi
     number of classes than the model scores) is appended to `warnings` as a flag."""
     import numpy as np
 
-    from suite.metrics import accuracy as acc
 
     batch = spec.batch_size
     n = len(dataset)
@@ -92,8 +95,6 @@ def first_rows(out: Any, real: int, batch: int) -> Any:
 def class_count_flags(dataset: Any, outputs: int | None) -> list[Any]:
     """A warning when the dataset declares a different number of classes than the model scores
     (10 class folders against a 1000-class model scored 0% with no word why)."""
-    from suite.results.flags import flag
-
     declared = len(dataset.classes) if dataset.classes is not None and dataset.class_source else None
     if declared is None or outputs is None or declared == outputs:
         return []
@@ -106,9 +107,6 @@ def class_count_flags(dataset: Any, outputs: int | None) -> list[Any]:
 def _preprocessing(entry: Any, spec: Any, dataset: Any) -> Any:
     if not _is_image_task(entry, dataset):
         return None
-    from suite.data.preprocess import model_preprocessing
-    from suite.models.user_file import file_module
-
     if spec.input_size is None:
         raise CaseError("accuracy", f"model '{entry.name}' has no resolution axis to resize images to")
     prep = model_preprocessing(entry, int(spec.input_size), spec.resize or "area")
@@ -134,7 +132,6 @@ def _inputs(dataset: Any, idx: list[int], prep: Any, names: list[str], spec: Any
     import numpy as np
     import torch
 
-    from suite.errors import BenchError
 
     try:
         samples = [dataset.sample(i) for i in idx]
@@ -174,7 +171,6 @@ def _preprocess(samples: list[Any], prep: Any) -> Any:
         if x.is_floating_point() and not bool(torch.isfinite(x).all()):
             raise CaseError("accuracy", "the model file's preprocess() returned NaN or infinite values")
         return x
-    from suite.data.preprocess import preprocess
 
     return preprocess(samples, prep)
 

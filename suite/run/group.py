@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from suite.config.bench_config import BenchConfig
+from suite.metrics.memory import status_bytes
 from suite.plan.sweep import PlannedCase
 from suite.results.flags import flag, unique
 from suite.results.schema import CaseResult, ErrorInfo, MemoryStats, utc_now
@@ -181,7 +182,6 @@ def limit_memory(extra_mb: int) -> int | None:
         import resource
     except ImportError:
         return None
-    from suite.metrics.memory import status_bytes
 
     current = status_bytes("VmData")
     if current is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 
 from suite import stats
-from suite.metrics.latency import TimingPolicy
+from suite.metrics.latency import TimingPolicy, latency_flags, summarize_latency
 from suite.results.flags import unique
 from suite.results.schema import CaseResult, LatencyResult
 
@@ -27,8 +27,6 @@ def hierarchical_method(k: int) -> str:
 
 def merge_latency(parts: list[LatencyResult], items_per_call: int, policy: TimingPolicy) -> LatencyResult:
     """The K processes' timed loops as one result with the combined CI."""
-    from suite.metrics.latency import summarize_latency
-
     first = parts[0]
     if len(parts) == 1:
         return first.model_copy(update={"summary": first.summary.model_copy(update={"ci_method": ONE_PROCESS})})
@@ -59,8 +57,6 @@ def merge_repeats(per_process: list[CaseResult], policy: TimingPolicy) -> CaseRe
     error, saying which process); otherwise the first process's result with the pooled latency,
     the latency flags of the pooled samples, each phase summed over the processes, and the later
     processes' wall time as the phase `repeats` (inside those sums)."""
-    from suite.metrics.latency import latency_flags
-
     first = per_process[0]
     k = len(per_process)
     for i, r in enumerate(per_process):

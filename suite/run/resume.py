@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from suite.config.bench_config import BenchConfig
-from suite.errors import BenchError
+from suite.config.bench_config import BenchConfig, validate_config
+from suite.errors import BenchError, ConfigError
+from suite.models.registry import is_python_file
 from suite.results.schema import RunResult
 
 
@@ -15,9 +16,6 @@ def check_resumable(previous: RunResult, config: BenchConfig) -> None:
     The saved configuration is validated again and its digest compared with the one given
     now, both computed by this version of the suite (a digest stored by an older version
     may cover fields that have since been added)."""
-    from suite.config.bench_config import validate_config
-    from suite.errors import ConfigError
-
     try:
         saved = validate_config(previous.config, source=f"the saved configuration of run {previous.run_id}")
     except ConfigError as exc:
@@ -91,8 +89,6 @@ def check_same_machine(previous: RunResult, env: Any) -> None:
 
 def code_it_runs(config: BenchConfig) -> list[tuple[str, str]]:
     """(field, value) for every setting of `config` that imports a file or runs a program."""
-    from suite.models.registry import is_python_file
-
     found = [(f"models[{i}]", m.name) for i, m in enumerate(config.models) if is_python_file(m.name)]
     for section in ("energy", "monitor"):
         command = getattr(config, section).vcgencmd

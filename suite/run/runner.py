@@ -18,6 +18,10 @@ from typing import Any
 
 from suite.config.bench_config import BenchConfig
 from suite.errors import BenchError
+from suite.machine.audit_store import load_for
+from suite.machine.environment import collect_environment, default_threads
+from suite.machine.monitor import Monitor, wait_for_cooldown
+from suite.metrics.peak import peaks_for_run
 from suite.plan.preflight import (
     check_dependencies,
     check_inputs,
@@ -25,6 +29,7 @@ from suite.plan.preflight import (
     plan_or_explain,
 )
 from suite.plan.sweep import PlannedCase
+from suite.results.comparisons import new_comparisons, pair_key
 from suite.results.flags import flag, unique
 from suite.results.io import remove_stale_temporaries, save_results
 from suite.results.lock import results_lock
@@ -65,9 +70,6 @@ def new_run_id() -> str:
 
 
 def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> RunResult:
-    from suite.machine.environment import collect_environment, default_threads
-    from suite.results.comparisons import new_comparisons
-
     opts = options or RunOptions()
     emit = opts.progress or (lambda event, data: None)
     check_dependencies(config)
@@ -89,7 +91,6 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
             suite_version=__version__, run_id=new_run_id(), created_at=utc_now(), command=opts.command,
             config=config.model_dump(mode="json"), config_hash=config.digest(), environment=collect_environment(),
         )
-        from suite.run.audit import load_for
 
         run.environment.fairness = load_for(threads)  # this machine's `bench audit`, when one was run
         todo = cases
@@ -107,8 +108,6 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
         baselines = _baseline_schedule(config)
         ctx = CaseContext(config=config, meter_probe=_probe_meter(config, emit), repeats=config.repeats)
         if config.peaks and todo:
-            from suite.metrics.peak import peaks_for_run
-
             ctx.peaks = run.environment.peaks = peaks_for_run(
                 run.environment.peaks, {(c.spec.device, c.spec.threads) for c in todo}, emit)
         emulated = emulation_flags(run.environment)
@@ -176,8 +175,6 @@ def _save_stopped(run: RunResult, path: Path, emit: Progress, emulated: list[Fla
     The comparisons are derived data (the report derives any that are missing from the
     samples): failing to compute them, e.g. because the signal cut an import of numpy short,
     must not cost the cases."""
-    from suite.results.comparisons import new_comparisons
-
     run.interrupted = True
     try:
         run.comparisons += _with_flags(new_comparisons(run.cases, run.comparisons), emulated)
@@ -228,7 +225,6 @@ def _monitor(config: BenchConfig, emit: Progress) -> Any:
     """The machine watcher, or None when neither watching nor cool-down is wanted."""
     if not config.monitor.enabled and config.cooldown_temp_c is None:
         return None
-    from suite.machine.monitor import Monitor
 
     try:
         monitor = Monitor(config.monitor)
@@ -248,7 +244,6 @@ def _monitor(config: BenchConfig, emit: Progress) -> Any:
 def _cool_down(config: BenchConfig, monitor: Any, emit: Progress) -> list[Flag]:
     if config.cooldown_temp_c is None or monitor is None or not monitor.has_temperature:
         return []
-    from suite.machine.monitor import wait_for_cooldown
 
     target = config.cooldown_temp_c
     res = wait_for_cooldown(
@@ -267,7 +262,6 @@ def case_groups(cases: list[PlannedCase], interleave: bool) -> list[list[Planned
     interleaving (the plan lists a shape's backends next to each other); else one case each."""
     if not interleave:
         return [[c] for c in cases]
-    from suite.results.comparisons import pair_key
 
     groups: list[list[PlannedCase]] = []
     for c in cases:

@@ -16,9 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from suite.config.bench_config import BenchConfig
-from suite.errors import BenchError
+from suite.config.bench_config import BenchConfig, validate_config
+from suite.errors import BenchError, ConfigError
+from suite.machine.environment import collect_environment
+from suite.results.io import load_results
 from suite.results.schema import CaseResult, RunResult
+from suite.run.resume import check_same_machine, code_it_runs
+from suite.run.runner import RunOptions, results_path, run_benchmark
 
 DEFAULT_TOLERANCE = 0.05  # MLPerf Mobile
 DEFAULT_SAMPLE = 3
@@ -85,10 +89,6 @@ def choose_cases(run: RunResult, sample: int, seed: int = 0) -> list[CaseResult]
 def verify_config(run: RunResult, source: Path, output_dir: Path, trust_config: bool) -> BenchConfig:
     """The saved configuration, checked like a resumed one, set to re-run quietly into `output_dir`
     (no energy window, no report: only the timed loop is compared)."""
-    from suite.config.bench_config import validate_config
-    from suite.errors import ConfigError
-    from suite.run.resume import code_it_runs
-
     try:
         saved = validate_config(run.config, source=f"{source} (the saved configuration)")
     except ConfigError as exc:
@@ -119,11 +119,6 @@ class VerifyReport:
 def verify_results(path: Path, *, sample: int = DEFAULT_SAMPLE, tolerance: float = DEFAULT_TOLERANCE,
                    trust_config: bool = False, output_dir: Path, progress: Any = None) -> VerifyReport:
     """Re-run `sample` cases of the results file `path` on this machine and judge each."""
-    from suite.machine.environment import collect_environment
-    from suite.results.io import load_results
-    from suite.run.resume import check_same_machine
-    from suite.run.runner import RunOptions, run_benchmark
-
     if sample < 1:
         raise BenchError(f"--sample must be at least 1 (got {sample}).")
     if not 0 < tolerance < 1:
@@ -139,7 +134,6 @@ def verify_results(path: Path, *, sample: int = DEFAULT_SAMPLE, tolerance: float
     rerun = run_benchmark(cfg, RunOptions(command=["bench", "verify", str(path)], progress=progress,
                                           only=frozenset(c.id for c in chosen)))
     by_id = {c.id: c for c in rerun.cases}
-    from suite.run.runner import results_path
 
     return VerifyReport(run_id=stored.run_id, source=path, rerun_path=results_path(output_dir, rerun.run_id),
                         verdicts=[verdict(c, by_id.get(c.id), tolerance) for c in chosen])

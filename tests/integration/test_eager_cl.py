@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from suite.backends import prepare_backend
+from suite.backends.prepare import prepare_backend
 from suite.backends.eager_cl import NOT_IMAGE_NOTE
 from suite.backends.protocol import PrepareRequest
 from suite.config.bench_config import validate_config

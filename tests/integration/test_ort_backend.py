@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from suite.backends import prepare_backend
+from suite.backends.prepare import prepare_backend
 from suite.backends.ort import cache
 from suite.backends.ort.quantize import INT8_PARITY_TOLERANCE
 from suite.backends.ort.session import CPU, DeviceBinding, create_session

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from suite.backends import prepare_backend
+from suite.backends.prepare import prepare_backend
 from suite.backends.protocol import PrepareRequest
 from suite.errors import CaseError
 from suite.models.inputs import make_inputs

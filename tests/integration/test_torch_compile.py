@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from suite.backends import prepare_backend
+from suite.backends.prepare import prepare_backend
 from suite.backends.protocol import PrepareRequest
 from suite.backends.torch_compile import CompileOptions
 from suite.errors import CaseError

@@ -106,6 +106,7 @@ def test_environment_records_the_emulation(tmp_path, monkeypatch):
 def _emulated_env(tmp_path, monkeypatch):
     """The environment collect_environment reads from an arm64-under-qemu /proc tree."""
     import suite.machine.environment as environment
+    import suite.run.runner as runner
 
     root = _tree(tmp_path / "root", "cpuinfo-x86-vm", QEMU_BINFMT)
     real = environment.collect_environment
@@ -113,6 +114,7 @@ def _emulated_env(tmp_path, monkeypatch):
     emulated = real(root)
     monkeypatch.undo()
     monkeypatch.setattr(environment, "collect_environment", lambda root="/": emulated)
+    monkeypatch.setattr(runner, "collect_environment", lambda root="/": emulated)  # the runner's own name for it
     return emulated
 
 

@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from suite.errors import BenchError
+from suite.results.io import atomic_write_text
+from suite.results.safe_read import read_regular_text
 
 ENV_VAR = "BENCH_CACHE_DIR"
 META_FILE = "meta.json"
@@ -188,8 +190,6 @@ def discard(entry: CacheEntry) -> None:
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
-    from suite.results.safe_read import read_regular_text
-
     try:
         meta = json.loads(read_regular_text(path / META_FILE, META_MAX_BYTES))
     except (OSError, ValueError):
@@ -342,8 +342,6 @@ def write_file_atomic(target: Path, build: Callable[[Path], None]) -> None:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    from suite.results.io import atomic_write_text
-
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 

@@ -45,6 +45,7 @@ from typing import Any
 
 from suite.backends.ort import cache
 from suite.errors import CaseError
+from suite.models.inputs import forward_args, make_inputs
 
 EXPORT_FORMAT = 1  # bump when this module changes how files are produced: old entries become misses
 EXAMPLE_BATCH = 2
@@ -103,8 +104,6 @@ def example_size(spec: Any, size: float | None = None) -> float | None:
 
 
 def example_inputs(spec: Any, size: float | None = None) -> dict[str, Any]:
-    from suite.models.inputs import make_inputs
-
     return make_inputs(spec, EXAMPLE_BATCH, example_size(spec, size), EXPORT_SEED, "cpu")
 
 
@@ -238,7 +237,6 @@ def export_onnx(model: Any, inputs: dict[str, Any], axes: dict[str, dict[int, st
 
     if exporter not in EXPORTERS:
         raise CaseError("export", f"unknown exporter '{exporter}'; choose one of {', '.join(EXPORTERS)}")
-    from suite.models.inputs import forward_args
 
     # Called exactly as eager calls it: a lone input positionally (under whatever name
     # forward() gives it, renamed to the spec's name in the graph), several by keyword.

@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite.backends.ort import cache
+from suite.backends.ort.cache import META_MAX_BYTES
+from suite.backends.ort.export import captured_output, classify_export_error
 from suite.errors import CaseError
+from suite.results.safe_read import read_regular_text
 
 # Dynamic int8 on the registry's random-weight models lands at 0.05-6.2% of the output's
 # scale (UNet 0.05%, ResNet-18 2%, ALBERT 3%, BERT/HuBERT/wav2vec2/VisualBERT/LXMERT 5-6%,
@@ -96,9 +99,6 @@ def quantize_in_folder(fp32_path: Path, folder: Path) -> QuantOutcome:
 
 
 def _read_info(info: Path) -> dict:
-    from suite.backends.ort.cache import META_MAX_BYTES
-    from suite.results.safe_read import read_regular_text
-
     try:
         data = json.loads(read_regular_text(info, META_MAX_BYTES))
     except (OSError, ValueError):
@@ -116,7 +116,6 @@ def _read_seconds(info: Path) -> float | None:
 def _quantize(src: Path, dst: Path, external: bool) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from suite.backends.ort.export import captured_output, classify_export_error
 
     with captured_output() as output, warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -24,7 +24,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from suite.backends.ort import cache
+from suite.backends.ort.export import (
+    EXAMPLE_BATCH,
+    cached_export,
+    case_size,
+    ensure_export,
+    example_size,
+    export_key,
+    read_opset,
+)
 from suite.backends.ort.ort_options import OrtOptions
+from suite.backends.ort.quantize import (
+    file_cache_folder,
+    int8_tolerance,
+    quantize_in_folder,
+)
+from suite.backends.parity import to_numpy
 from suite.backends.protocol import BackendBase, PrepareRequest
 from suite.errors import BenchError, CaseError
 from suite.results.schema import ExportInfo, RuntimeSettings
@@ -205,7 +221,6 @@ def host_feeds(session: Any, inputs: dict[str, Any]) -> dict[str, Any]:
     graph declares another type (e.g. an int32 graph input fed int64 tokens)."""
     import numpy as np
 
-    from suite.backends.parity import to_numpy
 
     feeds = {}
     for meta in session.get_inputs():
@@ -370,9 +385,6 @@ def precheck(req: PrepareRequest) -> None:
     and an export that failed before fails again at once (the cache remembers failures)."""
     import onnxruntime as ort
 
-    from suite.backends.ort import cache
-    from suite.backends.ort.export import cached_export, case_size, export_key
-
     opts = _options(req)
     choose_providers(req.device, ort.get_available_providers(), opts.providers)
     if req.model is not None:
@@ -394,10 +406,6 @@ class _Graph:
 
 
 def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
-    from suite.backends.ort import cache
-    from suite.backends.ort.export import case_size, export_key
-    from suite.backends.ort.quantize import int8_tolerance
-
     opts = _options(req)
     root = cache.cache_root(opts.cache_dir)
     key = None
@@ -440,9 +448,6 @@ def _fp32_outputs(req: PrepareRequest, opts: OrtOptions, graph: _Graph, root: Pa
 def _graph_for(req: PrepareRequest, opts: Any, root: Path, quantized: bool, key: ExportKey | None) -> _Graph:
     """Export (or find in the cache, under `key` when given) the case's model, or take the
     user's .onnx file; then quantise it for ort-int8."""
-    from suite.backends.ort.export import case_size, ensure_export
-    from suite.backends.ort.quantize import file_cache_folder, quantize_in_folder
-
     entry = req.entry
     if req.model is not None:
         out = ensure_export(req.model, entry, opts.exporter, opts.opset, root, case_size(entry.input_spec, req.inputs),
@@ -469,8 +474,6 @@ def _graph_for(req: PrepareRequest, opts: Any, root: Path, quantized: bool, key:
 def _shape_hint(req: PrepareRequest, graph: _Graph) -> str:
     """Why an exported graph may fail to run this case: it has baked its example's shape in
     (the TorchScript exporter does this with data-dependent code such as Longformer's)."""
-    from suite.backends.ort.export import EXAMPLE_BATCH, case_size, example_size
-
     spec = req.entry.input_spec
     traced = example_size(spec, case_size(spec, req.inputs))
     return (f" [the graph was exported by {graph.exporter} at batch {EXAMPLE_BATCH}"
@@ -478,8 +481,6 @@ def _shape_hint(req: PrepareRequest, graph: _Graph) -> str:
 
 
 def _safe_opset(path: Path) -> int | None:
-    from suite.backends.ort.export import read_opset
-
     try:
         return read_opset(path)
     except Exception as exc:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from suite.report.badges import Flag
 from suite.report.figures import accuracy_vs_cost, cross_model, per_model, pool
 from suite.report.figures.common import Ctx, FigureOut, FigureSpec
+from suite.report.figures.style import DEVICE_COLOURS, RC
 from suite.report.merge import ReportData
 
 __all__ = ["FIGURES", "FIRST_N_ITERATIONS", "FigureOut", "FigureSpec", "build_figures"]
@@ -53,7 +54,6 @@ def build_figures(data: ReportData, flags: dict[str, list[Flag]], *,
     the usable cores, at most 4) and fork is safe; the result is the same either way."""
     import matplotlib
 
-    from suite.report.figures.style import DEVICE_COLOURS
 
     matplotlib.use("Agg", force=False)
 
@@ -76,7 +76,6 @@ def draw_figure(spec: FigureSpec, ctx: Ctx) -> FigureOut | None:
     """One figure, drawn with the report's matplotlib settings."""
     from matplotlib import rc_context
 
-    from suite.report.figures.style import RC
 
     with rc_context(RC):
         return spec.make(ctx)

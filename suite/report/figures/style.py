@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from suite.report.backend_style import backend_order, backend_style
 from suite.report.figures.common import Ctx, FigureOut
-from suite.report.format import short_name
+from suite.report.format import fmt_si, neutralize, short_name
 from suite.report.merge import Device, ModelInfo
 
 PNG_DPI = 120
@@ -190,8 +190,6 @@ def log_axis(ax, axis: str, lo: float, hi: float) -> None:
 
 def _plain(v: float) -> str:
     if v >= 1e4 or v < 1e-3:
-        from suite.report.format import fmt_si
-
         return fmt_si(v, "", 2).replace(" ", "")
     return f"{v:g}"
 
@@ -199,8 +197,6 @@ def _plain(v: float) -> str:
 def mpl_text(text: str) -> str:
     """User text (model and device names) for matplotlib: a '$' must not start mathtext, and
     control or bidi characters must not reach the SVG (see suite.report.format.neutralize)."""
-    from suite.report.format import neutralize
-
     return neutralize(text, keep="").replace("$", r"\$")
 
 

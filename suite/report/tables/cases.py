@@ -15,6 +15,7 @@ from suite.report.table import (
     input_size_text,
     interval_text,
 )
+from suite.stats import early_stopping_min_samples
 
 
 def case_label(e: Entry) -> str:
@@ -225,7 +226,6 @@ def p99_needs(s) -> int:
     """Samples a p99 claim needs (stored since issue 13; computed for older files)."""
     if s.p99_min_samples is not None:
         return s.p99_min_samples
-    from suite.stats import early_stopping_min_samples
 
     return early_stopping_min_samples(0.99)
 

@@ -17,6 +17,7 @@ from suite.report.study_points import (
     j_to_kwh,
     metric_label,
     shown,
+    study_points,
 )
 from suite.report.table import (
     Column,
@@ -25,7 +26,9 @@ from suite.report.table import (
     Table,
     input_size_text,
     interval_text,
+    md_escape,
 )
+from suite.results.equivalents import EQUIVALENTS, EQUIVALENTS_SOURCE
 
 ALPHA = 0.05
 
@@ -132,8 +135,6 @@ class CarbonRow:
 
 
 def carbon_table(study: StudyData, flags: FlagMap) -> Table[CarbonRow]:
-    from suite.results.equivalents import EQUIVALENTS, EQUIVALENTS_SOURCE
-
     cols: list[Column[CarbonRow]] = [
         Column("device", "Device", nowrap=True),
         Column("model", "Model", nowrap=True),
@@ -284,8 +285,6 @@ class StudyTables:
 
 def study_tables(data: ReportData, flags: FlagMap) -> StudyTables | None:
     """The section's tables; None when no case carries an accuracy (the section is left out)."""
-    from suite.report.study_points import study_points
-
     study = study_points(data)
     if study is None:
         return None
@@ -295,8 +294,6 @@ def study_tables(data: ReportData, flags: FlagMap) -> StudyTables | None:
 
 def study_markdown(tables: StudyTables, figures: list, fig_links: dict[str, tuple[str, str]]) -> list[str]:
     """The section for report.md: its figures (PNG links) and tables."""
-    from suite.report.table import md_escape
-
     out = ["## Accuracy vs efficiency", "", md_escape(study_intro(tables.study)), ""]
     for f in figures:
         png = fig_links.get(f.id, (None, None))[0]
