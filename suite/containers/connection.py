@@ -30,7 +30,7 @@ from urllib.parse import unquote
 
 from suite.containers.calls import BACKOFF_S
 from suite.containers.images import DockerError, _short
-from suite.errors import ConfigError
+from suite.errors import ConfigError, MissingDependencyError
 
 MASK = "***"
 TLS_FILES = ("ca.pem", "cert.pem", "key.pem")
@@ -344,8 +344,6 @@ def _connect(conn: EngineConnection, timeout_s: float, api_timeout_s: float | No
     try:
         import docker
     except ImportError:
-        from suite.errors import MissingDependencyError
-
         raise MissingDependencyError("docker", "fleet", "driving Docker engines") from None
     from docker.constants import MINIMUM_DOCKER_API_VERSION
     from docker.errors import DockerException

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from suite.containers.platform import check_variant, platform_of
-from suite.errors import BenchError
+from suite.errors import BenchError, MissingDependencyError
 
 LogFn = Callable[[str], None]
 IMAGE_REPO = "bench"
@@ -99,8 +99,6 @@ def connect(url: str | None = None, timeout_s: float | None = 60.0):
     try:
         import docker
     except ImportError:
-        from suite.errors import MissingDependencyError
-
         raise MissingDependencyError("docker", "fleet", "driving Docker engines") from None
     from docker.errors import DockerException
 

@@ -18,7 +18,7 @@ from suite.data.dataset import (
     stratified_subset,
 )
 from suite.data.decode import ContractError, check_masks, class_indices
-from suite.errors import ConfigError
+from suite.errors import ConfigError, MissingDependencyError
 from suite.models.digits import (
     DIGITS_SPLIT_SEED,
     DIGITS_TEST_FRACTION,
@@ -109,8 +109,6 @@ def _open_image(path: str) -> Any:
             im.load()
             return im.copy()
     except Exception as exc:  # truncated, corrupt, not an image, a decompression bomb
-        from suite.data.decode import ContractError
-
         raise ContractError(f"cannot be decoded as an image: {type(exc).__name__}: {exc}") from None
 
 
@@ -318,8 +316,6 @@ def hf_disk(root: Path, split: str | None, columns: dict[str, str]) -> Dataset:
     try:
         import datasets
     except ImportError:
-        from suite.errors import MissingDependencyError
-
         raise MissingDependencyError("datasets", "data", "hf-disk datasets") from None
     where = f"hf-disk:{shown(root)}"
     if not root.is_dir():

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from suite.errors import BenchError
+from suite.errors import BenchError, MissingDependencyError
 from suite.models.inputs import InputSpec, TensorSpec
 
 _ONNX_DTYPES = {1: "float32", 10: "float16", 11: "float64", 6: "int32", 7: "int64", 9: "bool", 2: "uint8", 3: "int8"}
@@ -24,8 +24,6 @@ def input_spec_from_onnx(path: Path) -> InputSpec:
     try:
         import onnx
     except ImportError:
-        from suite.errors import MissingDependencyError
-
         raise MissingDependencyError("onnx", "ort", "reading .onnx models") from None
     try:
         empty = path.stat().st_size == 0

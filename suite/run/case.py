@@ -12,6 +12,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from suite import energy
 from suite.backends import backend_info, quiesce_hook
 from suite.backends.eager import torch_backends_of
 from suite.backends.ort.graph_params import onnx_param_stats
@@ -347,10 +348,6 @@ def accuracy_failure(exc: BaseException) -> str:
 def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: CaseContext, result: dict[str, Any],
                     phases: dict[str, float] | None = None) -> None:
     """Energy in its own window; a meter failure marks only the energy as failed."""
-    try:
-        from suite import energy
-    except ImportError:  # energy package not available in this build
-        return
     opts = ctx.config.energy
     meter = None
     try:

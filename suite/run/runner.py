@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from suite.config.bench_config import BenchConfig
+from suite.energy import BaselineSchedule
+from suite.energy.select import probe_once
 from suite.errors import BenchError
 from suite.machine.audit_store import load_for
 from suite.machine.environment import collect_environment, default_threads
@@ -43,6 +45,7 @@ from suite.results.schema import (
     utc_now,
 )
 from suite.run.case import CaseContext
+from suite.run.evaluation import link_accuracy
 from suite.run.group import execute_group
 from suite.run.interrupts import stop_signals_deferred
 from suite.run.repeats import merge_repeats
@@ -134,8 +137,6 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
                     for j in range(len(group)):
                         result = merge_repeats([results[j] for results in per_process], config.timing)
                         if config.dataset is not None:
-                            from suite.run.evaluation import link_accuracy
-
                             result = link_accuracy(result, run.cases)
                         run.cases.append(result)
                         run.comparisons += _with_flags(new_comparisons(run.cases, run.comparisons), emulated)
@@ -199,10 +200,6 @@ def _save(run: RunResult, path: Path, emit: Progress, stopping: bool = False) ->
 def _baseline_schedule(config: BenchConfig) -> Any:
     """When to measure idle power (suite.energy.BaselineSchedule); None without energy."""
     if not config.energy.enabled:
-        return None
-    try:
-        from suite.energy import BaselineSchedule
-    except ImportError:  # energy package not available in this build
         return None
     return BaselineSchedule(config.energy)
 
@@ -278,8 +275,6 @@ def _probe_meter(config: BenchConfig, emit: Progress) -> Any:
     if not config.energy.enabled or config.isolation == "inline":
         return None
     try:
-        from suite.energy.select import probe_once
-
         return probe_once(config.energy)
     except Exception:  # the cases record why energy failed, as before
         return None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from suite.errors import BenchError
+from suite.errors import BenchError, MissingDependencyError
 from suite.results.schema import ParamStats
 
 # onnx.TensorProto data types -> (name, bytes per element)
@@ -30,8 +30,6 @@ def onnx_param_stats(path: str | Path) -> ParamStats:
     try:
         import onnx
     except ImportError:
-        from suite.errors import MissingDependencyError
-
         raise MissingDependencyError("onnx", purpose="counting an ONNX model's parameters") from None
     try:
         model = onnx.load(str(path), load_external_data=False)
