@@ -177,13 +177,6 @@ def is_monotonic_increasing(values: Sequence[float], tolerance: float = 0.0) -> 
     return all(b >= a * (1 - tolerance) for a, b in zip(values, values[1:]))
 
 
-def trapezoid(times_s: Sequence[float], values: Sequence[float]) -> float:
-    """Integral of a sampled signal over time (e.g. power in W -> energy in J)."""
-    total = 0.0
-    for i in range(1, len(times_s)):
-        total += 0.5 * (values[i] + values[i - 1]) * (times_s[i] - times_s[i - 1])
-    return total
-
 
 # --------------------------------------------------------------------------- proportions
 

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         from suite.cli.console import stderr_console, stdout_console
         from suite.errors import BenchError
         from suite.machine.environment import default_threads
-        from suite.metrics.peak import cache_dir, peaks_in_worker
+        from suite.metrics.peak_cache import cache_dir, peaks_in_worker
         from suite.plan.preflight import check_threads
 
         if device != "cpu" and not (device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())):

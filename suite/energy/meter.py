@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 from suite.errors import BenchError
-from suite.stats import trapezoid
 
 EnergyMethod = Literal["counter", "sampled", "estimated"]
 Clock = Callable[[], float]
@@ -187,6 +186,14 @@ class PowerTrace:
         self.totals_w.append(float(reading.total_w))
         for rail, w in reading.rails_w.items():
             self.rails_w.setdefault(rail, []).append(float(w))
+
+
+def trapezoid(times_s: list[float], values: list[float]) -> float:
+    """Integral of a sampled signal over time (e.g. power in W -> energy in J)."""
+    total = 0.0
+    for i in range(1, len(times_s)):
+        total += 0.5 * (values[i] + values[i - 1]) * (times_s[i] - times_s[i - 1])
+    return total
 
 
 IntegrationRule = Literal["trapezoid", "interval"]

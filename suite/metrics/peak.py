@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import statistics
 import time
 from collections.abc import Callable
@@ -35,20 +34,14 @@ from typing import Any
 from suite.machine.environment import collect_environment, package_versions
 from suite.results.ceilings import (
     BANDWIDTH_ROOF_KERNELS,
-    implausible,
-    inconsistent,
-    unusable,
 )
-from suite.results.safe_read import read_regular_bytes
 from suite.results.schema import DevicePeaks, PeakFigure, utc_now
-from suite.worker import run_isolated
 
 GEMM_SIZES = (256, 512, 1024, 2048)
 # Part of the cache key: bump it when what a figure means changes, so no cached ceiling measured
 # the old way is read as a new one (2: median calls on huge-page arrays; 3: the fastest call,
 # ONNX Runtime's add beside torch's triad).
 METHOD_VERSION = 3
-ENV_VAR = "BENCH_PEAKS_DIR"
 MiB = 1024 * 1024
 
 
@@ -377,10 +370,6 @@ def last_level_cache_bytes(root: str = "/") -> int | None:
             sizes.append(int(digits) * mult)
     return max(sizes) if sizes else None
 
-
-# --------------------------------------------------------------------------- cache
-
-
 def cache_key(device: str, threads: int) -> str:
     env = collect_environment()
     versions = package_versions()
@@ -390,128 +379,3 @@ def cache_key(device: str, threads: int) -> str:
         "torch": versions.get("torch"), "onnxruntime": versions.get("onnxruntime"), "numpy": versions.get("numpy"),
     }
     return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def cache_dir() -> Path:
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base, "bench", "peaks")
-
-
-CACHE_MAX_BYTES = 1024 * 1024  # a ceilings record is a few kB
-
-
-def read_cache(device: str, threads: int) -> tuple[DevicePeaks | None, str | None]:
-    """The cached ceilings of `device` with `threads`, when they can be believed
-    (suite.results.ceilings); else None and why they cannot (None, None: nothing cached)."""
-    from pydantic import ValidationError
-
-    key = cache_key(device, threads)
-    path = cache_dir() / f"{key}.json"
-    try:
-        raw = read_regular_bytes(path, CACHE_MAX_BYTES)
-    except FileNotFoundError:
-        return None, None
-    except OSError as exc:
-        return None, f"{path}: {exc.strerror or exc}"
-    try:
-        peaks = DevicePeaks.model_validate_json(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return None, f"{path} is not a ceilings record ({f'{where}: ' if where else ''}{first['msg']})"
-    why = unusable(peaks, device, threads, key)
-    if why is not None:
-        return None, f"{path}: {why}"
-    return peaks.model_copy(update={"cached": True}), None
-
-
-def load_cached(device: str, threads: int) -> DevicePeaks | None:
-    return read_cache(device, threads)[0]
-
-
-def save_cached(peaks: DevicePeaks) -> None:
-    folder = cache_dir()
-    path = folder / f"{peaks.key}.json"
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(peaks.model_dump_json(indent=1))
-        os.replace(tmp, path)  # replaces whatever was there, a FIFO or a symlink too (not its target)
-    except OSError:
-        pass  # a read-only home: measured again next time
-
-
-def load_or_measure(device: str, threads: int, *, refresh: bool = False, budget_s: float = 3.0) -> DevicePeaks:
-    if not refresh:
-        cached = load_cached(device, threads)
-        if cached is not None:
-            return cached
-    peaks = measure_peaks(device, threads, budget_s=budget_s)
-    save_cached(peaks)
-    return peaks
-
-
-def _measure_in_worker(send: Callable[[Any], None], device: str, threads: int, refresh: bool) -> None:
-    try:
-        send(("ok", load_or_measure(device, threads, refresh=refresh).model_dump_json()))
-    except Exception as exc:  # a peak that cannot be measured leaves the roofline without roofs
-        send(("error", f"{type(exc).__name__}: {exc}"))
-
-
-def peaks_in_worker(device: str, threads: int, *, refresh: bool = False, timeout_s: float = 120.0,
-                    on_refused: Callable[[str], None] | None = None) -> DevicePeaks:
-    """The cached ceilings, or `measure_peaks` in a worker process (the parent of a run never
-    imports torch), raising RuntimeError with the reason when it fails. A cache record that
-    cannot be believed is measured again, and `on_refused` is told why."""
-    if not refresh:
-        cached, why = read_cache(device, threads)
-        if cached is not None:
-            return cached
-        if why is not None and on_refused is not None:
-            on_refused(why)
-    out = run_isolated(_measure_in_worker, (device, threads, True), timeout_s, name="bench-peaks")
-    for message in out.messages:
-        if message[0] == "ok":
-            return DevicePeaks.model_validate_json(message[1])
-        if message[0] == "error":
-            raise RuntimeError(message[1])
-    raise RuntimeError("timed out" if out.timed_out else f"the worker exited ({out.exitcode})")
-
-
-def peaks_for_run(stored: list[DevicePeaks], devices: set[tuple[str, int]], emit: Callable[[str, dict], None]
-                  ) -> list[DevicePeaks]:
-    """The roofs of a run (suite.run.runner calls this once, before the first case): each (device,
-    threads) the run's cases use, from what a resumed run stored, the per-machine cache, or
-    measured now in a worker (a few seconds). A device whose ceilings cannot be measured is
-    left out with a warning: its cases get intensities but no roofs."""
-    out = []
-    for p in stored:  # a resumed run's: its results file is data too
-        why = implausible(p) or inconsistent(p)
-        if why is None:
-            out.append(p)
-        else:
-            emit("warning", {"message": f"the results file's ceilings of {p.device} are not used ({why}); "
-                                        "measuring again"})
-    have = {(p.device, p.threads) for p in out}
-    for device, threads in sorted(devices):
-        key = (device, None if device.startswith("cuda") else threads)
-        if key in have:
-            continue
-        emit("peaks", {"message": f"device ceilings ({device}, {threads} threads): measuring or loading from cache..."})
-
-        def refused(why: str) -> None:
-            emit("warning", {"message": f"cached device ceilings not used: {why}; measuring again"})
-
-        try:
-            peaks = peaks_in_worker(device, threads, on_refused=refused)
-        except Exception as exc:
-            emit("warning", {"message": f"device ceilings not measured ({exc}); the roofline has no roofs"})
-            continue
-        how = "cached" if peaks.cached else f"measured in {peaks.duration_s:.1f} s"
-        emit("peaks", {"message": f"device ceilings ({device}): GEMM {peaks.gemm_flops_s / 1e9:.1f} GFLOP/s, "
-                                  f"bandwidth {peaks.bandwidth_bytes_s / 1e9:.1f} GB/s ({how}; bench peak)"})
-        out.append(peaks)
-        have.add(key)
-    return out

@@ -23,7 +23,7 @@ from suite.errors import BenchError
 from suite.machine.audit_store import load_for
 from suite.machine.environment import collect_environment, default_threads
 from suite.machine.monitor import Monitor, wait_for_cooldown
-from suite.metrics.peak import peaks_for_run
+from suite.metrics.peak_cache import peaks_for_run
 from suite.plan.preflight import (
     check_dependencies,
     check_inputs,

@@ -10,10 +10,11 @@ import pytest
 import torch
 from torch import nn
 
-from suite.backends.prepare import prepare_backend
 from suite.backends.ort import cache
+from suite.backends.ort.providers import CPU, create_session
 from suite.backends.ort.quantize import INT8_PARITY_TOLERANCE
-from suite.backends.ort.session import CPU, DeviceBinding, create_session
+from suite.backends.ort.session import DeviceBinding
+from suite.backends.prepare import prepare_backend
 from suite.backends.protocol import PrepareRequest
 from suite.errors import BenchError, CaseError
 from suite.models.inputs import InputSpec, TensorSpec, make_inputs

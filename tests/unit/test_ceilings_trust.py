@@ -12,7 +12,7 @@ import threading
 import pytest
 from report_builders import case, env, run, steady
 
-from suite.metrics import peak
+from suite.metrics import peak, peak_cache
 from suite.results.ceilings import unusable
 from suite.report.badges import compute_flags
 from suite.report.merge import merge_results
@@ -67,7 +67,7 @@ def lies(p: DevicePeaks) -> dict[str, tuple[DevicePeaks, str]]:
 
 def test_a_true_record_is_served_from_the_cache(cache, measured):
     cache.write_text(measured.model_dump_json())
-    served, why = peak.read_cache("cpu", 1)
+    served, why = peak_cache.read_cache("cpu", 1)
     assert why is None and served.cached and served.gemm_flops_s == measured.gemm_flops_s
     assert unusable(measured, "cpu", 1, measured.key) is None
 
@@ -85,14 +85,14 @@ def test_every_lie_is_tried(measured):
 def test_a_cached_record_that_lies_is_refused_with_the_reason(cache, measured, lie):
     record, reason = lies(measured)[lie]
     cache.write_text(record.model_dump_json())
-    served, why = peak.read_cache("cpu", 1)
+    served, why = peak_cache.read_cache("cpu", 1)
     assert served is None and reason in why and str(cache) in why
 
 
 def test_what_the_schema_refuses_is_not_a_record(cache, measured):
     cache.write_text(measured.model_dump_json().replace(f'"bandwidth_bytes_s":{measured.bandwidth_bytes_s!r}',
                                                         '"bandwidth_bytes_s":0'))
-    served, why = peak.read_cache("cpu", 1)
+    served, why = peak_cache.read_cache("cpu", 1)
     assert served is None and "is not a ceilings record (bandwidth_bytes_s: Input should be greater than 0)" in why
 
 
@@ -115,22 +115,22 @@ def test_a_cache_path_that_is_not_a_small_regular_file_is_not_read(cache, measur
         cache.symlink_to("/dev/zero")
         reason = "a character device, not a regular file"
     elif kind == "too big":
-        cache.write_text(measured.model_dump_json() + " " * peak.CACHE_MAX_BYTES)
+        cache.write_text(measured.model_dump_json() + " " * peak_cache.CACHE_MAX_BYTES)
         reason = "larger than the 1 MiB read at most"
     else:
         cache.mkdir()
         reason = "is a folder"
-    served, why = _in_time(lambda: peak.read_cache("cpu", 1))
+    served, why = _in_time(lambda: peak_cache.read_cache("cpu", 1))
     assert served is None and reason in why
 
 
 def test_a_refused_record_is_measured_again_and_replaced(cache, measured):
     os.mkfifo(cache)
     told = []
-    fresh = _in_time(lambda: peak.peaks_in_worker("cpu", 1, on_refused=told.append), timeout_s=120)
+    fresh = _in_time(lambda: peak_cache.peaks_in_worker("cpu", 1, on_refused=told.append), timeout_s=120)
     assert len(told) == 1 and "FIFO" in told[0]
     assert not fresh.cached and unusable(fresh, "cpu", 1, measured.key) is None
-    assert cache.is_file() and peak.read_cache("cpu", 1)[0] == fresh.model_copy(update={"cached": True})
+    assert cache.is_file() and peak_cache.read_cache("cpu", 1)[0] == fresh.model_copy(update={"cached": True})
 
 
 def test_a_resumed_runs_stored_ceilings_are_checked_too(cache, measured):
@@ -139,7 +139,7 @@ def test_a_resumed_runs_stored_ceilings_are_checked_too(cache, measured):
     cache.write_text(measured.model_dump_json())
     events = []
     lie = scaled(measured, 1e30 / measured.gemm_flops_s)
-    out = peak.peaks_for_run([lie], {("cpu", 1)}, lambda kind, data: events.append((kind, data["message"])))
+    out = peak_cache.peaks_for_run([lie], {("cpu", 1)}, lambda kind, data: events.append((kind, data["message"])))
     assert out == [measured.model_copy(update={"cached": True})]
     assert events[0][0] == "warning" and "the results file's ceilings of cpu are not used" in events[0][1]
     assert "outside what a cpu device could do" in events[0][1]

@@ -59,6 +59,12 @@ def trace_of(points):
 # ----------------------------------------------------------------------------- integration
 
 
+def test_trapezoid_integrates_known_signal():
+    from suite.energy.meter import trapezoid
+
+    assert trapezoid([0, 1, 2, 3], [2, 2, 4, 4]) == pytest.approx(9.0)  # 2 + 3 + 4 J
+
+
 def test_trapezoid_integration_of_a_known_trace():
     # 2 W for 1 s, a 1 s ramp to 6 W, 6 W for 1 s: 2 + 4 + 6 = 12 J.
     reading = integrate_trace(trace_of([(0.0, 2.0), (1.0, 2.0), (2.0, 6.0), (3.0, 6.0)]))

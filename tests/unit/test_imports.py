@@ -196,3 +196,102 @@ def test_leaf_modules_stay_leaves(module):
     assert module in graph
     allowed = {"suite.errors"}
     assert graph[module] <= allowed, f"{module} imports {sorted(graph[module] - allowed)}"
+
+
+# ----------------------------------------------------------------------------- the package order
+
+ARCHITECTURE = SUITE.parent / "docs" / "architecture.md"
+ROOT_MODULES = {"errors", "version", "worker", "stats"}  # leaves any package may import
+FACADE = {"suite", "suite.__main__"}  # the public API and `python -m suite`: above everything
+
+
+def package_order() -> list[str]:
+    """The order written in docs/architecture.md (the line after "Package order"), lowest first."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    line = next(ln for ln in text.splitlines() if ln.startswith("Package order"))
+    return [name.strip("` .") for name in line.split(":", 1)[1].split("<")]
+
+
+def package_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else module
+
+
+def upward_imports(graph: dict[str, set[str]], order: list[str]) -> list[str]:
+    rank = {p: i for i, p in enumerate(order)}
+    out = []
+    for module, targets in sorted(graph.items()):
+        if module in FACADE:
+            continue
+        mine = package_of(module)
+        for target in sorted(targets):
+            theirs = package_of(target)
+            if mine in ROOT_MODULES:
+                if theirs != "errors":
+                    out.append(f"{module} -> {target} (a root module imports suite.errors only)")
+                continue
+            if theirs in ROOT_MODULES or theirs == mine:
+                continue
+            if target in FACADE or theirs not in rank or mine not in rank:
+                out.append(f"{module} -> {target} (not in the package order)")
+            elif rank[theirs] > rank[mine]:
+                out.append(f"{module} -> {target} ({mine} is below {theirs})")
+    return out
+
+
+def test_every_import_goes_down_the_package_order():
+    """Counting every import, inside functions and under TYPE_CHECKING too: a package imports only
+    itself, the root leaves and the packages below it in docs/architecture.md's order."""
+    order = package_order()
+    assert set(order) == {p.name for p in SUITE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    wrong = upward_imports(import_graph(imports=_all_imports), order)
+    assert not wrong, "imports that run up the package order:\n" + "\n".join("  " + w for w in wrong)
+
+
+def test_the_order_checker_sees_an_upward_import(tmp_path):
+    pkg = tmp_path / "suite"
+    for sub in ("low", "high"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "errors.py").write_text("")
+    (pkg / "low" / "a.py").write_text("from suite import errors\n\ndef f():\n    from suite.high import b\n")
+    (pkg / "high" / "b.py").write_text("from suite.low import a\n")
+    wrong = upward_imports(import_graph(pkg, imports=_all_imports), ["low", "high"])
+    assert wrong == ["suite.low.a -> suite.high.b (low is below high)"]
+
+
+def test_the_report_reads_results_statistics_and_itself_only():
+    """The report never measures and needs no backend, meter or plugin installed to draw a file."""
+    allowed = {"report", "results", "stats", "errors", "version"}
+    graph = import_graph(imports=_all_imports)
+    wrong = sorted(f"{m} -> {t}" for m, ts in graph.items() if package_of(m) == "report"
+                   for t in ts if package_of(t) not in allowed)
+    assert not wrong, wrong
+
+
+def test_the_library_imports_its_own_modules_at_module_level():
+    """Only the CLI (so that `bench --help` stays instant: the whole library is ~0.4 s of imports)
+    and the `suite` facade import suite modules inside functions; everywhere else a dependency is
+    a module-level import the graph above sees."""
+    hidden = []
+    for name, path in module_names().items():
+        if name in FACADE or package_of(name) == "cli":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                hidden += [f"{name}:{sub.lineno}" for sub in ast.walk(node)
+                           if isinstance(sub, ast.ImportFrom) and (sub.module or "").startswith("suite")]
+    assert not hidden, hidden
+
+
+def test_the_tree_reads_as_the_flow():
+    """Few modules loose at the root, no two files of one name with different jobs, no module so
+    long it holds two jobs (issue 20's targets)."""
+    modules = sorted(SUITE.rglob("*.py"))
+    loose = sorted(p.name for p in SUITE.glob("*.py"))
+    assert len(loose) <= 6, loose
+    names = [p.name for p in modules if p.name != "__init__.py"]
+    assert len(names) == len(set(names)), sorted(n for n in set(names) if names.count(n) > 1)
+    long = {str(p.relative_to(SUITE)): n for p in modules if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450}
+    assert not long, long

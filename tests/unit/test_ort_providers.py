@@ -11,7 +11,7 @@ from __future__ import annotations
 import onnxruntime as ort
 import pytest
 
-from suite.backends.ort.session import (
+from suite.backends.ort.providers import (
     CPU,
     CUDA,
     TENSORRT,

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from suite.metrics import peak
+from suite.metrics import peak, peak_cache
 from suite.metrics.peak import last_level_cache_bytes, rate_of, stream_elements
 
 MiB = 1024 * 1024
@@ -246,13 +246,13 @@ def test_a_run_measures_each_device_once_and_keeps_what_it_stored(tmp_path, monk
     monkeypatch.setenv("BENCH_PEAKS_DIR", str(tmp_path))
     stored = peak.measure_peaks("cpu", 1, budget_s=0.3)
     events = []
-    out = peak.peaks_for_run([stored], {("cpu", 1)}, lambda kind, data: events.append((kind, data)))
+    out = peak_cache.peaks_for_run([stored], {("cpu", 1)}, lambda kind, data: events.append((kind, data)))
     assert out == [stored] and events == []
     import torch
 
     if torch.cuda.is_available():
         return
-    out = peak.peaks_for_run([stored], {("cpu", 1), ("cuda:0", 1)}, lambda kind, data: events.append((kind, data)))
+    out = peak_cache.peaks_for_run([stored], {("cpu", 1), ("cuda:0", 1)}, lambda kind, data: events.append((kind, data)))
     assert out == [stored]
     assert [k for k, _ in events] == ["peaks", "warning"] and "no CUDA device" in events[-1][1]["message"]
 
@@ -266,19 +266,19 @@ def test_peaks_are_cached_per_threads(tmp_path, monkeypatch):
         calls.append(threads)
         return real(device, threads, budget_s=0.3)
 
-    monkeypatch.setattr(peak, "measure_peaks", counted)
-    first = peak.load_or_measure("cpu", 1)
-    again = peak.load_or_measure("cpu", 1)
+    monkeypatch.setattr(peak_cache, "measure_peaks", counted)
+    first = peak_cache.load_or_measure("cpu", 1)
+    again = peak_cache.load_or_measure("cpu", 1)
     assert calls == [1] and not first.cached and again.cached
     assert again.gemm_flops_s == first.gemm_flops_s and len(list(tmp_path.glob("*.json"))) == 1
     assert set(first.gemm) >= {"torch.mm", "onnxruntime.MatMul"} 
     assert first.gemm_flops_s == max(f.value for f in first.gemm.values())
     assert set(first.bandwidth) == {"copy", "triad", "onnxruntime.Add"}
     assert first.bandwidth_bytes_s == max(first.bandwidth["triad"].value, first.bandwidth["onnxruntime.Add"].value)
-    peak.load_or_measure("cpu", 2)  # another thread count: measured, cached apart
+    peak_cache.load_or_measure("cpu", 2)  # another thread count: measured, cached apart
     assert calls == [1, 2] and len(list(tmp_path.glob("*.json"))) == 2
     monkeypatch.setattr(peak, "METHOD_VERSION", peak.METHOD_VERSION + 1)  # measured another way: not reused
-    assert not peak.load_or_measure("cpu", 1).cached and calls == [1, 2, 1]
+    assert not peak_cache.load_or_measure("cpu", 1).cached and calls == [1, 2, 1]
     monkeypatch.setattr(peak, "METHOD_VERSION", peak.METHOD_VERSION - 1)
     (tmp_path / f"{first.key}.json").write_text("{ not json")  # a damaged entry is measured again
-    assert not peak.load_or_measure("cpu", 1).cached
+    assert not peak_cache.load_or_measure("cpu", 1).cached

@@ -177,12 +177,6 @@ def test_same_distribution_not_significant():
     assert not stats.is_significant(lo, hi, stats.mann_whitney_p(list(a), list(b)))
 
 
-def test_trapezoid_integrates_known_signal():
-    t = [0, 1, 2, 3]
-    p = [2, 2, 4, 4]  # 2 + 3 + 4 = 9 J
-    assert stats.trapezoid(t, p) == pytest.approx(9.0)
-
-
 def test_monotonic():
     assert stats.is_monotonic_increasing([1, 2, 2, 5])
     assert not stats.is_monotonic_increasing([1, 5, 2])
