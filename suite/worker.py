@@ -98,20 +98,36 @@ class IsolatedOutcome:
     messages: list[Any] = field(default_factory=list)  # what the target sent, in order
     exitcode: int | None = None
     timed_out: bool = False
+    entered_s: float | None = None  # seconds from the start request to the child entering its target
+
+    @property
+    def result(self) -> tuple[str, Any] | None:
+        """The target's last ("ok", payload) or ("error", reason) message, if it sent one."""
+        last = self.messages[-1] if self.messages else None
+        return last if isinstance(last, tuple) and last and last[0] in ("ok", "error") else None
+
+    def failure(self, timeout_s: float) -> tuple[str, str]:
+        """(kind, message) of a worker that sent no result: it hung, was killed or exited."""
+        if self.timed_out:
+            return "timeout", f"did not finish within {timeout_s:g} s (killed)"
+        return describe_exit(self.exitcode)
 
 
 def run_isolated(target: Callable[..., None], args: tuple[Any, ...], timeout_s: float,
-                 name: str = "bench-worker") -> IsolatedOutcome:
+                 name: str = "bench-worker", memory_limit_mb: int | None = None) -> IsolatedOutcome:
     """Run `target(send, *args)` in a worker process (the cases' forkserver) for at most
     `timeout_s`: `send` passes picklable messages back. A target that finishes by sending a
     message whose first item is "ok" or "error" is done; one that dies, exits or hangs is
-    reported by its exit code or `timed_out`, never by an exception here. `target` must be
-    importable by name (a module-level function)."""
+    reported by its exit code or `timed_out` (`IsolatedOutcome.failure` says it in words),
+    never by an exception here. `target` must be importable by name (a module-level function).
+    The one worker runner: cases, the peak measurement, a user file's look-over and the pre-run
+    checks all go through it, with one child preamble (`_isolated_main`)."""
     mpc = mp_context()
     parent, child = mpc.Pipe(duplex=False)
-    proc = mpc.Process(target=_isolated_main, args=(child, target, args), name=name)
+    proc = mpc.Process(target=_isolated_main, args=(child, target, args, memory_limit_mb), name=name)
     out = IsolatedOutcome()
     deadline = time.monotonic() + timeout_s
+    wall0 = time.time()
     try:
         proc.start()
         child.close()
@@ -124,8 +140,11 @@ def run_isolated(target: Callable[..., None], args: tuple[Any, ...], timeout_s: 
                 message = parent.recv()
             except EOFError:
                 break
+            if isinstance(message, tuple) and message and message[0] == ENTERED:
+                out.entered_s = max(0.0, message[1] - wall0)
+                continue
             out.messages.append(message)
-            if isinstance(message, tuple) and message and message[0] in ("ok", "error"):
+            if out.result is not None:
                 break
         proc.join(timeout=0 if out.timed_out else 10)
         if proc.is_alive():
@@ -140,18 +159,72 @@ def run_isolated(target: Callable[..., None], args: tuple[Any, ...], timeout_s: 
     return out
 
 
-def _isolated_main(conn: Any, target: Callable[..., None], args: tuple[Any, ...]) -> None:
+ENTERED = "entered"  # the preamble's first message: when the child reached its target
+
+
+def _isolated_main(conn: Any, target: Callable[..., None], args: tuple[Any, ...], memory_limit_mb: int | None) -> None:
+    """Every worker's preamble: no telemetry, Ctrl-C left to the parent (save, kill the worker,
+    stop; a worker dying of it first would be recorded as a crashed case), death with the
+    forkserver, the memory cap, then the target."""
+    entered = time.time()
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent()
 
     def send(message: Any) -> None:
         try:
             conn.send(message)
-        except OSError:  # the parent stopped waiting
+        except OSError:  # the parent stopped waiting (Ctrl-C, SIGTERM): nobody to tell
             pass
 
     try:
+        send((ENTERED, entered))
+        if memory_limit_mb is not None:
+            limit_memory(memory_limit_mb)
         target(send, *args)
     finally:
         conn.close()
+
+
+def describe_exit(code: int | None) -> tuple[str, str]:
+    if code is not None and code < 0:
+        sig = -code
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+        if sig == signal.SIGKILL:
+            return "oom", f"worker killed by {name} (most likely the out-of-memory killer)"
+        return "crash", f"worker died from {name}"
+    return "crash", f"worker exited with status {code} without a result"
+
+
+def limit_memory(extra_mb: int) -> int | None:
+    """Cap the memory this process may still allocate at `extra_mb` above what it holds now.
+
+    RLIMIT_DATA (Linux >= 4.7) counts heap and private anonymous mappings, where tensors live,
+    but not the shared libraries mapped in (torch maps ~3 GB of address space before a model
+    exists, which an RLIMIT_AS cap would have to allow for). Past the cap an allocation fails:
+    torch raises "can't allocate memory", Python MemoryError, and the case is recorded as
+    'oom' instead of the machine swapping to a halt. Returns the limit set, in bytes."""
+    try:
+        import resource
+    except ImportError:
+        return None
+
+    current = status_bytes("VmData")
+    if current is None:
+        return None
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    limit = current + extra_mb * 2**20
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    return limit
+
+def status_bytes(key: str) -> int | None:
+    """A size field of /proc/self/status (VmHWM, VmData...) in bytes; None off Linux."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None

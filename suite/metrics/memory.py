@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from suite.worker import status_bytes
+
 
 class PeakRSS:
     """Context manager: this process's peak RSS between entry and exit (`before`, `peak`, `method`)."""
@@ -62,15 +64,6 @@ def _reset_peak() -> bool:
     return status_bytes("VmHWM") is not None
 
 
-def status_bytes(key: str) -> int | None:
-    """A size field of /proc/self/status (VmHWM, VmData...) in bytes; None off Linux."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
     return None
 
 

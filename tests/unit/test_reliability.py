@@ -29,7 +29,7 @@ from suite.plan.preflight import plan_or_explain as _plan
 from suite.results.io import save_results
 from suite.results.lock import results_lock
 from suite.results.schema import CaseResult, CaseSpec, Conditions, RunResult, utc_now
-from suite.run.group import describe_exit
+from suite.worker import describe_exit
 from suite.run.interrupts import StopRequested, stop_on_signals, stop_signals_deferred
 from suite.run.resume import check_resumable, check_same_machine
 from suite.run.runner import with_conditions
@@ -290,7 +290,7 @@ def test_describe_exit(code, kind, words):
 
 _CAP_CHILD = """
 import sys
-from suite.run.group import limit_memory
+from suite.worker import limit_memory
 assert limit_memory(64) is not None, "no cap was set"
 try:
     bytearray(256 * 2**20)  # 256 MB > 64 MB
