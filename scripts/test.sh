@@ -29,4 +29,17 @@ if [ $# -eq 0 ] && [ "$base_ok" = 1 ] && [ "${BENCH_PREBUILD_FULL:-1}" = 1 ] && 
     export BENCH_FULL_IMAGE_PREBUILD="$prebuild"
     echo "==> building the full x86 image in the background (log: $prebuild/build.log)"
 fi
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# The type checker first (zero errors over suite/, strict on run/, backends/, results/, metrics/;
+# configured in pyproject.toml), for a whole-suite run; then the tests, whatever it said.
+mypy_rc=0
+if [ $# -eq 0 ]; then
+    echo "==> mypy (pyproject.toml [tool.mypy])"
+    .venv/bin/python -m mypy || mypy_rc=$?
+fi
+test_rc=0
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@" || test_rc=$?
+if [ "$mypy_rc" != 0 ]; then
+    echo "mypy found type errors (above): the test command fails" >&2
+    [ "$test_rc" != 0 ] || test_rc=$mypy_rc
+fi
+exit "$test_rc"
