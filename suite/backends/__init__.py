@@ -79,7 +79,7 @@ BUILTIN: tuple[BackendInfo, ...] = (
 )
 
 
-def load_target(target: str) -> Any:
+def load_target(target: str) -> Any:  # Any: imported by name, its type is what the table's field promises
     """The object a "module:attribute" string of the table names (imported now)."""
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)

@@ -18,10 +18,11 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     from torch import Tensor, nn
 
+Array: TypeAlias = "npt.NDArray[np.generic]"  # a numpy array of any dtype
 # One model input: a torch tensor, or a numpy array (ONNX Runtime's feeds; an install without torch).
-InputValue: TypeAlias = Union["Tensor", "npt.NDArray[np.generic]"]
+InputValue: TypeAlias = Union["Tensor", Array]
 TorchInputs: TypeAlias = "dict[str, Tensor]"
-ArrayInputs: TypeAlias = "dict[str, npt.NDArray[np.generic]]"
+ArrayInputs: TypeAlias = "dict[str, Array]"
 # A case's inputs by name, as its model is called with them (forward_args): what backends take.
 Inputs: TypeAlias = Mapping[str, InputValue]
 
@@ -164,7 +165,7 @@ def make_numpy_inputs(spec: InputSpec, batch: int, size: float | None, seed: int
     out: ArrayInputs = {}
     for t in spec.tensors:
         shape = shapes[t.name]
-        x: npt.NDArray[np.generic]
+        x: Array
         if t.kind == "tokens":
             high = t.high if t.high is not None else 100
             x = rng.integers(min(t.low, high - 1), high, size=shape)
