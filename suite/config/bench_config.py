@@ -50,8 +50,8 @@ class ModelChoice(Frozen):
     pretrained: bool = False
     overrides: dict[str, Any] = Field(default_factory=dict, description="config overrides for hf: models")
     input_sizes: list[float] | None = None
-    batch_sizes: list[int] | None = Field(None, description="this model's batch sizes, instead of the run's")
-    weights: str | None = Field(None, description="a state dict to load: .pth/.pt (torch.load, weights_only) "
+    batch_sizes: list[int] | None = Field(default=None, description="this model's batch sizes, instead of the run's")
+    weights: str | None = Field(default=None, description="a state dict to load: .pth/.pt (torch.load, weights_only) "
                                 "or .safetensors")
 
     @field_validator("batch_sizes")
@@ -76,19 +76,19 @@ class BenchConfig(Frozen):
                                 description="backend names from suite.backends (eager, eager-cl, ort, ort-int8, torch-compile, plugins)")
     batch_sizes: list[int] = Field(default_factory=lambda: [1], min_length=1)
     input_sizes: dict[str, list[float]] = Field(default_factory=dict, description="per modality ('*' for all): sizes on the model's size axis")
-    threads: int | None = Field(None, ge=1, description="intra-op threads for torch and ORT (default: physical cores)")
+    threads: int | None = Field(default=None, ge=1, description="intra-op threads for torch and ORT (default: physical cores)")
     device: Literal["cpu", "cuda"] = "cpu"
     seed: int = 0
-    parity_tolerance: float = Field(1e-3, gt=0, description="max relative error of ORT vs eager")
-    case_timeout_s: float = Field(1800.0, gt=0)
+    parity_tolerance: float = Field(default=1e-3, gt=0, description="max relative error of ORT vs eager")
+    case_timeout_s: float = Field(default=1800.0, gt=0)
     isolation: Literal["process", "inline"] = "process"
-    repeats: int = Field(1, ge=1, le=100, description="fresh worker processes per case (or interleaved group); "
+    repeats: int = Field(default=1, ge=1, le=100, description="fresh worker processes per case (or interleaved group); "
                          "the median's CI then combines within- and between-process variation")
-    interleave: bool = Field(True, description="time the backends of one model x batch x size in alternating "
+    interleave: bool = Field(default=True, description="time the backends of one model x batch x size in alternating "
                              "rounds in one worker (false: each backend in its own worker, one after another)")
-    cooldown_temp_c: float | None = Field(None, gt=0, lt=150, description="wait between cases until the CPU is below this (Celsius)")
-    cooldown_max_s: float = Field(600.0, gt=0, description="longest cool-down wait before a case; the case is then flagged")
-    worker_memory_limit_mb: int | None = Field(
+    cooldown_temp_c: float | None = Field(default=None, gt=0, lt=150, description="wait between cases until the CPU is below this (Celsius)")
+    cooldown_max_s: float = Field(default=600.0, gt=0, description="longest cool-down wait before a case; the case is then flagged")
+    worker_memory_limit_mb: int | None = Field(default=
         None, ge=16, description="memory a case may allocate above its worker's starting footprint (RLIMIT_DATA); "
         "beyond it the case fails as 'oom' instead of swapping the machine to a halt")
     dataset: DatasetConfig | None = None
@@ -96,7 +96,7 @@ class BenchConfig(Frozen):
                               description="resize methods swept for image models on a dataset (suite/data/preprocess.py)")
     output_dir: str = "reports"
     report: bool = True
-    peaks: bool = Field(True, description="measure the device's GEMM and memory-bandwidth ceilings once per run "
+    peaks: bool = Field(default=True, description="measure the device's GEMM and memory-bandwidth ceilings once per run "
                         "(cached per machine) and place every case on its roofline")
     timing: TimingPolicy = Field(default_factory=TimingPolicy)
     energy: EnergyConfig = Field(default_factory=EnergyConfig)

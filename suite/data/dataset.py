@@ -18,8 +18,8 @@ class DatasetConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # no inf/NaN: a NaN passes every `> 0` check
 
     spec: str = Field(min_length=1, description="digits | imagefolder:DIR | npz:FILE | hf-disk:DIR | user")
-    limit: int | None = Field(None, ge=1, description="a seeded, stratified subset of at most this many samples")
-    split: str | None = Field(None, description="the split to evaluate (digits: test; hf-disk: test/validation)")
+    limit: int | None = Field(default=None, ge=1, description="a seeded, stratified subset of at most this many samples")
+    split: str | None = Field(default=None, description="the split to evaluate (digits: test; hf-disk: test/validation)")
     columns: dict[str, str] = Field(default_factory=dict, description="hf-disk column names: image, label")
 
     @field_validator("spec")

@@ -44,8 +44,8 @@ class ProfileConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # no inf/NaN: a NaN passes every `> 0` check
 
     enabled: bool = False
-    calls: int = Field(10, ge=1, le=1000, description="forward calls profiled per case")
-    top_nodes: int = Field(10, ge=0, le=100, description="slowest nodes (ORT) / call sites (eager) kept per case")
+    calls: int = Field(default=10, ge=1, le=1000, description="forward calls profiled per case")
+    top_nodes: int = Field(default=10, ge=0, le=100, description="slowest nodes (ORT) / call sites (eager) kept per case")
 
 # The FLOP counter's operators (suite.metrics.flops by_operator keys) and the top-level operators a
 # model calls that run them, in order of preference.
