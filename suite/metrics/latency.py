@@ -9,7 +9,6 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -53,13 +52,13 @@ Clock = Callable[[], int]  # nanoseconds
 SLOW_CALL_S = 1.0
 
 
-def _time_once(fn: Callable[[], Any], clock: Clock) -> float:
+def _time_once(fn: Callable[[], object], clock: Clock) -> float:
     t0 = clock()
     fn()
     return (clock() - t0) / 1e6
 
 
-def warm_up(fn: Callable[[], Any], policy: TimingPolicy, clock: Clock) -> tuple[list[float], bool]:
+def warm_up(fn: Callable[[], object], policy: TimingPolicy, clock: Clock) -> tuple[list[float], bool]:
     """Run until `warmup_min` calls are done and the running median of the last
     `settle_window` samples moves by less than `settle_tol`, capped by count and time."""
     samples: list[float] = []
@@ -80,7 +79,7 @@ def warm_up(fn: Callable[[], Any], policy: TimingPolicy, clock: Clock) -> tuple[
     return samples, policy.warmup_max == 0
 
 
-def sample(fn: Callable[[], Any], policy: TimingPolicy, clock: Clock) -> tuple[list[float], str]:
+def sample(fn: Callable[[], object], policy: TimingPolicy, clock: Clock) -> tuple[list[float], str]:
     """At least `min_iters` samples and `min_time_s`; then extend until the median's CI
     half-width is within `ci_target`, or `max_time_s` / `max_iters` is reached."""
     samples: list[float] = []
@@ -146,7 +145,7 @@ def latency_flags(result: LatencyResult, policy: TimingPolicy) -> list[Flag]:
 
 
 def time_forward(
-    fn: Callable[[], Any],
+    fn: Callable[[], object],
     *,
     items_per_call: int,
     policy: TimingPolicy,
