@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
 from suite.data.dataset import Dataset, shown
 from suite.data.decode import ContractError, image_to_float
 from suite.models.inputs import Array

@@ -223,7 +223,7 @@ def _freq_flags(start: Sample, during: list[Sample], samples: list[Sample], cond
     drops: dict[tuple[float, float], list[int]] = {}
     capped: dict[tuple[float, float], list[int]] = {}
     for cpu, f0 in start.freqs.items():
-        caps = [s.freqs[cpu].cap_mhz for s in samples if cpu in s.freqs and s.freqs[cpu].cap_mhz is not None]
+        caps = [c for c in (s.freqs[cpu].cap_mhz for s in samples if cpu in s.freqs) if c is not None]
         if f0.cap_mhz is None or not caps:
             continue
         if min(caps) < f0.cap_mhz:
