@@ -4,7 +4,7 @@ significance tests. Pure functions over sequences of floats; numpy/scipy importe
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 # Fewer timed samples than this: no figure of the loop is worth much. (The spread itself is no
@@ -20,7 +20,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q))
 
 
-def median_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+def median_ci(values: Collection[float], level: float = 0.95) -> tuple[float, float]:
     """Distribution-free confidence interval of the median from order statistics.
 
     The number of samples below the median is Binomial(n, 1/2); the interval is
@@ -210,7 +210,7 @@ def mcnemar_exact_p(b: int, c: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def bootstrap_mean_ci(values: Sequence[float], level: float = 0.95, resamples: int = 2000,
+def bootstrap_mean_ci(values: Collection[float], level: float = 0.95, resamples: int = 2000,
                       seed: int = 0) -> tuple[float, float]:
     """Percentile-bootstrap CI of a mean (per-sample Dice or IoU: bounded, not a proportion)."""
     import numpy as np
@@ -237,7 +237,7 @@ EARLY_STOP_CONFIDENCE = 0.99
 TUKEY_MILD, TUKEY_SEVERE = 1.5, 3.0
 
 
-def quantile_ci(values: Sequence[float], q: float, level: float = 0.95) -> tuple[float | None, float | None]:
+def quantile_ci(values: Collection[float], q: float, level: float = 0.95) -> tuple[float | None, float | None]:
     """Distribution-free CI of the q-quantile (0 < q < 1) from order statistics.
 
     The number B of samples at or below the true quantile is Binomial(n, q). The interval is
@@ -297,7 +297,7 @@ class Outliers:
     high_at: tuple[int, ...]
 
 
-def tukey_outliers(values: Sequence[float]) -> Outliers:
+def tukey_outliers(values: Collection[float]) -> Outliers:
     import numpy as np
 
     x = np.asarray(values, dtype=float)

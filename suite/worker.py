@@ -18,21 +18,26 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import ForkServerContext, SpawnContext
+    from multiprocessing.process import BaseProcess
 
 # scipy.stats: the timed loop computes CIs with it; imported in a worker it would add ~40 MB to one
 # case's peak memory and not to another's (a memory figure measured without a timed loop).
 PRELOAD = ["torch", "torchvision", "scipy.stats", "suite.run.case"]
 
 
-_CONTEXT: Any = None
+_CONTEXT: ForkServerContext | SpawnContext | None = None
 
 
-def mp_context() -> Any:
+def mp_context() -> ForkServerContext | SpawnContext:
     global _CONTEXT
     if _CONTEXT is None:
         if sys.platform.startswith("linux"):
-            ctx = mp.get_context("forkserver")
+            ctx: ForkServerContext | SpawnContext = mp.get_context("forkserver")
             ctx.set_forkserver_preload([m for m in PRELOAD if importlib.util.find_spec(m.split(".")[0]) is not None])
             _start_forkserver_ignoring_ctrl_c()
         else:
@@ -58,7 +63,7 @@ def _start_forkserver_ignoring_ctrl_c() -> None:
         signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
-def kill_process(proc: Any) -> None:
+def kill_process(proc: BaseProcess) -> None:
     if proc.pid is None:  # never started
         return
     if proc.is_alive():
@@ -79,9 +84,10 @@ def exit_with_parent() -> None:
         from multiprocessing import forkserver
 
         server = forkserver._forkserver  # CPython 3.10-3.13: one per process
-        if server._forkserver_alive_fd is not None:
-            os.close(server._forkserver_alive_fd)
-            server._forkserver_alive_fd = None
+        alive_fd = getattr(server, "_forkserver_alive_fd", None)  # private, not in the stubs
+        if alive_fd is not None:
+            os.close(alive_fd)
+            setattr(server, "_forkserver_alive_fd", None)  # noqa: B010
     except (AttributeError, OSError):
         pass
     try:
@@ -95,13 +101,14 @@ def exit_with_parent() -> None:
 
 @dataclass
 class IsolatedOutcome:
-    messages: list[Any] = field(default_factory=list)  # what the target sent, in order
+    # what the target sent, in order: unpickled from the pipe, so untyped until the caller checks it
+    messages: list[Any] = field(default_factory=list)
     exitcode: int | None = None
     timed_out: bool = False
     entered_s: float | None = None  # seconds from the start request to the child entering its target
 
     @property
-    def result(self) -> tuple[str, Any] | None:
+    def result(self) -> tuple[str, Any] | None:  # Any: the payload as unpickled (see messages)
         """The target's last ("ok", payload) or ("error", reason) message, if it sent one."""
         last = self.messages[-1] if self.messages else None
         return last if isinstance(last, tuple) and last and last[0] in ("ok", "error") else None
@@ -113,7 +120,7 @@ class IsolatedOutcome:
         return describe_exit(self.exitcode)
 
 
-def run_isolated(target: Callable[..., None], args: tuple[Any, ...], timeout_s: float,
+def run_isolated(target: Callable[..., None], args: tuple[object, ...], timeout_s: float,
                  name: str = "bench-worker", memory_limit_mb: int | None = None) -> IsolatedOutcome:
     """Run `target(send, *args)` in a worker process (the cases' forkserver) for at most
     `timeout_s`: `send` passes picklable messages back. A target that finishes by sending a
@@ -162,7 +169,8 @@ def run_isolated(target: Callable[..., None], args: tuple[Any, ...], timeout_s: 
 ENTERED = "entered"  # the preamble's first message: when the child reached its target
 
 
-def _isolated_main(conn: Any, target: Callable[..., None], args: tuple[Any, ...], memory_limit_mb: int | None) -> None:
+def _isolated_main(conn: Connection, target: Callable[..., None], args: tuple[object, ...],
+                   memory_limit_mb: int | None) -> None:
     """Every worker's preamble: no telemetry, Ctrl-C left to the parent (save, kill the worker,
     stop; a worker dying of it first would be recorded as a crashed case), death with the
     forkserver, the memory cap, then the target."""
@@ -171,7 +179,7 @@ def _isolated_main(conn: Any, target: Callable[..., None], args: tuple[Any, ...]
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent()
 
-    def send(message: Any) -> None:
+    def send(message: object) -> None:
         try:
             conn.send(message)
         except OSError:  # the parent stopped waiting (Ctrl-C, SIGTERM): nobody to tell
@@ -228,3 +236,4 @@ def status_bytes(key: str) -> int | None:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         return None
+    return None

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 from suite.errors import BenchError, closest
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from suite.backends.protocol import Prepared
 
 ENTRY_POINT_GROUP = "bench.backends"
@@ -79,7 +81,7 @@ BUILTIN: tuple[BackendInfo, ...] = (
 )
 
 
-def load_target(target: str) -> Any:
+def load_target(target: str) -> Any:  # Any: imported by name, its type is what the table's field promises
     """The object a "module:attribute" string of the table names (imported now)."""
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)
@@ -140,9 +142,9 @@ def reference_backend() -> str:
     return next(b.name for b in BUILTIN if b.reference)
 
 
-def option_models() -> dict[str, type]:
+def option_models() -> dict[str, type[BaseModel]]:
     """Config section -> options model, for every backend that has options."""
-    out: dict[str, type] = {}
+    out: dict[str, type[BaseModel]] = {}
     for info in backends().values():
         if info.options_key and info.options and info.options_key not in out:
             out[info.options_key] = load_target(info.options)

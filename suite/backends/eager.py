@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Any
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from suite.backends.protocol import BackendBase, PrepareRequest
-from suite.models.inputs import call_model, forward_args
+from suite.models.inputs import Inputs, call_model, forward_args
 from suite.results.schema import RuntimeSettings, TorchBackends
+
+if TYPE_CHECKING:
+    from torch import nn
 
 # What decides how torch's CPU threads behave between calls (OpenMP's spin-wait after a parallel
 # region: libgomp's GOMP_SPINCOUNT, Intel OpenMP's KMP_BLOCKTIME) and how many there are.
@@ -17,19 +23,20 @@ THREAD_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCK
 class EagerBackend(BackendBase):
     name = "eager"
 
-    def __init__(self, req: PrepareRequest):
+    def __init__(self, req: PrepareRequest) -> None:
         import torch
 
         super().__init__()
-        self._torch = torch
+        self._torch: ModuleType = torch
         self.device = req.device
-        self.model = req.model.to(req.device).eval()
+        self.model: nn.Module = req.model.to(req.device).eval()
         self.synchronized = req.device.startswith("cuda")
 
-    def context(self):
-        return self._torch.inference_mode()
+    def context(self) -> contextlib.AbstractContextManager[object]:
+        cm: contextlib.AbstractContextManager[object] = self._torch.inference_mode()
+        return cm
 
-    def run(self, inputs: dict[str, Any]) -> Any:
+    def run(self, inputs: Inputs) -> object:
         out = call_model(self.model, inputs)
         if self.synchronized:
             self._torch.cuda.synchronize()
@@ -39,27 +46,27 @@ class EagerBackend(BackendBase):
         return torch_runtime(self._torch)
 
     def close(self) -> None:
-        self.model = None
+        self.model = None  # type: ignore[assignment]  # released: the backend is not run after close()
 
 
 def prepare(req: PrepareRequest) -> EagerBackend:
     return EagerBackend(req)
 
 
-def bare(model: Any, inputs: dict[str, Any], threads: int, graph: str | None) -> Any:
+def bare(model: Callable[..., object], inputs: Inputs, threads: int, graph: str | None) -> Callable[[], object]:
     """A hand-written eager call (suite/run/bare.py): the model under inference_mode, nothing else."""
     import torch
 
     torch.set_num_threads(threads)
     args, kwargs = forward_args(inputs)
 
-    def call() -> Any:
+    def call() -> object:
         with torch.inference_mode():
             return model(*args, **kwargs)
     return call
 
 
-def torch_runtime(torch: Any) -> RuntimeSettings:
+def torch_runtime(torch: ModuleType) -> RuntimeSettings:
     """torch's thread settings as the case ran them; unset environment variables leave the OpenMP
     runtime's defaults (libgomp spin-waits ~300k iterations after a parallel region)."""
     backend = next((line.split(":", 1)[1].strip() for line in torch.__config__.parallel_info().splitlines()
@@ -76,7 +83,7 @@ def torch_runtime(torch: Any) -> RuntimeSettings:
     return RuntimeSettings(runtime=f"torch {torch.__version__}", settings=settings)
 
 
-def torch_backends_of(prepared: Any) -> Any:
+def torch_backends_of(prepared: object) -> TorchBackends | None:
     """torch's settings a torch-run case ran under (suite.results.schema.TorchBackends); None for
     backends that do not run the model in torch (ONNX Runtime has its own threads)."""
     if not isinstance(prepared, EagerBackend):

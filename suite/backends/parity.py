@@ -13,14 +13,19 @@ or an infinity in either side's outputs fails the check, whatever the error else
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from suite.errors import CaseError
-from suite.models.inputs import call_model
+from suite.models.inputs import Array, Inputs, call_model
 from suite.results.schema import ParityResult
 
+if TYPE_CHECKING:
+    from torch import nn
 
-def flatten_outputs(out: Any) -> list[Any]:
+    from suite.backends.protocol import Prepared, PrepareRequest
+
+
+def flatten_outputs(out: object) -> list[object]:
     """Tensors/arrays in a nested output, depth first, in a stable order."""
     if out is None:
         return []
@@ -33,17 +38,21 @@ def flatten_outputs(out: Any) -> list[Any]:
     return []  # Python scalars and other leaves are not graph outputs
 
 
-def to_numpy(x: Any) -> Any:
+def to_numpy(x: object) -> Array:
+    """A tensor (on any device), an OrtValue or anything numpy takes, as a host numpy array."""
     import numpy as np
 
+    host: Array
     if hasattr(x, "detach"):  # torch tensor, on any device
-        return x.detach().to("cpu").numpy()
-    if hasattr(x, "numpy") and not isinstance(x, np.ndarray):  # OrtValue
-        return x.numpy()
-    return np.asarray(x)
+        host = x.detach().to("cpu").numpy()
+    elif hasattr(x, "numpy") and not isinstance(x, np.ndarray):  # OrtValue
+        host = x.numpy()
+    else:
+        host = np.asarray(x)
+    return host
 
 
-def output_errors(reference: Any, candidate: Any) -> tuple[float, float]:
+def output_errors(reference: Array, candidate: Array) -> tuple[float, float]:
     """(max absolute error, error relative to the reference's scale) for one output pair, over
     the values that are finite on both sides (non_finite() counts the others: any fails parity)."""
     import numpy as np
@@ -60,7 +69,7 @@ def output_errors(reference: Any, candidate: Any) -> tuple[float, float]:
     return abs_err, (abs_err / scale if scale > 0 else abs_err)
 
 
-def non_finite(output: Any) -> int:
+def non_finite(output: Array) -> int:
     """NaN and infinite values in one output: a model whose outputs hold any computes nothing
     a comparison can vouch for (NaN weights made eager and ORT "agree" with error 0)."""
     import numpy as np
@@ -69,7 +78,7 @@ def non_finite(output: Any) -> int:
     return int((~np.isfinite(arr)).sum()) if arr.dtype.kind in "fc" else 0
 
 
-def compare_outputs(reference: Sequence[Any], candidate: Sequence[Any], tolerance: float,
+def compare_outputs(reference: Sequence[object], candidate: Sequence[object], tolerance: float,
                     reference_backend: str = "eager") -> ParityResult:
     """Compare flattened outputs by position. A different number of outputs or a different
     shape is not an error size but a different function: a CaseError(kind="parity"). NaN or
@@ -95,13 +104,13 @@ def compare_outputs(reference: Sequence[Any], candidate: Sequence[Any], toleranc
                         non_finite=bad)
 
 
-def reference_outputs(model: Any, inputs: dict[str, Any]) -> list[Any]:
+def reference_outputs(model: nn.Module, inputs: Inputs) -> list[Array]:
     """Eager's outputs for the case's inputs, on the CPU: what every other backend must match."""
     cpu_inputs = {k: v.to("cpu") if hasattr(v, "to") else v for k, v in inputs.items()}
     return eager_outputs(model.to("cpu").eval(), cpu_inputs)
 
 
-def check_parity(prepared: Any, reference: Sequence[Any] | None, req: Any) -> ParityResult | None:
+def check_parity(prepared: Prepared, reference: Sequence[object] | None, req: PrepareRequest) -> ParityResult | None:
     """The generic parity step every non-reference backend goes through: one forward through
     the path that is timed, compared with eager's outputs (or, with no eager model, with the
     backend's own fallback reference, e.g. the fp32 graph for an int8 one)."""
@@ -116,7 +125,7 @@ def check_parity(prepared: Any, reference: Sequence[Any] | None, req: Any) -> Pa
     return compare_outputs(reference, candidate, prepared.parity_tolerance(req.parity_tolerance), name)
 
 
-def eager_outputs(model: Any, inputs: dict[str, Any]) -> list[Any]:
+def eager_outputs(model: nn.Module, inputs: Inputs) -> list[Array]:
     """The reference: one eager forward without autograd, flattened, on the CPU."""
     import torch
 

@@ -19,7 +19,7 @@ def prepare_backend(name: str, req: PrepareRequest) -> Prepared:
     if info.precheck:
         load_target(info.precheck)(req)
     reference = None if info.reference or req.model is None else reference_outputs(req.model, req.inputs)
-    prepared = load_target(info.prepare)(req)
+    prepared: Prepared = load_target(info.prepare)(req)
     if info.reference:
         return prepared
     try:

@@ -10,7 +10,8 @@ step every non-eager backend goes through (`suite.backends.prepare_backend`).
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,7 +19,11 @@ from suite.backends.eager import EagerBackend
 from suite.backends.eager import bare as eager_bare
 from suite.backends.protocol import PrepareRequest
 from suite.errors import BenchError, CaseError
+from suite.models.inputs import Inputs
 from suite.results.schema import ExportInfo, RuntimeSettings
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class CompileOptions(BaseModel):
@@ -39,7 +44,7 @@ class CompiledBackend(EagerBackend):
 
     name = "torch-compile"
 
-    def __init__(self, req: PrepareRequest, opts: CompileOptions):
+    def __init__(self, req: PrepareRequest, opts: CompileOptions) -> None:
         super().__init__(req)
         self.opts = opts
         try:
@@ -55,7 +60,7 @@ class CompiledBackend(EagerBackend):
         compiled = f"backend={o.backend}, mode={o.mode}, fullgraph={o.fullgraph}, dynamic={o.dynamic}"
         return base.model_copy(update={"settings": {**base.settings, "torch.compile": compiled}})
 
-    def compile_now(self, inputs: dict[str, Any]) -> float:
+    def compile_now(self, inputs: Inputs) -> float:
         """Run the first call (which compiles) and return its duration in seconds."""
         t0 = time.perf_counter()
         try:
@@ -72,7 +77,7 @@ def _short(exc: BaseException, limit: int = 800) -> str:
     return msg if len(msg) <= limit else msg[: limit - 3] + "..."
 
 
-def bare(model: Any, inputs: dict[str, Any], threads: int, graph: str | None) -> Any:
+def bare(model: nn.Module, inputs: Inputs, threads: int, graph: str | None) -> Callable[[], object]:
     """A hand-written torch.compile call (suite/run/bare.py): torch.compile's defaults, compiled by the
     bare loop's warm-up."""
     import torch

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,8 +52,8 @@ class ModelChoice(Frozen):
     pretrained: bool = False
     overrides: dict[str, Any] = Field(default_factory=dict, description="config overrides for hf: models")
     input_sizes: list[float] | None = None
-    batch_sizes: list[int] | None = Field(None, description="this model's batch sizes, instead of the run's")
-    weights: str | None = Field(None, description="a state dict to load: .pth/.pt (torch.load, weights_only) "
+    batch_sizes: list[int] | None = Field(default=None, description="this model's batch sizes, instead of the run's")
+    weights: str | None = Field(default=None, description="a state dict to load: .pth/.pt (torch.load, weights_only) "
                                 "or .safetensors")
 
     @field_validator("batch_sizes")
@@ -76,19 +78,19 @@ class BenchConfig(Frozen):
                                 description="backend names from suite.backends (eager, eager-cl, ort, ort-int8, torch-compile, plugins)")
     batch_sizes: list[int] = Field(default_factory=lambda: [1], min_length=1)
     input_sizes: dict[str, list[float]] = Field(default_factory=dict, description="per modality ('*' for all): sizes on the model's size axis")
-    threads: int | None = Field(None, ge=1, description="intra-op threads for torch and ORT (default: physical cores)")
+    threads: int | None = Field(default=None, ge=1, description="intra-op threads for torch and ORT (default: physical cores)")
     device: Literal["cpu", "cuda"] = "cpu"
     seed: int = 0
-    parity_tolerance: float = Field(1e-3, gt=0, description="max relative error of ORT vs eager")
-    case_timeout_s: float = Field(1800.0, gt=0)
+    parity_tolerance: float = Field(default=1e-3, gt=0, description="max relative error of ORT vs eager")
+    case_timeout_s: float = Field(default=1800.0, gt=0)
     isolation: Literal["process", "inline"] = "process"
-    repeats: int = Field(1, ge=1, le=100, description="fresh worker processes per case (or interleaved group); "
+    repeats: int = Field(default=1, ge=1, le=100, description="fresh worker processes per case (or interleaved group); "
                          "the median's CI then combines within- and between-process variation")
-    interleave: bool = Field(True, description="time the backends of one model x batch x size in alternating "
+    interleave: bool = Field(default=True, description="time the backends of one model x batch x size in alternating "
                              "rounds in one worker (false: each backend in its own worker, one after another)")
-    cooldown_temp_c: float | None = Field(None, gt=0, lt=150, description="wait between cases until the CPU is below this (Celsius)")
-    cooldown_max_s: float = Field(600.0, gt=0, description="longest cool-down wait before a case; the case is then flagged")
-    worker_memory_limit_mb: int | None = Field(
+    cooldown_temp_c: float | None = Field(default=None, gt=0, lt=150, description="wait between cases until the CPU is below this (Celsius)")
+    cooldown_max_s: float = Field(default=600.0, gt=0, description="longest cool-down wait before a case; the case is then flagged")
+    worker_memory_limit_mb: int | None = Field(default=
         None, ge=16, description="memory a case may allocate above its worker's starting footprint (RLIMIT_DATA); "
         "beyond it the case fails as 'oom' instead of swapping the machine to a halt")
     dataset: DatasetConfig | None = None
@@ -96,7 +98,7 @@ class BenchConfig(Frozen):
                               description="resize methods swept for image models on a dataset (suite/data/preprocess.py)")
     output_dir: str = "reports"
     report: bool = True
-    peaks: bool = Field(True, description="measure the device's GEMM and memory-bandwidth ceilings once per run "
+    peaks: bool = Field(default=True, description="measure the device's GEMM and memory-bandwidth ceilings once per run "
                         "(cached per machine) and place every case on its roofline")
     timing: TimingPolicy = Field(default_factory=TimingPolicy)
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
@@ -108,7 +110,7 @@ class BenchConfig(Frozen):
 
     @model_validator(mode="before")
     @classmethod
-    def _collect_backend_options(cls, data: Any) -> Any:
+    def _collect_backend_options(cls, data: object) -> object:
         """[ort] and the other backends' sections are written at the top level of a config
         file; they are kept together under backend_options."""
         if not isinstance(data, dict):
@@ -127,12 +129,13 @@ class BenchConfig(Frozen):
 
     @field_validator("backend_options")
     @classmethod
-    def _typed_backend_options(cls, v: dict[str, Any]) -> dict[str, Any]:
+    def _typed_backend_options(cls, v: dict[str, object]) -> dict[str, BaseModel]:
         models = option_models()
         unknown = [k for k in v if k not in models]
         if unknown:
             raise ValueError(f"unknown backend options section(s) {', '.join(unknown)}; known: {', '.join(models)}")
-        out, problems = {}, []
+        out: dict[str, BaseModel] = {}
+        problems: list[str] = []
         for key, model in models.items():
             raw = v.get(key) or {}
             try:
@@ -145,7 +148,7 @@ class BenchConfig(Frozen):
 
     @field_validator("models", mode="before")
     @classmethod
-    def _models_from_strings(cls, v: Any) -> Any:
+    def _models_from_strings(cls, v: object) -> object:
         if isinstance(v, (list, tuple)):
             return [{"name": m} if isinstance(m, str) else m for m in v]
         return v
@@ -157,7 +160,7 @@ class BenchConfig(Frozen):
 
     @field_validator("dataset", mode="before")
     @classmethod
-    def _dataset_from_string(cls, v: Any) -> Any:
+    def _dataset_from_string(cls, v: object) -> object:
         return {"spec": v} if isinstance(v, str) else v
 
     @field_validator("resize")
@@ -196,9 +199,10 @@ class BenchConfig(Frozen):
                              "main process, which the limit would cap instead)")
         return self
 
-    def options_for(self, section: str | None) -> Any:
+    def options_for(self, section: str | None) -> BaseModel | None:
         """A backend's typed options (None for a backend without a config section)."""
-        return None if section is None else self.backend_options.get(section)
+        options: BaseModel | None = None if section is None else self.backend_options.get(section)
+        return options
 
     def digest(self) -> str:
         """Identity of what is measured (not where results go, how the machine is watched, nor the
@@ -214,7 +218,7 @@ def presets_dir() -> Path:
     return Path(__file__).parent / "presets"
 
 
-def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:  # Any: TOML/YAML as parsed, checked by BenchConfig
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -228,10 +232,10 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     suffix = p.suffix.lower()
     try:
         if suffix == ".toml":
-            try:
+            if sys.version_info >= (3, 11):
                 import tomllib
-            except ModuleNotFoundError:  # Python 3.10
-                import tomli as tomllib
+            else:  # Python 3.10 (tomli is installed there only)
+                import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
             data = tomllib.loads(text)
         elif suffix in (".yaml", ".yml"):
             data = _load_yaml(text)
@@ -253,12 +257,12 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 class _DuplicateKey(Exception):
-    def __init__(self, key: Any, line: int):
+    def __init__(self, key: object, line: int) -> None:
         self.key, self.line = key, line
         super().__init__(f"key {key!r} is given twice in one mapping (again on line {line})")
 
 
-def _load_yaml(text: str) -> Any:
+def _load_yaml(text: str) -> object:
     """yaml.safe_load, refusing a key given twice in one mapping: YAML's last-one-wins would
     silently drop the first value (TOML refuses duplicates by itself)."""
     import yaml
@@ -266,8 +270,8 @@ def _load_yaml(text: str) -> Any:
     class UniqueKeyLoader(yaml.SafeLoader):
         pass
 
-    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-        seen: set[Any] = set()
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> object:
+        seen: set[object] = set()
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
@@ -285,7 +289,7 @@ def _load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader subclass: safe
 
 
-def preset_dict(name: str) -> dict[str, Any]:
+def preset_dict(name: str) -> dict[str, object]:
     if name not in PRESETS:
         hint = closest(name, PRESETS)
         raise ConfigError(f"Unknown preset '{name}'; choose one of {', '.join(PRESETS)}"
@@ -293,21 +297,22 @@ def preset_dict(name: str) -> dict[str, Any]:
     return read_config_file(presets_dir() / f"{name}.toml")
 
 
-def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: Mapping[str, object], over: Mapping[str, object]) -> dict[str, object]:
     out = dict(base)
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "input_sizes":
-            out[k] = deep_merge(out[k], v)
+        mine = out.get(k)
+        if isinstance(v, dict) and isinstance(mine, dict) and k != "input_sizes":
+            out[k] = deep_merge(mine, v)
         else:
             out[k] = v
     return out
 
 
 def build_config(
-    *, preset: str | None = None, config_file: str | None = None, overrides: dict[str, Any] | None = None
+    *, preset: str | None = None, config_file: str | None = None, overrides: Mapping[str, object] | None = None
 ) -> BenchConfig:
     """Merge preset < file < flags and validate. The default preset is `quick`."""
-    data: dict[str, Any] = {}
+    data: dict[str, object] = {}
     file_data = read_config_file(config_file) if config_file else {}
     chosen = preset or file_data.get("preset") or (None if config_file else "quick")
     if chosen:
@@ -320,7 +325,7 @@ def build_config(
         return BenchConfig.model_validate(data)
     except ValidationError as exc:
         # Name the layer(s) that gave the bad fields: a flag's mistake is not the preset's.
-        def layer(loc: tuple[Any, ...]) -> str:
+        def layer(loc: tuple[int | str, ...]) -> str:
             if loc and _supplies(flags, loc):
                 return "the command-line flags"
             if config_file and (not loc or not chosen or _supplies(file_data, loc)):
@@ -332,12 +337,12 @@ def build_config(
         raise ConfigError(format_validation_error(exc, source)) from None
 
 
-def _supplies(layer: dict[str, Any], loc: tuple[Any, ...]) -> bool:
+def _supplies(layer: Mapping[str, object], loc: tuple[int | str, ...]) -> bool:
     """Whether `layer` (flags, a file) gave the value at the error location `loc`."""
     if loc[0] == "backend_options":  # [ort] and the like are written at the top level
 
         return any(key in layer for key in option_models())
-    node: Any = layer
+    node: object = layer
     for part in loc:
         if not isinstance(node, dict):
             return True  # the layer gave a whole value (a list, a number) that holds the error
@@ -347,7 +352,7 @@ def _supplies(layer: dict[str, Any], loc: tuple[Any, ...]) -> bool:
     return True
 
 
-def validate_config(data: dict[str, Any], source: str = "config") -> BenchConfig:
+def validate_config(data: Mapping[str, object], source: str = "config") -> BenchConfig:
     try:
         return BenchConfig.model_validate(data)
     except ValidationError as exc:
@@ -388,7 +393,7 @@ def _one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _model_at(path: tuple[Any, ...], root: type[BaseModel]) -> type[BaseModel] | None:
+def _model_at(path: tuple[int | str, ...], root: type[BaseModel]) -> type[BaseModel] | None:
     model: type[BaseModel] = root
     for part in path:
         if isinstance(part, int):

@@ -11,11 +11,14 @@ A dataset is a list of samples and their targets, with an identity (spec, count,
 file list or content) that the results record.
 """
 
+from types import ModuleType
+
 from suite.data.dataset import Dataset, DatasetSpec, parse_dataset_spec
 from suite.data.loaders import load_dataset as _load
 
 __all__ = ["Dataset", "DatasetSpec", "parse_dataset_spec", "load_dataset"]
 
 
-def load_dataset(spec, **kwargs):
-    return _load(spec, **kwargs)
+def load_dataset(spec: str | DatasetSpec, *, limit: int | None = None, seed: int = 0, split: str | None = None,
+                 columns: dict[str, str] | None = None, user_module: ModuleType | None = None) -> Dataset:
+    return _load(spec, limit=limit, seed=seed, split=split, columns=columns, user_module=user_module)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from suite.data.dataset import Dataset, shown
 from suite.data.decode import ContractError, image_to_float
+from suite.models.inputs import Array
 
 # Above this many samples the check says what it is doing (decoding each image once takes a while).
 ANNOUNCE_ABOVE = 2000
@@ -58,7 +58,7 @@ def sample_name(ds: Dataset, i: int) -> str:
     return f"sample {i} ({shown(s)})" if isinstance(s, str) else f"sample {i}"
 
 
-def _numbers(sample: Any) -> Any:
+def _numbers(sample: object) -> Array:
     import numpy as np
 
     try:

@@ -18,8 +18,8 @@ class DatasetConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # no inf/NaN: a NaN passes every `> 0` check
 
     spec: str = Field(min_length=1, description="digits | imagefolder:DIR | npz:FILE | hf-disk:DIR | user")
-    limit: int | None = Field(None, ge=1, description="a seeded, stratified subset of at most this many samples")
-    split: str | None = Field(None, description="the split to evaluate (digits: test; hf-disk: test/validation)")
+    limit: int | None = Field(default=None, ge=1, description="a seeded, stratified subset of at most this many samples")
+    split: str | None = Field(default=None, description="the split to evaluate (digits: test; hf-disk: test/validation)")
     columns: dict[str, str] = Field(default_factory=dict, description="hf-disk column names: image, label")
 
     @field_validator("spec")
@@ -35,7 +35,7 @@ KINDS = ("digits", "imagefolder", "npz", "hf-disk", "user")
 TASKS = ("classification", "segmentation", "custom")
 
 
-def shown(path: Any) -> str:
+def shown(path: object) -> str:
     """A path (or a name from one) as text that can be printed: a file name that is not UTF-8
     (bytes on Linux) shows its bytes as \\xNN instead of failing the print."""
     import os
@@ -77,14 +77,15 @@ def parse_dataset_spec(text: str) -> DatasetSpec:
 class Dataset:
     spec: DatasetSpec
     task: str  # classification | segmentation | custom
-    samples: Sequence[Any]  # per sample: an image array / PIL image / path, or a dict of token arrays
+    # per sample: an image array / PIL image / path, a dict of token arrays, or what a user's load_dataset returned
+    samples: Sequence[Any]
     targets: Any  # class indices (N,), masks (N, H, W), or whatever the user's evaluate takes
     classes: list[str] | None = None
     split: str | None = None
     source_hash: str = ""  # sha256 of what the samples are (file list with sizes, or the bytes)
     total: int | None = None  # samples before --limit
-    decode: Callable[[Any], Any] | None = None  # path -> image (imagefolder)
-    evaluate: Callable[[Any, Any], float] | None = None  # the user's metric
+    decode: Callable[[str], object] | None = None  # path -> image (imagefolder)
+    evaluate: Callable[[list[object], object], object] | None = None  # the user's metric (outputs, targets)
     notes: list[str] = field(default_factory=list)
     # Where the class list comes from when the dataset declares one ("class folders", "classes.txt",
     # ...); None when it is only inferred from the labels (0..max), which says nothing about a model.
@@ -93,7 +94,7 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.samples)
 
-    def sample(self, i: int) -> Any:
+    def sample(self, i: int) -> Any:  # Any: what the dataset holds, a user's load_dataset() returns anything
         s = self.samples[i]
         return self.decode(s) if self.decode is not None else s
 

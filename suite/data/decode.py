@@ -28,9 +28,17 @@ numbers); strings, NaN, negative, fractional or one-hot labels are refused.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from suite.errors import ConfigError
+from suite.models.inputs import Array
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    from PIL import Image
+
+FloatImage: TypeAlias = "npt.NDArray[np.float32]"  # H x W x C, values in [0, 1]
 
 # Float values this far outside [0, 1] are rounding, and clipped; anything beyond is refused.
 FLOAT_SLACK = 1e-6
@@ -44,14 +52,14 @@ class ContractError(ConfigError):
     """A sample or label outside the dataset contract; the caller adds where it is."""
 
 
-def image_to_float(image: Any, channels: int) -> Any:
+def image_to_float(image: object, channels: int) -> FloatImage:
     """A Pillow image or an array as a float32 array H x W x `channels` in [0, 1]."""
-    arr = pil_to_float(image, channels) if hasattr(image, "mode") and hasattr(image, "getbands") else \
-        array_to_float(image)
+    arr = pil_to_float(cast("Image.Image", image), channels) if hasattr(image, "mode") and hasattr(image, "getbands") \
+        else array_to_float(image)
     return to_channels(arr, channels)
 
 
-def pil_to_float(im: Any, channels: int = 3) -> Any:
+def pil_to_float(im: Image.Image, channels: int = 3) -> FloatImage:
     """A Pillow image as float32 H x W x C in [0, 1], by its mode (8-bit modes converted by
     Pillow to grey or RGB as `channels` asks, as torchvision's loaders do)."""
     import numpy as np
@@ -86,7 +94,7 @@ def pil_to_float(im: Any, channels: int = 3) -> Any:
     raise ContractError(f"Pillow image mode {mode} is not supported; {CONTRACT}")
 
 
-def _declared_bits(im: Any) -> int | None:
+def _declared_bits(im: Image.Image) -> int | None:
     """Bits per sample a mode-I image's file declares: a PNG has at most 16; a TIFF says."""
     if getattr(im, "format", None) == "PNG":
         return 16
@@ -104,7 +112,7 @@ def _bits_text(bits: int | None) -> str:
     return f", {bits} bits per sample" if bits else ""
 
 
-def array_to_float(image: Any) -> Any:
+def array_to_float(image: object) -> FloatImage:
     """An array H x W or H x W x C as float32 H x W x C in [0, 1], by its dtype."""
     import numpy as np
 
@@ -124,14 +132,14 @@ def array_to_float(image: Any) -> Any:
     return _hwc(arr)
 
 
-def _dtype_refusal(dtype: Any, what: str) -> str:
+def _dtype_refusal(dtype: np.dtype[np.generic], what: str) -> str:
     if dtype.kind in "iu":
         return (f"{what} has no known value range (uint8 is 0..255; {dtype} may hold anything): convert the "
                 "images to floats in [0, 1] or to uint8")
     return f"{what} is not an image; {CONTRACT}"
 
 
-def check_float_range(arr: Any, what: str) -> Any:
+def check_float_range(arr: npt.ArrayLike, what: str) -> FloatImage:
     """`arr` as float32 if finite and in [0, 1] (within rounding), else a ContractError."""
     import numpy as np
 
@@ -150,7 +158,7 @@ def check_float_range(arr: Any, what: str) -> Any:
     return np.clip(a.astype(np.float32, copy=False), 0.0, 1.0)
 
 
-def _hwc(arr: Any) -> Any:
+def _hwc(arr: FloatImage) -> FloatImage:
     if arr.ndim == 2:
         return arr[:, :, None]
     if arr.ndim == 3 and arr.shape[2] in (1, 3, 4):
@@ -162,7 +170,7 @@ def _hwc(arr: Any) -> Any:
     raise ContractError(f"an image must be H x W or H x W x C with C = 1, 3 or 4; got shape {shape}")
 
 
-def to_channels(arr: Any, channels: int) -> Any:
+def to_channels(arr: FloatImage, channels: int) -> FloatImage:
     """H x W x C float (C = 1, 3 or 4) to H x W x `channels` (1: grey, 3: RGB)."""
     import numpy as np
 
@@ -179,7 +187,7 @@ def to_channels(arr: Any, channels: int) -> Any:
     raise ContractError(f"cannot decode an image with {c} channels to {channels}")
 
 
-def check_images(x: Any, what: str) -> None:
+def check_images(x: Array, what: str) -> None:
     """A whole stacked N x H x W (x C) array against the array contract at once (fast for an npz)."""
     import numpy as np
 
@@ -196,7 +204,7 @@ def check_images(x: Any, what: str) -> None:
     check_float_range(x, what)
 
 
-def class_indices(y: Any, what: str) -> Any:
+def class_indices(y: object, what: str) -> npt.NDArray[np.int64]:
     """Labels as an int64 array of class indices, or a ContractError naming `what` and the problem."""
     import numpy as np
 
@@ -240,7 +248,7 @@ def class_indices(y: Any, what: str) -> Any:
     return a.astype(np.int64)
 
 
-def check_masks(y: Any, what: str) -> None:
+def check_masks(y: Array, what: str) -> None:
     """Segmentation masks (N x H x W, N x 1 x H x W): numbers or booleans, finite."""
     import numpy as np
 

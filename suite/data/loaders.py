@@ -8,7 +8,8 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, cast
 
 from suite.data.dataset import (
     Dataset,
@@ -25,6 +26,15 @@ from suite.models.digits import (
     digits_arrays,
 )
 
+if TYPE_CHECKING:
+    import zipfile
+
+    import numpy as np
+    import numpy.typing as npt
+    from PIL import Image
+
+    from suite.models.inputs import Array
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 WNID = re.compile(r"^n\d{8}$")
 IMAGENET_CLASSES = 1000
@@ -32,9 +42,8 @@ IMAGENET_CLASSES = 1000
 WNID_LISTS = ("LOC_synset_mapping.txt", "synset_words.txt", "imagenet_wnids.txt", "wnids.txt")
 
 
-
 def load_dataset(spec: str | DatasetSpec, *, limit: int | None = None, seed: int = 0, split: str | None = None,
-                 columns: dict[str, str] | None = None, user_module: Any = None) -> Dataset:
+                 columns: dict[str, str] | None = None, user_module: ModuleType | None = None) -> Dataset:
     """The dataset a spec names, its labels checked against the contract (suite/data/decode.py);
     with `limit`, the seeded subset (an npz reads only the rows it keeps)."""
     s = parse_dataset_spec(spec) if isinstance(spec, str) else spec
@@ -58,8 +67,6 @@ def load_dataset(spec: str | DatasetSpec, *, limit: int | None = None, seed: int
 
 
 # --------------------------------------------------------------------------- digits
-
-
 
 
 def digits(split: str) -> Dataset:
@@ -101,7 +108,7 @@ def image_folder(root: Path) -> Dataset:
                    None, listing.hexdigest(), decode=_open_image, class_source=source)
 
 
-def _open_image(path: str) -> Any:
+def _open_image(path: str) -> Image.Image:
     from PIL import Image
 
     try:
@@ -180,7 +187,7 @@ class _Member:
 
     name: str
     shape: tuple[int, ...]
-    dtype: Any
+    dtype: np.dtype[np.generic]
     fortran: bool
     offset: int  # where the data starts in the member's uncompressed bytes
 
@@ -197,7 +204,6 @@ def npz(path: Path, limit: int | None = None, seed: int = 0) -> Dataset:
     anything is decompressed (a 1 MB file can hold 1 GiB of zeros); with `limit`, `y` is read
     first, the subset drawn, and only the rows of `x` it keeps are kept."""
     import zipfile
-
 
     where = f"npz:{shown(path)}"
     if path.is_dir():
@@ -240,13 +246,13 @@ def npz(path: Path, limit: int | None = None, seed: int = 0) -> Dataset:
             keep = [int(i) for i in ds.samples]
         row_bytes = xm.nbytes // n if n else 0
         whole = keep is None or xm.fortran  # a Fortran-ordered array is read whole, then cut
-        _check_memory(where, [xm, ym], ym.nbytes + (xm.nbytes if whole else row_bytes * len(keep)))
+        _check_memory(where, [xm, ym], ym.nbytes + (xm.nbytes if whole or keep is None else row_bytes * len(keep)))
         x = _read_rows(zf, infos["x"], xm, keep, where)
     ds.samples = list(x)  # checked against the model that takes them before the run (suite.plan.preflight)
     return ds
 
 
-def _npy_member(zf: Any, info: Any, where: str) -> _Member:
+def _npy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> _Member:
     import numpy as np
 
     name = info.filename[:-4]
@@ -279,7 +285,7 @@ def _check_memory(where: str, members: list[_Member], need: int) -> None:
                           "subset with --limit N (only its rows are read)")
 
 
-def _read_rows(zf: Any, info: Any, m: _Member, keep: list[int] | None, where: str) -> Any:
+def _read_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo, m: _Member, keep: list[int] | None, where: str) -> Array:
     """The whole array, or only the rows `keep` (sorted), streamed from the zip member."""
     import numpy as np
 
@@ -290,7 +296,7 @@ def _read_rows(zf: Any, info: Any, m: _Member, keep: list[int] | None, where: st
             fh.seek(m.offset)
             if keep is None or m.fortran:
                 buf = bytearray(m.nbytes)
-                got = fh.readinto(buf)
+                got = cast("zipfile.ZipExtFile", fh).readinto(buf)  # typeshed: IO[bytes]
                 if got != m.nbytes:
                     raise ConfigError(f"{where}: '{m.name}' ends after {got:,} of its {m.nbytes:,} bytes")
                 arr = np.frombuffer(buf, dtype=m.dtype).reshape(m.shape, order="F" if m.fortran else "C")
@@ -350,7 +356,6 @@ def hf_disk(root: Path, split: str | None, columns: dict[str, str]) -> Dataset:
     image = columns.get("image", "image")
     import numpy as np
 
-
     column = f"{where} column '{label}'"
     try:
         targets = np.asarray(loaded[label])
@@ -396,10 +401,9 @@ def _saved_empty(root: Path) -> bool:
     return isinstance(state, dict) and state.get("_data_files") == []
 
 
-def _token_row(values: Any, where: str) -> Any:
+def _token_row(values: object, where: str) -> npt.NDArray[np.int64]:
     """One row of token ids (or a mask) as int64, or a ContractError naming the row."""
     import numpy as np
-
 
     try:
         a = np.asarray(values)
@@ -413,7 +417,7 @@ def _token_row(values: Any, where: str) -> Any:
 # --------------------------------------------------------------------------- the user's own
 
 
-def from_user(module: Any) -> Dataset:
+def from_user(module: ModuleType | None) -> Dataset:
     """The model file's `load_dataset()` -> (samples, targets) and optional `evaluate(outputs,
     targets) -> float`; without evaluate, targets are class indices scored by top-1."""
     if module is None or not hasattr(module, "load_dataset"):

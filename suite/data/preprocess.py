@@ -21,11 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from suite.data.decode import image_to_float
+from suite.data.decode import FloatImage, image_to_float
 from suite.errors import BenchError
+from suite.models.entry import ModelEntry
 from suite.models.inputs import image_channels
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 RESIZE_METHODS = ("area", "bilinear", "nearest", "center-crop")
 CROP_FRACTION = 0.875
@@ -58,14 +62,14 @@ class Preprocessing:
                 f"normalised with mean {list(self.mean)} and std {list(self.std)}")
 
 
-def as_float_image(image: Any, channels: int) -> Any:
+def as_float_image(image: object, channels: int) -> FloatImage:
     """An image (a PIL image, or an array H x W or H x W x C) as a float32 array H x W x
     channels in [0, 1], by its real mode, bit depth or dtype; what does not fit the dataset
     contract (suite/data/decode.py) is refused, never clipped."""
     return image_to_float(image, channels)
 
 
-def resize(batch: Any, size: int, method: str) -> Any:
+def resize(batch: Tensor, size: int, method: str) -> Tensor:
     """N x C x H x W float tensor to N x C x size x size by `method` (see the module docstring)."""
     import torch.nn.functional as F
 
@@ -87,7 +91,7 @@ def resize(batch: Any, size: int, method: str) -> Any:
     raise BenchError(f"Unknown resize method '{method}'; choose from {', '.join(RESIZE_METHODS)}")
 
 
-def preprocess(images: Sequence[Any], prep: Preprocessing) -> Any:
+def preprocess(images: Sequence[object], prep: Preprocessing) -> Tensor:
     """Decoded, resized and normalised images as one N x C x size x size float32 tensor."""
     import torch
 
@@ -103,7 +107,7 @@ def preprocess(images: Sequence[Any], prep: Preprocessing) -> Any:
 
 
 
-def model_preprocessing(entry: Any, size: int, method: str) -> Preprocessing:
+def model_preprocessing(entry: ModelEntry, size: int, method: str) -> Preprocessing:
     """The preprocessing a model declares: its channels from its input spec, and its mean/std
     from (in this order) its registry entry (`extra["normalisation"]`, "module:function" ->
     (mean, std), or `extra["mean"]`/`extra["std"]`), a user file's MEAN/STD, or ImageNet's for

@@ -52,10 +52,12 @@ from suite.energy.meters import (
     known_meters,
 )
 from suite.energy.select import (
+    MeterProbe,
     MeterStatus,
     describe_meters,
     meter_factory,
     probe_meter,
+    probe_once,
     select_meter,
 )
 from suite.energy.window import (
@@ -91,6 +93,7 @@ __all__ = [
     "IdleBaseline",
     "Meter",
     "MeterError",
+    "MeterProbe",
     "MeterStatus",
     "MeterUnavailable",
     "PowerReading",
@@ -111,6 +114,7 @@ __all__ = [
     "measure_idle",
     "meter_factory",
     "probe_meter",
+    "probe_once",
     "select_meter",
     "window_s",
 ]

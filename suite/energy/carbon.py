@@ -32,7 +32,7 @@ class GridIntensity:
 
 
 @functools.lru_cache(maxsize=1)
-def _data() -> dict[str, Any]:
+def _data() -> dict[str, Any]:  # Any: codecarbon's bundled data files as loaded (nested JSON)
     try:
         import codecarbon
         from codecarbon.input import DataSource

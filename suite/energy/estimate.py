@@ -16,9 +16,15 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
-from suite.energy.meter import MeterUnavailable, PowerReading, SampledMeter
+from suite.energy.meter import (
+    Clock,
+    MeterUnavailable,
+    PowerReading,
+    SampledMeter,
+    clock_arg,
+)
 from suite.energy.options import EnergyConfig
 
 _LOCK = threading.Lock()
@@ -28,11 +34,21 @@ _SETUP: CodecarbonSetup | None = None
 @dataclass
 class CodecarbonSetup:
     version: str
-    hardware: list[Any]  # codecarbon hardware objects (CPU, RAM, GPU, ...)
+    # codecarbon's hardware objects (CPU, RAM, GPU, ...) from its tracker's private `_hardware`, read
+    # duck-typed (their optional parts with getattr); tests pass stand-ins
+    hardware: list[Any]
+    conf: dict[str, Any]  # codecarbon's detected configuration (cpu_count, cpu_model, ram_total_size, ...)
+
+
+class PortableSetup(TypedDict):
+    """A CodecarbonSetup as picklable state (`portable_setup`): each part as (module, class, attributes)."""
+
+    version: str
     conf: dict[str, Any]
+    parts: list[tuple[str, str, dict[str, object]]]
 
 
-def _part_label(hw: Any) -> str:
+def _part_label(hw: object) -> str:
     kind = type(hw).__name__
     part = getattr(hw, "chip_part", None)  # AppleSiliconChip / Raspberry: "CPU", "GPU", "RAM"
     if part:
@@ -110,7 +126,7 @@ def describe_assumptions(setup: CodecarbonSetup, sample_hz: float) -> tuple[str,
     return tuple(out)
 
 
-def probe(opts: EnergyConfig, *, clock=None, setup: CodecarbonSetup | None = None) -> SampledMeter:
+def probe(opts: EnergyConfig, *, clock: Clock | None = None, setup: CodecarbonSetup | None = None) -> SampledMeter:
     """`setup`: the hardware objects to ask (tests pass stand-ins); None: codecarbon's, detected once."""
     setup = setup if setup is not None else codecarbon_setup()
     parts = [(_part_label(h), h) for h in setup.hardware]
@@ -132,15 +148,14 @@ def probe(opts: EnergyConfig, *, clock=None, setup: CodecarbonSetup | None = Non
             rails[label] = rails.get(label, 0.0) + float(power.W)
         return PowerReading(total_w=sum(rails.values()), rails_w=rails)
 
-    kwargs = {} if clock is None else {"clock": clock}
     return SampledMeter(
         "estimate", read_power, sample_hz=opts.sample_hz, method="estimated", rule="interval",
         assumptions=describe_assumptions(setup, opts.sample_hz), on_start=on_start,
-        detail=f"codecarbon {setup.version} model: " + ", ".join(label for label, _ in parts), **kwargs,
+        detail=f"codecarbon {setup.version} model: " + ", ".join(label for label, _ in parts), **clock_arg(clock),
     )
 
 
-def portable_setup(setup: CodecarbonSetup) -> dict[str, Any]:
+def portable_setup(setup: CodecarbonSetup) -> PortableSetup:
     """The detected hardware as plain picklable state, so that the runner probes codecarbon once
     per run (~1.5 s) and hands the result to every worker (`restore_setup`). Locks and psutil
     handles cannot travel; they are marked and made anew in the worker."""
@@ -151,7 +166,7 @@ def portable_setup(setup: CodecarbonSetup) -> dict[str, Any]:
     lock_type, rlock_type = type(_threading.Lock()), type(_threading.RLock())
     parts = []
     for hw in setup.hardware:
-        state = {}
+        state: dict[str, object] = {}
         for key, value in vars(hw).items():
             if isinstance(value, lock_type):
                 state[key] = ("__lock__",)
@@ -165,7 +180,7 @@ def portable_setup(setup: CodecarbonSetup) -> dict[str, Any]:
     return {"version": setup.version, "conf": setup.conf, "parts": parts}
 
 
-def restore_setup(portable: dict[str, Any]) -> CodecarbonSetup:
+def restore_setup(portable: PortableSetup) -> CodecarbonSetup:
     """Install what `portable_setup` exported as this process's codecarbon set-up."""
     import importlib
     import os

@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from suite.energy.meter import MeterUnavailable, PowerReading, SampledMeter
+from suite.energy.meter import (
+    Clock,
+    MeterUnavailable,
+    PowerReading,
+    SampledMeter,
+    clock_arg,
+)
 from suite.energy.options import EnergyConfig
 from suite.machine.host import device_model, resolve_root
 
@@ -135,7 +141,7 @@ def read_hwmon(channels: list[Channel]) -> PowerReading:
     return PowerReading(total_w=rails[inp] if inp is not None else sum(rails.values()), rails_w=rails)
 
 
-def parse_jtop_power(power: dict[str, Any]) -> PowerReading:
+def parse_jtop_power(power: dict[str, Any]) -> PowerReading:  # Any: jtop's power dict (jtop ships no types)
     """jtop's `jetson.power`: {'rail': {NAME: {'power': mW, ...}}, 'tot': {'power': mW, 'name': ...}}.
     'tot' is already the input rail when there is one (jtop removes it from 'rail')."""
     rails = {name: float(v["power"]) / 1000.0 for name, v in power.get("rail", {}).items()}
@@ -188,7 +194,7 @@ def _try_jtop(root: Path, opts: EnergyConfig, notes: list[str]) -> SampledMeter 
                         detail=f"jtop: {', '.join(names)}", on_close=client.close)
 
 
-def probe(opts: EnergyConfig, *, clock=None) -> SampledMeter:
+def probe(opts: EnergyConfig, *, clock: Clock | None = None) -> SampledMeter:
     root = resolve_root(opts.sysfs_root)
     notes: list[str] = []
     meter = _try_jtop(root, opts, notes)
@@ -215,6 +221,5 @@ def probe(opts: EnergyConfig, *, clock=None) -> SampledMeter:
         _total_assumption(names),
         *notes,
     )
-    kwargs = {} if clock is None else {"clock": clock}
     return SampledMeter("jetson", lambda: read_hwmon(channels), sample_hz=opts.sample_hz,
-                        assumptions=assumptions, detail=f"INA power monitor rails: {', '.join(names)}", **kwargs)
+                        assumptions=assumptions, detail=f"INA power monitor rails: {', '.join(names)}", **clock_arg(clock))

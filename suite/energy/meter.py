@@ -11,12 +11,21 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, TypedDict, runtime_checkable
 
 from suite.errors import BenchError
 
 EnergyMethod = Literal["counter", "sampled", "estimated"]
 Clock = Callable[[], float]
+
+
+class ClockArg(TypedDict, total=False):
+    clock: Clock
+
+
+def clock_arg(clock: Clock | None) -> ClockArg:
+    """A meter's `clock` keyword when a test gives one; none (the meter's own default) otherwise."""
+    return {} if clock is None else {"clock": clock}
 
 
 class MeterError(Exception):

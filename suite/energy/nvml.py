@@ -9,13 +9,16 @@ without a GPU."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from collections.abc import Callable
+from typing import Protocol
 
 from suite.energy.meter import (
+    Clock,
     CounterMeter,
     MeterUnavailable,
     PowerReading,
     SampledMeter,
+    clock_arg,
 )
 from suite.energy.options import EnergyConfig
 
@@ -23,16 +26,32 @@ from suite.energy.options import EnergyConfig
 NVML_COUNTER_PERIOD_S = 0.1
 
 
-def _load_pynvml() -> Any:
+class Nvml(Protocol):
+    """The part of pynvml (nvidia-ml-py) the meter calls: the package ships no types, and tests
+    pass a stand-in. Device handles are opaque."""
+
+    NVMLError: type[Exception]
+
+    def nvmlInit(self) -> None: ...
+    def nvmlShutdown(self) -> None: ...
+    def nvmlDeviceGetCount(self) -> int: ...
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> object: ...
+    def nvmlDeviceGetTotalEnergyConsumption(self, handle: object) -> int: ...  # mJ since the driver loaded
+    def nvmlDeviceGetPowerUsage(self, handle: object) -> int: ...  # mW
+    def nvmlDeviceGetName(self, handle: object) -> str | bytes: ...
+
+
+def _load_pynvml() -> Nvml:
     try:
         import pynvml
     except ImportError as exc:
         raise MeterUnavailable("nvml", "the NVML bindings are not installed.",
                                "pip install nvidia-ml-py") from exc
-    return pynvml
+    nvml: Nvml = pynvml
+    return nvml
 
 
-def probe(opts: EnergyConfig, *, lib: Any = None, clock=None) -> CounterMeter | SampledMeter:
+def probe(opts: EnergyConfig, *, lib: Nvml | None = None, clock: Clock | None = None) -> CounterMeter | SampledMeter:
     nvml = lib if lib is not None else _load_pynvml()
     try:
         nvml.nvmlInit()
@@ -60,7 +79,6 @@ def probe(opts: EnergyConfig, *, lib: Any = None, clock=None) -> CounterMeter | 
     gpus = ", ".join(f"{lab} {n}" for lab, n in zip(labels, names))
     common = [(f"GPU board energy from NVML for {gpus} (the GPU only: CPU, RAM and the rest of the "
                "machine are not included; all visible GPUs are counted)")]
-    kwargs = {} if clock is None else {"clock": clock}
 
     if counter_ok:
         def read_j() -> dict[str, float]:
@@ -70,7 +88,7 @@ def probe(opts: EnergyConfig, *, lib: Any = None, clock=None) -> CounterMeter | 
             "nvml", read_j, period_s=NVML_COUNTER_PERIOD_S,
             assumptions=tuple(common + [("nvmlDeviceGetTotalEnergyConsumption counter (mJ) read at the "
                                          "window edges; it updates every 10-100 ms")]),
-            detail=f"NVML energy counter: {gpus}", on_close=lambda: _shutdown(nvml), **kwargs,
+            detail=f"NVML energy counter: {gpus}", on_close=lambda: _shutdown(nvml), **clock_arg(clock),
         )
 
     def read_power() -> PowerReading:
@@ -81,11 +99,11 @@ def probe(opts: EnergyConfig, *, lib: Any = None, clock=None) -> CounterMeter | 
         "nvml", read_power, sample_hz=opts.sample_hz,
         assumptions=tuple(common + [(f"no energy counter on these GPUs (pre-Volta): nvmlDeviceGetPowerUsage "
                                      f"(mW) sampled at {opts.sample_hz:g} Hz and integrated")]),
-        detail=f"NVML power sampling: {gpus}", on_close=lambda: _shutdown(nvml), **kwargs,
+        detail=f"NVML power sampling: {gpus}", on_close=lambda: _shutdown(nvml), **clock_arg(clock),
     )
 
 
-def _supports(fn, nvml: Any, handle: Any) -> bool:
+def _supports(fn: Callable[[object], object], nvml: Nvml, handle: object) -> bool:
     try:
         fn(handle)
     except nvml.NVMLError:
@@ -93,7 +111,7 @@ def _supports(fn, nvml: Any, handle: Any) -> bool:
     return True
 
 
-def _name(nvml: Any, handle: Any) -> str:
+def _name(nvml: Nvml, handle: object) -> str:
     try:
         name = nvml.nvmlDeviceGetName(handle)
     except nvml.NVMLError:
@@ -101,7 +119,7 @@ def _name(nvml: Any, handle: Any) -> str:
     return name.decode() if isinstance(name, bytes) else str(name)
 
 
-def _shutdown(nvml: Any) -> None:
+def _shutdown(nvml: Nvml) -> None:
     # Shutting down a half-initialised NVML must not mask the real error.
     with contextlib.suppress(Exception):
         nvml.nvmlShutdown()

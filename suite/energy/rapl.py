@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from suite.energy.meter import CounterMeter, MeterUnavailable
+from suite.energy.meter import Clock, CounterMeter, MeterUnavailable, clock_arg
 from suite.energy.options import EnergyConfig
 from suite.machine.host import resolve_root
 
@@ -95,7 +95,7 @@ def read_energy_j(domains: list[RaplDomain]) -> dict[str, float]:
     return {d.label: int(_read_text(d.path / "energy_uj")) / 1e6 for d in domains}
 
 
-def probe(opts: EnergyConfig, *, clock=None) -> CounterMeter:
+def probe(opts: EnergyConfig, *, clock: Clock | None = None) -> CounterMeter:
     root = resolve_root(opts.sysfs_root)
     domains, skipped = find_domains(root)
     if not domains:
@@ -114,7 +114,6 @@ def probe(opts: EnergyConfig, *, clock=None) -> CounterMeter:
     ]
     if skipped:
         assumptions.append("not counted: " + "; ".join(skipped))
-    kwargs = {} if clock is None else {"clock": clock}
     return CounterMeter(
         "rapl",
         lambda: read_energy_j(domains),
@@ -122,5 +121,5 @@ def probe(opts: EnergyConfig, *, clock=None) -> CounterMeter:
         period_s=RAPL_PERIOD_S,
         assumptions=tuple(assumptions),
         detail=f"RAPL counters: {', '.join(labels)}",
-        **kwargs,
+        **clock_arg(clock),
     )

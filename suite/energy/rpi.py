@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import re
 
-from suite.energy.meter import MeterError, MeterUnavailable, PowerReading, SampledMeter
+from suite.energy.meter import (
+    Clock,
+    MeterError,
+    MeterUnavailable,
+    PowerReading,
+    SampledMeter,
+    clock_arg,
+)
 from suite.energy.options import EnergyConfig
 from suite.machine.host import find_vcgencmd
 from suite.machine.vcgencmd import run_vcgencmd
@@ -51,7 +58,7 @@ def read_power(command: list[str]) -> PowerReading:
     return PowerReading(total_w=sum(rails.values()), rails_w=rails)
 
 
-def probe(opts: EnergyConfig, *, clock=None) -> SampledMeter:
+def probe(opts: EnergyConfig, *, clock: Clock | None = None) -> SampledMeter:
     command = find_vcgencmd(opts.vcgencmd) or ["vcgencmd"]
     try:
         parsed = parse_pmic_adc(run_pmic_read_adc(command))
@@ -73,7 +80,6 @@ def probe(opts: EnergyConfig, *, clock=None) -> SampledMeter:
         if no_current else "the 5 V input stage losses, USB and HAT power are not measured",
         f"sampled by running `{' '.join(command)} pmic_read_adc` at up to {opts.sample_hz:g} Hz and integrated",
     )
-    kwargs = {} if clock is None else {"clock": clock}
     return SampledMeter("rpi5-pmic", lambda: read_power(command), sample_hz=opts.sample_hz,
                         assumptions=assumptions, detail=f"PMIC rails: {len(rails)} with V and A",
-                        **kwargs)
+                        **clock_arg(clock))

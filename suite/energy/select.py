@@ -9,7 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from suite.energy.estimate import codecarbon_setup, portable_setup, restore_setup
+from suite.energy.estimate import (
+    PortableSetup,
+    codecarbon_setup,
+    portable_setup,
+    restore_setup,
+)
 from suite.energy.meter import Meter, MeterUnavailable
 from suite.energy.meters import METHODS, canonical_meter_name, known_meters
 from suite.energy.options import EnergyConfig
@@ -53,7 +58,7 @@ class MeterProbe:
     codecarbon hardware set-up (the ~1.5 s probe codecarbon would otherwise redo per worker)."""
 
     name: str
-    codecarbon: dict[str, Any] | None = None
+    codecarbon: PortableSetup | None = None
     probe_s: float = 0.0  # what probing cost the parent
 
     def install(self) -> None:

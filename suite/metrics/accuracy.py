@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from suite import stats
 from suite.backends.parity import flatten_outputs, to_numpy
 from suite.errors import CaseError
+from suite.models.inputs import Array
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 MASK_THRESHOLD = 0.5  # on probabilities; logits (outside [0, 1]) are thresholded at 0
 FRACTIONS = ("top-1", "top-5", "dice", "iou")  # metrics that are fractions in [0, 1]
@@ -32,7 +36,7 @@ class Scored:
     right: str | None = None  # "1"/"0" per sample: top-1 right or not
 
 
-def logits_of(output: Any) -> Any:
+def logits_of(output: object) -> Array:
     """The first tensor of a model's output as a numpy array (logits, or a mask)."""
     flat = flatten_outputs(output)
     if not flat:
@@ -40,7 +44,7 @@ def logits_of(output: Any) -> Any:
     return to_numpy(flat[0])
 
 
-def finite_outputs(outputs: Any) -> Any:
+def finite_outputs(outputs: npt.ArrayLike) -> Array:
     """`outputs` (one row per sample) when every value is finite; NaN or infinite outputs fail
     the accuracy, naming how many samples have them (argmax would score a NaN row as class 0)."""
     import numpy as np
@@ -57,7 +61,7 @@ def finite_outputs(outputs: Any) -> Any:
     return out
 
 
-def score_classification(logits: Any, targets: Any, level: float = 0.95) -> Scored:
+def score_classification(logits: npt.ArrayLike, targets: npt.ArrayLike, level: float = 0.95) -> Scored:
     import numpy as np
 
     z = np.asarray(logits, dtype=np.float64)
@@ -80,7 +84,7 @@ def score_classification(logits: Any, targets: Any, level: float = 0.95) -> Scor
                   {f"top-{k}": correct5 / n}, [int(p) for p in top1], "".join("1" if r else "0" for r in top1 == y))
 
 
-def score_segmentation(outputs: Any, masks: Any, level: float = 0.95) -> Scored:
+def score_segmentation(outputs: npt.ArrayLike, masks: npt.ArrayLike, level: float = 0.95) -> Scored:
     import numpy as np
 
     out = np.asarray(outputs, dtype=np.float64)
@@ -102,7 +106,7 @@ def score_segmentation(outputs: Any, masks: Any, level: float = 0.95) -> Scored:
                   int(len(gt)), {"iou": float(iou.mean())})
 
 
-def score_custom(evaluate: Callable[[Any, Any], float], outputs: list[Any], targets: Any) -> Scored:
+def score_custom(evaluate: Callable[[list[object], object], object], outputs: list[object], targets: object) -> Scored:
     try:
         got = evaluate(outputs, targets)
     except Exception as exc:
@@ -114,13 +118,13 @@ def score_custom(evaluate: Callable[[Any, Any], float], outputs: list[Any], targ
     return Scored(str(name), value, higher, None, None, None, len(outputs))
 
 
-def metric_number(got: Any) -> float:
+def metric_number(got: object) -> float:
     """What evaluate() returned, as a float: a real, finite number (a Python or numpy number, or a
     one-element array or tensor); a string, None, a bool, NaN or infinity is a CaseError."""
     import math
     import numbers
 
-    value: Any = got
+    value: Any = got  # duck-typed: a Python or numpy number, an array or a tensor
     if callable(getattr(value, "item", None)):  # a numpy number or array, a torch tensor
         size = value.numel() if callable(getattr(value, "numel", None)) else getattr(value, "size", None)
         if size == 1:
@@ -128,13 +132,13 @@ def metric_number(got: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise CaseError("accuracy", f"the model file's evaluate(outputs, targets) returned {_shown(got)}, not a "
                         "number: it must return one float (the metric)")
-    value = float(value)
-    if not math.isfinite(value):
-        raise CaseError("accuracy", f"the model file's evaluate(outputs, targets) returned {value}: a metric must be "
+    number = float(value)
+    if not math.isfinite(number):
+        raise CaseError("accuracy", f"the model file's evaluate(outputs, targets) returned {number}: a metric must be "
                         "a finite number")
-    return value
+    return number
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     text = repr(value)
     return (text[:60] + "...") if len(text) > 60 else f"{text} ({type(value).__name__})"

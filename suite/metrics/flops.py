@@ -26,8 +26,8 @@ followed by the attribute path (``ResNet.layer4.1.conv2``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, cast
 
 from suite.errors import BenchError, CaseError
 from suite.results.schema import FlopStats, ModuleFlops
@@ -54,16 +54,19 @@ def register_cpu_sdpa_formula() -> bool:
         if op in flop_counter.flop_registry:
             return False
 
+        count = cast("Callable[..., int]", flop_counter.sdpa_flop_count)  # torch's formula is unannotated
+
         @flop_counter.register_flop_formula(op)
-        def _sdpa_cpu_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
-            return flop_counter.sdpa_flop_count(query_shape, key_shape, value_shape)
+        def _sdpa_cpu_flop(query_shape: tuple[int, ...], key_shape: tuple[int, ...], value_shape: tuple[int, ...],
+                           *args: object, out_shape: object = None, **kwargs: object) -> int:
+            return count(query_shape, key_shape, value_shape)
 
         return True
 
 
 def count_flops(
     model: torch.nn.Module,
-    forward: Callable[[], Any],
+    forward: Callable[[], object],
     items: int,
     top_n: int = 10,
 ) -> FlopStats:
@@ -109,7 +112,7 @@ def count_flops(
     )
 
 
-def _top_modules(counts: dict[str, dict[Any, int]], top_n: int) -> list[ModuleFlops]:
+def _top_modules(counts: Mapping[str, Mapping[object, int]], top_n: int) -> list[ModuleFlops]:
     inclusive = {name: sum(ops.values()) for name, ops in counts.items() if name != _ROOT}
     self_flops = dict(inclusive)
     for name, flops in inclusive.items():

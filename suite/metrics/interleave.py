@@ -131,7 +131,8 @@ def interleave(timed: list[Timed], policy: TimingPolicy, clock: Clock = time.per
     while live:
         order = list(live if rounds % 2 == 0 else live[::-1])
         for i, t in enumerate(order):
-            block: list[float] | None = []
+            block: list[float] = []
+            failed = False
             try:
                 with t.context():
                     r0 = clock()
@@ -143,13 +144,13 @@ def interleave(timed: list[Timed], policy: TimingPolicy, clock: Clock = time.per
             except Exception as exc:  # noqa: BLE001
                 errors[t.name] = exc
                 live.remove(t)
-                block = None
+                failed = True
             waited_ms = 0.0
             if i + 1 < len(order):  # another backend's block follows (the next round starts with this one)
                 s0 = clock()
                 waited_ms = round(switch_from(t, settle_fn).ms, 3)
                 settling_ns += clock() - s0
-            if block is not None:
+            if not failed:
                 t.rounds.append(block)
                 t.settle_ms.append(waited_ms)
         rounds += 1

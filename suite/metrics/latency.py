@@ -9,7 +9,6 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -23,17 +22,17 @@ class TimingPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # no inf/NaN: a NaN passes every `> 0` check
 
-    warmup_min: int = Field(3, ge=0, description="warm-up iterations always run")
-    warmup_max: int = Field(50, ge=0, description="warm-up iterations at most")
-    warmup_max_s: float = Field(20.0, gt=0, description="warm-up time cap, seconds")
-    settle_window: int = Field(5, ge=2, description="running-median window for 'settled'")
-    settle_tol: float = Field(0.05, gt=0, lt=1, description="relative change of the running median that counts as settled")
-    min_iters: int = Field(10, ge=1, description="timed iterations at least (the handout's k)")
-    min_time_s: float = Field(1.0, ge=0, description="timed loop runs at least this long")
-    max_time_s: float = Field(10.0, gt=0, description="timed loop stops after this long even if the CI target is not met")
-    max_iters: int = Field(100_000, ge=1)
-    ci_target: float = Field(0.02, gt=0, lt=1, description="stop when the median's CI half-width is within this fraction")
-    ci_level: float = Field(0.95, gt=0.5, lt=1)
+    warmup_min: int = Field(default=3, ge=0, description="warm-up iterations always run")
+    warmup_max: int = Field(default=50, ge=0, description="warm-up iterations at most")
+    warmup_max_s: float = Field(default=20.0, gt=0, description="warm-up time cap, seconds")
+    settle_window: int = Field(default=5, ge=2, description="running-median window for 'settled'")
+    settle_tol: float = Field(default=0.05, gt=0, lt=1, description="relative change of the running median that counts as settled")
+    min_iters: int = Field(default=10, ge=1, description="timed iterations at least (the handout's k)")
+    min_time_s: float = Field(default=1.0, ge=0, description="timed loop runs at least this long")
+    max_time_s: float = Field(default=10.0, gt=0, description="timed loop stops after this long even if the CI target is not met")
+    max_iters: int = Field(default=100_000, ge=1)
+    ci_target: float = Field(default=0.02, gt=0, lt=1, description="stop when the median's CI half-width is within this fraction")
+    ci_level: float = Field(default=0.95, gt=0.5, lt=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> TimingPolicy:
@@ -53,13 +52,13 @@ Clock = Callable[[], int]  # nanoseconds
 SLOW_CALL_S = 1.0
 
 
-def _time_once(fn: Callable[[], Any], clock: Clock) -> float:
+def _time_once(fn: Callable[[], object], clock: Clock) -> float:
     t0 = clock()
     fn()
     return (clock() - t0) / 1e6
 
 
-def warm_up(fn: Callable[[], Any], policy: TimingPolicy, clock: Clock) -> tuple[list[float], bool]:
+def warm_up(fn: Callable[[], object], policy: TimingPolicy, clock: Clock) -> tuple[list[float], bool]:
     """Run until `warmup_min` calls are done and the running median of the last
     `settle_window` samples moves by less than `settle_tol`, capped by count and time."""
     samples: list[float] = []
@@ -80,7 +79,7 @@ def warm_up(fn: Callable[[], Any], policy: TimingPolicy, clock: Clock) -> tuple[
     return samples, policy.warmup_max == 0
 
 
-def sample(fn: Callable[[], Any], policy: TimingPolicy, clock: Clock) -> tuple[list[float], str]:
+def sample(fn: Callable[[], object], policy: TimingPolicy, clock: Clock) -> tuple[list[float], str]:
     """At least `min_iters` samples and `min_time_s`; then extend until the median's CI
     half-width is within `ci_target`, or `max_time_s` / `max_iters` is reached."""
     samples: list[float] = []
@@ -146,7 +145,7 @@ def latency_flags(result: LatencyResult, policy: TimingPolicy) -> list[Flag]:
 
 
 def time_forward(
-    fn: Callable[[], Any],
+    fn: Callable[[], object],
     *,
     items_per_call: int,
     policy: TimingPolicy,

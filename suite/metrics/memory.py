@@ -7,15 +7,18 @@ Elsewhere, or where the reset is refused, a background thread samples RSS (psuti
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from suite.worker import status_bytes
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class PeakRSS:
     """Context manager: this process's peak RSS between entry and exit (`before`, `peak`, `method`)."""
 
-    def __init__(self, interval_s: float = 0.01):
+    def __init__(self, interval_s: float = 0.01) -> None:
         import psutil
 
         self._proc = psutil.Process()
@@ -43,7 +46,7 @@ class PeakRSS:
             self._thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         if self._thread:
             self._thread.join()
@@ -64,10 +67,7 @@ def _reset_peak() -> bool:
     return status_bytes("VmHWM") is not None
 
 
-    return None
-
-
-def model_bytes(model: Any) -> int:
+def model_bytes(model: nn.Module | None) -> int:
     if model is None:
         return 0
     return sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from suite.errors import BenchError
 from suite.results.schema import ParamStats, TiedGroup
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # torch is imported inside functions so `bench --help` stays 
 
 def count_params(
     model: torch.nn.Module,
-    forward: Callable[[], Any] | None = None,
+    forward: Callable[[], object] | None = None,
     *,
     strict: bool = False,
 ) -> ParamStats:
@@ -103,13 +103,13 @@ def _nbytes(t: torch.Tensor) -> int:
     return t.numel() * t.element_size()
 
 
-def _count_calls(model: torch.nn.Module, forward: Callable[[], Any], *, strict: bool) -> dict[int, int] | None:
+def _count_calls(model: torch.nn.Module, forward: Callable[[], object], *, strict: bool) -> dict[int, int] | None:
     """Run ``forward`` once and return {id(module): number of calls} for every submodule."""
     import torch
 
     calls: dict[int, int] = {}
 
-    def on_call(module: torch.nn.Module, _inputs: Any) -> None:
+    def on_call(module: torch.nn.Module, _inputs: tuple[object, ...]) -> None:
         calls[id(module)] = calls.get(id(module), 0) + 1
 
     # A pre-hook fires on entry, so a module that fails halfway still counts as called;

@@ -28,14 +28,23 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
+from suite.backends.ort.ort_api import Session
 from suite.machine.environment import collect_environment, package_versions
 from suite.results.ceilings import (
     BANDWIDTH_ROOF_KERNELS,
 )
 from suite.results.schema import DevicePeaks, PeakFigure, utc_now
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import onnx
+    import torch
+    from typing_extensions import Unpack
 
 GEMM_SIZES = (256, 512, 1024, 2048)
 # Part of the cache key: bump it when what a figure means changes, so no cached ceiling measured
@@ -59,10 +68,10 @@ def rate_of(work: float, times_s: list[float]) -> PeakFigure:
                       method="")
 
 
-Between = Callable[[], Any] | None  # run after each timed call, outside its time (tests time a reference there)
+Between = Callable[[], object] | None  # run after each timed call, outside its time (tests time a reference there)
 
 
-def _repeat(fn: Callable[[], Any], min_s: float, min_reps: int = 3, max_reps: int = 200,
+def _repeat(fn: Callable[[], object], min_s: float, min_reps: int = 3, max_reps: int = 200,
             timer: Callable[[], float] = time.perf_counter, between: Between = None) -> list[float]:
     fn()  # warm: first-touch pages, kernel selection
     times: list[float] = []
@@ -76,7 +85,7 @@ def _repeat(fn: Callable[[], Any], min_s: float, min_reps: int = 3, max_reps: in
     return times
 
 
-def _sweep(make: Callable[[int], Callable[[], Any]], sizes: tuple[int, ...], budget_s: float,
+def _sweep(make: Callable[[int], Callable[[], object]], sizes: tuple[int, ...], budget_s: float,
            label: str, timer: Callable[[], float] = time.perf_counter, between: Between = None) -> PeakFigure:
     """The best sustained GEMM rate over `sizes` (ascending; each given ~budget/len(sizes) seconds).
 
@@ -104,7 +113,7 @@ def gemm_torch(threads: int, budget_s: float = 1.2, sizes: tuple[int, ...] = GEM
 
     torch.set_num_threads(threads)
 
-    def make(n: int) -> Callable[[], Any]:
+    def make(n: int) -> Callable[[], object]:
         g = torch.Generator().manual_seed(0)
         a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
         out = torch.empty(n, n)
@@ -119,7 +128,7 @@ def gemm_ort(threads: int, budget_s: float = 1.2, sizes: tuple[int, ...] = GEMM_
     import numpy as np
     from onnx import TensorProto, helper
 
-    def make(n: int) -> Callable[[], Any]:
+    def make(n: int) -> Callable[[], object]:
         graph = helper.make_graph(
             [helper.make_node("MatMul", ["A", "B"], ["C"])], "gemm",
             [helper.make_tensor_value_info("A", TensorProto.FLOAT, [n, n]),
@@ -133,7 +142,7 @@ def gemm_ort(threads: int, budget_s: float = 1.2, sizes: tuple[int, ...] = GEMM_
     return _sweep(make, sizes, budget_s, "onnxruntime MatMul", between=between)
 
 
-def _one_node_session(graph: Any, threads: int) -> Any:
+def _one_node_session(graph: onnx.GraphProto, threads: int) -> Session:
     """An ONNX Runtime CPU session of a one-node graph (the GEMM and STREAM kernels), `threads`
     intra-op threads, no inter-op parallelism."""
     import onnxruntime as ort
@@ -145,7 +154,8 @@ def _one_node_session(graph: Any, threads: int) -> Any:
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.log_severity_level = 3
-    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    session: Session = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return session
 
 
 def stream_elements(llc_bytes: int | None, ram_bytes: int | None) -> int:
@@ -157,7 +167,8 @@ def stream_elements(llc_bytes: int | None, ram_bytes: int | None) -> int:
     return want // 4
 
 
-StreamArrays = tuple[Any, Any, Any]  # (a, b, c): fp32 numpy arrays of one length; a is written
+# (a, b, c): fp32 numpy arrays of one length; a is written
+StreamArrays: TypeAlias = "tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]"
 
 
 def stream_arrays(elements: int) -> StreamArrays:
@@ -171,7 +182,7 @@ def stream_arrays(elements: int) -> StreamArrays:
 
 
 def bandwidth_torch(threads: int, arrays: StreamArrays, min_s: float = 0.4,
-                    between: dict[str, Callable[[], Any]] | None = None) -> dict[str, PeakFigure]:
+                    between: dict[str, Callable[[], object]] | None = None) -> dict[str, PeakFigure]:
     """STREAM copy and triad with torch on the CPU (threads as the run) over `arrays`; `between`
     maps a kernel name to what runs after each of its timed calls (a test's interleaved reference)."""
     between = between or {}
@@ -217,7 +228,7 @@ def bandwidth_ort(threads: int, arrays: StreamArrays, min_s: float = 0.2, betwee
 
 
 def bandwidth_cpu(threads: int, arrays: StreamArrays, min_s: float = 0.6,
-                  between: dict[str, Callable[[], Any]] | None = None) -> dict[str, PeakFigure]:
+                  between: dict[str, Callable[[], object]] | None = None) -> dict[str, PeakFigure]:
     """STREAM copy and triad with torch and STREAM add with ONNX Runtime (when installed), all over
     the same three arrays (`stream_arrays`), so no engine is faster only because its pages were:
     the engines' kernels differ by 10-25% on one thread here, and the roof is what the device can do."""
@@ -242,22 +253,24 @@ CUDA_STREAM_BYTES = 256 * MiB
 
 # time_call(label, fn) -> seconds one call of fn took on the device; label names the kernel
 # ("gemm 4096", "copy", "triad") so recorded timings can be replayed where no GPU is present.
-TimeCall = Callable[[str, Callable[[], Any]], float]
+TimeCall = Callable[[str, Callable[[], object]], float]
 
 
-def cuda_event_seconds(label: str, fn: Callable[[], Any]) -> float:
+def cuda_event_seconds(label: str, fn: Callable[[], object]) -> float:
     """One call of `fn` timed on the GPU by CUDA events recorded around it."""
     import torch
 
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    # torch.cuda.Event's constructor is unannotated
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
     start.record()
     fn()
     end.record()
     end.synchronize()
-    return start.elapsed_time(end) / 1e3  # elapsed_time is in milliseconds
+    milliseconds: float = start.elapsed_time(end)
+    return milliseconds / 1e3
 
 
-def device_times(label: str, fn: Callable[[], Any], min_s: float, time_call: TimeCall, min_reps: int = 5,
+def device_times(label: str, fn: Callable[[], object], min_s: float, time_call: TimeCall, min_reps: int = 5,
                  max_reps: int = 200) -> list[float]:
     """Device times of repeated calls after one warm-up call, until `min_s` of device time and
     `min_reps` calls (device time, not wall time: the loop is the same when timings are replayed)."""
@@ -285,7 +298,7 @@ def cuda_peaks(device: str, budget_s: float = 1.5, *, time_call: TimeCall = cuda
         return _cuda_peaks(device, dev, budget_s, time_call, sizes, stream_bytes)
 
 
-def _cuda_peaks(device: str, dev: Any, budget_s: float, time_call: TimeCall, sizes: tuple[int, ...],
+def _cuda_peaks(device: str, dev: torch.device, budget_s: float, time_call: TimeCall, sizes: tuple[int, ...],
                 stream_bytes: int) -> tuple[PeakFigure, dict[str, PeakFigure]]:
     import torch
 
@@ -293,7 +306,7 @@ def _cuda_peaks(device: str, dev: Any, budget_s: float, time_call: TimeCall, siz
     best: PeakFigure | None = None
     for n in sizes:
         a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
-        fig = rate_of(2.0 * n ** 3, device_times(f"gemm {n}", lambda a=a, b=b: torch.mm(a, b), budget_s / (2 * len(sizes)),
+        fig = rate_of(2.0 * n ** 3, device_times(f"gemm {n}", partial(torch.mm, a, b), budget_s / (2 * len(sizes)),
                                                  time_call))
         fig = fig.model_copy(update={"size": n, "method": f"torch.mm on {device}, {n}x{n} fp32 (float32 matmul "
                                                          f"precision {precision!r}), CUDA events, fastest of "
@@ -316,8 +329,16 @@ def _cuda_peaks(device: str, dev: Any, budget_s: float, time_call: TimeCall, siz
     }
 
 
+class CudaOptions(TypedDict, total=False):
+    """`cuda_peaks`' keywords that `measure_peaks` passes on (tests replay recorded timings)."""
+
+    sizes: tuple[int, ...]
+    stream_bytes: int
+    tensors_on: str | None
+
+
 def measure_peaks(device: str = "cpu", threads: int = 1, *, budget_s: float = 3.0,
-                  time_call: TimeCall | None = None, **cuda_options: Any) -> DevicePeaks:
+                  time_call: TimeCall | None = None, **cuda_options: Unpack[CudaOptions]) -> DevicePeaks:
     """Measure a device's ceilings now (a few seconds). On CUDA, `time_call` and `cuda_options`
     go to `cuda_peaks` (recorded timings in tests)."""
     t0 = time.perf_counter()

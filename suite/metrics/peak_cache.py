@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from suite.metrics.peak import cache_key, measure_peaks
 from suite.results.ceilings import implausible, inconsistent, unusable
@@ -81,7 +80,7 @@ def load_or_measure(device: str, threads: int, *, refresh: bool = False, budget_
     return peaks
 
 
-def _measure_in_worker(send: Callable[[Any], None], device: str, threads: int) -> None:
+def _measure_in_worker(send: Callable[[tuple[str, str]], None], device: str, threads: int) -> None:
     try:
         send(("ok", measure_peaks(device, threads).model_dump_json()))
     except Exception as exc:  # a peak that cannot be measured leaves the roofline without roofs
@@ -110,7 +109,7 @@ def peaks_in_worker(device: str, threads: int, *, refresh: bool = False, timeout
     raise RuntimeError("timed out" if out.timed_out else f"the worker exited ({out.exitcode})")
 
 
-def peaks_for_run(stored: list[DevicePeaks], devices: set[tuple[str, int]], emit: Callable[[str, dict], None]
+def peaks_for_run(stored: list[DevicePeaks], devices: set[tuple[str, int]], emit: Callable[[str, dict[str, str]], None]
                   ) -> list[DevicePeaks]:
     """The roofs of a run (suite.run.runner calls this once, before the first case): each (device,
     threads) the run's cases use, from what a resumed run stored, the per-machine cache, or

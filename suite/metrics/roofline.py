@@ -12,10 +12,17 @@ no real compute and no memory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 from suite.results.schema import DevicePeaks, RooflineResult
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+    from torch._ops import OpOverload
+
+    Op = OpOverload[..., object]  # an aten operator as a dispatch mode sees it
 
 TRAFFIC_MODEL = ("weights read once per call + every operator's activation inputs read and outputs "
                  "written (no cache reuse; views free), shapes from the meta-device FLOP pass")
@@ -36,26 +43,26 @@ class Traffic:
         return self.weight_bytes + self.activation_bytes
 
 
-def _nbytes(t: Any) -> int:
+def _nbytes(t: Tensor) -> int:
     return int(t.numel()) * int(t.element_size())
 
 
-def _storage_id(t: Any) -> int:
+def _storage_id(t: Tensor) -> int:
     """Identity of a tensor's storage (the model holds its weights alive while this is used)."""
     return int(t.untyped_storage()._cdata)
 
 
-def _is_view(func: Any) -> bool:
+def _is_view(func: Op) -> bool:
     """An operator whose every return aliases an input without writing it (a view)."""
     returns = func._schema.returns
     return bool(returns) and all(r.alias_info is not None and not r.alias_info.is_write for r in returns)
 
 
-def _is_inplace(func: Any) -> bool:
+def _is_inplace(func: Op) -> bool:
     return any(r.alias_info is not None and r.alias_info.is_write for r in func._schema.returns)
 
 
-def count_traffic(model: Any, forward: Any) -> Traffic:
+def count_traffic(model: nn.Module, forward: Callable[[], object]) -> Traffic:
     """Bytes one call of `forward` moves under the traffic model (run it on meta tensors)."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
@@ -63,11 +70,12 @@ def count_traffic(model: Any, forward: Any) -> Traffic:
 
     weights = {_storage_id(t): _nbytes(t)
                for t in [*model.parameters(), *model.buffers()]}
-    touched: set[Any] = set()
+    touched: set[int] = set()
     reads = writes = 0
 
-    class Counter(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+    class Counter(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's __init_subclass__ is unannotated
+        def __torch_dispatch__(self, func: Op, types: object, args: tuple[object, ...] = (),
+                               kwargs: dict[str, object] | None = None) -> object:
             nonlocal reads, writes
             out = func(*args, **(kwargs or {}))
             if _is_view(func):
@@ -86,7 +94,7 @@ def count_traffic(model: Any, forward: Any) -> Traffic:
             writes += sum(_nbytes(t) for t in outs)
             return out
 
-    with torch.no_grad(), Counter():
+    with torch.no_grad(), Counter():  # type: ignore[no-untyped-call]  # torch's __init__ is unannotated
         forward()
     return Traffic(weight_bytes=sum(weights[r] for r in touched), activation_read_bytes=reads,
                    activation_write_bytes=writes)
@@ -107,19 +115,22 @@ def roofline_for(flops: int, traffic: Traffic | None, median_ms: float, peaks: D
     if backend not in MODULE_BACKENDS:
         method += (f"; {backend} is placed with the PyTorch model's FLOPs and bytes, not its own graph's: a "
                    "backend that fuses operators moves fewer bytes, so it can sit above this roof")
-    res: dict[str, Any] = {"achieved_flops_s": achieved, "method": method}
-    if traffic is not None:
-        res.update(bytes_moved=traffic.total_bytes, weight_bytes=traffic.weight_bytes,
-                   activation_bytes=traffic.activation_bytes, arithmetic_intensity=intensity)
-    if peaks is not None:
-        res.update(peak_flops_s=peaks.gemm_flops_s, peak_bandwidth_bytes_s=peaks.bandwidth_bytes_s)
-        if intensity is not None:
-            memory_roof = intensity * peaks.bandwidth_bytes_s
-            attainable = min(peaks.gemm_flops_s, memory_roof)
-            res.update(attainable_flops_s=attainable,
-                       fraction_of_roof=achieved / attainable if attainable > 0 else None,
-                       bound="memory" if memory_roof < peaks.gemm_flops_s else "compute")
-    return RooflineResult(**res)
+    attainable = fraction = None
+    bound: Literal["compute", "memory"] | None = None
+    if peaks is not None and intensity is not None:
+        memory_roof = intensity * peaks.bandwidth_bytes_s
+        attainable = min(peaks.gemm_flops_s, memory_roof)
+        fraction = achieved / attainable if attainable > 0 else None
+        bound = "memory" if memory_roof < peaks.gemm_flops_s else "compute"
+    return RooflineResult(
+        achieved_flops_s=achieved, method=method, arithmetic_intensity=intensity,
+        bytes_moved=traffic.total_bytes if traffic is not None else None,
+        weight_bytes=traffic.weight_bytes if traffic is not None else None,
+        activation_bytes=traffic.activation_bytes if traffic is not None else None,
+        peak_flops_s=peaks.gemm_flops_s if peaks is not None else None,
+        peak_bandwidth_bytes_s=peaks.bandwidth_bytes_s if peaks is not None else None,
+        attainable_flops_s=attainable, fraction_of_roof=fraction, bound=bound,
+    )
 
 
 

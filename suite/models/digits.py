@@ -15,15 +15,20 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from suite.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    from torch import Tensor, nn
 
 # The held-out split the study scores on; the models here train on the other part only.
 DIGITS_TEST_FRACTION = 0.4
 DIGITS_SPLIT_SEED = 0
 
-def digits_split() -> tuple[Any, Any]:
+def digits_split() -> tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]:
     """Indices of scikit-learn's digits into a training and a held-out evaluation split
     (stratified, seeded): the models trained here see only the first, accuracy uses only the second."""
     import numpy as np
@@ -36,7 +41,7 @@ def digits_split() -> tuple[Any, Any]:
     return np.sort(train), np.sort(test)
 
 
-def digits_arrays(split: str) -> tuple[Any, Any]:
+def digits_arrays(split: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """(images N x 8 x 8 float32 in [0, 1], labels) of one split ("train", "test" or "all")."""
     import numpy as np
     from sklearn.datasets import load_digits
@@ -51,7 +56,15 @@ def digits_arrays(split: str) -> tuple[Any, Any]:
     idx = train if split == "train" else test
     return images[idx], d.target[idx].astype(np.int64)
 
-TRAIN = {"epochs": 150, "lr": 0.01, "weight_decay": 1e-4, "seed": 0, "version": 1}
+class Training(TypedDict):
+    epochs: int
+    lr: float
+    weight_decay: float
+    seed: int
+    version: int
+
+
+TRAIN: Training = {"epochs": 150, "lr": 0.01, "weight_decay": 1e-4, "seed": 0, "version": 1}
 WIDTHS = {"digits-cnn": 16, "digits-cnn-small": 4}
 WEIGHTS_ENV = "BENCH_WEIGHTS_DIR"
 
@@ -60,7 +73,7 @@ def weights_dir() -> Path:
     return Path(os.environ.get(WEIGHTS_ENV) or Path.home() / ".cache" / "bench" / "weights")
 
 
-def build_digits_cnn(width: int) -> Any:
+def build_digits_cnn(width: int) -> nn.Sequential:
     from torch import nn
 
     return nn.Sequential(
@@ -85,7 +98,7 @@ def _key(width: int) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def trained_state(width: int) -> dict[str, Any]:
+def trained_state(width: int) -> dict[str, Tensor]:
     """The trained weights (from the cache, or trained now and cached)."""
     import torch
 
@@ -103,7 +116,7 @@ def trained_state(width: int) -> dict[str, Any]:
     return state
 
 
-def train(width: int) -> dict[str, Any]:
+def train(width: int) -> dict[str, Tensor]:
     import torch
 
     x, y = digits_arrays("train")
@@ -128,7 +141,7 @@ def train(width: int) -> dict[str, Any]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def build(name: str, pretrained: bool) -> Any:
+def build(name: str, pretrained: bool) -> nn.Module:
     """Trained weights by default: a digits model with random weights says nothing about accuracy.
     (`pretrained` is accepted and means the same.)"""
     model = build_digits_cnn(WIDTHS[name])

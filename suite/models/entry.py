@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from suite.errors import BenchError
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from suite.models.inputs import InputSpec
 
-Builder = Callable[[bool], Any]  # pretrained -> torch.nn.Module
+# pretrained -> a torch.nn.Module; a user's factory may return anything, which build() checks
+Builder = Callable[[bool], object]
 
 
 @dataclass(frozen=True)
@@ -29,9 +32,10 @@ class ModelEntry:
     tags: tuple[str, ...] = ()
     path: str | None = None  # onnx / file sources
     pretrained_available: bool = True
+    # source-specific facts by name (a plugin's entry may add its own): weights_url, normalisation, file_model...
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def build(self, pretrained: bool = False):
+    def build(self, pretrained: bool = False) -> nn.Module:
         if self.builder is None:
             raise BenchError(f"Model '{self.name}' is an ONNX file: it runs on the ort backends only")
         if pretrained and not self.pretrained_available:
@@ -40,11 +44,12 @@ class ModelEntry:
         problem = not_a_model(model, f"Model '{self.name}': its builder")
         if problem:
             raise BenchError(problem)
-        model.eval()
-        return model
+        module = cast("nn.Module", model)  # not_a_model found it is one
+        module.eval()
+        return module
 
 
-def not_a_model(model: Any, who: str) -> str | None:
+def not_a_model(model: object, who: str) -> str | None:
     """A message when `model` is no torch.nn.Module (None when it is one)."""
     import torch
 

@@ -5,8 +5,12 @@ imported until build time."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
 
 from suite.errors import BenchError, UnknownModelError
 from suite.models.entry import ModelEntry
@@ -20,7 +24,7 @@ OFFLINE_HINT = ("Published weights could not be loaded from the local cache ({er
                 "--pretrained for random weights.")
 
 
-def load_state_dict_url(url: str, what: str):
+def load_state_dict_url(url: str, what: str) -> dict[str, Tensor]:
     """Published weights from the local torch hub cache only (never the network)."""
     return read_state_dict(require_cached(url, what))
 
@@ -28,10 +32,10 @@ def load_state_dict_url(url: str, what: str):
 # --------------------------------------------------------------------------- torchvision
 
 
-def build_torchvision(name: str, pretrained: bool):
+def build_torchvision(name: str, pretrained: bool) -> nn.Module:
     import torchvision
 
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, bool] = {}
     if name == "googlenet":
         # Published GoogLeNet (6.6M) has no aux heads; weights=None would add them (13.0M).
         kwargs = {"aux_logits": False, "init_weights": False}
@@ -71,7 +75,8 @@ def torchvision_entry(name: str) -> ModelEntry:
 # --------------------------------------------------------------------------- transformers
 
 
-def build_transformers(model_cls: str, config_cls: str, checkpoint: str | None, config_kwargs: dict[str, Any]):
+def build_transformers(model_cls: str, config_cls: str, checkpoint: str | None,
+                       config_kwargs: Mapping[str, object]) -> nn.Module:
     import transformers
 
     if checkpoint:
@@ -95,7 +100,7 @@ _AUDIO_INPUT = "input_values"
 _IMAGE_INPUT = "pixel_values"
 
 
-def transformers_entry(spec: str, overrides: dict[str, Any]) -> ModelEntry:
+def transformers_entry(spec: str, overrides: Mapping[str, object]) -> ModelEntry:
     """`hf:bert` or `hf:bert:num_hidden_layers=4,hidden_size=256` (overrides also from config)."""
     model_type, _, inline = spec.partition(":")
     kwargs = dict(overrides)
@@ -121,7 +126,8 @@ def transformers_entry(spec: str, overrides: dict[str, Any]) -> ModelEntry:
     if bad:
         raise BenchError(f"hf:{model_type}: unknown config field(s) {', '.join(bad)}")
     try:
-        model_class = transformers.MODEL_MAPPING[type(config)]
+        # transformers annotates its lazy mapping's values as tuples; they are model classes
+        model_class = cast("type[nn.Module]", transformers.MODEL_MAPPING[type(config)])
     except KeyError:
         raise BenchError(f"hf:{model_type} has no base model class in transformers.AutoModel") from None
     main_input = getattr(model_class, "main_input_name", "input_ids")
@@ -140,7 +146,7 @@ def transformers_entry(spec: str, overrides: dict[str, Any]) -> ModelEntry:
                          "wrap it in a Python file with an INPUT_SPEC")
     label = f"hf:{spec}"
 
-    def build(pretrained: bool):
+    def build(pretrained: bool) -> nn.Module:
         if pretrained:
             raise BenchError(f"{label}: --pretrained needs a checkpoint name; use a registry entry or a Python file")
         return model_class(config)
@@ -150,7 +156,7 @@ def transformers_entry(spec: str, overrides: dict[str, Any]) -> ModelEntry:
                       pretrained_available=False, extra={"config": kwargs})
 
 
-def _parse_value(text: str) -> Any:
+def _parse_value(text: str) -> object:
     import json
 
     try:

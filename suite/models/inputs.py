@@ -7,10 +7,24 @@ size axis; everything else is fixed by the spec.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias, Union
 
 from suite.errors import BenchError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    from torch import Tensor, nn
+
+Array: TypeAlias = "npt.NDArray[np.generic]"  # a numpy array of any dtype
+# One model input: a torch tensor, or a numpy array (ONNX Runtime's feeds; an install without torch).
+InputValue: TypeAlias = Union["Tensor", Array]
+TorchInputs: TypeAlias = "dict[str, Tensor]"
+ArrayInputs: TypeAlias = "dict[str, Array]"
+# A case's inputs by name, as its model is called with them (forward_args): what backends take.
+Inputs: TypeAlias = Mapping[str, InputValue]
 
 # Size axes and the unit a user types for them.
 SIZE_AXES = {"resolution": "pixels", "seq_len": "tokens", "audio_seconds": "seconds"}
@@ -127,7 +141,8 @@ def audio_spec(seconds: float = 1.0, name: str = "input_values", sample_rate: in
                      min_size=min_seconds)
 
 
-def make_inputs(spec: InputSpec, batch: int, size: float | None, seed: int = 0, device: str = "cpu") -> dict[str, Any]:
+def make_inputs(spec: InputSpec, batch: int, size: float | None, seed: int = 0,
+                device: str = "cpu") -> TorchInputs | ArrayInputs:
     """Seeded synthetic tensors for one case: the same seed gives the same inputs everywhere,
     with or without torch (the values come from numpy either way).
 
@@ -142,14 +157,15 @@ def make_inputs(spec: InputSpec, batch: int, size: float | None, seed: int = 0, 
     return {t.name: torch.from_numpy(arrays[t.name]).to(getattr(torch, t.dtype)).to(device) for t in spec.tensors}
 
 
-def make_numpy_inputs(spec: InputSpec, batch: int, size: float | None, seed: int = 0) -> dict[str, Any]:
+def make_numpy_inputs(spec: InputSpec, batch: int, size: float | None, seed: int = 0) -> ArrayInputs:
     import numpy as np
 
     rng = np.random.default_rng(seed)
     shapes = spec.shapes(batch, size)
-    out: dict[str, Any] = {}
+    out: ArrayInputs = {}
     for t in spec.tensors:
         shape = shapes[t.name]
+        x: Array
         if t.kind == "tokens":
             high = t.high if t.high is not None else 100
             x = rng.integers(min(t.low, high - 1), high, size=shape)
@@ -169,11 +185,11 @@ def make_numpy_inputs(spec: InputSpec, batch: int, size: float | None, seed: int
     return out
 
 
-def meta_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
+def meta_inputs(inputs: Inputs) -> dict[str, InputValue]:
     return {k: v.to("meta") if hasattr(v, "to") else v for k, v in inputs.items()}
 
 
-def forward_args(inputs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def forward_args(inputs: Inputs) -> tuple[tuple[InputValue, ...], dict[str, InputValue]]:
     """How to call a model with its inputs: a lone tensor goes positionally (nn.Sequential
     and most vision models take `forward(x)` under any name), several go by keyword."""
     if len(inputs) == 1:
@@ -181,11 +197,14 @@ def forward_args(inputs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any
     return (), dict(inputs)
 
 
-def call_model(model: Any, inputs: dict[str, Any]) -> Any:
+def call_model(model: nn.Module, inputs: Inputs) -> object:
+    """One forward of `model` on `inputs`; what it returns is the model's own (tensors, tuples,
+    dicts, a transformers ModelOutput: suite.backends.parity.flatten_outputs reads them all)."""
     args, kwargs = forward_args(inputs)
     return model(*args, **kwargs)
 
-def image_channels(spec: Any) -> int:
+
+def image_channels(spec: InputSpec) -> int:
     """The channels an image model's first input takes (N x C x H x W), 3 when it does not say."""
-    shape = spec.tensors[0].shape if spec.tensors else ()
+    shape: tuple[int | str, ...] = spec.tensors[0].shape if spec.tensors else ()
     return shape[1] if len(shape) == 4 and isinstance(shape[1], int) else 3

@@ -8,6 +8,10 @@ use the HTK mel scale (as torchaudio's default and librosa's htk=True).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
 
 
 def hz_to_mel(f: float) -> float:
@@ -18,7 +22,7 @@ def mel_to_hz(m: float) -> float:
     return 700.0 * (10 ** (m / 2595.0) - 1.0)
 
 
-def mel_filterbank(n_freqs: int, n_mels: int, sample_rate: int, f_min: float = 0.0, f_max: float | None = None):
+def mel_filterbank(n_freqs: int, n_mels: int, sample_rate: int, f_min: float = 0.0, f_max: float | None = None) -> Tensor:
     """Triangular filters, shape (n_freqs, n_mels), un-normalised (peak 1)."""
     import torch
 
@@ -34,11 +38,14 @@ def mel_filterbank(n_freqs: int, n_mels: int, sample_rate: int, f_min: float = 0
     return torch.clamp(torch.minimum(down, up), min=0.0).to(torch.float32)
 
 
-def build_logmel(sample_rate: int = 16_000, n_fft: int = 400, hop_length: int = 160, n_mels: int = 80):
+def build_logmel(sample_rate: int = 16_000, n_fft: int = 400, hop_length: int = 160, n_mels: int = 80) -> nn.Module:
     import torch
     from torch import nn
 
     class LogMelSpectrogram(nn.Module):
+        dft_basis: Tensor  # buffers, registered below
+        mel_fb: Tensor
+
         def __init__(self) -> None:
             super().__init__()
             n_freqs = n_fft // 2 + 1
@@ -51,7 +58,7 @@ def build_logmel(sample_rate: int = 16_000, n_fft: int = 400, hop_length: int = 
             self.register_buffer("mel_fb", mel_filterbank(n_freqs, n_mels, sample_rate))
             self.n_freqs = n_freqs
 
-        def forward(self, input_values):
+        def forward(self, input_values: Tensor) -> Tensor:
             x = input_values.unsqueeze(1)  # (B, 1, T)
             pad = n_fft // 2
             x = nn.functional.pad(x, (pad, pad), mode="reflect")

@@ -45,7 +45,7 @@ def input_spec_from_onnx(path: Path) -> InputSpec:
         raise BenchError(f"{path} declares no graph inputs")
     tensors = []
     size_axis = None
-    default_size = None
+    default_size: float | None = None
     fixed: dict[str, int] = {}
     fixed_batch: tuple[int, str] | None = None
     modality = "other"

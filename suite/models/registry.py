@@ -18,23 +18,42 @@ seed models are registered before anyone can look them up. Names resolve as:
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
-from typing import Any, overload
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypedDict, overload
 
 from suite.errors import BenchError, UnknownModelError
 from suite.models import generic as sources
 from suite.models.entry import Builder, ModelEntry
+from suite.models.inputs import InputSpec
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, Unpack
 
 _REGISTRY: dict[str, ModelEntry] = {}
+
+
+class EntryFields(TypedDict, total=False):
+    """ModelEntry's fields but the builder: `register_model`'s keywords as a decorator."""
+
+    name: str
+    source: str
+    modality: Required[str]
+    input_spec: Required[InputSpec]
+    description: str
+    reference_params: int | None
+    tags: tuple[str, ...]
+    path: str | None
+    pretrained_available: bool
+    extra: dict[str, Any]
 
 
 @overload
 def register_model(entry: ModelEntry, /) -> ModelEntry: ...
 @overload
-def register_model(**fields: Any) -> Callable[[Builder], Builder]: ...
+def register_model(**fields: Unpack[EntryFields]) -> Callable[[Builder], Builder]: ...
 
 
-def register_model(entry: ModelEntry | None = None, /, **fields: Any) -> Any:
+def register_model(entry: ModelEntry | None = None, /, **fields: object) -> ModelEntry | Callable[[Builder], Builder]:
     """Add a model. Either pass a ModelEntry, or decorate its builder (`pretrained -> nn.Module`)
     with the entry's other fields as keywords; `name` defaults to the function's name and
     `source` to "registry". The decorator returns the builder unchanged."""
@@ -44,7 +63,8 @@ def register_model(entry: ModelEntry | None = None, /, **fields: Any) -> Any:
         return _add(entry)
 
     def decorate(builder: Builder) -> Builder:
-        _add(ModelEntry(**{"name": builder.__name__, "source": "registry", **fields, "builder": builder}))
+        given: dict[str, Any] = {"name": builder.__name__, "source": "registry", **fields, "builder": builder}
+        _add(ModelEntry(**given))
         return builder
 
     return decorate
@@ -74,7 +94,7 @@ def list_models(pattern: str = "*", modality: str | None = None, source: str | N
     return out
 
 
-def resolve_model(name: str, overrides: dict[str, Any] | None = None, *, timeout_s: float | None = None) -> ModelEntry:
+def resolve_model(name: str, overrides: Mapping[str, object] | None = None, *, timeout_s: float | None = None) -> ModelEntry:
     """Turn what the user typed into a ModelEntry (building nothing yet). A user's Python file is
     looked over in a worker process, for at most `timeout_s` (see suite.models.user_file)."""
     if name in _REGISTRY:

@@ -6,9 +6,13 @@ parameters."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
 
 
-def build_unet(in_channels: int = 3, out_channels: int = 1, init_features: int = 32):
+def build_unet(in_channels: int = 3, out_channels: int = 1, init_features: int = 32) -> nn.Module:
     import torch
     from torch import nn
 
@@ -45,7 +49,7 @@ def build_unet(in_channels: int = 3, out_channels: int = 1, init_features: int =
             self.decoder1 = block(f * 2, f, "dec1")
             self.conv = nn.Conv2d(f, out_channels, kernel_size=1)
 
-        def forward(self, x):
+        def forward(self, x: Tensor) -> Tensor:
             enc1 = self.encoder1(x)
             enc2 = self.encoder2(self.pool1(enc1))
             enc3 = self.encoder3(self.pool2(enc2))

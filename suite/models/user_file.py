@@ -20,6 +20,7 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from suite.errors import BenchError
@@ -28,6 +29,7 @@ from suite.models.inputs import InputSpec, TensorSpec, image_channels, image_spe
 from suite.worker import run_isolated
 
 DEFAULT_TIMEOUT_S = 300.0
+FactoryKwargs = tuple[tuple[str, object], ...]  # (name, JSON value) pairs for a file's factory
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,8 @@ class FileModel:
 
     path: str
     factory: str
-    input_spec: Any  # suite.models.inputs.InputSpec
-    kwargs: tuple[tuple[str, Any], ...] = ()  # factory keyword arguments from the model spec
+    input_spec: InputSpec
+    kwargs: FactoryKwargs = ()  # factory keyword arguments from the model spec
     mean: tuple[float, ...] | None = None  # the file's MEAN / STD: its images' normalisation
     std: tuple[float, ...] | None = None
     hooks: tuple[str, ...] = ()  # which of HOOKS the file defines (load_dataset, evaluate, preprocess)
@@ -66,24 +68,24 @@ def file_entry(spec: str, timeout_s: float | None = None) -> ModelEntry:
     return entry_for_file(spec, found)
 
 
-def parse_kwargs(text: str, spec: str) -> tuple[tuple[str, Any], ...]:
+def parse_kwargs(text: str, spec: str) -> FactoryKwargs:
     """`width=0.5,depth=2` -> (("width", 0.5), ("depth", 2)): JSON values, else strings."""
     import json
 
-    out = []
+    out: list[tuple[str, object]] = []
     for item in filter(None, (t.strip() for t in text.split(","))):
         key, eq, value = item.partition("=")
         if not eq or not key.strip().isidentifier():
             raise BenchError(f"{spec}: factory argument '{item}' must look like name=value (e.g. width=0.5)")
         try:
-            parsed = json.loads(value)
+            parsed: object = json.loads(value)
         except ValueError:
             parsed = value.strip()
         out.append((key.strip(), parsed))
     return tuple(out)
 
 
-def entry_for_file(spec: str, found: Any) -> ModelEntry:
+def entry_for_file(spec: str, found: FileModel) -> ModelEntry:
     """The entry of a user file from what a probe found (a suite.models.user_file.FileModel):
     no import, no second look; the builder imports the file in the process that builds."""
     path = Path(found.path)
@@ -96,7 +98,7 @@ def entry_for_file(spec: str, found: Any) -> ModelEntry:
                       description=f"user model from {path.name}", path=str(path), extra=extra)
 
 
-def file_module(entry: Any) -> Any:
+def file_module(entry: ModelEntry) -> ModuleType | None:
     """The user's module in this process (imported once): for load_dataset(), evaluate(),
     preprocess(). None for models that are not user files."""
     path = (getattr(entry, "extra", {}) or {}).get("module_path")
@@ -115,9 +117,9 @@ class FileBuilder:
 
     path: str
     factory: str
-    kwargs: tuple[tuple[str, Any], ...] = ()
+    kwargs: FactoryKwargs = ()
 
-    def __call__(self, pretrained: bool):
+    def __call__(self, pretrained: bool) -> object:
         path = Path(self.path)
         module = _MODULES.get(self.path)
         if module is None:
@@ -127,15 +129,16 @@ class FileBuilder:
             raise BenchError(f"Model file {path} no longer defines a factory {self.factory}()")
         kwargs = dict(self.kwargs)
         try:
-            return factory(pretrained=True, **kwargs) if pretrained else factory(**kwargs)
+            built: object = factory(pretrained=True, **kwargs) if pretrained else factory(**kwargs)
+            return built
         except TypeError as exc:
             raise BenchError(f"{path}: factory {self.factory}() failed: {exc}") from None
 
 
-_MODULES: dict[str, Any] = {}  # user files imported in this process, by path
+_MODULES: dict[str, ModuleType] = {}  # user files imported in this process, by path
 
 
-def import_file(path: Path):
+def import_file(path: Path) -> ModuleType:
     mod_name = f"bench_user_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(mod_name, path)
     if spec is None or spec.loader is None:
@@ -148,7 +151,7 @@ def import_file(path: Path):
     return module
 
 
-def file_input_spec(module: Any, path: Path) -> InputSpec:
+def file_input_spec(module: ModuleType, path: Path) -> InputSpec:
     spec = getattr(module, "INPUT_SPEC", None)
     if isinstance(spec, InputSpec):
         return spec
@@ -170,7 +173,7 @@ def file_input_spec(module: Any, path: Path) -> InputSpec:
 
 
 def probe_file(path: Path, factory_name: str | None, timeout_s: float = DEFAULT_TIMEOUT_S,
-               kwargs: tuple[tuple[str, Any], ...] = ()) -> FileModel:
+               kwargs: FactoryKwargs = ()) -> FileModel:
     outcome = run_isolated(_probe, (str(path), factory_name, kwargs), timeout_s, name="bench-model-file")
     stage = "its import"
     for kind, payload in outcome.messages:
@@ -209,8 +212,8 @@ def describe_end(code: int | None) -> str:
 # --------------------------------------------------------------------------- in the worker
 
 
-def _probe(send: Callable[[tuple[str, Any]], None], path_text: str, factory_name: str | None,
-           kwargs: tuple[tuple[str, Any], ...] = ()) -> None:
+def _probe(send: Callable[[tuple[str, str | FileModel]], None], path_text: str, factory_name: str | None,
+           kwargs: FactoryKwargs = ()) -> None:
     path = Path(path_text)
     send(("stage", "its import"))
     try:
@@ -259,16 +262,17 @@ def _probe(send: Callable[[tuple[str, Any]], None], path_text: str, factory_name
                           hooks=hooks)))
 
 
-def _normalisation(module: Any, path: Path, spec: Any) -> tuple[Any, Any]:
+def _normalisation(module: ModuleType, path: Path,
+                   spec: InputSpec) -> tuple[tuple[float, ...], tuple[float, ...]] | tuple[None, None]:
     """MEAN and STD as the file declares them: finite numbers, STD > 0, one per channel of the
     model's image input (a wrong length failed every case's dataset pass)."""
     import math
 
-    mean, std = getattr(module, "MEAN", None), getattr(module, "STD", None)
-    if mean is None and std is None:
+    declared: tuple[Any, Any] = getattr(module, "MEAN", None), getattr(module, "STD", None)  # anything: checked here
+    if declared[0] is None and declared[1] is None:
         return None, None
     try:
-        mean, std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
+        mean, std = tuple(float(m) for m in declared[0]), tuple(float(s) for s in declared[1])
     except (TypeError, ValueError):
         raise BenchError(f"{path}: MEAN and STD must both be sequences of numbers, one per image channel") from None
     if not all(math.isfinite(v) for v in (*mean, *std)):
@@ -284,7 +288,7 @@ def _normalisation(module: Any, path: Path, spec: Any) -> tuple[Any, Any]:
     return mean, std
 
 
-def _check_factory(factory: Callable[[], Any], path: Path, name: str) -> str | None:
+def _check_factory(factory: Callable[[], object], path: Path, name: str) -> str | None:
     """Why the factory's product is no model (None when it is one, or when it cannot be built
     on the meta device: the case then builds it for real and checks it there)."""
     try:

@@ -4,10 +4,18 @@ which file to put where."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from suite.errors import BenchError
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
+    from suite.models.entry import ModelEntry
+
+ModuleT = TypeVar("ModuleT", bound="nn.Module")
 
 WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 
@@ -25,12 +33,13 @@ def check_weights_file(path_text: str, model: str) -> Path:
     return path
 
 
-def read_state_dict(path: Path) -> dict[str, Any]:
+def read_state_dict(path: Path) -> dict[str, Tensor]:
     """The tensors of a .safetensors file, or of a torch.save'd state dict read with
     weights_only=True (a pickle that would run code is refused). A checkpoint that wraps the
     state dict ({"state_dict": ...} / {"model": ...}) is unwrapped."""
     import torch
 
+    state: object  # whatever the file holds: checked below
     try:
         if path.suffix.lower() == ".safetensors":
             from safetensors.torch import load_file
@@ -49,7 +58,7 @@ def read_state_dict(path: Path) -> dict[str, Any]:
     return state
 
 
-def load_weights(model: Any, path: Path) -> Any:
+def load_weights(model: ModuleT, path: Path) -> ModuleT:
     """Load `path` into `model`, strictly: every parameter must be there with its shape."""
     state = read_state_dict(path)
     own = model.state_dict()
@@ -75,7 +84,7 @@ def load_weights(model: Any, path: Path) -> Any:
     return model
 
 
-def non_finite_tensors(state: dict[str, Any]) -> list[str]:
+def non_finite_tensors(state: Mapping[str, object]) -> list[str]:
     """Names of the floating-point tensors in `state` that hold a NaN or an infinity."""
     import torch
 
@@ -100,7 +109,7 @@ def require_cached(url: str, what: str) -> Path:
     return path
 
 
-def check_pretrained_cached(entry: Any) -> None:
+def check_pretrained_cached(entry: ModelEntry) -> None:
     """Before anything runs: the published weights `--pretrained` needs are in the local cache,
     or a BenchError (exit 2) says which file to put where."""
     import importlib

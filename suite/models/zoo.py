@@ -8,8 +8,10 @@ checked counts in NOTES.md; tests compare the suite's counts against them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from suite.models.digits import build as build_digits
-from suite.models.entry import ModelEntry
+from suite.models.entry import Builder, ModelEntry
 from suite.models.generic import (
     build_torchvision,
     build_transformers,
@@ -19,6 +21,9 @@ from suite.models.inputs import InputSpec, TensorSpec, audio_spec, image_spec, t
 from suite.models.logmel import build_logmel
 from suite.models.registry import register_model
 from suite.models.unet import UNET_WEIGHTS_URL, build_unet
+
+if TYPE_CHECKING:
+    from torch import nn
 
 # ----------------------------------------------------------------------------- torchvision
 
@@ -32,8 +37,8 @@ _TV = {
 }
 
 
-def _torchvision(name: str):
-    def build(pretrained: bool):
+def _torchvision(name: str) -> Builder:
+    def build(pretrained: bool) -> nn.Module:
         return build_torchvision(name, pretrained)
 
     return build
@@ -59,7 +64,7 @@ UNET_SPEC = InputSpec(
                 description="brain-segmentation UNet (mateuszbuda; in 3, out 1, init_features 32)",
                 reference_params=7_763_041, tags=("cnn", "segmentation", "lab1"),
                 extra={"weights_url": "suite.models.unet:UNET_WEIGHTS_URL"})
-def unet(pretrained: bool):
+def unet(pretrained: bool) -> nn.Module:
     model = build_unet(3, 1, 32)
     if pretrained:
         model.load_state_dict(load_state_dict_url(UNET_WEIGHTS_URL, "unet"))
@@ -69,25 +74,26 @@ def unet(pretrained: bool):
 @register_model(name="logmel", modality="audio", input_spec=audio_spec(1.0),
                 description="log-Mel spectrogram front end (80 mels, 25 ms / 10 ms; no parameters)",
                 reference_params=0, tags=("audio", "lab-audio", "no-params"), pretrained_available=False)
-def logmel(pretrained: bool):
+def logmel(pretrained: bool) -> nn.Module:
     return build_logmel()
 
 
 # ----------------------------------------------------------------------------- transformers (from configs)
 
 
-def _hf(model_cls: str, config_cls: str, checkpoint: str, **config_kwargs):
-    def build(pretrained: bool):
+def _hf(model_cls: str, config_cls: str, checkpoint: str, **config_kwargs: object) -> Builder:
+    def build(pretrained: bool) -> nn.Module:
         return build_transformers(model_cls, config_cls, checkpoint if pretrained else None, config_kwargs)
 
     build.checkpoint = checkpoint  # type: ignore[attr-defined]
     return build
 
 
-def _register_hf(name: str, modality: str, input_spec: InputSpec, builder, description: str, **fields) -> None:
+def _register_hf(name: str, modality: str, input_spec: InputSpec, builder: Builder, description: str, *,
+                 reference_params: int | None = None, tags: tuple[str, ...] = ()) -> None:
     register_model(ModelEntry(name=name, source="registry", modality=modality, input_spec=input_spec,
-                              builder=builder, description=description,
-                              extra={"hf_checkpoint": getattr(builder, "checkpoint", None)}, **fields))
+                              builder=builder, description=description, reference_params=reference_params, tags=tags,
+                              extra={"hf_checkpoint": getattr(builder, "checkpoint", None)}))
 
 
 ALBERT_BASE = dict(embedding_size=128, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
@@ -167,8 +173,8 @@ _register_hf(
 DIGITS_SPEC = image_spec(8, channels=1, min_size=2)
 
 
-def _digits(name: str):
-    def build(pretrained: bool):
+def _digits(name: str) -> Builder:
+    def build(pretrained: bool) -> nn.Module:
         return build_digits(name, pretrained)
 
     return build

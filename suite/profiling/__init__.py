@@ -20,21 +20,25 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from suite.backends.ort.ort_api import Session
 from suite.errors import CaseError
+from suite.models.inputs import Inputs
 from suite.profiling.families import op_family
 from suite.profiling.traces import (
     CALL_MARK,
     ParsedTrace,
+    TraceEvent,
     parse_ort_trace,
     parse_torch_trace,
 )
 from suite.results.flags import flag
-from suite.results.schema import FlopStats, NodeProfile, OpProfile, ProfileResult
+from suite.results.schema import Flag, FlopStats, NodeProfile, OpProfile, ProfileResult
 
 
 class ProfileConfig(BaseModel):
@@ -44,8 +48,30 @@ class ProfileConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # no inf/NaN: a NaN passes every `> 0` check
 
     enabled: bool = False
-    calls: int = Field(10, ge=1, le=1000, description="forward calls profiled per case")
-    top_nodes: int = Field(10, ge=0, le=100, description="slowest nodes (ORT) / call sites (eager) kept per case")
+    calls: int = Field(default=10, ge=1, le=1000, description="forward calls profiled per case")
+    top_nodes: int = Field(default=10, ge=0, le=100, description="slowest nodes (ORT) / call sites (eager) kept per case")
+
+class ProfiledSession(Protocol):
+    """A copy of a backend with its runtime's profiler on."""
+
+    session: Session
+
+    def run(self, inputs: Inputs) -> object: ...
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Twinned(Protocol):
+    """A backend that can make a profiled copy of itself (ONNX Runtime's: OrtBackend.profiled_twin)."""
+
+    def profiled_twin(self, prefix: str) -> ProfiledSession: ...
+
+
+class Runnable(Protocol):
+    """What profiling needs of a prepared backend (suite.backends.protocol.Prepared)."""
+
+    def run(self, inputs: Inputs) -> object: ...
+
 
 # The FLOP counter's operators (suite.metrics.flops by_operator keys) and the top-level operators a
 # model calls that run them, in order of preference.
@@ -62,12 +88,12 @@ FLOP_ROWS: dict[str, tuple[str, ...]] = {
 }
 
 
-def profile_case(prepared: Any, inputs: dict[str, Any], *, calls: int, top_nodes: int = 10,
+def profile_case(prepared: Runnable, inputs: Inputs, *, calls: int, top_nodes: int = 10,
                  flops: FlopStats | None = None) -> ProfileResult:
     """Profile `calls` forward passes of a prepared backend (inside its context, after its timed
     loop). Raises CaseError("unsupported") for a backend with no profiler hook."""
     t0 = time.perf_counter()
-    if hasattr(prepared, "profiled_twin"):
+    if isinstance(prepared, Twinned):  # has a profiled_twin
         profiler = "onnxruntime"
         parsed, walls = _profile_ort(prepared, inputs, calls)
     elif getattr(prepared, "model", None) is not None:
@@ -81,7 +107,8 @@ def profile_case(prepared: Any, inputs: dict[str, Any], *, calls: int, top_nodes
                          top_nodes=top_nodes, flops=flops)
 
 
-def _timed_calls(run: Callable[[], Any], calls: int, around: Callable[[], Any] | None = None) -> list[float]:
+def _timed_calls(run: Callable[[], object], calls: int,
+                 around: Callable[[], AbstractContextManager[object]] | None = None) -> list[float]:
     walls = []
     for _ in range(calls):
         with around() if around is not None else contextlib.nullcontext():
@@ -91,7 +118,7 @@ def _timed_calls(run: Callable[[], Any], calls: int, around: Callable[[], Any] |
     return walls
 
 
-def _profile_torch(run: Callable[[], Any], calls: int, cuda: bool) -> tuple[ParsedTrace, list[float]]:
+def _profile_torch(run: Callable[[], object], calls: int, cuda: bool) -> tuple[ParsedTrace, list[float]]:
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function
 
@@ -133,7 +160,7 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _profile_ort(prepared: Any, inputs: dict[str, Any], calls: int) -> tuple[ParsedTrace, list[float]]:
+def _profile_ort(prepared: Twinned, inputs: Inputs, calls: int) -> tuple[ParsedTrace, list[float]]:
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as d:
         twin = prepared.profiled_twin(str(Path(d) / "ort"))
         try:
@@ -148,7 +175,7 @@ def _profile_ort(prepared: Any, inputs: dict[str, Any], calls: int) -> tuple[Par
     return parsed, walls
 
 
-def _drop_first_run(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _drop_first_run(events: list[TraceEvent]) -> list[TraceEvent]:
     runs = sorted((e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
                   key=lambda e: e["ts"])
     if not runs:
@@ -201,8 +228,8 @@ def eager_op_flops(by_operator: dict[str, int], op_calls: dict[str, int]) -> dic
     return out
 
 
-def profile_for_case(prepared: Any, inputs: dict[str, Any], opts: Any, flops: FlopStats | None) -> tuple[
-        ProfileResult | None, list[Any]]:
+def profile_for_case(prepared: Runnable, inputs: Inputs, opts: ProfileConfig, flops: FlopStats | None) -> tuple[
+        ProfileResult | None, list[Flag]]:
     """measure.py's hook: the profile under the case's `[profile]` options, or no profile and a
     flag saying why; a failing profiler never fails the case (its timings stand)."""
     try:

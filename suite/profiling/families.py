@@ -12,7 +12,7 @@ from suite.results.schema import OpFamily
 
 FAMILIES: tuple[str, ...] = get_args(OpFamily)
 
-_ATEN: dict[str, tuple[str, ...]] = {
+_ATEN: dict[OpFamily, tuple[str, ...]] = {
     "conv": ("conv1d", "conv2d", "conv3d", "convolution", "_convolution", "conv_transpose1d", "conv_transpose2d",
              "conv_transpose3d", "mkldnn_convolution", "cudnn_convolution", "_convolution_pointwise"),
     "matmul/gemm": ("linear", "addmm", "mm", "bmm", "matmul", "baddbmm", "einsum", "scaled_dot_product_attention",
@@ -34,7 +34,7 @@ _ATEN: dict[str, tuple[str, ...]] = {
                       "empty", "zeros", "ones", "arange", "repeat", "gather", "unflatten", "as_strided"),
 }
 
-_ORT: dict[str, tuple[str, ...]] = {
+_ORT: dict[OpFamily, tuple[str, ...]] = {
     "conv": ("Conv", "FusedConv", "ConvTranspose", "NhwcFusedConv", "NhwcConv", "QLinearConv", "ConvInteger"),
     "matmul/gemm": ("Gemm", "MatMul", "FusedMatMul", "FusedGemm", "MatMulInteger", "QLinearMatMul",
                     "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "Attention", "MultiHeadAttention",
@@ -57,7 +57,7 @@ _ORT: dict[str, tuple[str, ...]] = {
 
 _ATEN_FAMILY = {name: fam for fam, names in _ATEN.items() for name in names}
 _ORT_FAMILY = {name: fam for fam, names in _ORT.items() for name in names}
-_GUESSES = (("conv", "conv"), ("matmul", "matmul/gemm"), ("gemm", "matmul/gemm"), ("linear", "matmul/gemm"),
+_GUESSES: tuple[tuple[str, OpFamily], ...] = (("conv", "conv"), ("matmul", "matmul/gemm"), ("gemm", "matmul/gemm"), ("linear", "matmul/gemm"),
             ("attention", "matmul/gemm"), ("norm", "norm"), ("pool", "pooling"), ("relu", "activation"),
             ("gelu", "activation"), ("softmax", "activation"), ("copy", "memory/layout"))
 
@@ -68,7 +68,7 @@ def aten_base(op: str) -> str:
     return name[:-1] if name.endswith("_") and not name.startswith("_") and name != "copy_" else name
 
 
-def op_family(op: str) -> str:
+def op_family(op: str) -> OpFamily:
     """The family of an operator named by torch (`aten::conv2d`) or ONNX Runtime (`FusedConv`)."""
     base = op.split(" ", 1)[0]  # "Conv (NCHWc)" -> "Conv"
     if "::" in base:

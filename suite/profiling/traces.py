@@ -9,8 +9,9 @@ Both give a `ParsedTrace`: per operator the calls and total time over the profil
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 CALL_MARK = "bench::profiled_call"  # the record_function range around each profiled eager call
 GENERATED = "(generated code)"  # time inside a compiled region that no named operator accounts for
@@ -21,6 +22,19 @@ _WRAPPER_PREFIXES = ("Torch-Compiled Region", "CompiledFunction", "## ", "TorchD
                      "ProfilerStep", "torch_compile", "Lazy compilation", "AOTDispatcher")
 _DEVICE_CATS = ("kernel", "gpu_memcpy", "gpu_memset")
 _EPS_US = 1e-3
+
+
+class TraceEvent(TypedDict, total=False):
+    """One event of a profiler's JSON trace (the Chrome trace format, which ONNX Runtime's follows too),
+    as parsed: the fields read here (a field a trace lacks is a KeyError where it is required)."""
+
+    name: str
+    cat: str
+    ph: str
+    ts: float  # microseconds
+    dur: float
+    tid: int | str
+    args: dict[str, object]
 
 
 @dataclass
@@ -49,12 +63,12 @@ class ParsedTrace:
 # ----------------------------------------------------------------------------- torch.profiler
 
 
-def _is_wrapper(ev: dict[str, Any]) -> bool:
+def _is_wrapper(ev: TraceEvent) -> bool:
     name = str(ev.get("name", ""))
     return ev.get("cat") == "user_annotation" or name.startswith(_WRAPPER_PREFIXES) or "::" not in name
 
 
-def parse_torch_trace(trace: dict[str, Any] | list[dict[str, Any]]) -> ParsedTrace:
+def parse_torch_trace(trace: dict[str, list[TraceEvent]] | list[TraceEvent]) -> ParsedTrace:
     """Per-operator time from `torch.profiler`'s Chrome trace (`export_chrome_trace`).
 
     Each profiled call runs inside a `CALL_MARK` range. An operator's time is that of the *top-level*
@@ -74,15 +88,15 @@ def parse_torch_trace(trace: dict[str, Any] | list[dict[str, Any]]) -> ParsedTra
     kernels = [e for e in spans if e.get("cat") in _DEVICE_CATS]
     out.time_kind = "cuda" if kernels else "cpu"
 
-    top_of: dict[Any, tuple[str, str, int]] = {}  # External id -> (top op, its node, call index)
+    top_of: dict[object, tuple[str, str, int]] = {}  # External id -> (top op, its node, call index)
     for call, mark in enumerate(marks):
         start, end = mark["ts"], mark["ts"] + mark["dur"]
         tid = mark.get("tid")
         inside = sorted((e for e in host if e.get("tid") == tid and e["ts"] >= start - _EPS_US
                          and e["ts"] + e["dur"] <= end + _EPS_US), key=lambda e: (e["ts"], -e["dur"]))
-        stack: list[tuple[dict[str, Any], tuple[str, str] | None]] = []  # (event, its top op + node or None)
+        stack: list[tuple[TraceEvent, tuple[str, str] | None]] = []  # (event, its top op + node or None)
         wrapper_child_us: dict[int, float] = {}
-        wrappers: list[dict[str, Any]] = []
+        wrappers: list[TraceEvent] = []
         ordinal: dict[str, int] = {}
         for ev in inside:
             while stack and ev["ts"] >= stack[-1][0]["ts"] + stack[-1][0]["dur"] - _EPS_US:
@@ -127,14 +141,14 @@ def parse_torch_trace(trace: dict[str, Any] | list[dict[str, Any]]) -> ParsedTra
     return out
 
 
-def _call_at(marks: list[dict[str, Any]], ev: dict[str, Any]) -> int:
+def _call_at(marks: list[TraceEvent], ev: TraceEvent) -> int:
     for i, m in enumerate(marks):
         if m["ts"] <= ev["ts"] <= m["ts"] + m["dur"]:
             return i
     return -1  # a kernel that ran after its call's range closed: counted for the op, not for a call
 
 
-def _dims(ev: dict[str, Any]) -> str:
+def _dims(ev: TraceEvent) -> str:
     dims = (ev.get("args") or {}).get("Input Dims")
     if isinstance(dims, list) and dims and isinstance(dims[0], list) and dims[0]:
         return " " + "x".join(str(d) for d in dims[0])
@@ -146,7 +160,7 @@ def _dims(ev: dict[str, Any]) -> str:
 _KERNEL_SUFFIX = "_kernel_time"
 
 
-def parse_ort_trace(events: list[dict[str, Any]]) -> ParsedTrace:
+def parse_ort_trace(events: list[TraceEvent]) -> ParsedTrace:
     """Per-operator time from ONNX Runtime's profile (`SessionOptions.enable_profiling`): the
     `cat == "Node"` events ending in `_kernel_time`, each with `args.op_name` and `dur` in
     microseconds, grouped into calls by the session's `model_run` events. A node the NCHWc layout
@@ -169,9 +183,9 @@ def parse_ort_trace(events: list[dict[str, Any]]) -> ParsedTrace:
     return out
 
 
-def _shapes(items: Any) -> list[list[int]]:
-    shapes = []
-    for item in items or []:
+def _shapes(items: object) -> list[list[int]]:
+    shapes: list[list[int]] = []
+    for item in items if isinstance(items, Iterable) else []:
         if isinstance(item, dict) and item:
             dims = next(iter(item.values()))
             if isinstance(dims, list) and all(isinstance(d, int) for d in dims):
@@ -181,7 +195,7 @@ def _shapes(items: Any) -> list[list[int]]:
     return shapes
 
 
-def node_flops(op: str, args: dict[str, Any]) -> int | None:
+def node_flops(op: str, args: Mapping[str, object]) -> int | None:
     """FLOPs (2 x MACs, as torch's counter) of one ORT node from the shapes in its trace event:
     convolutions 2 x output elements x (weight elements / output channels), Gemm 2 x M x N x K,
     MatMul 2 x output elements x K. None for other operators (not counted, as in torch's counter).

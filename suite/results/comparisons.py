@@ -10,6 +10,7 @@ the missing ones from the samples with it, and the test fixtures are written wit
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypedDict
 
 from suite import stats
 from suite.results.flags import RATIO, flag
@@ -19,6 +20,7 @@ from suite.results.schema import (
     CaseSpec,
     Comparison,
     Flag,
+    LatencyResult,
 )
 
 BASELINE = REFERENCE_BACKEND  # eager: every other backend is compared with it
@@ -45,10 +47,10 @@ def compare_pair(base: CaseResult, cand: CaseResult, level: float = 0.95) -> Com
     rounds = paired_rounds(base, cand)
     if rounds is not None:
         ratio, lo, hi = stats.paired_ratio_ci(rounds, level=level)
-        paired = {"ci_method": PAIRED, "paired_rounds": sum(len(r) for r in rounds)}
+        paired = _Paired(ci_method=PAIRED, paired_rounds=sum(len(r) for r in rounds))
     else:
         ratio, lo, hi = stats.bootstrap_ratio_ci(a, b, level=level)
-        paired = {}
+        paired = _Paired()
     p = stats.mann_whitney_p(a, b)
     s = cand.spec
     return Comparison(
@@ -61,6 +63,17 @@ def compare_pair(base: CaseResult, cand: CaseResult, level: float = 0.95) -> Com
     )
 
 
+class _Paired(TypedDict, total=False):
+    ci_method: str
+    paired_rounds: int
+
+
+class _AccuracyChange(TypedDict, total=False):
+    accuracy_delta: float
+    changed_predictions: int
+    mcnemar_p: float
+
+
 PAIRED = "paired rounds (hierarchical bootstrap: processes, then rounds)"
 
 
@@ -71,7 +84,7 @@ def paired_rounds(base: CaseResult, cand: CaseResult) -> list[list[float]] | Non
     if (lb is None or lc is None or not lb.round_sizes or not lc.round_sizes
             or base.spec.backend not in (lc.interleaved_with or []) or lb.repeats != lc.repeats):
         return None
-    out = []
+    out: list[list[float]] = []
     for b_rounds, c_rounds in zip(_rounds_by_process(lb), _rounds_by_process(lc)):
         n = min(len(b_rounds), len(c_rounds))  # a backend dropped mid-way pairs its rounds so far
         if n:
@@ -79,10 +92,11 @@ def paired_rounds(base: CaseResult, cand: CaseResult) -> list[list[float]] | Non
     return out or None
 
 
-def _rounds_by_process(latency) -> list[list[list[float]]]:
-    rounds = stats.split_runs(latency.samples_ms, latency.round_sizes)
+def _rounds_by_process(latency: LatencyResult) -> list[list[list[float]]]:
+    rounds = stats.split_runs(latency.samples_ms, latency.round_sizes or [])
     sizes = latency.process_sizes or [len(latency.samples_ms)]
-    out, i = [], 0
+    out: list[list[list[float]]] = []
+    i = 0
     for size in sizes:
         taken, mine = 0, []
         while taken < size:
@@ -93,16 +107,16 @@ def _rounds_by_process(latency) -> list[list[list[float]]]:
     return out
 
 
-def accuracy_change(base: CaseResult, cand: CaseResult) -> dict:
+def accuracy_change(base: CaseResult, cand: CaseResult) -> _AccuracyChange:
     """Candidate minus baseline accuracy, scored on the same samples; with per-sample outcomes,
     the predictions that changed and the exact McNemar test of the change."""
     a, b = base.accuracy, cand.accuracy
     if a is None or b is None or a.metric != b.metric or a.dataset_hash != b.dataset_hash or a.samples != b.samples:
-        return {}
-    out = {"accuracy_delta": b.value - a.value}
+        return _AccuracyChange()
+    out = _AccuracyChange(accuracy_delta=b.value - a.value)
     if a.predictions and b.predictions and a.right and b.right:
         changed, _, _, p = stats.paired_change(a.predictions, b.predictions, a.right, b.right)
-        out.update(changed_predictions=changed, mcnemar_p=p)
+        out["changed_predictions"], out["mcnemar_p"] = changed, p
     return out
 
 

@@ -12,7 +12,7 @@ SCHEMA_VERSION = 3
 # Every comparison is against this backend, and parity is checked against it (the backend table marks
 # the same row `reference`; a test keeps the two equal).
 REFERENCE_BACKEND = "eager"
-FORMAT_NAME = "bench-results"
+FORMAT_NAME: Literal["bench-results"] = "bench-results"
 
 CaseStatus = Literal["ok", "failed", "parity_failed", "skipped"]
 EnergyMethod = Literal["counter", "sampled", "estimated"]

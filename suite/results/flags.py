@@ -13,10 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from suite.results.fields import FlagMetric, FlagSeverity
 from suite.results.schema import Flag
 
-LATENCY, ENERGY, MEMORY, ACCURACY, RATIO, CASE = "latency", "energy", "memory", "accuracy", "ratio", "case"
-ROOFLINE = "roofline"
+LATENCY: FlagMetric = "latency"
+ENERGY: FlagMetric = "energy"
+MEMORY: FlagMetric = "memory"
+ACCURACY: FlagMetric = "accuracy"
+RATIO: FlagMetric = "ratio"
+CASE: FlagMetric = "case"
+ROOFLINE: FlagMetric = "roofline"
 
 
 @dataclass(frozen=True)
@@ -24,8 +30,8 @@ class FlagKind:
     kind: str
     label: str  # words on the badge
     code: str  # short tag for Markdown and CSV
-    severity: str
-    metrics: tuple[str, ...]
+    severity: FlagSeverity
+    metrics: tuple[FlagMetric, ...]
     explains: str  # what it means for the numbers it qualifies (the report's legend)
 
 
@@ -130,7 +136,8 @@ def kind_of(kind: str) -> FlagKind:
     return KINDS.get(kind) or FlagKind(kind, kind.replace("_", " "), kind.upper()[:8], "info", (CASE,), "")
 
 
-def flag(kind: str, detail: str, *, severity: str | None = None, metrics: tuple[str, ...] | None = None) -> Flag:
+def flag(kind: str, detail: str, *, severity: FlagSeverity | None = None,
+         metrics: tuple[FlagMetric, ...] | None = None) -> Flag:
     """A flag of a catalogued kind, with the catalogue's severity and metrics unless given."""
     k = KINDS[kind]
     return Flag(kind=kind, severity=severity or k.severity, metrics=list(metrics or k.metrics), detail=detail)

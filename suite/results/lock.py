@@ -10,7 +10,8 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import IO
 
 from suite.errors import BenchError
 
@@ -52,7 +53,7 @@ def results_lock(path: Path) -> Iterator[None]:
         fh.close()
 
 
-def _acquire(lock_path: Path, path: Path, fcntl: Any) -> Any:  # fcntl: POSIX only, imported by the caller
+def _acquire(lock_path: Path, path: Path, fcntl: ModuleType) -> IO[str]:  # fcntl: POSIX only, imported by the caller
     while True:
         try:
             fh = open(lock_path, "a+")  # noqa: SIM115 - held open as long as the lock

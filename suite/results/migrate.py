@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import cast
 
 from suite.errors import ResultsFileError
 from suite.results.flags import KINDS
 from suite.results.schema import FORMAT_NAME, SCHEMA_VERSION, CaseSpec
 
+Doc = dict[str, object]  # a results document as read (JSON): nothing in it is trusted until validated
 
-def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
+
+def _v0_to_v1(doc: Doc) -> Doc:
     """v0 (pre-release) stored `results` instead of `cases` and had no `format` field. Its case
     ids were not yet derived from the spec: they are, now (loading checks that they match)."""
     doc = dict(doc)
@@ -28,7 +30,7 @@ def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def _v0_case(case: Any) -> Any:
+def _v0_case(case: object) -> object:
     from pydantic import ValidationError
 
 
@@ -64,7 +66,7 @@ _V1_WORDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def v1_flag(text: str) -> dict[str, Any]:
+def v1_flag(text: str) -> dict[str, str | list[str]]:
     """A v1 flag sentence as a v2 flag."""
     area, sep, rest = text.partition(": ")
     body = rest if sep and area in ("latency", "energy") else text
@@ -76,11 +78,11 @@ def v1_flag(text: str) -> dict[str, Any]:
     return {"kind": kind, "severity": k.severity, "metrics": list(k.metrics), "detail": body}
 
 
-def _strings(value: Any) -> list[str]:
+def _strings(value: object) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def _v1_case(case: Any) -> Any:
+def _v1_case(case: object) -> object:
     if not isinstance(case, dict):
         return case
     case = dict(case)
@@ -116,7 +118,7 @@ def _v1_case(case: Any) -> Any:
     return case
 
 
-def _v1_comparison(comp: Any) -> Any:
+def _v1_comparison(comp: object) -> object:
     if not isinstance(comp, dict) or not isinstance(comp.get("flags"), list):
         return comp
 
@@ -126,14 +128,14 @@ def _v1_comparison(comp: Any) -> Any:
     return {**comp, "flags": flags}
 
 
-def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+def _v1_to_v2(doc: Doc) -> Doc:
     """v2: flags are typed (kind, severity, metrics, detail) and live once, on the case; the
     summary's warnings, the energy's quality_flags and the conditions' flags are gone."""
     doc = dict(doc)
-    if isinstance(doc.get("cases"), list):
-        doc["cases"] = [_v1_case(c) for c in doc["cases"]]
-    if isinstance(doc.get("comparisons"), list):
-        doc["comparisons"] = [_v1_comparison(c) for c in doc["comparisons"]]
+    if isinstance(cases := doc.get("cases"), list):
+        doc["cases"] = [_v1_case(c) for c in cases]
+    if isinstance(comparisons := doc.get("comparisons"), list):
+        doc["comparisons"] = [_v1_comparison(c) for c in comparisons]
     doc["schema_version"] = 2
     return doc
 
@@ -142,7 +144,7 @@ GROUP_MEMORY = ("peak memory not kept: it was measured in the interleaved group'
                 "backend of the group at once (files before schema v3), so it was the group's, not this backend's")
 
 
-def _v2_case(case: Any) -> Any:
+def _v2_case(case: object) -> object:
     """An interleaved case's memory was its group's worker's, every backend's alike: dropped,
     with a flag that says so. Other cases' memory was their own worker's: scope "case"."""
     if not isinstance(case, dict) or not isinstance(case.get("memory"), dict) or "scope" in case["memory"]:
@@ -155,19 +157,19 @@ def _v2_case(case: Any) -> Any:
     return {**case, "memory": {**case["memory"], "scope": "case"}}
 
 
-def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
+def _v2_to_v3(doc: Doc) -> Doc:
     """v3: an interleaved case's memory is its backend's alone (issue 19)."""
     doc = dict(doc)
-    if isinstance(doc.get("cases"), list):
-        doc["cases"] = [_v2_case(c) for c in doc["cases"]]
+    if isinstance(cases := doc.get("cases"), list):
+        doc["cases"] = [_v2_case(c) for c in cases]
     doc["schema_version"] = 3
     return doc
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3}
+MIGRATIONS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3}
 
 
-def migrate(doc: dict[str, Any], source: object = "<document>") -> dict[str, Any]:
+def migrate(doc: Doc, source: object = "<document>") -> Doc:
     version = doc.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise ResultsFileError(source, "no integer 'schema_version' field: not a bench results file")
@@ -182,5 +184,5 @@ def migrate(doc: dict[str, Any], source: object = "<document>") -> dict[str, Any
         if step is None:
             raise ResultsFileError(source, f"no migration from schema version {version}")
         doc = step(doc)
-        version = doc["schema_version"]
+        version = cast(int, doc["schema_version"])  # every step sets its own version
     return doc

@@ -141,7 +141,7 @@ class LatencyResult(_Model):
     synchronized: bool = False  # True when a device sync closes each sample
     summary: LatencySummary
     process_medians_ms: list[Ms] | None = None  # one median per worker process (--repeats K > 1)
-    repeats: int = Field(1, ge=1)  # worker processes whose samples samples_ms pools
+    repeats: int = Field(default=1, ge=1)  # worker processes whose samples samples_ms pools
     process_sizes: list[Count] | None = None  # samples per process, in samples_ms order (repeats > 1)
     # Interleaved with other backends (one worker, alternating rounds): samples per round, in
     # samples_ms order, over all processes; the comparison's paired CI is recomputed from these.
@@ -247,7 +247,7 @@ class AccuracyResult(_Model):
     resize: str | None = None  # the resize method (suite/data/preprocess.py)
     preprocessing: str | None = None  # the whole contract, in words
     predictions: list[int] | None = None  # top-1 class per sample, in dataset order (paired tests)
-    right: str | None = Field(None, pattern=r"^[01]*$")  # per sample, "1" when top-1 was right
+    right: str | None = Field(default=None, pattern=r"^[01]*$")  # per sample, "1" when top-1 was right
     eval_batch_size: int | None = None
     eval_s: float | None = None  # the whole pass: preprocessing and model
     per_example_ms: float | None = None  # model time per example over the pass (the handout's latency)

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
+from pydantic.json_schema import JsonSchemaValue
 
 from suite.results.device import (  # noqa: F401  re-exported: the contract's one import path
     AuditCase,
@@ -258,7 +259,7 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def json_schema() -> dict[str, Any]:
+def json_schema() -> JsonSchemaValue:
     schema = RunResult.model_json_schema()
     schema["$id"] = f"https://bench-suite.dev/schema/v{SCHEMA_VERSION}.json"
     schema["title"] = f"bench results v{SCHEMA_VERSION}"

@@ -33,10 +33,10 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from suite.errors import BenchError
 from suite.results.io import atomic_write_text
@@ -62,7 +62,7 @@ def cache_root(configured: str | os.PathLike[str] | None = None) -> Path:
     return Path(base) / "bench" / "onnx"
 
 
-def digest(payload: Any, length: int = 16) -> str:
+def digest(payload: object, length: int = 16) -> str:
     """Stable hash of a JSON-able payload (keys sorted, so dict order never matters)."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:length]
@@ -77,6 +77,7 @@ def _slug(name: str) -> str:
 @dataclass
 class CacheEntry:
     path: Path  # the entry folder
+    # meta.json as read: JSON, whose fields its readers check (Any: the CLI's listing reads it loosely)
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -124,7 +125,13 @@ def lookup(root: Path, model_name: str, key: str) -> CacheEntry | None:
 _HASHED: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, per process
 
 
-def file_record(path: Path) -> dict[str, Any]:
+class FileRecord(TypedDict):
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+def file_record(path: Path) -> FileRecord:
     st = path.stat()
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(path, st)}
 
@@ -141,11 +148,11 @@ def file_sha256(path: Path, st: os.stat_result | None = None) -> str:
     return _HASHED[memo]
 
 
-def record_files(folder: Path, names: list[str]) -> dict[str, dict[str, Any]]:
+def record_files(folder: Path, names: list[str]) -> dict[str, FileRecord]:
     return {n: file_record(folder / n) for n in names}
 
 
-def check_files(folder: Path, records: dict[str, Any]) -> str | None:
+def check_files(folder: Path, records: Mapping[str, object]) -> str | None:
     """What is wrong with the files `records` describes (None when nothing is): a file missing,
     of another size, or with another mtime and another content."""
     for name, rec in sorted(records.items()):
@@ -189,7 +196,7 @@ def discard(entry: CacheEntry) -> None:
     shutil.rmtree(doomed, ignore_errors=True)
 
 
-def _read_meta(path: Path) -> dict[str, Any] | None:
+def _read_meta(path: Path) -> dict[str, object] | None:
     try:
         meta = json.loads(read_regular_text(path / META_FILE, META_MAX_BYTES))
     except (OSError, ValueError):
@@ -197,11 +204,11 @@ def _read_meta(path: Path) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-def store(root: Path, model_name: str, key: str, meta: dict[str, Any],
-          build: Callable[[Path], dict[str, Any]]) -> CacheEntry:
+def store(root: Path, model_name: str, key: str, meta: Mapping[str, object],
+          build: Callable[[Path], Mapping[str, object]]) -> CacheEntry:
     """Build an entry with `build(tmp_folder)` (which writes model.onnx there and returns
     extra meta) and move it into place. If `build` raises, nothing is left behind."""
-    def fill(tmp: Path) -> dict[str, Any]:
+    def fill(tmp: Path) -> dict[str, object]:
         extra = build(tmp)
         names = sorted(p.name for p in tmp.iterdir() if p.is_file() and p.name != META_FILE)
         return {**meta, **extra, "status": "ok", "files": record_files(tmp, names)}
@@ -213,14 +220,15 @@ def store(root: Path, model_name: str, key: str, meta: dict[str, Any],
     return entry
 
 
-def store_failure(root: Path, model_name: str, key: str, meta: dict[str, Any], kind: str, message: str) -> CacheEntry:
+def store_failure(root: Path, model_name: str, key: str, meta: Mapping[str, object], kind: str,
+                  message: str) -> CacheEntry:
     """Remember a failed export under `key` (an entry with meta.json only, status "failed")."""
     final = _store(root, model_name, key,
                    lambda _tmp: {**meta, "status": "failed", "error": {"kind": kind, "message": message}})
     return CacheEntry(final, _read_meta(final) or {})
 
 
-def _store(root: Path, model_name: str, key: str, fill: Callable[[Path], dict[str, Any]]) -> Path:
+def _store(root: Path, model_name: str, key: str, fill: Callable[[Path], Mapping[str, object]]) -> Path:
     """Fill a temporary folder (`fill` writes its files and returns its meta), write its
     meta.json and rename it into place; returns the entry folder."""
     final = entry_dir(root, model_name, key)
@@ -341,7 +349,7 @@ def write_file_atomic(target: Path, build: Callable[[Path], None]) -> None:
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: Mapping[str, object]) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 

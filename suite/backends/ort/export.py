@@ -41,11 +41,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from suite.backends.ort import cache
 from suite.errors import CaseError
-from suite.models.inputs import forward_args, make_inputs
+from suite.models.entry import ModelEntry
+from suite.models.inputs import Inputs, InputSpec, InputValue, forward_args, make_inputs
+
+if TYPE_CHECKING:
+    from torch import nn
 
 EXPORT_FORMAT = 1  # bump when this module changes how files are produced: old entries become misses
 EXAMPLE_BATCH = 2
@@ -64,7 +68,7 @@ _WHERE = re.compile(r"The following call raised this error:\s*\n\s*(File [^\n]+)
 # --------------------------------------------------------------------------- axes and inputs
 
 
-def sweep_axes(spec: Any) -> tuple[str, ...]:
+def sweep_axes(spec: InputSpec) -> tuple[str, ...]:
     """Tensor axis names that change across a sweep (audio_seconds varies `samples`)."""
     names = ["batch"]
     if spec.size_axis == "audio_seconds":
@@ -74,14 +78,14 @@ def sweep_axes(spec: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
-def dynamic_axes(spec: Any) -> dict[str, dict[int, str]]:
+def dynamic_axes(spec: InputSpec) -> dict[str, dict[int, str]]:
     """Per input tensor, {axis index: axis name} for every sweepable axis it has."""
     varying = set(sweep_axes(spec))
     return {t.name: {i: d for i, d in enumerate(t.shape) if isinstance(d, str) and d in varying}
             for t in spec.tensors}
 
 
-def case_size(spec: Any, inputs: dict[str, Any]) -> float | None:
+def case_size(spec: InputSpec, inputs: Inputs) -> float | None:
     """The value on the spec's size axis that `inputs` were made for (None without one)."""
     if spec.size_axis is None:
         return None
@@ -93,7 +97,7 @@ def case_size(spec: Any, inputs: dict[str, Any]) -> float | None:
     return None
 
 
-def example_size(spec: Any, size: float | None = None) -> float | None:
+def example_size(spec: InputSpec, size: float | None = None) -> float | None:
     if spec.size_axis is None:
         return None
     if size is not None:
@@ -103,11 +107,11 @@ def example_size(spec: Any, size: float | None = None) -> float | None:
     return spec.min_size if spec.min_size is not None else 1
 
 
-def example_inputs(spec: Any, size: float | None = None) -> dict[str, Any]:
+def example_inputs(spec: InputSpec, size: float | None = None) -> Inputs:
     return make_inputs(spec, EXAMPLE_BATCH, example_size(spec, size), EXPORT_SEED, "cpu")
 
 
-def order_by_signature(model: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+def order_by_signature(model: nn.Module, inputs: Inputs) -> dict[str, InputValue]:
     """Inputs in the order of forward()'s parameters. The TorchScript exporter binds keyword
     inputs to the signature and names graph inputs positionally, so the names we give must
     follow the signature, not the dict."""
@@ -122,7 +126,7 @@ def order_by_signature(model: Any, inputs: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- cache key
 
 
-def model_fingerprint(model: Any) -> dict[str, str]:
+def model_fingerprint(model: nn.Module) -> dict[str, str]:
     """What the model computes, as far as a file can tell: its class, its structure (the
     module tree's repr) and a hash of every parameter and buffer's bytes. Random weights
     depend on the seed, so the weights must be part of the identity."""
@@ -154,7 +158,7 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def library_versions(model: Any) -> dict[str, str | None]:
+def library_versions(model: object) -> dict[str, str | None]:
     """The exporting stack, plus the package that defines the model's forward code."""
     versions = {d: _version(d) for d in ("torch", "onnx", "onnxscript")}
     top = type(model).__module__.split(".")[0]
@@ -172,8 +176,8 @@ def _file_digest(path: str | None) -> str | None:
         return None
 
 
-def export_key_fields(model: Any, entry: Any, exporter: str, opset: int | None,
-                      size: float | None = None) -> dict[str, Any]:
+def export_key_fields(model: nn.Module, entry: ModelEntry, exporter: str, opset: int | None,
+                      size: float | None = None) -> dict[str, object]:
     spec = entry.input_spec
     return {
         "format": EXPORT_FORMAT,
@@ -230,7 +234,7 @@ def captured_output() -> Iterator[Callable[[], str]]:
             final.append(text())
 
 
-def export_onnx(model: Any, inputs: dict[str, Any], axes: dict[str, dict[int, str]], path: Path,
+def export_onnx(model: nn.Module, inputs: Inputs, axes: dict[str, dict[int, str]], path: Path,
                 exporter: str, opset: int | None) -> None:
     """Write `path` (and `path`.data for external weights). Raises CaseError on failure."""
     import torch
@@ -243,7 +247,7 @@ def export_onnx(model: Any, inputs: dict[str, Any], axes: dict[str, dict[int, st
     args, kwargs = forward_args(order_by_signature(model, inputs))
     names = list(inputs) if args else list(kwargs)
 
-    def dims(name: str) -> dict[int, Any] | None:
+    def dims(name: str) -> dict[int, object] | None:
         return {i: torch.export.Dim.DYNAMIC for i in axes.get(name, {})} or None
 
     with captured_output() as output, warnings.catch_warnings():
@@ -274,10 +278,11 @@ def _first_lines(text: str, limit: int = 500, lines: int = 3) -> str:
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
 
 
 def classify_export_error(exc: BaseException, exporter: str, output: str = "") -> CaseError:
@@ -334,16 +339,17 @@ class ExportOutcome:
 class ExportKey:
     """The cache key of one export (hashing the weights is not free: compute it once)."""
 
-    fields: dict[str, Any]
+    fields: dict[str, object]
     key: str
 
 
-def export_key(model: Any, entry: Any, exporter: str, opset: int | None, size: float | None = None) -> ExportKey:
+def export_key(model: nn.Module, entry: ModelEntry, exporter: str, opset: int | None,
+               size: float | None = None) -> ExportKey:
     fields = export_key_fields(model, entry, exporter, opset, size)
     return ExportKey(fields, cache.digest(fields))
 
 
-def cached_export(root: Path, entry: Any, key: ExportKey) -> cache.CacheEntry | None:
+def cached_export(root: Path, entry: ModelEntry, key: ExportKey) -> cache.CacheEntry | None:
     """The cached export under `key`, or None; a cached failure is raised as the CaseError it was."""
     hit = cache.lookup(root, entry.name, key.key)
     if hit is not None and hit.failed:
@@ -354,7 +360,7 @@ def cached_export(root: Path, entry: Any, key: ExportKey) -> cache.CacheEntry | 
     return hit
 
 
-def ensure_export(model: Any, entry: Any, exporter: str, opset: int | None, root: Path,
+def ensure_export(model: nn.Module, entry: ModelEntry, exporter: str, opset: int | None, root: Path,
                   size: float | None = None, key: ExportKey | None = None) -> ExportOutcome:
     """The cached export for this model identity traced at input size `size` (default: the
     spec's), exporting it first if needed. A failed export is remembered under the same key
@@ -377,7 +383,7 @@ def ensure_export(model: Any, entry: Any, exporter: str, opset: int | None, root
     meta = {"model": entry.name, "exporter": exporter, "opset_requested": opset, "fields": fields}
     spec = entry.input_spec
 
-    def build(folder: Path) -> dict[str, Any]:
+    def build(folder: Path) -> dict[str, object]:
         t0 = time.perf_counter()
         export_onnx(model, example_inputs(spec, size), dynamic_axes(spec), folder / cache.MODEL_FILE, exporter, opset)
         got = read_opset(folder / cache.MODEL_FILE)

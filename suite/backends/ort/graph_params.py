@@ -13,10 +13,15 @@ count their int8/uint8 weights. Nothing in a graph is trainable, so `trainable` 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from suite.errors import BenchError, MissingDependencyError
 from suite.results.schema import ParamStats
+
+if TYPE_CHECKING:
+    import onnx
 
 # onnx.TensorProto data types -> (name, bytes per element)
 _TYPES = {1: ("float32", 4), 2: ("uint8", 1), 3: ("int8", 1), 4: ("uint16", 2), 5: ("int16", 2), 6: ("int32", 4),
@@ -52,7 +57,7 @@ def onnx_param_stats(path: str | Path) -> ParamStats:
                       buffer_bytes=const_bytes, bytes_by_dtype=dict(sorted(by_dtype.items())))
 
 
-def _all_initializers(graph):
+def _all_initializers(graph: onnx.GraphProto) -> Iterator[onnx.TensorProto]:
     """Initializers of the graph and of subgraphs (If/Loop bodies), each counted once."""
     yield from graph.initializer
     for node in graph.node:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from suite.backends.ort import cache
 from suite.backends.ort.export import (
@@ -47,6 +47,7 @@ from suite.backends.ort.quantize import (
 from suite.backends.ort.session import OrtBackend, check_input_shapes
 from suite.backends.protocol import PrepareRequest
 from suite.errors import BenchError
+from suite.models.inputs import Array, Inputs
 from suite.results.schema import ExportInfo
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
     return backend
 
 
-def _fp32_outputs(req: PrepareRequest, opts: OrtOptions, graph: _Graph, root: Path, inputs: dict[str, Any]) -> list[Any]:
+def _fp32_outputs(req: PrepareRequest, opts: OrtOptions, graph: _Graph, root: Path, inputs: Inputs) -> list[Array]:
     fp32 = create_session(graph.fp32_path, req.threads, opts.optimization_level, req.device, opts.providers, root)
     ref = OrtBackend("ort", fp32, req.device, io_binding=opts.io_binding, time_host_copies=opts.time_host_copies)
     try:
@@ -132,7 +133,7 @@ def _fp32_outputs(req: PrepareRequest, opts: OrtOptions, graph: _Graph, root: Pa
         ref.close()
 
 
-def _graph_for(req: PrepareRequest, opts: Any, root: Path, quantized: bool, key: ExportKey | None) -> _Graph:
+def _graph_for(req: PrepareRequest, opts: OrtOptions, root: Path, quantized: bool, key: ExportKey | None) -> _Graph:
     """Export (or find in the cache, under `key` when given) the case's model, or take the
     user's .onnx file; then quantise it for ort-int8."""
     entry = req.entry
@@ -141,14 +142,14 @@ def _graph_for(req: PrepareRequest, opts: Any, root: Path, quantized: bool, key:
                             key=key)
         graph = _Graph(out.path, out.path, out.exporter, out.opset, out.cache_hit, out.export_s,
                        (out.note,) if out.note else ())
-        folder = out.entry.path
+        folder: Path | None = out.entry.path
     else:
         if not entry.path:
             raise BenchError(f"model '{entry.name}' has neither a torch builder nor an ONNX file")
         path = Path(entry.path)
         graph = _Graph(path, path, "file", _safe_opset(path), False, None)
         folder = file_cache_folder(root, path) if quantized else None
-    if not quantized:
+    if not quantized or folder is None:
         return graph
     q = quantize_in_folder(graph.fp32_path, folder)
     hit = q.cache_hit and (graph.cache_hit or req.model is None)

@@ -11,7 +11,7 @@ class OrtOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     exporter: Literal["dynamo", "torchscript"] = "dynamo"
-    opset: int | None = Field(None, ge=7)
+    opset: int | None = Field(default=None, ge=7)
     optimization_level: Literal["disable", "basic", "extended", "all"] = "all"
     providers: list[str] | None = None  # None: best available
     cache_dir: str | None = None  # None: ~/.cache/bench/onnx (BENCH_CACHE_DIR overrides)

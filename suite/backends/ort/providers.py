@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from suite.backends.ort.ort_api import Session, SessionOptions
 from suite.errors import BenchError, CaseError
 from suite.results.schema import RuntimeSettings
-
-if TYPE_CHECKING:
-    pass
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -64,7 +61,7 @@ def choose_providers(device: str, available: Sequence[str], requested: Sequence[
     return chosen
 
 
-def provider_options(name: str, device: str, threads: int, cache_root: Path) -> dict[str, Any]:
+def provider_options(name: str, device: str, threads: int, cache_root: Path) -> dict[str, int | bool | str]:
     device_id = device_index(device)
     if name == CUDA:
         return {"device_id": device_id}
@@ -94,12 +91,12 @@ def config_entries(providers: Sequence[str]) -> dict[str, str]:
     return {}
 
 
-def session_options(threads: int, level: str, providers: Sequence[str]) -> Any:
+def session_options(threads: int, level: str, providers: Sequence[str]) -> SessionOptions:
     import onnxruntime as ort
 
     if level not in OPT_LEVELS:
         raise BenchError(f"ort.optimization_level '{level}' is not one of {', '.join(OPT_LEVELS)}")
-    so = ort.SessionOptions()
+    so: SessionOptions = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -112,7 +109,7 @@ def session_options(threads: int, level: str, providers: Sequence[str]) -> Any:
     return so
 
 
-def session_settings(session: Any, threads: int, level: str) -> RuntimeSettings:
+def session_settings(session: Session, threads: int, level: str) -> RuntimeSettings:
     """What the case's session ran under: the options `session_options` set, the providers loaded
     with their options, and the spinning default a deployment gets unless it changes it."""
     import onnxruntime as ort
@@ -132,7 +129,7 @@ def session_settings(session: Any, threads: int, level: str) -> RuntimeSettings:
 
 
 def create_session(path: Path, threads: int, level: str, device: str, requested: Sequence[str] | None,
-                   cache_root: Path, profile_prefix: str | None = None) -> Any:
+                   cache_root: Path, profile_prefix: str | None = None) -> Session:
     import onnxruntime as ort
 
     providers = choose_providers(device, ort.get_available_providers(), requested)
@@ -142,7 +139,7 @@ def create_session(path: Path, threads: int, level: str, device: str, requested:
         so.profile_file_prefix = profile_prefix
     with_opts = [(p, provider_options(p, device, threads, cache_root)) for p in providers]
     try:
-        session = ort.InferenceSession(str(path), so, providers=with_opts)
+        session: Session = ort.InferenceSession(str(path), so, providers=with_opts)
     except Exception as exc:
         raise classify_session_error(exc, f"creating the ONNX Runtime session for {path.name}") from exc
     used = session.get_providers()

@@ -47,7 +47,8 @@ def int8_tolerance(fp32_tolerance: float) -> float:
 def _ort_version() -> str:
     import onnxruntime
 
-    return onnxruntime.__version__
+    version: str = onnxruntime.__version__
+    return version
 
 
 def int8_name() -> str:
@@ -72,9 +73,10 @@ def quantize_in_folder(fp32_path: Path, folder: Path) -> QuantOutcome:
     target = folder / int8_name()
     info = target.with_suffix(".json")
     external = _weights_bytes(fp32_path) > _EXTERNAL_DATA_ABOVE_BYTES
-    note = None
+    note: str | None = None
     if target.is_file():
         recorded = _read_info(info).get("files")
+        problem: str | None
         if not isinstance(recorded, dict):
             problem = "it has no record of its files (written by an older version or interrupted)"
         else:
@@ -98,7 +100,7 @@ def quantize_in_folder(fp32_path: Path, folder: Path) -> QuantOutcome:
     return QuantOutcome(target, False, seconds, note)
 
 
-def _read_info(info: Path) -> dict:
+def _read_info(info: Path) -> dict[str, object]:
     try:
         data = json.loads(read_regular_text(info, META_MAX_BYTES))
     except (OSError, ValueError):
@@ -107,9 +109,10 @@ def _read_info(info: Path) -> dict:
 
 
 def _read_seconds(info: Path) -> float | None:
+    value = _read_info(info).get("quantize_s")
     try:
-        return float(_read_info(info)["quantize_s"])
-    except (KeyError, TypeError, ValueError):
+        return float(value) if isinstance(value, (int, float, str)) else None
+    except ValueError:
         return None
 
 

@@ -6,8 +6,9 @@ loop."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
+from suite.backends.ort.ort_api import IOBinding, Session
 from suite.backends.ort.providers import (
     _NP_TYPES,
     GPU_PROVIDERS,
@@ -17,15 +18,16 @@ from suite.backends.ort.providers import (
 from suite.backends.parity import to_numpy
 from suite.backends.protocol import BackendBase
 from suite.errors import BenchError, CaseError
+from suite.models.inputs import Array, Inputs
 from suite.results.schema import RuntimeSettings
 
 if TYPE_CHECKING:
-    pass
+    from torch import Tensor
 
 # --------------------------------------------------------------------------- inputs
 
 
-def check_input_shapes(session: Any, inputs: dict[str, Any], label: str) -> None:
+def check_input_shapes(session: Session, inputs: Inputs, label: str) -> None:
     """Fail clearly when the graph fixes a dimension the sweep changes (e.g. an .onnx file
     exported with batch 1 asked for batch 4), instead of ORT's bare 'invalid dimensions'."""
     for meta in session.get_inputs():
@@ -42,13 +44,13 @@ def check_input_shapes(session: Any, inputs: dict[str, Any], label: str) -> None
                                  f"case needs {g} (shape {got}); the model cannot run this batch size / input size")
 
 
-def host_feeds(session: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+def host_feeds(session: Session, inputs: Inputs) -> dict[str, Array]:
     """numpy arrays for session.run: zero-copy views of CPU tensors, cast only where the
     graph declares another type (e.g. an int32 graph input fed int64 tokens)."""
     import numpy as np
 
 
-    feeds = {}
+    feeds: dict[str, Array] = {}
     for meta in session.get_inputs():
         arr = to_numpy(inputs[meta.name])
         want = _NP_TYPES.get(meta.type)
@@ -62,21 +64,21 @@ class DeviceBinding:
     """Inputs and outputs bound to device memory (ORT IO binding), so each run moves no data
     between host and device. Works with any device type ORT knows ('cuda', 'cpu')."""
 
-    def __init__(self, session: Any, device_type: str, device_id: int = 0):
+    def __init__(self, session: Session, device_type: str, device_id: int = 0) -> None:
         self.session = session
         self.device_type = device_type
         self.device_id = device_id
-        self.binding = None
-        self._keep: list[Any] = []  # the bound tensors must outlive the binding
+        self.binding: IOBinding | None = None
+        self._keep: list[Tensor] = []  # the bound tensors must outlive the binding
 
-    def bind(self, inputs: dict[str, Any]) -> None:
+    def bind(self, inputs: Inputs) -> None:
         import numpy as np
         import torch
 
         binding = self.session.io_binding()
         keep = []
         for meta in self.session.get_inputs():
-            t = inputs[meta.name]
+            t = cast("Tensor", inputs[meta.name])  # a device binding binds the case's torch tensors
             if t.device.type != self.device_type:  # a host pointer bound as device memory would crash
                 t = t.to(self.device_type if self.device_type != "cuda" else f"cuda:{self.device_id}")
             want = _NP_TYPES.get(meta.type)
@@ -90,11 +92,13 @@ class DeviceBinding:
             binding.bind_output(meta.name, self.device_type, self.device_id)
         self.binding, self._keep = binding, keep
 
-    def run(self) -> Any:
-        self.session.run_with_iobinding(self.binding)
+    def run(self) -> IOBinding | None:
+        self.session.run_with_iobinding(self.binding)  # type: ignore[arg-type]  # bound before any run
         return self.binding
 
-    def outputs_on_host(self) -> list[Any]:
+    def outputs_on_host(self) -> list[Array]:
+        if self.binding is None:
+            raise CaseError("session", "outputs asked for before the inputs were bound")
         return self.binding.copy_outputs_to_cpu()
 
 
@@ -102,7 +106,7 @@ class DeviceBinding:
 
 
 class OrtBackend(BackendBase):
-    def __init__(self, name: str, session: Any, device: str, *, io_binding: bool, time_host_copies: bool):
+    def __init__(self, name: str, session: Session, device: str, *, io_binding: bool, time_host_copies: bool) -> None:
         super().__init__()
         self.name = name
         self.session = session
@@ -116,12 +120,12 @@ class OrtBackend(BackendBase):
         self._copy_each_run = on_gpu and time_host_copies
         if on_gpu and not io_binding and not time_host_copies:
             self.flags.append("ort: io_binding off on a GPU provider: host<->device copies are inside the timed run")
-        self._inputs: dict[str, Any] | None = None  # the dict the feeds were made from
-        self._feeds: dict[str, Any] = {}
+        self._inputs: Inputs | None = None  # the dict the feeds were made from
+        self._feeds: dict[str, Array] = {}
         self.shape_hint = ""  # appended to a failure of the first run (see _prepare)
         self.tolerance_for: Callable[[float], float] = lambda configured: configured
-        self.fallback: Callable[[dict[str, Any]], tuple[str, list[Any]]] | None = None
-        self._twin: Callable[[str], Any] | None = None  # a new session like this one, profiling to a prefix
+        self.fallback: Callable[[Inputs], tuple[str, list[Array]]] | None = None
+        self._twin: Callable[[str], Session] | None = None  # a new session like this one, profiling to a prefix
         self._io_binding, self._time_host_copies = io_binding, time_host_copies
         self.settings: RuntimeSettings | None = None  # set by _prepare (suite.backends.protocol.Prepared.runtime_settings)
 
@@ -136,7 +140,7 @@ class OrtBackend(BackendBase):
         return OrtBackend(self.name, self._twin(prefix), self.device, io_binding=self._io_binding,
                           time_host_copies=self._time_host_copies)
 
-    def _prepare_inputs(self, inputs: dict[str, Any]) -> None:
+    def _prepare_inputs(self, inputs: Inputs) -> None:
         # Conversion happens once per input dict, outside the timed loop (the loop passes
         # the same dict every call).
         if self._inputs is inputs:
@@ -147,7 +151,7 @@ class OrtBackend(BackendBase):
             self._feeds = host_feeds(self.session, inputs)
         self._inputs = inputs
 
-    def run(self, inputs: dict[str, Any]) -> Any:
+    def run(self, inputs: Inputs) -> object:
         self._prepare_inputs(inputs)
         if self._binding is not None:
             return self._binding.run()
@@ -155,16 +159,18 @@ class OrtBackend(BackendBase):
             return self.session.run(None, host_feeds(self.session, inputs))
         return self.session.run(None, self._feeds)
 
-    def outputs(self, inputs: dict[str, Any]) -> list[Any]:
+    def outputs(self, inputs: Inputs) -> list[Array]:
         """One run through the very path that is timed, outputs fetched to the host."""
         try:
             out = self.run(inputs)
         except Exception as exc:
             err = classify_session_error(exc, "running the model")
             raise CaseError(err.kind, f"{err}{self.shape_hint}") from exc
-        return self._binding.outputs_on_host() if self._binding is not None else list(out)
+        if self._binding is not None:
+            return self._binding.outputs_on_host()
+        return list(cast("list[Array]", out))  # session.run's outputs
 
-    def fallback_reference(self, inputs: dict[str, Any]) -> tuple[str, list[Any]] | None:
+    def fallback_reference(self, inputs: Inputs) -> tuple[str, list[Array]] | None:
         return None if self.fallback is None else self.fallback(inputs)
 
     def parity_tolerance(self, configured: float) -> float:
@@ -174,10 +180,10 @@ class OrtBackend(BackendBase):
         self._binding = None
         self._feeds = {}
         self._inputs = None
-        self.session = None
+        self.session = None  # type: ignore[assignment]  # released: the backend is not run after close()
 
 
-def bare(model: Any, inputs: dict[str, Any], threads: int, graph: str | None) -> Any:
+def bare(model: object, inputs: Inputs, threads: int, graph: str | None) -> Callable[[], object]:
     """A plain ONNX Runtime session on the case's graph (suite/run/bare.py): ORT's defaults but the
     thread count (spinning on, as a deployment gets it), numpy feeds made once."""
     import onnxruntime as ort
@@ -186,6 +192,6 @@ def bare(model: Any, inputs: dict[str, Any], threads: int, graph: str | None) ->
         raise BenchError("the ORT bare loop needs the case's ONNX file")
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
-    session = ort.InferenceSession(graph, so, providers=["CPUExecutionProvider"])
+    session: Session = ort.InferenceSession(graph, so, providers=["CPUExecutionProvider"])
     feeds = host_feeds(session, inputs)
     return lambda: session.run(None, feeds)

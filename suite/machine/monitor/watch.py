@@ -30,10 +30,10 @@ class MonitorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # no inf/NaN: a NaN passes every `> 0` check
 
     enabled: bool = True
-    interval_s: float = Field(2.0, gt=0, le=60, description="sampling period while a case runs")
+    interval_s: float = Field(default=2.0, gt=0, le=60, description="sampling period while a case runs")
     # Raspberry Pi firmware starts throttling at 80 C; x86 and Jetson CPUs throttle near 100 C
     # (a laptop at 85 C under load is normal).
-    hot_temp_c: float | None = Field(None, gt=0, lt=150, description="flag cases whose CPU got this hot "
+    hot_temp_c: float | None = Field(default=None, gt=0, lt=150, description="flag cases whose CPU got this hot "
                                      "(default: 80 on a Raspberry Pi, 95 elsewhere)")
     sysfs_root: str | None = None  # None: $BENCH_SYSFS_ROOT or /
     vcgencmd: str | None = None  # None: $BENCH_VCGENCMD or vcgencmd on PATH (absent: not a Pi)
@@ -223,7 +223,7 @@ def _freq_flags(start: Sample, during: list[Sample], samples: list[Sample], cond
     drops: dict[tuple[float, float], list[int]] = {}
     capped: dict[tuple[float, float], list[int]] = {}
     for cpu, f0 in start.freqs.items():
-        caps = [s.freqs[cpu].cap_mhz for s in samples if cpu in s.freqs and s.freqs[cpu].cap_mhz is not None]
+        caps = [c for c in (s.freqs[cpu].cap_mhz for s in samples if cpu in s.freqs) if c is not None]
         if f0.cap_mhz is None or not caps:
             continue
         if min(caps) < f0.cap_mhz:
