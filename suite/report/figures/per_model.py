@@ -31,7 +31,8 @@ def _sweep_figure(ctx: Ctx, fid: str, title: str, caption: str, *, over: str,
     def x_of(e: Entry) -> float | None:
         return e.spec.batch_size if by_batch else e.spec.input_size
 
-    models = [m for m in ctx.data.models if len({x_of(e) for e in timed(m.entries)}) >= 2]
+    # A sweep needs two values (a case at the model's default size, None, is no point on it).
+    models = [m for m in ctx.data.models if len({x_of(e) for e in timed(m.entries)} - {None}) >= 2]
     if not models:
         return None
     panels = panel_grid(len(models))
@@ -42,7 +43,7 @@ def _sweep_figure(ctx: Ctx, fid: str, title: str, caption: str, *, over: str,
         ys_all: list[float] = []
         for d, b, es in series.values():
             backends.add(b)
-            # Every entry of a series: it is timed (a summary), at one x (model_series sorts by it).
+            # The series' entries at a known x (each is timed: it has a summary).
             pts = [(e, x, s) for e in es if (x := x_of(e)) is not None and (s := e.summary) is not None]
             k = [e.spec.batch_size if per_item else 1 for e, _, _ in pts]
             xs = [x for _, x, _ in pts]
