@@ -168,9 +168,11 @@ def compare_runs(
     return result
 
 
-def compare_files(baseline: str | Path, candidate: str | Path, **kwargs) -> CompareResult:
+def compare_files(baseline: str | Path, candidate: str | Path, *, metric: str = "latency",
+                  threshold: float = DEFAULT_THRESHOLD, alpha: float = DEFAULT_ALPHA, level: float = 0.95) -> CompareResult:
     b, c = Path(baseline), Path(candidate)
-    return compare_runs(load_results(b), load_results(c), baseline_name=str(b), candidate_name=str(c), **kwargs)
+    return compare_runs(load_results(b), load_results(c), baseline_name=str(b), candidate_name=str(c), metric=metric,
+                        threshold=threshold, alpha=alpha, level=level)
 
 
 # ----------------------------------------------------------------------------- internals

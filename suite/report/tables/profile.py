@@ -4,6 +4,7 @@ profiled operator of every case in one flat table (CSV/Markdown)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import get_args
 
@@ -75,8 +76,8 @@ def _family_cell(case: Profiled, family: str) -> BackendFamily | None:
                          share=sum(o.share for o in ops))
 
 
-def _cell_get(backend: str, attr: str):
-    def get(row: FamilyRow):
+def _cell_get(backend: str, attr: str) -> Callable[[FamilyRow], object]:
+    def get(row: FamilyRow) -> object:
         cell = row.cells.get(backend)
         return None if cell is None else getattr(cell, attr)
     return get
