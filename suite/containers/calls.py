@@ -65,7 +65,8 @@ def call(what: str, fn: Callable[[], T], *, timeout_s: float | None, retries: in
             sleep(backoff_s * 2 ** (attempt - 1))
 
 
-def wait_for_exit(api: Any, container_id: str, *, inspect_timeout_s: float, poll_s: float = WAIT_POLL_S,
+def wait_for_exit(api: Any, container_id: str,  # api: a docker.APIClient (the SDK is untyped)
+                  *, inspect_timeout_s: float, poll_s: float = WAIT_POLL_S,
                   give_up_s: float = 300.0, sleep: Callable[[float], None] = time.sleep,
                   clock: Callable[[], float] = time.monotonic) -> dict:
     """The container's exit status (the engine's wait answer), however long it runs.

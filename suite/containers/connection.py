@@ -25,12 +25,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from suite.containers.calls import BACKOFF_S
 from suite.containers.images import DockerError, _short
 from suite.errors import ConfigError, MissingDependencyError
+
+if TYPE_CHECKING:  # fleet imports this module to check its hosts
+    from suite.containers.fleet import HostSpec
 
 MASK = "***"
 TLS_FILES = ("ca.pem", "cert.pem", "key.pem")
@@ -170,9 +173,9 @@ class EngineConnection:
         if self.tls is not None and self.tls.ca is not None:
             api.trust_env = False
 
-    def client_kwargs(self, timeout_s: float) -> dict[str, Any]:
+    def client_kwargs(self, timeout_s: float) -> dict[str, object]:
         """The keyword arguments of docker.DockerClient / docker.APIClient for this host."""
-        kwargs: dict[str, Any] = {"base_url": self.base_url, "timeout": max(1, int(timeout_s))}
+        kwargs: dict[str, object] = {"base_url": self.base_url, "timeout": max(1, int(timeout_s))}
         if self.base_url.startswith("ssh://"):
             kwargs["use_ssh_client"] = self.use_ssh_client
         if self.tls is not None:
@@ -197,7 +200,7 @@ def _tls_from_env(environ: Mapping[str, str]) -> tuple[bool, str | None, bool]:
 
 
 def resolve_connection(
-    host: Any,
+    host: HostSpec,
     environ: Mapping[str, str] | None = None,
     base_dir: str | os.PathLike[str] | None = None,
 ) -> EngineConnection:
@@ -327,7 +330,8 @@ def _timed_out(exc: BaseException) -> bool:
     return False
 
 
-def engine_client(conn: EngineConnection, client: Any, timeout_s: float | None):
+def engine_client(conn: EngineConnection, client: Any,  # a docker.DockerClient (the SDK is untyped)
+                  timeout_s: float | None):
     """Another client of the engine `client` talks to, its calls waiting `timeout_s` for an
     answer (None: as long as it takes), for the calls that wait on long work (a container's log
     stream, a build, an image load): one client per thread of calls, so no call changes the

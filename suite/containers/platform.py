@@ -149,7 +149,7 @@ def meter_access(flavour: str, root: str | os.PathLike[str] = "/", *, check_host
         if not devices:
             notes.append("no /dev/vcio: vcgencmd cannot reach the firmware (power rails, throttling)")
         vcgencmd = "/usr/bin/vcgencmd"
-        mounts = (Mount(vcgencmd, vcgencmd),) if present(vcgencmd) else ()
+        mounts: tuple[Mount, ...] = (Mount(vcgencmd, vcgencmd),) if present(vcgencmd) else ()
         if not mounts:
             notes.append("no /usr/bin/vcgencmd on the host (package raspi-utils)")
         gid = _gid(r / "dev/vcio", DEFAULT_VIDEO_GID) if check_host else str(DEFAULT_VIDEO_GID)
@@ -157,7 +157,7 @@ def meter_access(flavour: str, root: str | os.PathLike[str] = "/", *, check_host
     # l4t
     sock = "/run/jtop.sock"
     notes = []
-    mounts: tuple[Mount, ...] = ()
+    mounts = ()
     groups: tuple[str, ...] = ()
     if present(sock):
         mounts = (Mount(sock, sock),)

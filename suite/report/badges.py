@@ -19,6 +19,7 @@ from suite.report.merge import Entry, ReportData
 from suite.results.ceilings import above_roof, case_roofs_implausible
 from suite.results.flags import kind_of
 from suite.results.schema import Flag as StoredFlag
+from suite.results.schema import RooflineResult
 from suite.stats import is_monotonic_increasing
 
 # A drop in latency smaller than this (relative) when the batch or input grows is read as
@@ -144,15 +145,15 @@ def case_flags(e: Entry) -> Iterable[Flag]:
                        "do not compare them.", ALL_NUMBERS)
     yield from from_stored(c.flags)
     if c.roofline is not None:
-        yield from _roof_flags(e)
+        yield from _roof_flags(e, c.roofline)
     if e.run.run.interrupted:
         yield _derived("interrupted", "The run was interrupted; this case finished, later ones may be missing.")
 
 
-def _roof_flags(e: Entry) -> Iterable[Flag]:
+def _roof_flags(e: Entry, r: RooflineResult) -> Iterable[Flag]:
     """A case placed under ceilings its device could not have (a damaged cache or a hand-edited
-    file), or above its roof: its % of roof is not a fraction of what the device can do."""
-    r = e.case.roofline
+    file), or above its roof (`r`, the case's roofline): its % of roof is not a fraction of what
+    the device can do."""
     stored = {f.kind for f in e.case.flags}
     why = case_roofs_implausible(e.case)
     if why is not None and "implausible_roof" not in stored:
@@ -166,26 +167,28 @@ def _roof_flags(e: Entry) -> Iterable[Flag]:
 def latency_drops(entries: list[Entry]) -> Iterable[tuple[Entry, Entry, str]]:
     """(smaller, larger, axis) pairs of one run's series where latency fell by more than
     NON_MONOTONIC_TOLERANCE while the batch ("batch") or the input ("size") grew."""
-    by_batch: dict[tuple, list[Entry]] = {}
-    by_size: dict[tuple, list[Entry]] = {}
+    # A series' points: (the batch or the input size, the entry, its median)
+    by_batch: dict[tuple, list[tuple[float, Entry, float]]] = {}
+    by_size: dict[tuple, list[tuple[float, Entry, float]]] = {}
     for e in entries:
-        if not e.has_latency:
+        median = e.median_ms
+        if not e.has_latency or median is None:  # has_latency: it has a median
             continue
         s = e.spec
         by_batch.setdefault((id(e.run), s.model, s.backend, s.size_axis, s.input_size, s.dtype, s.threads, s.resize),
-                            []).append(e)
+                            []).append((s.batch_size, e, median))
         if s.input_size is not None:
             by_size.setdefault((id(e.run), s.model, s.backend, s.batch_size, s.size_axis, s.dtype, s.threads, s.resize),
-                               []).append(e)
+                               []).append((s.input_size, e, median))
     for series, axis in ((by_batch, "batch"), (by_size, "size")):
-        for es in series.values():
-            if len(es) < 2:
+        for points in series.values():
+            if len(points) < 2:
                 continue
-            es.sort(key=lambda x: x.spec.batch_size if axis == "batch" else x.spec.input_size)
-            if is_monotonic_increasing([x.median_ms for x in es], tolerance=NON_MONOTONIC_TOLERANCE):
+            points.sort(key=lambda x: x[0])
+            if is_monotonic_increasing([m for _, _, m in points], tolerance=NON_MONOTONIC_TOLERANCE):
                 continue
-            for prev, cur in pairwise(es):
-                if cur.median_ms < prev.median_ms * (1 - NON_MONOTONIC_TOLERANCE):
+            for (_, prev, prev_ms), (_, cur, cur_ms) in pairwise(points):
+                if cur_ms < prev_ms * (1 - NON_MONOTONIC_TOLERANCE):
                     yield prev, cur, axis
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from suite import stats
 from suite.errors import BenchError
@@ -24,7 +24,7 @@ from suite.results.io import load_results
 from suite.results.schema import CaseResult, RunResult
 
 Metric = Literal["latency", "energy"]
-METRICS: tuple[str, ...] = ("latency", "energy")
+METRICS: tuple[Metric, ...] = ("latency", "energy")
 DEFAULT_THRESHOLD = 0.05
 DEFAULT_ALPHA = 0.05
 
@@ -115,7 +115,7 @@ def compare_runs(
     baseline_name: str = "baseline",
     candidate_name: str = "candidate",
 ) -> CompareResult:
-    if metric not in METRICS:
+    if not _is_metric(metric):
         raise BenchError(f"Unknown metric '{metric}': choose from {', '.join(METRICS)}.")
     if not (0.0 <= threshold < 10.0):
         raise BenchError(f"The threshold is a relative change (0.05 = 5%); got {threshold}.")
@@ -168,12 +168,18 @@ def compare_runs(
     return result
 
 
-def compare_files(baseline: str | Path, candidate: str | Path, **kwargs) -> CompareResult:
+def compare_files(baseline: str | Path, candidate: str | Path, *, metric: str = "latency",
+                  threshold: float = DEFAULT_THRESHOLD, alpha: float = DEFAULT_ALPHA, level: float = 0.95) -> CompareResult:
     b, c = Path(baseline), Path(candidate)
-    return compare_runs(load_results(b), load_results(c), baseline_name=str(b), candidate_name=str(c), **kwargs)
+    return compare_runs(load_results(b), load_results(c), baseline_name=str(b), candidate_name=str(c), metric=metric,
+                        threshold=threshold, alpha=alpha, level=level)
 
 
 # ----------------------------------------------------------------------------- internals
+
+
+def _is_metric(name: str) -> TypeGuard[Metric]:
+    return name in METRICS
 
 
 def _group(cases: Sequence[CaseResult]) -> dict[CaseKey, list[CaseResult]]:
@@ -194,16 +200,20 @@ def _failure(key: CaseKey, cases: list[CaseResult]) -> str:
     return f"{key_label(key)} ({c.status}{why})"
 
 
-def _timed(cases: list[CaseResult]) -> list[CaseResult]:
-    return [c for c in cases if c.latency is not None and c.latency.samples_ms]
+# A case that has timings, with them.
+Timed = tuple[CaseResult, list[float]]
 
 
-def _latency_samples(timed: list[CaseResult]) -> list[float]:
+def _timed(cases: list[CaseResult]) -> list[Timed]:
+    return [(c, c.latency.samples_ms) for c in cases if c.latency is not None and c.latency.samples_ms]
+
+
+def _latency_samples(timed: list[Timed]) -> list[float]:
     # Repeats of one configuration in one file (an interleaved run) are pooled.
-    return [v for c in timed for v in c.latency.samples_ms]
+    return [v for _, samples in timed for v in samples]
 
 
-def _energy_samples(timed: list[CaseResult], net: bool) -> tuple[list[float], float] | None:
+def _energy_samples(timed: list[Timed], net: bool) -> tuple[list[float], float] | None:
     """Per-inference energy samples, derived from the latency samples at the case's power.
 
     A meter gives one energy figure per case, not one per call, so there is nothing to
@@ -213,14 +223,13 @@ def _energy_samples(timed: list[CaseResult], net: bool) -> tuple[list[float], fl
     part for counters; for estimates there is none to add).
     """
     out: list[float] = []
-    for c in timed:
+    for c, t in timed:
         e = c.energy
         if e is None:
             return None
         value = e.net_j_per_inference if net else e.gross_j_per_inference
         if value is None:
             return None
-        t = c.latency.samples_ms
         med = stats.percentile(t, 50)
         out += [value * x / med for x in t]
     if not out:
@@ -228,7 +237,7 @@ def _energy_samples(timed: list[CaseResult], net: bool) -> tuple[list[float], fl
     return out, stats.percentile(out, 50)
 
 
-def _change(key: CaseKey, base: list[CaseResult], cand: list[CaseResult], metric: str, threshold: float,
+def _change(key: CaseKey, base: list[CaseResult], cand: list[CaseResult], metric: Metric, threshold: float,
             alpha: float, level: float) -> CaseChange:
     label = key_label(key)
     notes: list[str] = []
@@ -243,23 +252,23 @@ def _change(key: CaseKey, base: list[CaseResult], cand: list[CaseResult], metric
             notes.append(f"threads differ ({', '.join(map(str, sorted({c.spec.threads for c in base})))} vs "
                          f"{', '.join(map(str, sorted(threads)))})")
 
-    def not_comparable(reason: str, b=None, c=None) -> CaseChange:
+    def not_comparable(reason: str, b: float | None = None, c: float | None = None) -> CaseChange:
         return CaseChange(key, label, metric, unit, b, c, None, None, None, level, None, False, "not comparable",
                           tuple(notes + [reason]))
 
     tb, tc = _timed(base), _timed(cand)
     if not tb or not tc:
         which = "baseline" if not tb else "candidate"
-        failed = [c for c in (base if which == "baseline" else cand) if c.error is not None]
-        why = f": {failed[0].error.message}" if failed else ""
+        errors = [c.error for c in (base if which == "baseline" else cand) if c.error is not None]
+        why = f": {errors[0].message}" if errors else ""
         return not_comparable(f"{which} has no timings ({(base if which == 'baseline' else cand)[0].status}{why})")
 
     if metric == "latency":
         a, b = _latency_samples(tb), _latency_samples(tc)
         a_med, b_med = stats.percentile(a, 50), stats.percentile(b, 50)
     else:
-        methods = ({c.energy.method for c in tb if c.energy}, {c.energy.method for c in tc if c.energy})
-        net = all(c.energy is not None and c.energy.net_j_per_inference is not None for c in tb + tc)
+        methods = ({c.energy.method for c, _ in tb if c.energy}, {c.energy.method for c, _ in tc if c.energy})
+        net = all(c.energy is not None and c.energy.net_j_per_inference is not None for c, _ in tb + tc)
         ea, eb = _energy_samples(tb, net), _energy_samples(tc, net)
         if ea is None or eb is None:
             return not_comparable(f"{'baseline' if ea is None else 'candidate'} has no energy figure")

@@ -61,6 +61,8 @@ def roof_explanations(model: ModelInfo, n_devices: int = 1) -> list[Explanation]
         r = e.case.roofline
         if r is None or r.fraction_of_roof is None or r.fraction_of_roof >= FAR_BELOW_ROOF or e.case.profile is not None:
             continue
+        if r.attainable_flops_s is None or r.arithmetic_intensity is None:  # a file without them: nothing to say
+            continue
         if case_roofs_implausible(e.case) is not None:  # flagged implausible_roof: nothing to explain
             continue
         bound = ("memory-bound (left of the ridge point: the bandwidth roof binds)" if r.bound == "memory"
@@ -79,7 +81,8 @@ def batching_explanations(model: ModelInfo, n_devices: int = 1) -> list[Explanat
     for series in _series(model.entries).values():
         if len(series) < 3:
             continue
-        per_item = [(e.spec.batch_size, e.median_ms / e.spec.batch_size) for e in series]
+        per_item = [(e.spec.batch_size, s.median_ms / e.spec.batch_size) for e in series
+                    if (s := e.summary) is not None]  # all of them: the series are timed
         stop = None
         for (b0, p0), (b1, p1) in zip(per_item, per_item[1:]):
             if p1 > p0 * (1 - BATCH_GAIN):

@@ -21,20 +21,26 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from suite import stats
 from suite.errors import ConfigError, ResultsFileError
 from suite.report.badges import compute_flags
-from suite.report.figures import build_figures
+from suite.report.figures import FigureOut, build_figures
 from suite.report.files import make_folder, write_file
 from suite.report.format import fmt_count, fmt_ratio, fmt_size, neutralize
-from suite.report.merge import merge_results
+from suite.report.merge import ReportData, merge_results
 from suite.report.study_points import FIGURE_IDS
-from suite.report.table import md_escape
-from suite.report.tables import build_tables
+from suite.report.table import FlagMap, md_escape
+from suite.report.tables import ReportTables, build_tables
 from suite.report.tables.tradeoffs import study_intro, study_markdown
-from suite.results.schema import RunResult
+from suite.results.schema import Comparison, RunResult
 from suite.version import __version__
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+FigLinks = dict[str, tuple[str, str]]  # figure id -> (PNG, SVG) paths relative to the page
 
 REPORT_FORMATS = ("html", "md", "csv")
 DEFAULT_TITLE = "Inference benchmark report"
@@ -99,14 +105,14 @@ def render_report(
     data = merge_results(results, bad_files)
     flags = compute_flags(data)
     tables = build_tables(data, flags)
-    figs = []
+    figs: list[FigureOut] = []
     if figures:
         figs = build_figures(data, flags)
     generated_at = generated_at or datetime.now(timezone.utc)
     out = ReportOutput(runs=len(data.runs), devices=len(data.devices), cases=len(data.entries))
 
     # Every file is written whole or not at all (suite.report.files); a failure names the file.
-    fig_links: dict[str, tuple[str, str]] = {}
+    fig_links: FigLinks = {}
     if figs:
         make_folder(figures_dir)
         for f in figs:
@@ -144,12 +150,12 @@ EMULATED_NOTE = ("These devices ran under CPU emulation (e.g. qemu-user running 
                  "carries the 'emulated' flag and none should be compared with a native device's.")
 
 
-def _environment():
+def _environment() -> Environment:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
     from markupsafe import Markup
 
 
-    def finalize(value):
+    def finalize(value: object) -> object:
         # Autoescaping stops markup; control and bidi characters (U+202E) would still reorder or
         # hide what the page shows, so every string from the data is neutralised too.
         return neutralize(value) if isinstance(value, str) and not isinstance(value, Markup) else value
@@ -165,7 +171,8 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def render_html(data, flags, tables, figs, fig_links, *, title: str, generated_at: datetime) -> str:
+def render_html(data: ReportData, flags: FlagMap, tables: ReportTables, figs: list[FigureOut], fig_links: FigLinks,
+                *, title: str, generated_at: datetime) -> str:
     from markupsafe import Markup
 
 
@@ -173,22 +180,27 @@ def render_html(data, flags, tables, figs, fig_links, *, title: str, generated_a
     js = (_TEMPLATES / "report.js").read_text(encoding="utf-8")
     csp = (f"default-src 'none'; img-src data:; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
            "base-uri 'none'; form-action 'none'")
-    figures = []
-    for f in figs:
-        uri = "data:image/svg+xml;base64," + base64.b64encode(f.svg).decode("ascii")
-        png, svg = fig_links.get(f.id, (None, None))
-        figures.append({"fig": f, "uri": uri, "png": png, "svg": svg,
-                        "width": round(f.width_in * 96), "height": round(f.height_in * 96)})
     template = _environment().get_template("report.html.j2")
     return template.render(
         title=title, generated_at=generated_at.strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
         data=data, t=tables, cards=_cards(data, flags), emulated_note=EMULATED_NOTE,
-        figures=[f for f in figures if f["fig"].id not in FIGURE_IDS],
-        study_figures=[f for f in figures if f["fig"].id in FIGURE_IDS],
+        figures=_shown([f for f in figs if f.id not in FIGURE_IDS], fig_links),
+        study_figures=_shown([f for f in figs if f.id in FIGURE_IDS], fig_links),
         study_intro=study_intro(tables.study.study) if tables.study is not None else "",
         # Our own files, not results data: the only strings marked safe.
         css=Markup(css), js=Markup(js), csp=csp,
     )
+
+
+def _shown(figs: list[FigureOut], fig_links: FigLinks) -> list[dict[str, object]]:
+    """What the template shows of each figure: the SVG inline (a data: URI), its files, its size in pixels."""
+    out: list[dict[str, object]] = []
+    for f in figs:
+        uri = "data:image/svg+xml;base64," + base64.b64encode(f.svg).decode("ascii")
+        png, svg = fig_links.get(f.id, (None, None))
+        out.append({"fig": f, "uri": uri, "png": png, "svg": svg,
+                    "width": round(f.width_in * 96), "height": round(f.height_in * 96)})
+    return out
 
 
 @dataclass(frozen=True)
@@ -199,7 +211,7 @@ class Card:
     tone: str = ""  # "", "good", "warn", "bad"
 
 
-def _cards(data, flags) -> list[Card]:
+def _cards(data: ReportData, flags: FlagMap) -> list[Card]:
     cases = data.entries
     n_ok = sum(e.status == "ok" for e in cases)
     n_failed = sum(e.status == "failed" for e in cases)
@@ -218,7 +230,7 @@ def _cards(data, flags) -> list[Card]:
     # One card per device and backend: the typical speed-up, from comparisons whose candidate
     # passed the parity check (a wrong model's speed is no speed-up).
     for d in data.devices:
-        by_backend: dict[str, list] = {}
+        by_backend: dict[str, list[Comparison]] = {}
         for cv in data.comparisons:
             if cv.device is d and cv.candidate is not None and cv.candidate.status == "ok":
                 by_backend.setdefault(cv.comparison.candidate_backend, []).append(cv.comparison)
@@ -235,7 +247,8 @@ def _cards(data, flags) -> list[Card]:
 # ----------------------------------------------------------------------------- Markdown
 
 
-def _markdown(data, tables, figs, fig_links, title: str, generated_at: datetime) -> str:
+def _markdown(data: ReportData, tables: ReportTables, figs: list[FigureOut], fig_links: FigLinks, title: str,
+              generated_at: datetime) -> str:
     summary = (f"Generated {generated_at.strftime('%Y-%m-%d %H:%M UTC')} from {len(data.runs)} results file(s): "
                f"{len(data.devices)} device(s), {len(data.models)} model(s), {len(data.entries)} case(s).")
     out = [f"# {md_escape(title)}", "", summary, ""]

@@ -23,6 +23,7 @@ from suite.results.schema import (
     Comparison,
     Environment,
     LatencySummary,
+    ParamStats,
     RunResult,
 )
 
@@ -175,7 +176,7 @@ class ModelInfo:
         return sorted({e.backend for e in self.entries}, key=backend_order)
 
     @property
-    def params(self):
+    def params(self) -> ParamStats | None:
         for e in self.entries:
             if e.case.params is not None:
                 return e.case.params
@@ -235,7 +236,7 @@ class ReportData:
         return None
 
 
-def _matrix_sort(key: MatrixKey):
+def _matrix_sort(key: MatrixKey) -> tuple[str, str, str, float, str, int]:
     model, batch, axis, size, resize = key
     return (model.lower(), model, axis or "", size if size is not None else -1.0, resize or "", batch)
 
@@ -269,7 +270,7 @@ def merge_results(
                       comparisons=comparisons, bad_files=list(bad_files))
 
 
-def _run_refs(results) -> list[RunRef]:
+def _run_refs(results: Iterable[tuple[Path, RunResult] | RunResult]) -> list[RunRef]:
     refs = []
     for i, item in enumerate(results):
         if isinstance(item, RunResult):

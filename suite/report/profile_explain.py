@@ -9,8 +9,6 @@ field may be absent in the results being read.
 
 from __future__ import annotations
 
-from typing import Any
-
 from suite.results.schema import ProfileResult
 
 GEMM_FAMILIES = ("conv", "matmul/gemm")  # the operators whose FLOPs are counted
@@ -18,7 +16,7 @@ DOMINATED = 0.5  # non-GEMM operators take at least this share of the operator t
 FAR_BELOW_ROOF = 0.25  # a case achieving less than this fraction of its attainable roof
 
 
-def roof_fraction(case: Any) -> float | None:
+def roof_fraction(case: object) -> float | None:
     """The case's fraction of its roof (achieved / attainable FLOP/s), when its results carry one."""
     roof = getattr(case, "roofline", None)
     value = getattr(roof, "fraction_of_roof", None) if roof is not None else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from suite.report.backend_style import backend_order
 from suite.report.merge import Device, Entry, ReportData
@@ -28,6 +29,12 @@ G_PER_KG = 1000.0
 
 def is_fraction(metric: str) -> bool:
     return metric in FRACTION_METRICS
+
+
+@overload
+def shown(metric: str, value: float) -> float: ...
+@overload
+def shown(metric: str, value: None) -> None: ...
 
 
 def shown(metric: str, value: float | None) -> float | None:
@@ -166,12 +173,11 @@ def study_points(data: ReportData) -> StudyData | None:
 
 
 def _point(entries: list[Entry]) -> StudyPoint | None:
-    with_acc = [e for e in entries if e.case.accuracy is not None]
+    with_acc = [(e, a) for e in entries if (a := e.case.accuracy) is not None]
     if not with_acc:
         return None
     # The case that ran the dataset pass; a linked copy (evaluated_in set) only when it is absent.
-    acc_entry = next((e for e in with_acc if e.case.accuracy.evaluated_in is None), with_acc[0])
-    acc = acc_entry.case.accuracy
+    acc_entry, acc = next(((e, a) for e, a in with_acc if a.evaluated_in is None), with_acc[0])
     timed = [e for e in entries if e.has_latency and e.status in ("ok", "parity_failed")]
     entry = min(timed, key=lambda e: e.spec.batch_size) if timed else None  # newest run first: min keeps it
     src = entry or acc_entry
@@ -180,8 +186,7 @@ def _point(entries: list[Entry]) -> StudyPoint | None:
     latency = latency_ci = energy = carbon = None
     basis = method = None
     equivalents: dict[str, float] = {}
-    if entry is not None:
-        s = entry.summary
+    if entry is not None and (s := entry.summary) is not None:  # always: a timed entry has a summary
         latency = s.median_ms / batch
         latency_ci = (s.median_ci_low_ms / batch, s.median_ci_high_ms / batch)
         if c.energy is not None:

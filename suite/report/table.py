@@ -14,20 +14,24 @@ import dataclasses
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from suite.report.badges import Flag, worst_severity
 from suite.report.format import DASH, fmt_size, neutralize, sig
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 FlagMap = dict[str, list[Flag]]  # entry uid -> its flags (suite.report.badges.compute_flags)
 
-R = TypeVar("R")  # a table's row type
+R = TypeVar("R", bound="DataclassInstance")  # a table's row type: one dataclass per table
+T = TypeVar("T")
 
 
 # ----------------------------------------------------------------------------- cell text
 
 
-def plain_text(v: Any) -> str:
+def plain_text(v: object) -> str:
     """The default cell text: a dash for nothing, yes/no, 3 significant digits."""
     if v is None or v == "":
         return DASH
@@ -38,9 +42,9 @@ def plain_text(v: Any) -> str:
     return str(v)
 
 
-def interval_text(fmt: Callable[[Any], str]) -> Callable[[Any], str]:
+def interval_text(fmt: Callable[[T], str]) -> Callable[[tuple[T, T] | None], str]:
     """Text of a (low, high) value: "[1.2, 3.4]"."""
-    def f(v: Any) -> str:
+    def f(v: tuple[T, T] | None) -> str:
         if v is None:
             return DASH
         lo, hi = v
@@ -62,6 +66,8 @@ class Column(Generic[R]):
     title: str
     unit: str = ""
     numeric: bool = False
+    # A column's value type is its row field's (read by name), so it varies column by column
+    # and the formatters below take what their column holds: Any, not a single static type.
     fmt: Callable[[Any], str] = plain_text
     slot: str | None = None  # which flags show beside this column's numbers
     help: str = ""
@@ -73,10 +79,10 @@ class Column(Generic[R]):
     # Flag kinds this column's text already states (the status "parity failed", the energy method
     # "estimated"): their badge would say it twice, so the cell keeps only their colour.
     restates: frozenset[str] = frozenset()
-    csv_value: Callable[[Any], Any] | None = None  # what the CSV gets instead of the raw value
-    get: Callable[[R], Any] | None = None  # the raw value of a row, for columns that are no field
+    csv_value: Callable[[Any], object] | None = None  # what the CSV gets instead of the raw value
+    get: Callable[[R], object] | None = None  # the raw value of a row, for columns that are no field
 
-    def value(self, row: R) -> Any:
+    def value(self, row: R) -> object:
         return getattr(row, self.key) if self.get is None else self.get(row)
 
 
@@ -222,11 +228,12 @@ class Table(Generic[R]):
         w = csv.writer(buf, lineterminator="\n")
         w.writerow([neutralize(h) for h in header])  # device columns are named after stored text
         for r in self.rows:
-            out: list[Any] = []
+            out: list[object] = []
             for c in cols:
                 v = c.value(r.data)
                 if c.key in intervals:
-                    out += ["", ""] if v is None else [_csv_value(v[0]), _csv_value(v[1])]
+                    pair = cast("tuple[object, object] | None", v)  # _is_interval: a (low, high) pair
+                    out += ["", ""] if pair is None else [_csv_value(pair[0]), _csv_value(pair[1])]
                 elif c.csv_value is not None and v is not None:
                     out.append(_csv_value(c.csv_value(v)))
                 else:
@@ -248,7 +255,7 @@ def _is_interval(c: Column, rows: list[Row]) -> bool:
     return c.csv_value is None and any(isinstance(c.value(r.data), tuple) for r in rows)
 
 
-def sort_key(v: Any) -> str:
+def sort_key(v: object) -> str:
     """What the page's script sorts a numeric column by (the cell's data-sort)."""
     if v is None:
         return ""
@@ -261,7 +268,7 @@ def sort_key(v: Any) -> str:
     return str(v)
 
 
-def _csv_value(v: Any) -> Any:
+def _csv_value(v: object) -> object:
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -273,11 +280,11 @@ def _csv_value(v: Any) -> Any:
     return v
 
 
-def _csv_safe(v: Any) -> Any:
+def _csv_safe(v: str) -> str:
     # A text cell starting with = + - @ is run as a formula by spreadsheets (CSV injection);
     # model names and error messages come from results files, so neutralise them. Numbers
     # (already str via repr above, e.g. "-1.5") are left alone.
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if v[:1] in ("=", "+", "-", "@", "\t", "\r"):
         try:
             float(v)
             return v

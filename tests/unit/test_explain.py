@@ -66,6 +66,18 @@ def test_a_case_far_below_its_roof_says_which_roof_binds():
     assert [e.topic for e in model_explanations(m, compute_flags(data))] == []
 
 
+def test_a_roofline_without_its_attainable_figure_is_left_unexplained():
+    # The schema lets a file carry the fraction of roof without the attainable FLOP/s or the
+    # intensity (a hand edit, another writer): the sentence needs both, so there is none, and the
+    # report does not stop on it (it raised TypeError before the type checker pointed at it).
+    partial = RooflineResult(achieved_flops_s=2e9, fraction_of_roof=0.1)
+    _, m = _model([case("m", 1, steady(10.0), roofline=partial)])
+    assert roof_explanations(m) == []
+    no_intensity = RooflineResult(achieved_flops_s=2e9, attainable_flops_s=20e9, fraction_of_roof=0.1)
+    _, m = _model([case("m", 1, steady(10.0), roofline=no_intensity)])
+    assert roof_explanations(m) == []
+
+
 def test_explanations_name_the_cases_they_are_about():
     far = RooflineResult(achieved_flops_s=2e9, attainable_flops_s=20e9, fraction_of_roof=0.1, arithmetic_intensity=2.0,
                          bound="memory", peak_flops_s=100e9, peak_bandwidth_bytes_s=10e9)

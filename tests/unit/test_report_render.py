@@ -18,11 +18,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from report_builders import case, run, steady
 from scipy import stats as scipy_stats
 
+from suite.report.badges import compute_flags
 from suite.report.build import NoResultsError, build_report_from_paths
+from suite.report.figures import build_figures
 from suite.report.format import fmt_count, fmt_ms
 from suite.report.html import output_paths, render_report
+from suite.report.merge import merge_results
 from suite.results.io import load_results
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
@@ -527,3 +531,16 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(tmp_path):
     rows = _csv(tmp_path / "c-tables" / "cases.csv")
     assert rows[0]["model"] == "'=HYPERLINK(\"x\")"
     assert float(rows[0]["median_ms"]) > 0  # numbers untouched
+
+
+def test_a_model_at_its_default_size_and_at_explicit_ones_still_gets_its_figures():
+    # A case without an input size (the model's default) beside sized ones stopped the figures
+    # (None < 224 while sorting the sweep); the sweep draws the sized ones, and a model with one
+    # size besides it has no sweep at all.
+    def figures(sizes: list[float | None]) -> set[str]:
+        data = merge_results([run([case("m", 1, steady(10.0 + i), size=s) for i, s in enumerate(sizes)])])
+        return {f.id for f in build_figures(data, compute_flags(data), workers=1)}
+
+    assert "latency-vs-input-size" in figures([224.0, None, 320.0])
+    drawn = figures([224.0, None])
+    assert "latency-vs-input-size" not in drawn and "latency-distributions" in drawn

@@ -6,6 +6,7 @@ method, a line joining the input sizes of one series, the accuracy's 95% CI as a
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from suite.report.backend_style import backend_order, backend_style
 from suite.report.figures.common import Ctx, FigureOut
@@ -19,11 +20,18 @@ from suite.report.figures.style import (
     mpl_text,
     place_legend,
 )
+from suite.report.merge import Device
 from suite.report.study_points import StudyData, StudyPoint, metric_label, study_points
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
 
 RESIZE_STYLES = {"area": "-", "bilinear": "--", "nearest": ":", "center-crop": "-.", None: (0, (3, 2))}
 OTHER_STYLES = [(0, (5, 1, 1, 1)), (0, (1, 3)), (0, (8, 3))]
 Value = Callable[[StudyPoint], float | None]
+Task = tuple[str, str]  # (dataset, metric)
+AxisValues = list[tuple["Axes", list[float]]]  # per panel, the values on one of its axes
 
 
 def _study(ctx: Ctx) -> StudyData | None:
@@ -45,7 +53,8 @@ class _Styles:
     def legend(self, panels: Panels, rings: set[str], *, ci: bool, lines: bool = True) -> None:
         from matplotlib.lines import Line2D
 
-        handles, labels = [], []
+        handles: list[Artist] = []
+        labels: list[str] = []
         for m, c in self.colours.items():
             handles.append(Line2D([], [], color=c, lw=6))
             labels.append(mpl_text(m))
@@ -63,18 +72,18 @@ class _Styles:
         place_legend(panels, handles, labels)
 
 
-def _panels(study: StudyData, *, cols: int = 0) -> tuple[Panels, list]:
+def _panels(study: StudyData, *, cols: int = 0) -> tuple[Panels, list[tuple[Task, Device, list[StudyPoint]]]]:
     panels_data = study.panels()
     ncols = cols or min(3, len(study.devices))
     n = len(panels_data) * (cols or 1)
     return Panels(n, ncols=ncols, w=4.0 if ncols > 1 else 6.4, h=3.3, left=0.75), panels_data
 
 
-def _title(study: StudyData, task, device) -> str:
+def _title(study: StudyData, task: Task, device: Device) -> str:
     return mpl_text(device.label + (f" \u00b7 {task[0]}" if len(study.tasks) > 1 else ""))
 
 
-def _common_limits(axes_values: list[tuple[object, list[float]]], axis: str, log: bool) -> None:
+def _common_limits(axes_values: AxisValues, axis: str, log: bool) -> None:
     """The same range on every panel: a device's panel reads against its neighbour's."""
     vals = [v for _, vs in axes_values for v in vs if v is not None and (v > 0 or not log)]
     if not vals:
@@ -101,24 +110,27 @@ def _series_plot(ctx: Ctx, x: Value, y: Value, *, fid: str, title: str, xlabel: 
     styles = _Styles(study)
     panels, panels_data = _panels(study)
     rings = Rings()
-    xs_by_ax, ys_by_task = [], {}
+    xs_by_ax: AxisValues = []
+    ys_by_task: dict[Task, AxisValues] = {}
     for ax, (task, device, pts) in zip(panels.axes, panels_data):
-        series: dict[tuple, list[StudyPoint]] = {}
+        series: dict[tuple[str, str, str | None], list[tuple[StudyPoint, float, float]]] = {}  # point, x, y
         for p in pts:
-            if x(p) is not None and y(p) is not None and x(p) > 0:
-                series.setdefault((p.model, p.backend, p.resize), []).append(p)
-        xs, ys = [], []
+            xv, yv = x(p), y(p)
+            if xv is not None and yv is not None and xv > 0:
+                series.setdefault((p.model, p.backend, p.resize), []).append((p, xv, yv))
+        xs: list[float] = []
+        ys: list[float] = []
         for (model, backend, resize), sp in series.items():
-            sp.sort(key=lambda p: x(p))
-            px, py = [x(p) for p in sp], [y(p) for p in sp]
+            sp.sort(key=lambda t: t[1])
+            px, py = [xv for _, xv, _ in sp], [yv for _, _, yv in sp]
             c = styles.colours[model]
             ax.plot(px, py, color=c, ls=styles.lines[resize], marker=backend_style(backend)[1], ms=5, alpha=0.9)
             if ci:
-                cis = [(p, xv) for p, xv in zip(sp, px) if p.accuracy_ci is not None]
-                ax.vlines([xv for _, xv in cis], [p.accuracy_ci[0] for p, _ in cis],
-                          [p.accuracy_ci[1] for p, _ in cis], colors=c, lw=0.9, alpha=0.7)
-                ys += [v for p, _ in cis for v in p.accuracy_ci]
-            for p, a, b in zip(sp, px, py):
+                cis = [(xv, interval) for p, xv, _ in sp if (interval := p.accuracy_ci) is not None]
+                ax.vlines([xv for xv, _ in cis], [lo for _, (lo, _) in cis],
+                          [hi for _, (_, hi) in cis], colors=c, lw=0.9, alpha=0.7)
+                ys += [v for _, interval in cis for v in interval]
+            for p, a, b in sp:
                 rings.add(ax, a, b, ctx.severity(p.entry or p.accuracy_entry, {"parity_failed"}))
             xs += px
             ys += py
@@ -184,8 +196,8 @@ def pareto(ctx: Ctx) -> FigureOut | None:
     panels, panels_data = _panels(study, cols=2)
     kinds = (("latency_ms", "on_latency_front", "latency (ms per example)"),
              ("energy_j", "on_energy_front", "energy (J per example)"))
-    limits: dict[str, list] = {"latency_ms": [], "energy_j": []}
-    ys_by_task: dict = {}
+    limits: dict[str, AxisValues] = {"latency_ms": [], "energy_j": []}
+    ys_by_task: dict[Task, AxisValues] = {}
     for i, (task, device, pts) in enumerate(panels_data):
         for k, (cost, front, xlabel) in enumerate(kinds):
             ax = panels.axes[2 * i + k]

@@ -55,9 +55,10 @@ def timed(entries: Iterable[Entry]) -> list[Entry]:
     return [e for e in entries if e.has_latency]
 
 
-def model_series(model: ModelInfo, *, size=None, batch=None) -> dict[tuple[int, str], tuple[Device, str, list[Entry]]]:
+def model_series(model: ModelInfo, *, size: float | None = None,
+                 batch: int | None = None) -> dict[tuple[int, str], tuple[Device, str, list[Entry]]]:
     """(device, backend) -> entries with timings, one per x value (the newest run wins)."""
-    out: dict[tuple[int, str], tuple[Device, str, dict]] = {}
+    out: dict[tuple[int, str], tuple[Device, str, dict[float | None, Entry]]] = {}
     for e in sorted(timed(model.entries), key=lambda e: e.run.run.created_at):
         if size is not None and e.spec.input_size != size:
             continue
@@ -68,11 +69,11 @@ def model_series(model: ModelInfo, *, size=None, batch=None) -> dict[tuple[int, 
         slot[2][x] = e
     res = {}
     for k, (d, b, by_x) in sorted(out.items(), key=lambda kv: (kv[1][0].label, backend_order(kv[1][1]))):
-        res[k] = (d, b, [by_x[x] for x in sorted(by_x)])
+        res[k] = (d, b, [by_x[x] for x in sorted(by_x, key=lambda x: -1.0 if x is None else x)])  # None: no size
     return res
 
 
-def size_text(model: ModelInfo, size) -> str:
+def size_text(model: ModelInfo, size: float | None) -> str:
     if size is None:
         return ""
     v = fmt_num(size)

@@ -4,6 +4,7 @@ case, colour per device, marker per backend."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from suite.report.backend_style import BASELINE_BACKEND, backend_order, backend_style
 from suite.report.figures.common import Ctx, FigureOut, timed
@@ -18,9 +19,16 @@ from suite.report.figures.style import (
 )
 from suite.report.format import short_name
 from suite.report.merge import Device, Entry
+from suite.results.schema import DevicePeaks
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+# A case's point: the entry and its x and y
+Point = tuple[Entry, float, float]
 
 
-def _draw_points(ax, ctx: Ctx, pts: list[tuple[Entry, float, float]],
+def _draw_points(ax: Axes, ctx: Ctx, pts: list[Point],
                  hollow: Callable[[Entry], bool] = lambda e: False) -> tuple[Rings, set[str], bool]:
     """The cases' points on `ax`: colour per device, marker per backend, hollow where `hollow`
     says, one artist per (device, backend, hollow) group (a few dozen artists instead of one per
@@ -43,7 +51,7 @@ def _draw_points(ax, ctx: Ctx, pts: list[tuple[Entry, float, float]],
     return rings, backends, any(k[2] for k in groups)
 
 
-def _label(ax, model: str, x: float, y: float, *, right: bool, dy: int) -> None:
+def _label(ax: Axes, model: str, x: float, y: float, *, right: bool, dy: int) -> None:
     """A model's name beside its point; points in the right part of the axis get it on their
     left, or the figure edge cuts it off."""
     name = short_name(model, 24)
@@ -56,8 +64,11 @@ def _scatter(ctx: Ctx, entries: list[Entry], x: Callable[[Entry], float | None],
              label_points: bool = True) -> Panels | None:
     """One log-log scatter of the entries with a positive x and y (None when there are none):
     colour per device, marker per backend, flag rings, legend."""
-    pts = [(e, x(e), y(e)) for e in entries]
-    pts = [(e, a, b) for e, a, b in pts if a is not None and b is not None and a > 0 and b > 0]
+    pts: list[Point] = []
+    for e in entries:
+        a, b = x(e), y(e)
+        if a is not None and b is not None and a > 0 and b > 0:
+            pts.append((e, a, b))
     if not pts:
         return None
     panels = Panels(1, ncols=1, w=7.2, h=4.2, left=0.8, titles=False)
@@ -84,7 +95,8 @@ def flops_vs_latency(ctx: Ctx) -> FigureOut | None:
                if e.case.flops is not None and e.spec.batch_size == ref_batch[e.model]]
     if not entries:
         return None
-    panels = _scatter(ctx, entries, lambda e: e.case.flops.flops, lambda e: e.median_ms,
+    panels = _scatter(ctx, entries, lambda e: e.case.flops.flops if e.case.flops is not None else None,
+                      lambda e: e.median_ms,
                       xlabel="FLOPs per forward (counted)", ylabel="median latency (ms)")
     if panels is None:
         return None
@@ -99,7 +111,8 @@ def energy_vs_latency(ctx: Ctx) -> FigureOut | None:
         return None
     panels = _scatter(ctx, entries, lambda e: e.median_ms, lambda e: e.energy_j,
                       xlabel="median latency (ms)", ylabel="energy per inference (J)",
-                      hollow=lambda e: e.case.energy.method == "estimated", label_points=False)
+                      hollow=lambda e: e.case.energy is not None and e.case.energy.method == "estimated",
+                      label_points=False)
     if panels is None:
         return None
     return finish_figure(panels, "energy-vs-latency", "Energy vs latency",
@@ -111,13 +124,14 @@ def energy_vs_latency(ctx: Ctx) -> FigureOut | None:
 def achieved_flops(ctx: Ctx) -> FigureOut | None:
     rows = []
     for m in ctx.data.models:
-        best: dict[tuple[int, str], Entry] = {}
+        best: dict[tuple[int, str], tuple[Entry, float]] = {}  # the entry and its achieved FLOP/s
         for e in timed(m.entries):
-            if e.achieved_flops_s is None or e.spec.input_size != m.reference_size:
+            achieved = e.achieved_flops_s
+            if achieved is None or e.spec.input_size != m.reference_size:
                 continue
             k = (id(e.device), e.backend)
-            if k not in best or e.achieved_flops_s > best[k].achieved_flops_s:
-                best[k] = e
+            if k not in best or achieved > best[k][1]:
+                best[k] = (e, achieved)
         if best:
             rows.append((m, list(best.values())))
     if not rows:
@@ -125,11 +139,11 @@ def achieved_flops(ctx: Ctx) -> FigureOut | None:
     longest = max(len(panel_title(m)) for m, _ in rows)
     panels = Panels(1, ncols=1, w=7.2, h=0.7 + 0.3 * len(rows), left=0.3 + 0.062 * longest, titles=False)
     ax = panels.axes[0]
-    keys = sorted({(id(e.device), e.backend) for _, es in rows for e in es},
+    keys = sorted({(id(e.device), e.backend) for _, es in rows for e, _ in es},
                   key=lambda k: (next(i for i, d in enumerate(ctx.data.devices) if id(d) == k[0]), backend_order(k[1])))
     offset = {k: (i / max(1, len(keys) - 1) - 0.5) * 0.5 if len(keys) > 1 else 0.0 for i, k in enumerate(keys)}
-    pts = [(e, e.achieved_flops_s / 1e9, i + offset[(id(e.device), e.backend)]) for i, (_, es) in enumerate(rows)
-           for e in es]
+    pts = [(e, achieved / 1e9, i + offset[(id(e.device), e.backend)]) for i, (_, es) in enumerate(rows)
+           for e, achieved in es]
     rings, backends, _ = _draw_points(ax, ctx, pts)
     ax.set_yticks(range(len(rows)), [panel_title(m) for m, _ in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
@@ -142,7 +156,7 @@ def achieved_flops(ctx: Ctx) -> FigureOut | None:
                    "its median latency, at the batch size that achieves the most.")
 
 
-def _device_roofs(d: Device) -> list:
+def _device_roofs(d: Device) -> list[DevicePeaks]:
     """The device's measured ceilings (CPU first) stored by its newest run."""
     return sorted(d.env.peaks, key=lambda p: (p.device != "cpu", p.device))
 
@@ -152,14 +166,17 @@ def roofline(ctx: Ctx) -> FigureOut | None:
     achieved FLOP/s, one point per case, under each device's measured compute and bandwidth roofs."""
     import numpy as np
 
-    pts = [e for e in timed(ctx.data.entries)
-           if e.case.roofline is not None and e.case.roofline.arithmetic_intensity and e.achieved_flops_s]
+    pts: list[Point] = []  # (entry, intensity, achieved GFLOP/s)
+    for e in timed(ctx.data.entries):
+        r, achieved = e.case.roofline, e.achieved_flops_s
+        if r is not None and r.arithmetic_intensity and achieved:
+            pts.append((e, r.arithmetic_intensity, achieved / 1e9))
     if not pts:
         return None
     panels = Panels(1, ncols=1, w=7.2, h=4.4, left=0.8, titles=False)
     ax = panels.axes[0]
-    xs_all = [e.case.roofline.arithmetic_intensity for e in pts]
-    ys_all = [e.achieved_flops_s / 1e9 for e in pts]
+    xs_all = [x for _, x, _ in pts]
+    ys_all = [y for _, _, y in pts]
     lo_x, hi_x = min(xs_all) / 3, max(xs_all) * 3
     roof_tops: list[float] = []
     for d in ctx.data.devices:
@@ -176,7 +193,7 @@ def roofline(ctx: Ctx) -> FigureOut | None:
             if lo_x < ridge < hi_x:
                 ax.axvline(ridge, color=ctx.colour(d), lw=0.6, ls=":", alpha=0.6)
             roof_tops.append(p.gemm_flops_s / 1e9)
-    points = sorted(zip(pts, xs_all, ys_all), key=lambda p: (p[0].spec.batch_size, p[1]))
+    points = sorted(pts, key=lambda p: (p[0].spec.batch_size, p[1]))
     labelled: set[str] = set()
     for e, x, y in points:
         if e.model not in labelled:  # one label per model, at its smallest batch

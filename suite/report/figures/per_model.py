@@ -28,28 +28,31 @@ def _sweep_figure(ctx: Ctx, fid: str, title: str, caption: str, *, over: str,
     model's reference value."""
     by_batch = over == "batch"
 
-    def x_of(e: Entry) -> float:
+    def x_of(e: Entry) -> float | None:
         return e.spec.batch_size if by_batch else e.spec.input_size
 
-    models = [m for m in ctx.data.models if len({x_of(e) for e in timed(m.entries)}) >= 2]
+    # A sweep needs two values (a case at the model's default size, None, is no point on it).
+    models = [m for m in ctx.data.models if len({x_of(e) for e in timed(m.entries)} - {None}) >= 2]
     if not models:
         return None
     panels = panel_grid(len(models))
     rings = Rings()
-    backends = set()
+    backends: set[str] = set()
     for ax, m in zip(panels.axes, models):
         series = model_series(m, size=m.reference_size) if by_batch else model_series(m, batch=m.reference_batch)
-        ys_all = []
+        ys_all: list[float] = []
         for d, b, es in series.values():
             backends.add(b)
-            k = [e.spec.batch_size if per_item else 1 for e in es]
-            xs = [x_of(e) for e in es]
-            ys = [e.median_ms / n for e, n in zip(es, k)]
-            line_ci(ax, xs, ys, [e.summary.median_ci_low_ms / n for e, n in zip(es, k)],
-                     [e.summary.median_ci_high_ms / n for e, n in zip(es, k)], colour=ctx.colour(d), backend=b,
+            # The series' entries at a known x (each is timed: it has a summary).
+            pts = [(e, x, s) for e in es if (x := x_of(e)) is not None and (s := e.summary) is not None]
+            k = [e.spec.batch_size if per_item else 1 for e, _, _ in pts]
+            xs = [x for _, x, _ in pts]
+            ys = [s.median_ms / n for (_, _, s), n in zip(pts, k)]
+            line_ci(ax, xs, ys, [s.median_ci_low_ms / n for (_, _, s), n in zip(pts, k)],
+                     [s.median_ci_high_ms / n for (_, _, s), n in zip(pts, k)], colour=ctx.colour(d), backend=b,
                      alpha=0.45 if any(e.status == "parity_failed" for e in es) else 1.0)
             ys_all += ys
-            for e, x, y in zip(es, xs, ys):
+            for (e, _, _), x, y in zip(pts, xs, ys):
                 rings.add(ax, x, y, ctx.severity(e, _SCALING_FLAGS))
         log_if_wide(ax, ys_all)
         if by_batch:
@@ -94,13 +97,15 @@ def first_iterations(ctx: Ctx) -> FigureOut | None:
     if not models:
         return None
     panels = panel_grid(len(models))
-    backends = set()
+    backends: set[str] = set()
     n = ctx.first_n
     for ax, m in zip(panels.axes, models):
-        ys_all = []
+        ys_all: list[float] = []
         for d, b, es in model_series(m, size=m.reference_size, batch=m.reference_batch).values():
             backends.add(b)
             lat = es[-1].case.latency
+            if lat is None:  # never: a series holds timed entries
+                continue
             seq = ([lat.cold_ms] + list(lat.warmup_ms) + list(lat.samples_ms))[:n]
             n_warm = min(len(seq), 1 + len(lat.warmup_ms))
             xs = list(range(1, len(seq) + 1))

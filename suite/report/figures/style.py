@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from suite.report.backend_style import backend_order, backend_style
 from suite.report.figures.common import Ctx, FigureOut
 from suite.report.format import fmt_si, neutralize, short_name
 from suite.report.merge import Device, ModelInfo
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.typing import RcKeyType
 
 PNG_DPI = 120
 
@@ -20,7 +26,7 @@ PNG_DPI = 120
 DEVICE_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000"]
 FLAG_RING = {"bad": "#C0392B", "warn": "#B7791F"}
 
-RC = {
+RC: dict[RcKeyType, object] = {
     "svg.fonttype": "none",  # text stays text: smaller files, searchable, crisp at any zoom
     "svg.hashsalt": "bench-report",  # stable ids: the same results give byte-identical SVG
     "font.family": "sans-serif",
@@ -91,11 +97,12 @@ def panel_grid(n: int, *, ncols: int = 3, w: float = 3.3, h: float = 2.5, left: 
     return Panels(n, ncols=ncols, w=w, h=h, left=left)
 
 
-def add_legend(panels: Panels, ctx: Ctx, backends: Iterable[str], *, rings: set[str] = frozenset(),
+def add_legend(panels: Panels, ctx: Ctx, backends: Iterable[str], *, rings: Iterable[str] = frozenset(),
             hollow: bool = False, devices: Iterable[Device] | None = None) -> None:
     from matplotlib.lines import Line2D
 
-    handles, labels = [], []
+    handles: list[Artist] = []
+    labels: list[str] = []
     for d in devices if devices is not None else ctx.data.devices:
         handles.append(Line2D([], [], color=ctx.colour(d), lw=6))
         labels.append(mpl_text(d.label))
@@ -110,7 +117,7 @@ def add_legend(panels: Panels, ctx: Ctx, backends: Iterable[str], *, rings: set[
     place_legend(panels, handles, labels)
 
 
-def add_ring_entries(handles: list, labels: list[str], rings: Iterable[str]) -> None:
+def add_ring_entries(handles: list[Artist], labels: list[str], rings: Iterable[str]) -> None:
     """Legend entries for the flag rings drawn (Rings.seen)."""
     from matplotlib.lines import Line2D
 
@@ -120,7 +127,7 @@ def add_ring_entries(handles: list, labels: list[str], rings: Iterable[str]) -> 
             labels.append(text)
 
 
-def place_legend(panels: Panels, handles: list, labels: list[str]) -> None:
+def place_legend(panels: Panels, handles: list[Artist], labels: list[str]) -> None:
     """The legend above the panels, in as many columns as fit the width; lays the panels out."""
     # Columns that fit the width: about 0.065 in per character at legend size, plus the marker.
     width = panels.w * panels.ncols
@@ -140,10 +147,10 @@ class Rings:
     """Flag rings around points, drawn with one artist per severity and axes (cheap to save)."""
 
     def __init__(self) -> None:
-        self.points: dict[tuple[int, str], tuple[object, list[float], list[float]]] = {}
+        self.points: dict[tuple[int, str], tuple[Axes, list[float], list[float]]] = {}
         self.seen: set[str] = set()
 
-    def add(self, ax, x: float, y: float, severity: str | None) -> None:
+    def add(self, ax: Axes, x: float, y: float, severity: str | None) -> None:
         if severity is None:
             return
         self.seen.add(severity)
@@ -156,7 +163,8 @@ class Rings:
             ax.plot(xs, ys, ls="", marker="o", ms=10, mfc="none", mec=FLAG_RING[sev], mew=1.6, zorder=5)
 
 
-def line_ci(ax, xs, ys, lo, hi, *, colour: str, backend: str, alpha: float = 1.0) -> None:
+def line_ci(ax: Axes, xs: Sequence[float], ys: Sequence[float], lo: Sequence[float], hi: Sequence[float],
+            *, colour: str, backend: str, alpha: float = 1.0) -> None:
     """A line with markers and the median's CI as thin vertical bars (one collection, no caps)."""
     ls, mk = backend_style(backend)
     ax.plot(xs, ys, color=colour, ls=ls, marker=mk, alpha=alpha)
@@ -168,13 +176,13 @@ def panel_title(model: ModelInfo, extra: str = "") -> str:
     return mpl_text(f"{name}{extra}")
 
 
-def log_if_wide(ax, values: list[float], axis: str = "y", ratio: float = 20.0) -> None:
+def log_if_wide(ax: Axes, values: list[float], axis: str = "y", ratio: float = 20.0) -> None:
     vals = [v for v in values if v and v > 0]
     if vals and max(vals) / min(vals) > ratio:
         log_axis(ax, axis, min(vals), max(vals))
 
 
-def log_axis(ax, axis: str, lo: float, hi: float) -> None:
+def log_axis(ax: Axes, axis: str, lo: float, hi: float) -> None:
     """Log scale with plain-number ticks (1, 2, 5 x 10^k): students read "200 ms", not 2x10^2."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 

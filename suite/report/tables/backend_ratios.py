@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
 
 from suite.report.backend_style import BASELINE_BACKEND, backend_order
 from suite.report.badges import LATENCY, RATIO, STATUS, Flag, from_stored
@@ -59,20 +59,20 @@ def matrix_table(data: ReportData, flags: FlagMap) -> Table[MatrixRow]:
         n = 0
         for b in backends:
             cols.append(Column(f"{dev_keys[di]}_{b}_median_ms", b, "ms", numeric=True, fmt=fmt_ms, nowrap=True,
-                               measure=True, get=lambda r, k=(di, b): r.medians.get(k),
+                               measure=True, get=partial(_median, k=(di, b)),
                                help=f"median latency on {d.label} with {b}"))
             n += 1
         if BASELINE_BACKEND in backends:
             for b in others:
                 cols.append(Column(f"{dev_keys[di]}_{b}_ratio", f"{b}/{BASELINE_BACKEND}", numeric=True, measure=True,
                                    fmt=_ratio_text, csv_value=_bare_ratio, nowrap=True,
-                                   get=lambda r, k=(di, b): _ratio_pair(r.ratios.get(k)),
+                                   get=partial(_ratio_pair, k=(di, b)),
                                    help=f"{b} median / {BASELINE_BACKEND} median on {d.label}; "
                                         "< 1 means faster. (sig.) = the 95% CI excludes 1 and Mann-Whitney p < 0.05"))
                 cols.append(Column(f"{dev_keys[di]}_{b}_significant", f"{b} significant", html=False, md=False,
-                                   get=lambda r, k=(di, b): r.ratios[k].significant if k in r.ratios else None))
+                                   get=partial(_significant, k=(di, b))))
                 cols.append(Column(f"{dev_keys[di]}_{b}_p_value", f"{b} p", html=False, md=False,
-                                   get=lambda r, k=(di, b): r.ratios[k].p_value if k in r.ratios else None))
+                                   get=partial(_p_value, k=(di, b))))
                 n += 1
         groups.append((d.label, n))
     rows = []
@@ -127,13 +127,27 @@ def matrix_table(data: ReportData, flags: FlagMap) -> Table[MatrixRow]:
                          f"medians (< 1: faster than {BASELINE_BACKEND}).")
 
 
+# What a matrix row holds for one (device, backend) cell, per column.
+def _median(row: MatrixRow, k: CellKey) -> float | None:
+    return row.medians.get(k)
+
+
+def _significant(row: MatrixRow, k: CellKey) -> bool | None:
+    return row.ratios[k].significant if k in row.ratios else None
+
+
+def _p_value(row: MatrixRow, k: CellKey) -> float | None:
+    return row.ratios[k].p_value if k in row.ratios else None
+
+
 # A matrix ratio cell's value is (ratio, significant): the text shows both, the CSV the bare ratio
 # (significance has its own CSV column), the page sorts by the ratio.
-def _ratio_pair(r: MatrixRatio | None) -> tuple[float, bool] | None:
+def _ratio_pair(row: MatrixRow, k: CellKey) -> tuple[float, bool] | None:
+    r = row.ratios.get(k)
     return None if r is None else (r.ratio, r.significant)
 
 
-def _ratio_text(v: Any) -> str:
+def _ratio_text(v: tuple[float, bool] | None) -> str:
     if v is None:
         return DASH
     ratio, significant = v

@@ -15,6 +15,12 @@ from suite.report.table import (
     input_size_text,
     interval_text,
 )
+from suite.results.schema import (
+    LatencyResult,
+    LatencySummary,
+    RuntimeSettings,
+    TorchBackends,
+)
 from suite.stats import early_stopping_min_samples
 
 
@@ -104,14 +110,14 @@ MEMORY_SCOPES = {"case": "the case's own worker",
                  "alone": "its backend alone, in a worker of its own (the case was timed interleaved)"}
 
 
-def runtime_text(rt) -> str | None:  # noqa: ANN001
+def runtime_text(rt: RuntimeSettings | None) -> str | None:
     if rt is None:
         return None
     text = f"{rt.runtime}: " + "; ".join(f"{k} = {v}" for k, v in rt.settings.items())
     return text + (f"; between blocks: {rt.between_blocks}" if rt.between_blocks else "")
 
 
-def settle_median(latency) -> float | None:  # noqa: ANN001
+def settle_median(latency: LatencyResult | None) -> float | None:
     """The median wait for the worker to settle at a switch to another backend (0 waits left out:
     its own block came next)."""
     waits = [w for w in (latency.settle_ms or []) if w > 0] if latency is not None else []
@@ -128,7 +134,7 @@ def roof_text(v: float | None) -> str:
     return f"{100 * v:.0f}%" if v >= 0.01 else f"{100 * v:.1f}%"
 
 
-def torch_settings_text(tb) -> str | None:
+def torch_settings_text(tb: TorchBackends | None) -> str | None:
     if tb is None:
         return None
     mkldnn = {True: "on", False: "off", None: "?"}[tb.mkldnn_enabled]
@@ -222,7 +228,7 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
     return Table(name, title, cols, rows)
 
 
-def p99_needs(s) -> int:
+def p99_needs(s: LatencySummary) -> int:
     """Samples a p99 claim needs (stored since issue 13; computed for older files)."""
     if s.p99_min_samples is not None:
         return s.p99_min_samples

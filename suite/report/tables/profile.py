@@ -4,6 +4,7 @@ profiled operator of every case in one flat table (CSV/Markdown)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import get_args
 
@@ -16,7 +17,7 @@ from suite.report.profile_explain import (
     roof_fraction,
 )
 from suite.report.table import Column, Row, Table, input_size_text, plain_text
-from suite.results.schema import OpFamily
+from suite.results.schema import OpFamily, ProfileResult
 
 FAMILIES: tuple[str, ...] = get_args(OpFamily)
 
@@ -39,6 +40,18 @@ class FamilyRow:
     fused_away: str | None  # "ort" when a backend ran this family's work inside other operators
 
 
+@dataclass(frozen=True)
+class Profiled:
+    """A profiled case with its profile (the case's `profile`, known to be there)."""
+
+    entry: Entry
+    profile: ProfileResult
+
+    @property
+    def backend(self) -> str:
+        return self.entry.backend
+
+
 @dataclass
 class ProfileGroup:
     """The profiled cases of one model on one device at one batch and size."""
@@ -53,8 +66,8 @@ def _pct(x: float | None) -> str:
     return DASH if x is None else f"{x:.0%}" if x >= 0.01 or x == 0 else "<1%"
 
 
-def _family_cell(entry: Entry, family: str) -> BackendFamily | None:
-    ops = [o for o in entry.case.profile.ops if o.family == family]
+def _family_cell(case: Profiled, family: str) -> BackendFamily | None:
+    ops = [o for o in case.profile.ops if o.family == family]
     if not ops:
         return None
     ops.sort(key=lambda o: (-o.time_ms, o.op))
@@ -63,14 +76,14 @@ def _family_cell(entry: Entry, family: str) -> BackendFamily | None:
                          share=sum(o.share for o in ops))
 
 
-def _cell_get(backend: str, attr: str):
-    def get(row: FamilyRow):
+def _cell_get(backend: str, attr: str) -> Callable[[FamilyRow], object]:
+    def get(row: FamilyRow) -> object:
         cell = row.cells.get(backend)
         return None if cell is None else getattr(cell, attr)
     return get
 
 
-def side_by_side(entries: list[Entry], name: str, title: str) -> Table[FamilyRow]:
+def side_by_side(entries: list[Profiled], name: str, title: str) -> Table[FamilyRow]:
     """One row per operator family; per backend its operators, time per forward and share."""
     backends = [e.backend for e in entries]
     rows = []
@@ -81,7 +94,7 @@ def side_by_side(entries: list[Entry], name: str, title: str) -> Table[FamilyRow
             continue
         flops = None
         for e in entries:
-            fl = [o.flops for o in e.case.profile.ops if o.family == family and o.flops is not None]
+            fl = [o.flops for o in e.profile.ops if o.family == family and o.flops is not None]
             if fl:
                 flops = sum(fl)
                 break
@@ -101,40 +114,40 @@ def side_by_side(entries: list[Entry], name: str, title: str) -> Table[FamilyRow
              Column("fused_away", "fused away in", help="backends that run no separate operator of this family: "
                     "its work is folded into their other operators")]
     groups.append(("", 2))
-    totals = ", ".join(f"{e.backend} {fmt_ms(e.case.profile.op_time_ms)} ms of operators in "
-                       f"{fmt_ms(e.case.profile.wall_ms)} ms per call ({e.case.profile.profiler}, "
-                       f"{e.case.profile.time_kind} time, {e.case.profile.calls} calls profiled in "
-                       f"{e.case.profile.window_s:.2g} s)" for e in entries)
+    totals = ", ".join(f"{e.backend} {fmt_ms(e.profile.op_time_ms)} ms of operators in "
+                       f"{fmt_ms(e.profile.wall_ms)} ms per call ({e.profile.profiler}, "
+                       f"{e.profile.time_kind} time, {e.profile.calls} calls profiled in "
+                       f"{e.profile.window_s:.2g} s)" for e in entries)
     return Table(name=name, title=title, columns=cols, rows=rows, caption=f"Per forward pass: {totals}.",
                  groups=groups)
 
 
 def profile_groups(entries: list[Entry], model_anchor: str) -> list[ProfileGroup]:
     """The side-by-side tables of one model's profiled cases, one per device x batch x size x resize."""
-    profiled = [e for e in entries if e.case.profile is not None]
-    keys: dict[tuple, list[Entry]] = {}
-    for e in profiled:
-        s = e.spec
-        keys.setdefault((e.device.label, s.batch_size, s.input_size, s.resize), []).append(e)
+    profiled = [Profiled(e, e.case.profile) for e in entries if e.case.profile is not None]
+    keys: dict[tuple[str, int, float | None, str | None], list[Profiled]] = {}
+    for p in profiled:
+        s = p.entry.spec
+        keys.setdefault((p.entry.device.label, s.batch_size, s.input_size, s.resize), []).append(p)
     out = []
     for (device, batch, size, resize), group in keys.items():
-        group.sort(key=lambda e: (backend_order(e.backend), e.uid))
-        seen: dict[str, Entry] = {}
-        for e in group:  # one case per backend (the newest run's when several runs hold it)
-            seen[e.backend] = e
+        group.sort(key=lambda p: (backend_order(p.backend), p.entry.uid))
+        seen: dict[str, Profiled] = {}
+        for p in group:  # one case per backend (the newest run's when several runs hold it)
+            seen[p.backend] = p
         group = list(seen.values())
-        s = group[0].spec
+        s = group[0].entry.spec
         size_text = f" \u00b7 {fmt_size(s.size_axis, size)}" if size is not None else ""
-        title = f"Where the time went: {group[0].model} on {device}, batch {batch}{size_text}" + \
+        title = f"Where the time went: {group[0].entry.model} on {device}, batch {batch}{size_text}" + \
             (f" \u00b7 {resize}" if resize else "")
         anchor = slug(f"{model_anchor}-{device}-{batch}-{size}-{resize}", "profile-")
         notes = []
-        for e in group:
-            text = non_gemm_explanation(e.case.profile, roof_fraction(e.case))
+        for p in group:
+            text = non_gemm_explanation(p.profile, roof_fraction(p.entry.case))
             if text:
-                notes.append(f"{e.backend}: {text}")
-        for e in group[1:]:
-            text = fusion_explanation(group[0].case.profile, e.case.profile, group[0].backend, e.backend)
+                notes.append(f"{p.backend}: {text}")
+        for p in group[1:]:
+            text = fusion_explanation(group[0].profile, p.profile, group[0].backend, p.backend)
             if text:
                 notes.append(text)
         out.append(ProfileGroup(title=title, anchor=anchor, notes=notes,

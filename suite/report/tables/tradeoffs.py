@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from suite.report.backend_style import backend_order
 from suite.report.badges import ENERGY, LATENCY, STATUS
 from suite.report.format import fmt_count, fmt_ms, fmt_p, fmt_si, sig, slug
-from suite.report.merge import ReportData
+from suite.report.merge import ComparisonView, ReportData
 from suite.report.study_points import (
     StudyData,
     StudyPoint,
@@ -233,18 +233,20 @@ def accuracy_changes_table(data: ReportData, flags: FlagMap) -> Table[AccuracyCh
     seen: set[tuple] = set()
     metrics: set[str] = set()
     rows = []
-    views = [cv for cv in data.comparisons if cv.comparison.accuracy_delta is not None]
-    for cv in sorted(views, key=lambda cv: (cv.comparison.model.lower(), -(cv.comparison.input_size or 0.0),
+    for cv in sorted(data.comparisons, key=lambda cv: (cv.comparison.model.lower(), -(cv.comparison.input_size or 0.0),
                                             _resize(cv) or "", backend_order(cv.comparison.candidate_backend),
                                             cv.device.label, cv.comparison.batch_size)):
         c = cv.comparison
+        if c.accuracy_delta is None:  # no paired accuracy for this comparison
+            continue
         key = (id(cv.device), c.model, c.input_size, _resize(cv), c.baseline_backend, c.candidate_backend)
         if key in seen:  # one dataset pass, several batch sizes: one row
             continue
         seen.add(key)
         base_acc = cv.baseline.case.accuracy if cv.baseline else None
         cand_acc = cv.candidate.case.accuracy if cv.candidate else None
-        metric = (cand_acc or base_acc).metric if (cand_acc or base_acc) else ""
+        acc = cand_acc or base_acc
+        metric = acc.metric if acc else ""
         metrics.add(metric)
         fl = [f for e in (cv.baseline, cv.candidate) if e is not None for f in flags.get(e.uid, [])
               if f.kind == "parity_failed"]
@@ -254,7 +256,7 @@ def accuracy_changes_table(data: ReportData, flags: FlagMap) -> Table[AccuracyCh
             baseline_accuracy=shown(metric, base_acc.value) if base_acc else None,
             candidate_accuracy=shown(metric, cand_acc.value) if cand_acc else None,
             delta=shown(metric, c.accuracy_delta), changed_predictions=c.changed_predictions,
-            samples=(cand_acc or base_acc).samples if (cand_acc or base_acc) else None,
+            samples=acc.samples if acc else None,
             mcnemar_p=c.mcnemar_p, significant=None if c.mcnemar_p is None else c.mcnemar_p < ALPHA,
         ), flags=fl, links={"candidate": f"#{cv.candidate.uid}"} if cv.candidate else {}))
     unit = "percentage points" if metrics and all(is_fraction(m) for m in metrics) else "the metric's unit"
@@ -264,7 +266,7 @@ def accuracy_changes_table(data: ReportData, flags: FlagMap) -> Table[AccuracyCh
                          f"of the disagreements; significant at p < {ALPHA}.")
 
 
-def _resize(cv) -> str | None:
+def _resize(cv: ComparisonView) -> str | None:
     e = cv.candidate or cv.baseline
     return e.spec.resize if e is not None else None
 
