@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
         from suite.machine.environment import default_threads
         from suite.plan.preflight import check_threads
         from suite.run.audit import DEFAULT_MODELS, AuditRequest, run_audit
+        from suite.run.events import AuditStep, Event
 
         n = threads or default_threads()
         check_threads(n)
@@ -44,8 +45,9 @@ def register(app: typer.Typer) -> None:
         err.print(f"Fairness audit, {n} thread(s), {pairs} pair(s): {', '.join(req.models)} x "
                   f"{', '.join(req.backends)} (a few minutes)…", highlight=False)
 
-        def emit(event: str, data: dict) -> None:  # noqa: ANN001
-            err.print(f"  {data.get('message', event)}", highlight=False)
+        def emit(event: Event) -> None:
+            if isinstance(event, AuditStep):
+                err.print(f"  {event.message}", highlight=False)
 
         with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
             audit = run_audit(req, out if out is not None else Path(tmp), emit)

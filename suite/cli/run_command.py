@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from suite.backends import builtin_names
 from suite.errors import BenchError, ConfigError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from suite.config.bench_config import BenchConfig
+    from suite.results.schema import RunResult
+    from suite.run.events import Event, Progress
 
 
 def _csv(text: str | None, cast: Any, flag: str) -> list[Any] | None:
@@ -201,7 +208,7 @@ def _all_pretrained(cfg: Any) -> Any:
     return cfg.model_copy(update={"models": [m.model_copy(update={"pretrained": True}) for m in cfg.models]})
 
 
-def execute_run(cfg: Any, resume: Any = None, output: Path | None = None) -> None:
+def execute_run(cfg: BenchConfig, resume: RunResult | None = None, output: Path | None = None) -> None:
     from suite.cli.progress import RunProgress
     from suite.cli.summary import print_summary
     from suite.run.interrupts import stop_on_signals
@@ -209,8 +216,7 @@ def execute_run(cfg: Any, resume: Any = None, output: Path | None = None) -> Non
 
     out_dir = Path(cfg.output_dir)
     _check_writable(out_dir)
-    state = _RunState()
-    state.config = cfg
+    state = _RunState(cfg)
     try:
         # The summary and the report stay inside: a signal while they import and render is
         # answered like one during the run (what is saved, and what to do next).
@@ -235,25 +241,27 @@ class _RunState:
     """Passes the runner's progress events on to the progress bar, keeping what an
     interruption message needs: where the results are and how many cases there are."""
 
-    def __init__(self) -> None:
-        self.forward: Any = None
-        self.console: Any = None
+    def __init__(self, config: BenchConfig) -> None:
+        self.config = config
+        self.forward: Progress | None = None
+        self.console: Console | None = None
         self.path: Path | None = None
         self.total = 0
-        self.run: Any = None
+        self.run: RunResult | None = None
         self.saved = 0  # cases in the results file as last saved: all an interruption may claim
-        self.config: Any = None
 
-    def __call__(self, event: str, data: dict[str, Any]) -> None:
-        if event == "saved":
-            self.saved = data["cases"]
-        elif event == "start":
-            self.path, self.total, self.run = Path(data["path"]), data["total"], data["run"]
-        elif event == "cooldown" and data["waited_s"] == 0 and self.console is not None:
-            self.console.print(f"cooling down: CPU at {data['temp_c']:.1f} °C, waiting until it is below "
-                               f"{data['target_c']:g} °C (at most {data['max_s']:g} s)", highlight=False)
+    def __call__(self, event: Event) -> None:
+        from suite.run.events import CoolingDown, RunStarted, Saved
+
+        if isinstance(event, Saved):
+            self.saved = event.cases
+        elif isinstance(event, RunStarted):
+            self.path, self.total, self.run = Path(event.path), event.total, event.run
+        elif isinstance(event, CoolingDown) and event.waited_s == 0 and self.console is not None:
+            self.console.print(f"cooling down: CPU at {event.temp_c:.1f} °C, waiting until it is below "
+                               f"{event.target_c:g} °C (at most {event.max_s:g} s)", highlight=False)
         if self.forward is not None:
-            self.forward(event, data)
+            self.forward(event)
 
 
 def _print_interrupted(state: _RunState, signum: int) -> None:

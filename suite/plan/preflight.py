@@ -82,13 +82,12 @@ def plan_or_explain(config: BenchConfig, threads: int) -> list[PlannedCase]:
         raise MissingDependencyError(package, extra, "the models in this configuration") from None
 
 
-def check_inputs(config: BenchConfig, cases: list[PlannedCase],
-                 emit: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+def check_inputs(config: BenchConfig, cases: list[PlannedCase], note: Callable[[str], None] | None = None) -> None:
     """What the user gave beside the configuration, before anything runs: each --weights file
     loads into its model, and the dataset fits the contract as each model takes it. Either one
     failing is the user's to fix: exit 2, nothing run (README: accuracy, the rule)."""
     check_weights(cases, config.case_timeout_s)
-    check_dataset(config, cases, emit)
+    check_dataset(config, cases, note)
 
 
 def check_weights(cases: list[PlannedCase], timeout_s: float) -> None:
@@ -120,12 +119,11 @@ def _weights_fit(send: Callable[[Any], None], planned: PlannedCase) -> None:
     send(("ok", "loaded"))
 
 
-def check_dataset(config: BenchConfig, cases: list[PlannedCase],
-                  emit: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+def check_dataset(config: BenchConfig, cases: list[PlannedCase], note: Callable[[str], None] | None = None) -> None:
     """The dataset, read and every sample the run evaluates decoded once as each model takes
     it, before anything runs: a problem with the data is a usage error (exit 2) naming the
     sample, not a failure in every case. `--dataset user` is read in a worker, from each
-    model file's load_dataset()."""
+    model file's load_dataset(). What the check remarks on goes to `note`."""
     if config.dataset is None:
         return
     d = config.dataset
@@ -135,7 +133,6 @@ def check_dataset(config: BenchConfig, cases: list[PlannedCase],
         _check_user_datasets(config, uses)
         return
     ds = load_dataset(spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns)
-    note = (lambda text: emit("note", {"message": text})) if emit is not None else None
     check_samples(ds, [u for u, _ in uses.values()], note)
 
 
