@@ -1,6 +1,6 @@
 """`bench run`: parse flags into a config, run it with a live progress bar, print a summary,
 write the report. Ctrl-C / SIGTERM / SIGHUP stop it after saving and print how to resume
-(exit status 128 + the signal: 130, 143, 129); see cli/resume.py for --resume and --force."""
+(exit status 128 + the signal: 130, 143, 129); see suite/run/resume_target.py for --resume and --force."""
 
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def register(app: typer.Typer) -> None:
         if ort:
             overrides["ort"] = ort
         if resume is not None:
-            from suite.cli.resume_options import resume_locked
+            from suite.run.resume_target import resume_locked
 
             with resume_locked(resume, preset=preset, config_file=str(config) if config else None,
                                overrides=overrides, out=out, vcgencmd=vcgencmd,
@@ -143,7 +143,7 @@ def register(app: typer.Typer) -> None:
             energy["vcgencmd"] = vcgencmd
             overrides["energy"] = energy
             overrides["monitor"] = {"vcgencmd": vcgencmd}
-        from suite.cli.resume_options import new_run_output
+        from suite.run.resume_target import new_run_output
 
         if limit is not None and dataset is None:
             _check_limit_has_a_dataset(preset, config, overrides)
@@ -164,7 +164,7 @@ def register_study(app: typer.Typer) -> None:
     ) -> None:
         """Accuracy vs efficiency (the Lab 2 study): model variants x input sizes x resize methods x backends on
         real data, one results file, one report. Without CONFIG: the lab2 preset (digits, offline)."""
-        from suite.cli.resume_options import new_run_output
+        from suite.run.resume_target import new_run_output
         from suite.config.bench_config import build_config
 
         overrides: dict[str, Any] = {"output_dir": str(out) if out else None}

@@ -36,7 +36,15 @@ from suite.config.bench_config import (
 )
 from suite.errors import BenchError, ConfigError, ResultsFileError
 from suite.results.io import load_results
+from suite.results.lock import results_lock
 from suite.results.schema import RunResult
+from suite.run.resume import (
+    check_resumable,
+    code_it_runs,
+    refuse_unnamed_code,
+    resume_command,
+    unnamed_code,
+)
 
 RESULTS_GLOB = "results-*.json"
 
@@ -82,8 +90,6 @@ def resume_locked(target: Path, **kwargs: Any) -> Iterator[tuple[BenchConfig, Ru
     """prepare_resume(target, **kwargs), read and checked while holding the results file's lock,
     which stays held for the block (the run): a second `--resume` started meanwhile is refused
     instead of resuming from what it read before the first one saved."""
-    from suite.results.lock import results_lock
-
     if target.is_dir() or not target.exists():
         path = find_resumable(target)[0]  # a folder is read to choose; a missing path is refused here
     else:
@@ -96,13 +102,6 @@ def prepare_resume(target: Path, *, preset: str | None, config_file: str | None,
                    out: Path | None, vcgencmd: str | None = None,
                    trust_config: bool = False) -> tuple[BenchConfig, RunResult, Path]:
     """(configuration, saved run, results file) for `bench run --resume target [flags]`."""
-    from suite.run.resume import (
-        check_resumable,
-        code_it_runs,
-        refuse_unnamed_code,
-        unnamed_code,
-    )
-
     path, run = find_resumable(target)
     source = f"{path} (the interrupted run's saved configuration)"
     try:
@@ -172,8 +171,6 @@ def new_run_output(cfg: BenchConfig, out: Path | None, force: bool) -> Path | No
         except ConfigError:
             continue
         if same:
-            from suite.run.resume import resume_command
-
             raise BenchError(
                 f"{folder} holds an unfinished run with this configuration ({path.name}, {len(run.cases)} case(s) "
                 f"saved). Continue it with: {resume_command(cfg, path)} -- or pass --force to start a new run "
