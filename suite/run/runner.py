@@ -43,7 +43,7 @@ from suite.results.schema import (
     RunResult,
     utc_now,
 )
-from suite.run.case import CaseContext
+from suite.run.case_parts import CaseContext
 from suite.run.evaluation import link_accuracy
 from suite.run.events import (
     BaselineWindow,
