@@ -99,7 +99,8 @@ def bare_median(case: CaseResult, req: AuditRequest, timeout_s: float = 900.0) -
     if proc.returncode != 0 or not lines:
         tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
         raise BenchError(f"The bare loop of {case.spec.label} failed (exit {proc.returncode}): {tail[-600:]}")
-    return statistics.median(json.loads(lines[-1])["samples_ms"])
+    samples: list[float] = json.loads(lines[-1])["samples_ms"]  # suite.run.bare's one JSON line
+    return statistics.median(samples)
 
 
 def run_audit(req: AuditRequest, out: Path, emit: Progress | None = None) -> FairnessAudit:
