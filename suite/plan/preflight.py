@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 from suite.backends import backend_info
 from suite.config.bench_config import BenchConfig
-from suite.data import load_dataset, parse_dataset_spec
 from suite.data.check import DataUse, check_samples
-from suite.data.dataset import DatasetConfig, DatasetSpec
+from suite.data.dataset import DatasetConfig, DatasetSpec, parse_dataset_spec
+from suite.data.loaders import load_dataset
 from suite.data.preprocess import image_channels
 from suite.errors import BenchError, ConfigError, MissingDependencyError
 from suite.models.user_file import FileModel, describe_end, import_file

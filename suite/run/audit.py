@@ -37,6 +37,7 @@ from suite.results.schema import (
     RunResult,
     utc_now,
 )
+from suite.run.bare import BareSpec
 from suite.run.events import AuditStep, Progress, ignore
 from suite.run.runner import RunOptions, run_benchmark
 
@@ -88,10 +89,10 @@ def bare_median(case: CaseResult, req: AuditRequest, timeout_s: float = 900.0) -
     """The median of a bare loop in a fresh process (None: the backend declares no bare loop)."""
     if backend_info(case.spec.backend).bare is None:
         return None
-    spec = {"model": case.spec.model, "backend": case.spec.backend, "batch_size": case.spec.batch_size,
-            "input_size": case.spec.input_size, "threads": case.spec.threads, "seed": req.seed,
-            "graph": case.export.path if case.export is not None else None,
-            "min_calls": 10, "min_s": req.min_time_s}
+    spec: BareSpec = {"model": case.spec.model, "backend": case.spec.backend, "batch_size": case.spec.batch_size,
+                      "input_size": case.spec.input_size, "threads": case.spec.threads, "seed": req.seed,
+                      "graph": case.export.path if case.export is not None else None,
+                      "min_calls": 10, "min_s": req.min_time_s}
     env = {**os.environ, "ORT_DISABLE_TELEMETRY": "1"}
     proc = subprocess.run([sys.executable, "-m", "suite.run.bare", json.dumps(spec)], capture_output=True, text=True,
                           timeout=timeout_s, env=env, check=False)

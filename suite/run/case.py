@@ -20,7 +20,7 @@ from suite.backends.ort.graph_params import onnx_param_stats
 from suite.backends.prepare import prepare_backend
 from suite.backends.protocol import Prepared, PrepareRequest
 from suite.config.bench_config import BenchConfig
-from suite.data import load_dataset
+from suite.data.loaders import load_dataset
 from suite.errors import BenchError, CaseError
 from suite.metrics.flops import count_flops
 from suite.metrics.interleave import Timed, interleave
