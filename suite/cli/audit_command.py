@@ -5,9 +5,14 @@ pairs; prints the ratios with their spread and a verdict, and keeps the audit fo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console, JustifyMethod
+
+    from suite.results.device import FairnessAudit
 
 
 def audit_cmd(
@@ -63,7 +68,7 @@ def register(app: typer.Typer) -> None:
 COLOURS = {"fair": "green", "not fair": "red", "inconclusive": "yellow"}
 
 
-def _print(console, audit, kept: Path) -> None:  # noqa: ANN001
+def _print(console: Console, audit: FairnessAudit, kept: Path) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -71,9 +76,12 @@ def _print(console, audit, kept: Path) -> None:  # noqa: ANN001
 
     verdict = judge(audit)
     table = Table(title=f"interleaved / alone / bare loop, median over {audit.pairs} pair(s) [range]")
-    for col, justify in (("case", "left"), ("interleaved ms", "right"), ("alone ms", "right"), ("bare ms", "right"),
-                         ("interleaved/alone", "right"), ("interleaved/bare", "right"), ("alone/bare", "right"),
-                         ("peak RSS int./alone", "right"), ("verdict", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("case", "left"), ("interleaved ms", "right"), ("alone ms", "right"), ("bare ms", "right"),
+        ("interleaved/alone", "right"), ("interleaved/bare", "right"), ("alone/bare", "right"),
+        ("peak RSS int./alone", "right"), ("verdict", "left"),
+    )
+    for col, justify in columns:
         table.add_column(col, justify=justify)
 
     def med(values: list[float]) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
 
 from suite.report.format import fmt_bytes  # math and re only: cheap to import here
 
@@ -59,8 +62,11 @@ def ls_cmd(pattern: PatternArg = "*", directory: DirOption = None, config: Confi
         console.print(f"No cached exports{'' if pattern == '*' else f' matching {pattern!r}'} in {root}")
         return
     table = Table(title=f"ONNX export cache: {root}")
-    for col, just in (("model", "left"), ("exporter", "left"), ("opset", "right"), ("status", "left"),
-                      ("size", "right"), ("export s", "right"), ("created", "left"), ("folder", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("model", "left"), ("exporter", "left"), ("opset", "right"), ("status", "left"), ("size", "right"),
+        ("export s", "right"), ("created", "left"), ("folder", "left"),
+    )
+    for col, just in columns:
         table.add_column(col, justify=just)
     total = 0
     problems = {}

@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from suite.containers.fleet import FleetResult
 
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -181,7 +184,7 @@ def _kv(pairs: Optional[list[str]]) -> dict[str, str]:
     return out
 
 
-def _print_summary(result) -> None:
+def _print_summary(result: FleetResult) -> None:
     from rich.table import Table
     from rich.text import Text
 

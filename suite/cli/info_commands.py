@@ -4,9 +4,14 @@ machine and its results format."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from suite.models.entry import ModelEntry
 
 
 def models_cmd(
@@ -77,7 +82,7 @@ def register(app: typer.Typer) -> None:
     app.command("schema")(schema_cmd)
 
 
-def _count(entry) -> int | None:
+def _count(entry: ModelEntry) -> int | None:
     try:
         import torch
 
@@ -88,7 +93,7 @@ def _count(entry) -> int | None:
         return entry.reference_params
 
 
-def _print_checks(console) -> None:
+def _print_checks(console: Console) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -107,7 +112,7 @@ def _print_checks(console) -> None:
                   "yours to make.", highlight=False)
 
 
-def _print_meters(console) -> None:
+def _print_meters(console: Console) -> None:
     from rich.table import Table
 
     from suite.cli.energy_env import METER_TABLE_COLUMNS, meter_table

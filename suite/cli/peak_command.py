@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from suite.results.device import PeakFigure
 
 
 def peak_cmd(
@@ -46,7 +49,7 @@ def peak_cmd(
         return
     table = Table("ceiling", "best", "median call", "spread (IQR)", "how", box=None, header_style="bold")
 
-    def median(fig, unit: str) -> str:  # noqa: ANN001
+    def median(fig: PeakFigure, unit: str) -> str:
         return "-" if fig.median_value is None else f"{fig.median_value / 1e9:,.1f} {unit}"
     for name, fig in peaks.gemm.items():
         table.add_row(f"GEMM {name}", f"{fig.value / 1e9:,.1f} GFLOP/s", median(fig, "GFLOP/s"), f"{fig.spread:.1%}",

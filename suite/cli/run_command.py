@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Optional, TypeVar
 
 import typer
 
@@ -84,7 +84,7 @@ def run_cmd(
     # The flags without help= above take it from the configuration field they set (suite/cli/run_flags.py).
     from suite.config.bench_config import build_config
 
-    overrides: dict[str, Any] = {
+    overrides: dict[str, object] = {
         "backends": _csv(backends, str, "--backends"),
         "batch_sizes": _csv(batch_sizes, int, "--batch-sizes"),
         "input_sizes": parse_input_sizes(input_sizes),
@@ -116,7 +116,7 @@ def run_cmd(
         overrides["report"] = False
     if no_peaks:
         overrides["peaks"] = False
-    energy: dict[str, Any] = {}
+    energy: dict[str, object] = {}
     if no_energy:
         energy["enabled"] = False
     if meter is not None:
@@ -167,7 +167,7 @@ def study_cmd(
     from suite.config.bench_config import build_config
     from suite.run.resume_target import new_run_output
 
-    overrides: dict[str, Any] = {"output_dir": str(out) if out else None}
+    overrides: dict[str, object] = {"output_dir": str(out) if out else None}
     if limit is not None:
         overrides["dataset"] = {"limit": limit}
     if no_report:
@@ -188,7 +188,7 @@ def register_study(app: typer.Typer) -> None:
     app.command("study")(study_cmd)
 
 
-def _check_limit_has_a_dataset(preset: str | None, config: Path | None, overrides: dict[str, Any]) -> None:
+def _check_limit_has_a_dataset(preset: str | None, config: Path | None, overrides: dict[str, object]) -> None:
     """--limit alone: refused as the flag's mistake (it was blamed on the preset's missing dataset)."""
     from suite.config.bench_config import build_config
 

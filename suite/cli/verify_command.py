@@ -4,9 +4,14 @@ replicates (exit 0), does not (exit 1), or cannot be verified here (exit 2)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console, JustifyMethod
+
+    from suite.run.verify import VerifyReport
 
 
 def verify_cmd(
@@ -42,13 +47,16 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify_cmd)
 
 
-def _print(console, report, kept: bool) -> None:
+def _print(console: Console, report: VerifyReport, kept: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
     table = Table(title=f"run {report.run_id}: re-run here")
-    for col, justify in (("case", "left"), ("stored median ms [CI]", "right"), ("new median ms", "right"),
-                         ("change", "right"), ("inside CI", "center"), ("within tol.", "center")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("case", "left"), ("stored median ms [CI]", "right"), ("new median ms", "right"), ("change", "right"),
+        ("inside CI", "center"), ("within tol.", "center"),
+    )
+    for col, justify in columns:
         table.add_column(col, justify=justify)
     for v in report.verdicts:
         stored = f"{v.stored_median_ms:.3g} [{v.ci_low_ms:.3g}, {v.ci_high_ms:.3g}]"
