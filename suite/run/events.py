@@ -16,6 +16,11 @@ from suite.results.schema import CaseResult, CaseSpec, RunResult
 
 
 @dataclass(frozen=True)
+class _Message:
+    message: str
+
+
+@dataclass(frozen=True)
 class RunStarted:
     """The results file is locked and saved once: `todo` of the plan's `total` cases remain."""
 
@@ -53,25 +58,16 @@ class Saved:
     cases: int
 
 
-@dataclass(frozen=True)
-class RunWarning:
+class RunWarning(_Message):
     """Something the user should know that does not stop the run."""
 
-    message: str
 
-
-@dataclass(frozen=True)
-class Note:
+class Note(_Message):
     """A remark about the run's inputs (e.g. what the dataset check found)."""
 
-    message: str
 
-
-@dataclass(frozen=True)
-class PeaksNote:
+class PeaksNote(_Message):
     """The device ceilings being measured or loaded, and what they came out as."""
-
-    message: str
 
 
 @dataclass(frozen=True)
@@ -109,11 +105,8 @@ class RunEnded:
     run: RunResult
 
 
-@dataclass(frozen=True)
-class AuditStep:
+class AuditStep(_Message):
     """`bench audit` moves on to its next step."""
-
-    message: str
 
 
 Event = Union[RunStarted, CaseStarted, CaseEnded, Saved, RunWarning, Note, PeaksNote, BaselineWindow, CoolingDown,
