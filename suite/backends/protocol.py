@@ -8,10 +8,25 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from pydantic import BaseModel
 
 from suite.backends.parity import flatten_outputs, to_numpy
+from suite.models.entry import ModelEntry
 from suite.results.schema import ExportInfo, ParityResult, RuntimeSettings
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import torch
+
+    # One input of a case: a torch tensor, or a numpy array for an .onnx model run without torch
+    # (suite.models.inputs.make_inputs makes both from the same seeded numpy values).
+    Tensor = torch.Tensor | npt.NDArray[np.generic]
+    Inputs = dict[str, Tensor]
+    # Outputs as parity compares them: flattened, on the host.
+    HostOutputs = list[npt.NDArray[np.generic]]
 
 
 class Prepared(Protocol):
@@ -22,19 +37,20 @@ class Prepared(Protocol):
     parity: ParityResult | None
     flags: list[str]  # notes for the case's result (e.g. what the timed run includes)
 
-    def run(self, inputs: dict[str, Any]) -> Any:
-        """One forward pass; returns when the outputs are ready."""
+    def run(self, inputs: Inputs) -> object:
+        """One forward pass; returns when the outputs are ready (a tensor, a tuple or dict of
+        them, an ONNX Runtime IO binding...: what the runtime gives)."""
 
-    def context(self) -> contextlib.AbstractContextManager[Any]:
+    def context(self) -> contextlib.AbstractContextManager[object]:
         """Entered once around the whole timed loop (e.g. torch.inference_mode)."""
 
     def close(self) -> None: ...
 
-    def outputs(self, inputs: dict[str, Any]) -> list[Any]:
+    def outputs(self, inputs: Inputs) -> HostOutputs:
         """One forward through the very path that is timed, outputs flattened (see
         suite.backends.parity.flatten_outputs) and on the host: what parity compares."""
 
-    def fallback_reference(self, inputs: dict[str, Any]) -> tuple[str, list[Any]] | None:
+    def fallback_reference(self, inputs: Inputs) -> tuple[str, HostOutputs] | None:
         """(backend name, outputs) to check parity against when there is no eager model (an
         .onnx file); None: nothing to compare with."""
 
@@ -58,16 +74,16 @@ class BackendBase:
     def __init__(self) -> None:
         self.flags: list[str] = []
 
-    def context(self) -> contextlib.AbstractContextManager[Any]:
+    def context(self) -> contextlib.AbstractContextManager[object]:
         return contextlib.nullcontext()
 
-    def run(self, inputs: dict[str, Any]) -> Any:  # pragma: no cover - every backend defines it
+    def run(self, inputs: Inputs) -> object:  # pragma: no cover - every backend defines it
         raise NotImplementedError
 
-    def outputs(self, inputs: dict[str, Any]) -> list[Any]:
+    def outputs(self, inputs: Inputs) -> HostOutputs:
         return [to_numpy(t) for t in flatten_outputs(self.run(inputs))]
 
-    def fallback_reference(self, inputs: dict[str, Any]) -> tuple[str, list[Any]] | None:
+    def fallback_reference(self, inputs: Inputs) -> tuple[str, HostOutputs] | None:
         return None
 
     def parity_tolerance(self, configured: float) -> float:
@@ -84,10 +100,12 @@ class BackendBase:
 class PrepareRequest:
     """Everything a backend needs to prepare one case."""
 
-    model: Any  # torch.nn.Module, or None for .onnx sources
-    entry: Any  # suite.models.registry.ModelEntry
-    inputs: dict[str, Any]  # the case's inputs on the case's device
+    model: torch.nn.Module | None  # None for .onnx sources
+    entry: ModelEntry
+    inputs: Inputs  # the case's inputs on the case's device
     device: str
     threads: int
-    options: Any = None  # the backend's options model (its config section), or a dict of its fields
+    # The backend's options model (its config section, suite.backends.BackendInfo.options), or a
+    # dict of its fields; None: the defaults.
+    options: BaseModel | dict[str, object] | None = None
     parity_tolerance: float = 1e-3

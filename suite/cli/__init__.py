@@ -1,5 +1,6 @@
-"""The `bench` command line: a thin Typer app. Each command group lives in its own module
-with a `register(app)` function; commands parse, call the library, print. No logic here."""
+"""The `bench` command line: a thin Typer app. Each command group lives in its own module: its
+commands are module-level functions (callable without the command line) that its
+`register(app)` attaches; commands parse, call the library, print. No logic here."""
 
 from __future__ import annotations
 

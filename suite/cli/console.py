@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderableType
+    from rich.segment import Segment
 
 # Piped output (CI logs, `| tee`) gets a wide fixed width instead of rich's 80 columns, so
 # result tables are not squeezed into unreadable cells.
 PIPED_WIDTH = 160
 
 
-def _console(stderr: bool):
+def _console(stderr: bool) -> Console:
     """A console that prints text as it is: no markup, no emoji codes. Names, paths, messages and
     methods come from results files, caches, model files and the command line, and `[/bold]` in
     one must not raise a MarkupError, nor `[link=...]` become a live terminal hyperlink, nor
@@ -20,10 +26,10 @@ def _console(stderr: bool):
     return _safe_console_class()(stderr=stderr, width=width, markup=False, emoji=False)
 
 
-_SAFE_CONSOLE: type | None = None
+_SAFE_CONSOLE: type[Console] | None = None
 
 
-def _safe_console_class() -> type:
+def _safe_console_class() -> type[Console]:
     """A rich Console that neutralises control and bidi characters in every piece of text it
     writes (suite.report.format.neutralize), wherever the text came from: a model name, an
     error message or a path in a results file reaches the terminal as visible escapes, never as
@@ -37,7 +43,7 @@ def _safe_console_class() -> type:
         from suite.report.format import neutralize
 
         class SafeConsole(Console):
-            def render(self, renderable, options=None):
+            def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
                 for segment in super().render(renderable, options):
                     if segment.control or not segment.text:
                         yield segment
@@ -49,11 +55,11 @@ def _safe_console_class() -> type:
     return _SAFE_CONSOLE
 
 
-def stderr_console():
+def stderr_console() -> Console:
     return _console(stderr=True)
 
 
-def stdout_console():
+def stdout_console() -> Console:
     return _console(stderr=False)
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from suite.cli.console import print_error, stderr_console, stdout_console
+
+if TYPE_CHECKING:
+    from suite.report.compare import CompareResult
 
 DEFAULT_OUTPUT = Path("reports/report.html")
 
@@ -59,6 +62,8 @@ def report(
         err.print(f"[yellow]read once[/] {_esc(str(dup.path))}: {_esc(dup.reason)}", markup=True, highlight=False,
                   soft_wrap=True)
     out = outcome.output
+    if out is None:  # nothing could be read: build_report_from_paths has said so
+        return
     con = stdout_console()
     n = len(outcome.loaded)
     con.print(f"Read {n} results file{'s' if n != 1 else ''}: {out.devices} device(s), {out.cases} case(s).",
@@ -116,7 +121,7 @@ _STYLE = {"regression": "bold red", "improvement": "green", "within threshold": 
           "no significant change": "dim", "not comparable": "magenta"}
 
 
-def _print_compare(res) -> None:
+def _print_compare(res: CompareResult) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -136,7 +141,7 @@ def _print_compare(res) -> None:
     fmt = (lambda v: "-" if v is None else sig(v, 3)) if unit == "ms" else (lambda v: fmt_si(v, "J"))
     for c in res.changes:
         change = "-" if c.change is None else f"{c.change:+.1%}"
-        ci = "-" if c.ci_low is None else f"[{c.ci_low - 1:+.1%}, {c.ci_high - 1:+.1%}]"
+        ci = "-" if c.ci_low is None or c.ci_high is None else f"[{c.ci_low - 1:+.1%}, {c.ci_high - 1:+.1%}]"
         verdict = Text(c.verdict, style=_STYLE[c.verdict])
         if c.notes:
             verdict.append("\n" + "; ".join(c.notes), style="dim")

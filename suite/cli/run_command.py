@@ -1,20 +1,30 @@
 """`bench run`: parse flags into a config, run it with a live progress bar, print a summary,
 write the report. Ctrl-C / SIGTERM / SIGHUP stop it after saving and print how to resume
-(exit status 128 + the signal: 130, 143, 129); see cli/resume.py for --resume and --force."""
+(exit status 128 + the signal: 130, 143, 129); see suite/run/resume_target.py for --resume and --force."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional, TypeVar
 
 import typer
 
-from suite.backends import builtin_names
+from suite.cli.run_flags import RunCommand
 from suite.errors import BenchError, ConfigError
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def _csv(text: str | None, cast: Any, flag: str) -> list[Any] | None:
+    from suite.config.bench_config import BenchConfig
+    from suite.results.schema import RunResult
+    from suite.run.events import Event, Progress
+
+T = TypeVar("T")
+
+
+def _csv(text: str | None, cast: Callable[[str], T], flag: str) -> list[T] | None:
     if text is None:
         return None
     try:
@@ -36,144 +46,149 @@ def parse_input_sizes(values: list[str] | None) -> dict[str, list[float]] | None
     return out
 
 
+def run_cmd(
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML or YAML config file.")] = None,
+    preset: Annotated[Optional[str], typer.Option(help="quick (default: a few minutes) or lab (the handout: all seed models).")] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Model to run (repeat): registry name, torchvision:<name>, hf:<type>[:k=v], file.py[:factory] or file.onnx.")] = None,
+    backends: Annotated[Optional[str], typer.Option()] = None,
+    batch_sizes: Annotated[Optional[str], typer.Option("--batch-sizes", "-b", help="Comma-separated batch sizes, e.g. 1,2,4.")] = None,
+    input_sizes: Annotated[Optional[list[str]], typer.Option("--input-sizes")] = None,
+    threads: Annotated[Optional[int], typer.Option()] = None,
+    device: Annotated[Optional[str], typer.Option(help="cpu or cuda.")] = None,
+    pretrained: Annotated[bool, typer.Option("--pretrained", help="Load published weights (needs network); default random weights.")] = False,
+    no_energy: Annotated[bool, typer.Option("--no-energy", help="Skip the energy window.")] = False,
+    meter: Annotated[Optional[str], typer.Option("--meter")] = None,
+    region: Annotated[Optional[str], typer.Option()] = None,
+    vcgencmd: Annotated[Optional[str], typer.Option("--vcgencmd", help="The Raspberry Pi's vcgencmd command, with any arguments (power rails and throttling; default $BENCH_VCGENCMD, else vcgencmd on PATH). With --resume: names again the one the run was saved with.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for the results file and the report (default reports/), or the results file itself (a path ending in .json).")] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted run: its output folder (the newest unfinished run in it) or its results file. Runs only the cases not yet finished, with the saved configuration.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.json, or start a new run in a folder that holds an unfinished run of the same configuration.")] = False,
+    trust_config: Annotated[bool, typer.Option("--trust-config", help="With --resume: run the model files and commands the results file's saved configuration names, without naming them again (read the refusal message first: it lists them).")] = False,
+    case_timeout: Annotated[Optional[float], typer.Option("--case-timeout", help="Seconds before a hung case is killed and recorded as a timeout (default 1800).")] = None,
+    cooldown: Annotated[Optional[float], typer.Option("--cooldown")] = None,
+    exporter: Annotated[Optional[str], typer.Option(help="ONNX exporter for the ort backends: dynamo (default) or torchscript.")] = None,
+    opset: Annotated[Optional[int], typer.Option(help="ONNX opset for the export (default: the exporter's).")] = None,
+    inline: Annotated[bool, typer.Option("--inline", help="Run cases in this process (no worker isolation; for debugging).")] = False,
+    repeats: Annotated[Optional[int], typer.Option("--repeats", min=1, max=100)] = None,
+    no_interleave: Annotated[bool, typer.Option("--no-interleave")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not render the HTML report at the end.")] = False,
+    no_peaks: Annotated[bool, typer.Option("--no-peaks")] = False,
+    dataset: Annotated[Optional[str], typer.Option("--dataset")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit")] = None,
+    resize: Annotated[Optional[str], typer.Option("--resize")] = None,
+    profile: Annotated[bool, typer.Option("--profile", help="After each case's timed loop and energy window, profile a few calls per operator (torch.profiler for eager, ONNX Runtime's own profiler for ORT); the report lines eager and ORT up per model.")] = False,
+    profile_calls: Annotated[Optional[int], typer.Option("--profile-calls")] = None,
+    weights: Annotated[Optional[Path], typer.Option("--weights")] = None,
+) -> None:
+    """Measure parameters, FLOPs, latency, memory (and energy) for each model x backend x batch x size."""
+    # The flags without help= above take it from the configuration field they set (suite/cli/run_flags.py).
+    from suite.config.bench_config import build_config
+
+    overrides: dict[str, object] = {
+        "backends": _csv(backends, str, "--backends"),
+        "batch_sizes": _csv(batch_sizes, int, "--batch-sizes"),
+        "input_sizes": parse_input_sizes(input_sizes),
+        "threads": threads,
+        "device": device,
+        "output_dir": str(out.parent if out.suffix.lower() == ".json" else out) if out else None,
+        "case_timeout_s": case_timeout,
+        "cooldown_temp_c": cooldown,
+    }
+    if weights is not None and len(model or []) != 1:
+        raise BenchError("--weights loads one state dict into one model: give exactly one -m MODEL with it "
+                         "(or set weights per model in a config file's [[models]] tables)")
+    if model:
+        overrides["models"] = [{"name": m, "pretrained": pretrained,
+                                **({"weights": str(weights)} if weights is not None else {})} for m in model]
+    if dataset is not None or limit is not None:
+        overrides["dataset"] = {k: v for k, v in (("spec", dataset), ("limit", limit)) if v is not None}
+    if resize is not None:
+        overrides["resize"] = _csv(resize, str, "--resize")
+    if profile or profile_calls is not None:
+        overrides["profile"] = {"enabled": True, **({"calls": profile_calls} if profile_calls is not None else {})}
+    if inline:
+        overrides["isolation"] = "inline"
+    if repeats is not None:
+        overrides["repeats"] = repeats
+    if no_interleave:
+        overrides["interleave"] = False
+    if no_report:
+        overrides["report"] = False
+    if no_peaks:
+        overrides["peaks"] = False
+    energy: dict[str, object] = {}
+    if no_energy:
+        energy["enabled"] = False
+    if meter is not None:
+        energy["meter"] = check_meter(meter)
+    if region:
+        energy["region"] = region
+    if energy:
+        overrides["energy"] = energy
+    ort = {k: v for k, v in (("exporter", exporter), ("opset", opset)) if v is not None}
+    if ort:
+        overrides["ort"] = ort
+    if resume is not None:
+        from suite.run.resume_target import resume_locked
+
+        with resume_locked(resume, preset=preset, config_file=str(config) if config else None,
+                           overrides=overrides, out=out, vcgencmd=vcgencmd,
+                           trust_config=trust_config) as (cfg, previous, path):
+            if pretrained and not model:
+                cfg = _all_pretrained(cfg)  # checked against the previous run by run_benchmark
+            execute_run(cfg, resume=previous, output=path)
+        return
+    if trust_config:
+        raise ConfigError("--trust-config goes with --resume (it accepts what a results file's saved "
+                          "configuration runs); a new run runs what its own flags and config file name.")
+    if vcgencmd:
+        energy["vcgencmd"] = vcgencmd
+        overrides["energy"] = energy
+        overrides["monitor"] = {"vcgencmd": vcgencmd}
+    from suite.run.resume_target import new_run_output
+
+    if limit is not None and dataset is None:
+        _check_limit_has_a_dataset(preset, config, overrides)
+    cfg = build_config(preset=preset, config_file=str(config) if config else None, overrides=overrides)
+    if pretrained and not model:
+        cfg = _all_pretrained(cfg)
+    execute_run(cfg, output=new_run_output(cfg, out, force))
+
+
+def study_cmd(
+    config: Annotated[Optional[Path], typer.Argument(help="TOML or YAML config with a dataset table (spec, limit), models (variants), input_sizes, resize methods and backends. Default: the lab2 preset.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for the results file and the report (default reports/).")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate a seeded, stratified subset of at most this many samples.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.json.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not render the HTML report at the end.")] = False,
+) -> None:
+    """Accuracy vs efficiency (the Lab 2 study): model variants x input sizes x resize methods x backends on
+    real data, one results file, one report. Without CONFIG: the lab2 preset (digits, offline)."""
+    from suite.config.bench_config import build_config
+    from suite.run.resume_target import new_run_output
+
+    overrides: dict[str, object] = {"output_dir": str(out) if out else None}
+    if limit is not None:
+        overrides["dataset"] = {"limit": limit}
+    if no_report:
+        overrides["report"] = False
+    cfg = build_config(preset=None if config else "lab2", config_file=str(config) if config else None,
+                       overrides=overrides)
+    if cfg.dataset is None:
+        raise ConfigError(f"A study measures accuracy on real data: {config} needs a [dataset] section "
+                          "(spec = \"digits\", \"imagefolder:DIR\", \"npz:FILE\", \"hf-disk:DIR\" or \"user\")")
+    execute_run(cfg, output=new_run_output(cfg, out, force))
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("run")
-    def run_cmd(
-        config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML or YAML config file.")] = None,
-        preset: Annotated[Optional[str], typer.Option(help="quick (default: a few minutes) or lab (the handout: all seed models).")] = None,
-        model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Model to run (repeat): registry name, torchvision:<name>, hf:<type>[:k=v], file.py[:factory] or file.onnx.")] = None,
-        backends: Annotated[Optional[str], typer.Option(help=f"Comma-separated: {', '.join(builtin_names())} (or a plugin's).")] = None,
-        batch_sizes: Annotated[Optional[str], typer.Option("--batch-sizes", "-b", help="Comma-separated batch sizes, e.g. 1,2,4.")] = None,
-        input_sizes: Annotated[Optional[list[str]], typer.Option("--input-sizes", help="Sizes on each model's size axis (pixels, tokens, seconds): 224,448 for all, or image:224,448 / text:128 per modality (repeat).")] = None,
-        threads: Annotated[Optional[int], typer.Option(help="Intra-op threads for torch and ORT (default: physical cores).")] = None,
-        device: Annotated[Optional[str], typer.Option(help="cpu or cuda.")] = None,
-        pretrained: Annotated[bool, typer.Option("--pretrained", help="Load published weights (needs network); default random weights.")] = False,
-        no_energy: Annotated[bool, typer.Option("--no-energy", help="Skip the energy window.")] = False,
-        meter: Annotated[Optional[str], typer.Option("--meter", help="Energy meter: auto (default: the most direct one that works here), rapl, nvml, jetson, rpi5-pmic, estimate, or one another package adds; `bench env` lists what works here.")] = None,
-        region: Annotated[Optional[str], typer.Option(help="Grid region (ISO3 country code) for carbon, e.g. USA, FRA, DEU.")] = None,
-        vcgencmd: Annotated[Optional[str], typer.Option("--vcgencmd", help="The Raspberry Pi's vcgencmd command, with any arguments (power rails and throttling; default $BENCH_VCGENCMD, else vcgencmd on PATH). With --resume: names again the one the run was saved with.")] = None,
-        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for the results file and the report (default reports/), or the results file itself (a path ending in .json).")] = None,
-        resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted run: its output folder (the newest unfinished run in it) or its results file. Runs only the cases not yet finished, with the saved configuration.")] = None,
-        force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.json, or start a new run in a folder that holds an unfinished run of the same configuration.")] = False,
-        trust_config: Annotated[bool, typer.Option("--trust-config", help="With --resume: run the model files and commands the results file's saved configuration names, without naming them again (read the refusal message first: it lists them).")] = False,
-        case_timeout: Annotated[Optional[float], typer.Option("--case-timeout", help="Seconds before a hung case is killed and recorded as a timeout (default 1800).")] = None,
-        cooldown: Annotated[Optional[float], typer.Option("--cooldown", help="Before each case, wait until the CPU is below this temperature (Celsius; at most cooldown_max_s).")] = None,
-        exporter: Annotated[Optional[str], typer.Option(help="ONNX exporter for the ort backends: dynamo (default) or torchscript.")] = None,
-        opset: Annotated[Optional[int], typer.Option(help="ONNX opset for the export (default: the exporter's).")] = None,
-        inline: Annotated[bool, typer.Option("--inline", help="Run cases in this process (no worker isolation; for debugging).")] = False,
-        repeats: Annotated[Optional[int], typer.Option("--repeats", min=1, max=100, help="Fresh worker processes per case (or interleaved group); the median's CI then combines within- and between-process variation (hierarchical bootstrap). Default: the preset's.")] = None,
-        no_interleave: Annotated[bool, typer.Option("--no-interleave", help="Time each backend in its own worker, one after another, instead of in alternating rounds in one worker.")] = False,
-        no_report: Annotated[bool, typer.Option("--no-report", help="Do not render the HTML report at the end.")] = False,
-        no_peaks: Annotated[bool, typer.Option("--no-peaks", help="Do not measure the device's GEMM and bandwidth ceilings (cached per machine after the first run; the roofline then has no roofs).")] = False,
-        dataset: Annotated[Optional[str], typer.Option("--dataset", help="Real evaluation data for accuracy beside efficiency: digits, imagefolder:DIR, npz:FILE, hf-disk:DIR, or user (the model file's load_dataset()).")] = None,
-        limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate a seeded, stratified subset of at most this many samples.")] = None,
-        resize: Annotated[Optional[str], typer.Option("--resize", help="Comma-separated resize methods swept on a dataset: area, bilinear, nearest, center-crop (default area).")] = None,
-        profile: Annotated[bool, typer.Option("--profile", help="After each case's timed loop and energy window, profile a few calls per operator (torch.profiler for eager, ONNX Runtime's own profiler for ORT); the report lines eager and ORT up per model.")] = False,
-        profile_calls: Annotated[Optional[int], typer.Option("--profile-calls", help="Forward calls profiled per case with --profile (default 10).")] = None,
-        weights: Annotated[Optional[Path], typer.Option("--weights", help="A state dict for the -m model: .pth/.pt (read with weights_only) or .safetensors.")] = None,
-    ) -> None:
-        """Measure parameters, FLOPs, latency, memory (and energy) for each model x backend x batch x size."""
-        from suite.config.bench_config import build_config
-
-        overrides: dict[str, Any] = {
-            "backends": _csv(backends, str, "--backends"),
-            "batch_sizes": _csv(batch_sizes, int, "--batch-sizes"),
-            "input_sizes": parse_input_sizes(input_sizes),
-            "threads": threads,
-            "device": device,
-            "output_dir": str(out.parent if out.suffix.lower() == ".json" else out) if out else None,
-            "case_timeout_s": case_timeout,
-            "cooldown_temp_c": cooldown,
-        }
-        if weights is not None and len(model or []) != 1:
-            raise BenchError("--weights loads one state dict into one model: give exactly one -m MODEL with it "
-                             "(or set weights per model in a config file's [[models]] tables)")
-        if model:
-            overrides["models"] = [{"name": m, "pretrained": pretrained,
-                                    **({"weights": str(weights)} if weights is not None else {})} for m in model]
-        if dataset is not None or limit is not None:
-            overrides["dataset"] = {k: v for k, v in (("spec", dataset), ("limit", limit)) if v is not None}
-        if resize is not None:
-            overrides["resize"] = _csv(resize, str, "--resize")
-        if profile or profile_calls is not None:
-            overrides["profile"] = {"enabled": True, **({"calls": profile_calls} if profile_calls is not None else {})}
-        if inline:
-            overrides["isolation"] = "inline"
-        if repeats is not None:
-            overrides["repeats"] = repeats
-        if no_interleave:
-            overrides["interleave"] = False
-        if no_report:
-            overrides["report"] = False
-        if no_peaks:
-            overrides["peaks"] = False
-        energy: dict[str, Any] = {}
-        if no_energy:
-            energy["enabled"] = False
-        if meter is not None:
-            energy["meter"] = check_meter(meter)
-        if region:
-            energy["region"] = region
-        if energy:
-            overrides["energy"] = energy
-        ort = {k: v for k, v in (("exporter", exporter), ("opset", opset)) if v is not None}
-        if ort:
-            overrides["ort"] = ort
-        if resume is not None:
-            from suite.cli.resume_options import resume_locked
-
-            with resume_locked(resume, preset=preset, config_file=str(config) if config else None,
-                               overrides=overrides, out=out, vcgencmd=vcgencmd,
-                               trust_config=trust_config) as (cfg, previous, path):
-                if pretrained and not model:
-                    cfg = _all_pretrained(cfg)  # checked against the previous run by run_benchmark
-                execute_run(cfg, resume=previous, output=path)
-            return
-        if trust_config:
-            raise ConfigError("--trust-config goes with --resume (it accepts what a results file's saved "
-                              "configuration runs); a new run runs what its own flags and config file name.")
-        if vcgencmd:
-            energy["vcgencmd"] = vcgencmd
-            overrides["energy"] = energy
-            overrides["monitor"] = {"vcgencmd": vcgencmd}
-        from suite.cli.resume_options import new_run_output
-
-        if limit is not None and dataset is None:
-            _check_limit_has_a_dataset(preset, config, overrides)
-        cfg = build_config(preset=preset, config_file=str(config) if config else None, overrides=overrides)
-        if pretrained and not model:
-            cfg = _all_pretrained(cfg)
-        execute_run(cfg, output=new_run_output(cfg, out, force))
+    app.command("run", cls=RunCommand)(run_cmd)
 
 
 def register_study(app: typer.Typer) -> None:
-    @app.command("study")
-    def study_cmd(
-        config: Annotated[Optional[Path], typer.Argument(help="TOML or YAML config with a dataset table (spec, limit), models (variants), input_sizes, resize methods and backends. Default: the lab2 preset.")] = None,
-        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for the results file and the report (default reports/).")] = None,
-        limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate a seeded, stratified subset of at most this many samples.")] = None,
-        force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.json.")] = False,
-        no_report: Annotated[bool, typer.Option("--no-report", help="Do not render the HTML report at the end.")] = False,
-    ) -> None:
-        """Accuracy vs efficiency (the Lab 2 study): model variants x input sizes x resize methods x backends on
-        real data, one results file, one report. Without CONFIG: the lab2 preset (digits, offline)."""
-        from suite.cli.resume_options import new_run_output
-        from suite.config.bench_config import build_config
-
-        overrides: dict[str, Any] = {"output_dir": str(out) if out else None}
-        if limit is not None:
-            overrides["dataset"] = {"limit": limit}
-        if no_report:
-            overrides["report"] = False
-        cfg = build_config(preset=None if config else "lab2", config_file=str(config) if config else None,
-                           overrides=overrides)
-        if cfg.dataset is None:
-            raise ConfigError(f"A study measures accuracy on real data: {config} needs a [dataset] section "
-                              "(spec = \"digits\", \"imagefolder:DIR\", \"npz:FILE\", \"hf-disk:DIR\" or \"user\")")
-        execute_run(cfg, output=new_run_output(cfg, out, force))
+    app.command("study")(study_cmd)
 
 
-def _check_limit_has_a_dataset(preset: str | None, config: Path | None, overrides: dict[str, Any]) -> None:
+def _check_limit_has_a_dataset(preset: str | None, config: Path | None, overrides: dict[str, object]) -> None:
     """--limit alone: refused as the flag's mistake (it was blamed on the preset's missing dataset)."""
     from suite.config.bench_config import build_config
 
@@ -197,11 +212,11 @@ def check_meter(name: str) -> str:
     return name
 
 
-def _all_pretrained(cfg: Any) -> Any:
+def _all_pretrained(cfg: BenchConfig) -> BenchConfig:
     return cfg.model_copy(update={"models": [m.model_copy(update={"pretrained": True}) for m in cfg.models]})
 
 
-def execute_run(cfg: Any, resume: Any = None, output: Path | None = None) -> None:
+def execute_run(cfg: BenchConfig, resume: RunResult | None = None, output: Path | None = None) -> None:
     from suite.cli.progress import RunProgress
     from suite.cli.summary import print_summary
     from suite.run.interrupts import stop_on_signals
@@ -209,8 +224,7 @@ def execute_run(cfg: Any, resume: Any = None, output: Path | None = None) -> Non
 
     out_dir = Path(cfg.output_dir)
     _check_writable(out_dir)
-    state = _RunState()
-    state.config = cfg
+    state = _RunState(cfg)
     try:
         # The summary and the report stay inside: a signal while they import and render is
         # answered like one during the run (what is saved, and what to do next).
@@ -235,25 +249,27 @@ class _RunState:
     """Passes the runner's progress events on to the progress bar, keeping what an
     interruption message needs: where the results are and how many cases there are."""
 
-    def __init__(self) -> None:
-        self.forward: Any = None
-        self.console: Any = None
+    def __init__(self, config: BenchConfig) -> None:
+        self.config = config
+        self.forward: Progress | None = None
+        self.console: Console | None = None
         self.path: Path | None = None
         self.total = 0
-        self.run: Any = None
+        self.run: RunResult | None = None
         self.saved = 0  # cases in the results file as last saved: all an interruption may claim
-        self.config: Any = None
 
-    def __call__(self, event: str, data: dict[str, Any]) -> None:
-        if event == "saved":
-            self.saved = data["cases"]
-        elif event == "start":
-            self.path, self.total, self.run = Path(data["path"]), data["total"], data["run"]
-        elif event == "cooldown" and data["waited_s"] == 0 and self.console is not None:
-            self.console.print(f"cooling down: CPU at {data['temp_c']:.1f} °C, waiting until it is below "
-                               f"{data['target_c']:g} °C (at most {data['max_s']:g} s)", highlight=False)
+    def __call__(self, event: Event) -> None:
+        from suite.run.events import CoolingDown, RunStarted, Saved
+
+        if isinstance(event, Saved):
+            self.saved = event.cases
+        elif isinstance(event, RunStarted):
+            self.path, self.total, self.run = Path(event.path), event.total, event.run
+        elif isinstance(event, CoolingDown) and event.waited_s == 0 and self.console is not None:
+            self.console.print(f"cooling down: CPU at {event.temp_c:.1f} °C, waiting until it is below "
+                               f"{event.target_c:g} °C (at most {event.max_s:g} s)", highlight=False)
         if self.forward is not None:
-            self.forward(event, data)
+            self.forward(event)
 
 
 def _print_interrupted(state: _RunState, signum: int) -> None:
@@ -279,7 +295,7 @@ def _print_interrupted(state: _RunState, signum: int) -> None:
                   f"Resume with: {resume_command(state.config, state.path)}", highlight=False, soft_wrap=True)
 
 
-def _render(run: Any, results_path: Path) -> None:
+def _render(run: RunResult, results_path: Path) -> None:
     from suite.cli.console import stdout_console
 
     try:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console, JustifyMethod
+
+    from suite.results.schema import AccuracyResult, CaseResult, Flag, RunResult
 
 
 def fmt_count(n: int | None) -> str:
@@ -14,35 +19,35 @@ def fmt_count(n: int | None) -> str:
     return str(n)
 
 
-def fmt_accuracy(a: Any) -> str:
+def fmt_accuracy(a: AccuracyResult | None) -> str:
     """'98.2% [96.9, 98.9] top-1' for fractions; the user's metric as it comes."""
     if a is None:
         return "-"
     from suite.metrics.accuracy import FRACTIONS
 
     if a.metric in FRACTIONS:
-        ci = f" [{a.ci_low * 100:.1f}, {a.ci_high * 100:.1f}]" if a.ci_low is not None else ""
+        ci = f" [{a.ci_low * 100:.1f}, {a.ci_high * 100:.1f}]" if a.ci_low is not None and a.ci_high is not None else ""
         return f"{a.value * 100:.1f}%{ci} {a.metric}"
     return f"{a.value:.4g} {a.metric}"
 
 
-def accuracy_cell(c: Any) -> str:
+def accuracy_cell(c: CaseResult) -> str:
     if c.accuracy is not None:
         return fmt_accuracy(c.accuracy)
     return "FAILED (see below)" if _accuracy_flags(c, "accuracy_failed") else "-"
 
 
-def _accuracy_flags(c: Any, kind: str) -> list[Any]:
+def _accuracy_flags(c: CaseResult, kind: str) -> list[Flag]:
     return [f for f in c.flags if f.kind == kind]
 
 
-def _case_label(c: Any) -> str:
+def _case_label(c: CaseResult) -> str:
     s = c.spec
     size = "" if s.input_size is None else f" {s.input_size:g}" + (f" {s.resize}" if s.resize else "")
     return f"{s.model} {s.backend}{size}"
 
 
-def print_accuracy_notes(console: Any, run: Any) -> None:
+def print_accuracy_notes(console: Console, run: RunResult) -> None:
     """Under the table: which data the accuracy is on (dataset, split, samples), and every
     accuracy that failed or needs care, with the reason, once per reason (README: the rule)."""
     from rich.markup import escape
@@ -51,7 +56,7 @@ def print_accuracy_notes(console: Any, run: Any) -> None:
         shown,  # a path from a file name that is not UTF-8 must still print
     )
 
-    seen: set[tuple[Any, ...]] = set()
+    seen: set[tuple[object, ...]] = set()
     for c in run.cases:
         a = c.accuracy
         if a is None or a.evaluated_in is not None:
@@ -79,14 +84,14 @@ def print_accuracy_notes(console: Any, run: Any) -> None:
             console.print(escape(shown(f"  {who}: {detail}")), highlight=False, soft_wrap=True)
 
 
-def print_summary(run: Any) -> None:
+def print_summary(run: RunResult) -> None:
     from rich.table import Table
 
     from suite.cli.console import stdout_console
 
     table = Table(title=f"bench run {run.run_id}", show_lines=False)
     has_acc = any(c.accuracy is not None or _accuracy_flags(c, "accuracy_failed") for c in run.cases)
-    cols = [("model", "left"), ("backend", "left"), ("batch", "right"), ("size", "right"),
+    cols: list[tuple[str, JustifyMethod]] = [("model", "left"), ("backend", "left"), ("batch", "right"), ("size", "right"),
             ("params", "right"), ("MACs", "right"), ("median ms [95% CI]", "right"), ("p90 ms", "right"),
             ("items/s", "right"), ("peak RSS", "right"), ("J/inf", "right")]
     if has_acc:
@@ -102,7 +107,7 @@ def print_summary(run: Any) -> None:
         if c.energy is not None:
             val = c.energy.net_j_per_inference if c.energy.net_j_per_inference is not None else c.energy.gross_j_per_inference
             energy = f"{val:.3g}" + ("*" if c.energy.method == "estimated" else "")
-        status = c.status if c.status != "failed" else f"failed: {c.error.kind}"
+        status = c.status if c.status != "failed" else f"failed: {c.error.kind if c.error else 'unknown'}"
         if any(f.kind == "emulated" for f in c.flags):
             status += " (EMULATED)"
         size = "-" if s.input_size is None else f"{s.input_size:g}" + (f" {s.resize}" if s.resize else "")
@@ -126,8 +131,8 @@ def print_summary(run: Any) -> None:
                       "Its timings measure the emulator, not a device: they are not representative and are "
                       "flagged 'emulated' in the results and the report.", markup=True, highlight=False,
                       soft_wrap=True)
-    timed = [c for c in run.cases if c.latency is not None]
-    if timed and all(c.latency.repeats == 1 for c in timed):
+    timed = [c.latency for c in run.cases if c.latency is not None]
+    if timed and all(lat.repeats == 1 for lat in timed):
         console.print("95% CI: from this process's samples only. A re-run's median often falls outside it "
                       "(the machine drifts between processes); --repeats 3 gives a CI that covers re-runs "
                       "(README: 'Comparisons that survive a drifting machine').", highlight=False, soft_wrap=True)

@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from typing import Any
 
 from suite.backends import backend_info
 from suite.config.bench_config import BenchConfig
-from suite.data import load_dataset, parse_dataset_spec
 from suite.data.check import DataUse, check_samples
-from suite.data.dataset import DatasetSpec
+from suite.data.dataset import DatasetConfig, DatasetSpec, parse_dataset_spec
+from suite.data.loaders import load_dataset
 from suite.data.preprocess import image_channels
 from suite.errors import BenchError, ConfigError, MissingDependencyError
-from suite.models.user_file import describe_end, import_file
+from suite.models.user_file import FileModel, describe_end, import_file
 from suite.models.weights import check_weights_file, load_weights
 from suite.plan.sweep import PlannedCase, plan_cases
-from suite.worker import run_isolated
+from suite.worker import IsolatedOutcome, run_isolated
+
+Send = Callable[[object], None]  # a worker check's message to the parent (suite.worker.run_isolated)
 
 
 def importable(module: str) -> bool:
@@ -82,13 +83,12 @@ def plan_or_explain(config: BenchConfig, threads: int) -> list[PlannedCase]:
         raise MissingDependencyError(package, extra, "the models in this configuration") from None
 
 
-def check_inputs(config: BenchConfig, cases: list[PlannedCase],
-                 emit: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+def check_inputs(config: BenchConfig, cases: list[PlannedCase], note: Callable[[str], None] | None = None) -> None:
     """What the user gave beside the configuration, before anything runs: each --weights file
     loads into its model, and the dataset fits the contract as each model takes it. Either one
     failing is the user's to fix: exit 2, nothing run (README: accuracy, the rule)."""
     check_weights(cases, config.case_timeout_s)
-    check_dataset(config, cases, emit)
+    check_dataset(config, cases, note)
 
 
 def check_weights(cases: list[PlannedCase], timeout_s: float) -> None:
@@ -102,10 +102,10 @@ def check_weights(cases: list[PlannedCase], timeout_s: float) -> None:
             continue
         seen.add((c.name, c.weights))
         what = f"--weights {c.weights} for '{c.name}'"
-        _unless_ok(run_isolated(_weights_fit, (planned,), timeout_s, name="bench-weights"), what, timeout_s)
+        _unless_ok(run_isolated(_weights_fit, (planned, c.weights), timeout_s, name="bench-weights"), what, timeout_s)
 
 
-def _weights_fit(send: Callable[[Any], None], planned: PlannedCase) -> None:
+def _weights_fit(send: Send, planned: PlannedCase, weights: str) -> None:
     c = planned.choice
     try:
         model = planned.entry().build(c.pretrained)
@@ -113,36 +113,34 @@ def _weights_fit(send: Callable[[Any], None], planned: PlannedCase) -> None:
         send(("ok", "model not built"))
         return
     try:
-        load_weights(model, check_weights_file(c.weights, c.name))
+        load_weights(model, check_weights_file(weights, c.name))
     except BenchError as exc:
         send(("error", str(exc)))
         return
     send(("ok", "loaded"))
 
 
-def check_dataset(config: BenchConfig, cases: list[PlannedCase],
-                  emit: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+def check_dataset(config: BenchConfig, cases: list[PlannedCase], note: Callable[[str], None] | None = None) -> None:
     """The dataset, read and every sample the run evaluates decoded once as each model takes
     it, before anything runs: a problem with the data is a usage error (exit 2) naming the
     sample, not a failure in every case. `--dataset user` is read in a worker, from each
-    model file's load_dataset()."""
+    model file's load_dataset(). What the check remarks on goes to `note`."""
     if config.dataset is None:
         return
     d = config.dataset
     spec = parse_dataset_spec(d.spec)
     uses = _data_uses(cases)
     if spec.kind == "user":
-        _check_user_datasets(config, uses)
+        _check_user_datasets(config, d, uses)
         return
     ds = load_dataset(spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns)
-    note = (lambda text: emit("note", {"message": text})) if emit is not None else None
     check_samples(ds, [u for u, _ in uses.values()], note)
 
 
-def _data_uses(cases: list[PlannedCase]) -> dict[str, tuple[Any, Any]]:
+def _data_uses(cases: list[PlannedCase]) -> dict[str, tuple[DataUse, FileModel | None]]:
     """Per evaluating model: how it takes the samples (suite.data.check.DataUse), and its
     file's look-over (None for a model that is not a file)."""
-    out: dict[str, tuple[Any, Any]] = {}
+    out: dict[str, tuple[DataUse, FileModel | None]] = {}
     for planned in cases:
         name = planned.choice.name
         if not planned.evaluates or name in out:
@@ -155,14 +153,15 @@ def _data_uses(cases: list[PlannedCase]) -> dict[str, tuple[Any, Any]]:
     return out
 
 
-def _check_user_datasets(config: BenchConfig, uses: dict[str, tuple[Any, Any]]) -> None:
-    not_files = [name for name, (_, found) in uses.items() if found is None]
+def _check_user_datasets(config: BenchConfig, d: DatasetConfig, uses: dict[str, tuple[DataUse, FileModel | None]]
+                         ) -> None:
+    files = {name: (use, found) for name, (use, found) in uses.items() if found is not None}
+    not_files = [name for name in uses if name not in files]
     if not_files:
         raise ConfigError(f"--dataset user reads the model file's load_dataset(), and {', '.join(not_files)} "
                           f"{'is' if len(not_files) == 1 else 'are'} not a model file (-m file.py): give model files "
                           "only, or another --dataset")
-    d = config.dataset
-    for name, (use, found) in uses.items():
+    for name, (use, found) in files.items():
         if "load_dataset" not in getattr(found, "hooks", ("load_dataset",)):
             raise ConfigError(f"--dataset user reads load_dataset() from {found.path}, which does not define it")
         outcome = run_isolated(_user_dataset, (found.path, d.limit, config.seed, use), config.case_timeout_s,
@@ -170,7 +169,7 @@ def _check_user_datasets(config: BenchConfig, uses: dict[str, tuple[Any, Any]]) 
         _unless_ok(outcome, f"--dataset user: load_dataset() in {found.path}", config.case_timeout_s)
 
 
-def _user_dataset(send: Callable[[Any], None], path: str, limit: int | None, seed: int, use: Any) -> None:
+def _user_dataset(send: Send, path: str, limit: int | None, seed: int, use: DataUse) -> None:
     from pathlib import Path
 
     try:
@@ -186,7 +185,7 @@ def _user_dataset(send: Callable[[Any], None], path: str, limit: int | None, see
     send(("ok", len(ds)))
 
 
-def _unless_ok(outcome: Any, what: str, timeout_s: float) -> None:
+def _unless_ok(outcome: IsolatedOutcome, what: str, timeout_s: float) -> None:
     """A worker check's verdict as a BenchError, unless it said ok."""
     for message in outcome.messages:
         if message[0] == "ok":

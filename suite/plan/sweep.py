@@ -4,14 +4,13 @@ batch against the model's input spec before anything is built."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from suite.backends import BackendInfo
 from suite.backends import backends as table
 from suite.config.bench_config import BenchConfig, ModelChoice, sizes_for
 from suite.errors import BenchError
 from suite.models.registry import ModelEntry, resolve_model
-from suite.models.user_file import entry_for_file
+from suite.models.user_file import FileModel, entry_for_file
 from suite.models.weights import check_pretrained_cached, check_weights_file
 from suite.results.schema import CaseSpec
 
@@ -20,9 +19,9 @@ from suite.results.schema import CaseSpec
 class PlannedCase:
     spec: CaseSpec
     choice: ModelChoice
-    # What the plan learnt about a user's Python file (suite.models.user_file.FileModel), so that the
-    # worker builds from it instead of looking the file over a second time.
-    file_model: Any = None
+    # What the plan learnt about a user's Python file, so that the worker builds from it instead
+    # of looking the file over a second time.
+    file_model: FileModel | None = None
     # Runs the dataset pass: the first batch size of its model x backend x size x resize (accuracy
     # does not depend on the batch size; the runner links the other cases to this one).
     evaluates: bool = False
@@ -62,7 +61,8 @@ def plan_cases(config: BenchConfig, threads: int) -> list[PlannedCase]:
             sizes = None  # models without a size axis ignore modality-wide sizes, not their own
         # A dataset on an image model sweeps the resize methods too; otherwise there is no resizing.
         resizes = config.resize if config.dataset is not None and spec.size_axis == "resolution" else [None]
-        for size in sizes or [None]:
+        candidates: list[float | None] = [*sizes] if sizes else [None]
+        for size in candidates:
             spec.check_size(size, choice.name)
             resolved = spec.default_size if size is None else size
             for resize in resizes:

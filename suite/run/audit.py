@@ -23,13 +23,11 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from suite.backends import backend_info
-from suite.config.bench_config import validate_config
+from suite.config.bench_config import BenchConfig, validate_config
 from suite.errors import BenchError
 from suite.machine.audit_store import cache_key
 from suite.results.schema import (
@@ -39,6 +37,8 @@ from suite.results.schema import (
     RunResult,
     utc_now,
 )
+from suite.run.bare import BareSpec
+from suite.run.events import AuditStep, Progress, ignore
 from suite.run.runner import RunOptions, run_benchmark
 
 DEFAULT_MODELS = ("mobilenet_v3_small", "resnet18")
@@ -47,9 +47,6 @@ MODES = ("interleaved", "alone", "bare")
 METHOD = ("medians of the suite's interleaved path (one worker, alternating rounds), each backend alone in "
           "its own worker (--no-interleave), and a bare loop in a fresh process (suite/run/bare.py); the modes in "
           "alternating order per pair; peak RSS as each mode reports it")
-
-Emit = Callable[[str, dict[str, Any]], None]
-
 
 @dataclass(frozen=True)
 class AuditRequest:
@@ -63,7 +60,7 @@ class AuditRequest:
     seed: int = 0
 
 
-def _config(req: AuditRequest, out: Path, interleave: bool, min_time_s: float) -> Any:
+def _config(req: AuditRequest, out: Path, interleave: bool, min_time_s: float) -> BenchConfig:
     return validate_config({
         "models": list(req.models), "backends": list(req.backends), "batch_sizes": list(req.batch_sizes),
         "threads": req.threads, "interleave": interleave, "report": False, "peaks": False, "seed": req.seed,
@@ -92,10 +89,10 @@ def bare_median(case: CaseResult, req: AuditRequest, timeout_s: float = 900.0) -
     """The median of a bare loop in a fresh process (None: the backend declares no bare loop)."""
     if backend_info(case.spec.backend).bare is None:
         return None
-    spec = {"model": case.spec.model, "backend": case.spec.backend, "batch_size": case.spec.batch_size,
-            "input_size": case.spec.input_size, "threads": case.spec.threads, "seed": req.seed,
-            "graph": case.export.path if case.export is not None else None,
-            "min_calls": 10, "min_s": req.min_time_s}
+    spec: BareSpec = {"model": case.spec.model, "backend": case.spec.backend, "batch_size": case.spec.batch_size,
+                      "input_size": case.spec.input_size, "threads": case.spec.threads, "seed": req.seed,
+                      "graph": case.export.path if case.export is not None else None,
+                      "min_calls": 10, "min_s": req.min_time_s}
     env = {**os.environ, "ORT_DISABLE_TELEMETRY": "1"}
     proc = subprocess.run([sys.executable, "-m", "suite.run.bare", json.dumps(spec)], capture_output=True, text=True,
                           timeout=timeout_s, env=env, check=False)
@@ -103,22 +100,23 @@ def bare_median(case: CaseResult, req: AuditRequest, timeout_s: float = 900.0) -
     if proc.returncode != 0 or not lines:
         tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
         raise BenchError(f"The bare loop of {case.spec.label} failed (exit {proc.returncode}): {tail[-600:]}")
-    return statistics.median(json.loads(lines[-1])["samples_ms"])
+    samples: list[float] = json.loads(lines[-1])["samples_ms"]  # suite.run.bare's one JSON line
+    return statistics.median(samples)
 
 
-def run_audit(req: AuditRequest, out: Path, emit: Emit | None = None) -> FairnessAudit:
+def run_audit(req: AuditRequest, out: Path, emit: Progress | None = None) -> FairnessAudit:
     """Measure the audit (minutes); nothing is cached here (see `save`)."""
     if req.pairs < 1:
         raise BenchError(f"--pairs {req.pairs}: an audit needs at least one pair.")
-    tell = emit or (lambda event, data: None)
+    tell = emit or ignore
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    tell("step", {"message": "preparing: exports and a first pass of every case (not counted)"})
+    tell(AuditStep("preparing: exports and a first pass of every case (not counted)"))
     first = _runner_mode(req, out, "prepare", interleave=False, min_time_s=0.1)
     figures: dict[str, dict[str, list[float]]] = {cid: {m: [] for m in (*MODES, "i_rss", "a_rss")} for cid in first}
     for i in range(req.pairs):
         for mode in (MODES if i % 2 == 0 else MODES[::-1]):
-            tell("step", {"message": f"pair {i + 1}/{req.pairs}: {mode}"})
+            tell(AuditStep(f"pair {i + 1}/{req.pairs}: {mode}"))
             if mode == "bare":
                 for cid, case in first.items():
                     median = bare_median(case, req)

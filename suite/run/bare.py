@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TypedDict
 
 from suite.backends import backend_info, load_target
 from suite.models.inputs import make_inputs
@@ -25,7 +25,32 @@ WARMUP_CALLS = 10
 WARMUP_S = 0.5
 
 
-def time_loop(fn: Callable[[], Any], min_calls: int, min_s: float) -> tuple[int, list[float]]:
+class _Case(TypedDict):
+    model: str
+    backend: str
+    batch_size: int
+    threads: int
+
+
+class BareSpec(_Case, total=False):
+    """The one JSON argument: the case, and how long to time it."""
+
+    input_size: float | None
+    seed: int
+    graph: str | None  # the ONNX file the suite's run exported (the ort backends time that same graph)
+    min_calls: int
+    min_s: float
+    overrides: dict[str, object]  # an hf: model's config overrides
+
+
+class BareResult(TypedDict):
+    """The one JSON line out."""
+
+    warmup_calls: int
+    samples_ms: list[float]
+
+
+def time_loop(fn: Callable[[], object], min_calls: int, min_s: float) -> tuple[int, list[float]]:
     """Warm up (WARMUP_CALLS and WARMUP_S at least), then time single calls until both `min_calls`
     and `min_s` are reached. Returns (warm-up calls, samples in ms)."""
     start = time.perf_counter()
@@ -42,7 +67,7 @@ def time_loop(fn: Callable[[], Any], min_calls: int, min_s: float) -> tuple[int,
     return warm, samples
 
 
-def main(spec: dict[str, Any]) -> dict[str, Any]:
+def main(spec: BareSpec) -> BareResult:
     info = backend_info(spec["backend"])
     if info.bare is None:
         raise SystemExit(f"backend {info.name} declares no bare loop")

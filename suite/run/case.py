@@ -7,28 +7,30 @@ Failures inside the case become a failed CaseResult with the error, never an exc
 from __future__ import annotations
 
 import copy
+import functools
 import time
 import traceback
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from suite import energy
 from suite.backends import backend_info, quiesce_hook
 from suite.backends.eager import torch_backends_of
 from suite.backends.ort.graph_params import onnx_param_stats
 from suite.backends.prepare import prepare_backend
-from suite.backends.protocol import PrepareRequest
+from suite.backends.protocol import Prepared, PrepareRequest
 from suite.config.bench_config import BenchConfig
-from suite.data import load_dataset
+from suite.data.loaders import load_dataset
 from suite.errors import BenchError, CaseError
 from suite.metrics.flops import count_flops
 from suite.metrics.interleave import Timed, interleave
 from suite.metrics.latency import latency_flags, time_forward
 from suite.metrics.memory import PeakRSS, model_bytes
 from suite.metrics.params import count_params
-from suite.metrics.roofline import count_traffic, roofline_for
+from suite.metrics.roofline import Traffic, count_traffic, roofline_for
 from suite.metrics.settle import MAX_SETTLE_S, settle
 from suite.metrics.settle import method as settle_method
+from suite.models.entry import ModelEntry
 from suite.models.inputs import call_model, make_inputs, meta_inputs
 from suite.models.user_file import file_module
 from suite.models.weights import check_weights_file, load_weights
@@ -36,34 +38,27 @@ from suite.plan.sweep import PlannedCase
 from suite.profiling import profile_for_case
 from suite.results.flags import flag, unique
 from suite.results.schema import (
+    AccuracyResult,
     CaseResult,
+    CaseStatus,
     ErrorInfo,
+    Flag,
     FlopStats,
     MemoryStats,
     ParamStats,
+    ParityResult,
     RuntimeSettings,
     utc_now,
 )
+from suite.run.case_parts import CaseContext, CaseParts
 from suite.run.evaluation import evaluate_dataset
 
+if TYPE_CHECKING:
+    import torch
+
+    from suite.backends.protocol import Inputs
+
 FLOP_NOTE_REAL = "counted on the real model (meta-device counting failed)"
-
-
-@dataclass
-class CaseContext:
-    """What the runner hands a worker besides the case: config and shared measurements."""
-
-    config: BenchConfig
-    idle_baseline: Any = None  # suite.energy.IdleBaseline, measured by the runner
-    meter_probe: Any = None  # suite.energy.MeterProbe: the meter the runner probed once for the whole run
-    repeat: int = 0  # which of the case's worker processes this is (--repeats)
-    repeats: int = 1
-    peaks: list[Any] = field(default_factory=list)  # DevicePeaks measured once per run (the roofs)
-
-    def peaks_for(self, device: str, threads: int) -> Any:
-        """The ceilings measured for `device` with `threads` (a GPU's do not depend on threads)."""
-        want = None if device.startswith("cuda") else threads
-        return next((p for p in self.peaks if p.device == device and p.threads == want), None)
 
 
 def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
@@ -89,7 +84,7 @@ def run_group(planned: list[PlannedCase], ctx: CaseContext) -> list[CaseResult]:
     cases = [CaseRun(p, ctx, memory=False) for p in planned]
     ready = [c for c in cases if c.attempt(c.prepare)]
     timed = [Timed(name=c.spec.backend, fn=c.forward, items_per_call=c.spec.batch_size, threads=c.spec.threads,
-                   synchronized=c.prepared.synchronized, context=c.prepared.context, quiesce=c.quiesce) for c in ready]
+                   synchronized=c.backend.synchronized, context=c.backend.context, quiesce=c.quiesce) for c in ready]
     if timed:
         out = interleave(timed, ctx.config.timing)
         for c in ready:
@@ -99,9 +94,9 @@ def run_group(planned: list[PlannedCase], ctx: CaseContext) -> list[CaseResult]:
             c.note_between_blocks(settle_method(), out.unsettled.get(name, 0), out.rewarm.get(name, 0))
             if name in out.errors:
                 exc = out.errors[name]
-                c.attempt(lambda exc=exc: _reraise(exc))
+                c.attempt(functools.partial(_reraise, exc))
             else:
-                c.result_fields["latency"] = out.results[name]
+                c.parts.latency = out.results[name]
     for c in ready:
         if c.error is None:
             # the energy window, profile and dataset pass each start on a settled worker too
@@ -127,7 +122,7 @@ def memory_alone(planned: PlannedCase, ctx: CaseContext) -> MemoryStats | ErrorI
     case.close()
     if case.error is not None and case.error.kind != "parity":
         return case.error
-    memory = case.result_fields.get("memory")
+    memory = case.parts.memory
     if memory is None:
         return ErrorInfo(kind="exception", message="no memory figure was taken")
     return memory.model_copy(update={"scope": "alone", "calls": MEMORY_CALLS})
@@ -146,18 +141,25 @@ class CaseRun:
         self.memory = memory  # False: the process holds other cases too (interleaved): its peak is not this one's
         self.started = utc_now()
         self.t0 = time.perf_counter()
-        self.result_fields: dict[str, Any] = {"flags": []}
+        self.parts = CaseParts()
         self.phases: dict[str, float] = {}
-        self.status = "ok"
+        self.status: CaseStatus = "ok"
         self.error: ErrorInfo | None = None
-        self.prepared: Any = None
-        self.inputs: Any = None
-        self.model: Any = None
-        self.torch: Any = None
-        self.rss: Any = None
-        self.traffic: Any = None  # bytes one forward moves (suite.metrics.roofline), for the roofline
+        self.prepared: Prepared | None = None
+        self.inputs: Inputs = {}
+        self.entry: ModelEntry | None = None
+        self.model: torch.nn.Module | None = None
+        self.rss: PeakRSS | None = None
+        self.traffic: Traffic | None = None  # bytes one forward moves (suite.metrics.roofline), for the roofline
 
-    def attempt(self, step: Any) -> bool:
+    @property
+    def backend(self) -> Prepared:
+        """The prepared backend (only asked for after a successful `prepare`)."""
+        if self.prepared is None:
+            raise RuntimeError(f"{self.spec.label}: the backend is not prepared")
+        return self.prepared
+
+    def attempt(self, step: Callable[[], None]) -> bool:
         try:
             step()
             return True
@@ -178,8 +180,8 @@ class CaseRun:
                                                           traceback=traceback.format_exc())
         return False
 
-    def forward(self) -> Any:
-        return self.prepared.run(self.inputs)
+    def forward(self) -> object:
+        return self.backend.run(self.inputs)
 
     def quiesce(self) -> None:
         """The backend's declared quiesce function (suite.backends.BackendInfo.quiesce), if any."""
@@ -194,15 +196,15 @@ class CaseRun:
         how = (f"quiesced by {hook}, then " if hook else "") + settle_method
         if rewarm:
             how += f"; each of its blocks began with {rewarm} untimed call(s)"
-        runtime = self.result_fields.get("runtime") or RuntimeSettings(runtime=f"{self.spec.backend} (no settings reported)")
-        self.result_fields["runtime"] = runtime.model_copy(update={"between_blocks": how})
+        runtime = self.parts.runtime or RuntimeSettings(runtime=f"{self.spec.backend} (no settings reported)")
+        self.parts.runtime = runtime.model_copy(update={"between_blocks": how})
         if unsettled:
-            self.result_fields["flags"].append(flag("unsettled", (
+            self.parts.flags.append(flag("unsettled", (
                 f"after {unsettled} of its blocks a thread of the worker still ran {MAX_SETTLE_S * 1e3:g} ms later, "
                 "when the next backend's block began")))
 
     def call_for_memory(self) -> None:
-        with self.prepared.context():
+        with self.backend.context():
             for _ in range(MEMORY_CALLS):
                 self.forward()
 
@@ -210,13 +212,12 @@ class CaseRun:
         self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - t0
 
     def prepare(self) -> None:
-        config, spec, planned, result = self.ctx.config, self.spec, self.planned, self.result_fields
+        config, spec, planned, parts = self.ctx.config, self.spec, self.planned, self.parts
         t = time.perf_counter()
         entry = planned.entry()
         if entry.builder is not None or spec.device != "cpu":
             import torch
 
-            self.torch = torch
             torch.manual_seed(config.seed)
             torch.set_num_threads(spec.threads)
         self.rss = PeakRSS().__enter__()
@@ -228,10 +229,10 @@ class CaseRun:
         self._phase("build", t)
         t = time.perf_counter()
         if model is not None:
-            result["params"], result["flops"] = static_metrics(model, inputs, spec.batch_size)
-            self.traffic = static_traffic(model, inputs) if result["flops"] is not None else None
+            parts.params, parts.flops = static_metrics(model, inputs, spec.batch_size)
+            self.traffic = static_traffic(model, inputs) if parts.flops is not None else None
         elif entry.path:
-            result["params"] = onnx_param_stats(entry.path)
+            parts.params = onnx_param_stats(entry.path)
         self._phase("flops", t)
         t = time.perf_counter()
         req = PrepareRequest(
@@ -242,45 +243,44 @@ class CaseRun:
         self.prepared = prepared = prepare_backend(spec.backend, req)
         self._phase("prepare", t)  # export (or compile) and the parity check
         self.entry = entry
-        result["export"] = prepared.export
-        result["parity"] = prepared.parity
-        result["flags"].extend(flag("backend_note", note) for note in prepared.flags)
-        result["torch_backends"] = torch_backends_of(prepared)
-        result["runtime"] = prepared.runtime_settings()
+        parts.export = prepared.export
+        parts.parity = prepared.parity
+        parts.flags.extend(flag("backend_note", note) for note in prepared.flags)
+        parts.torch_backends = torch_backends_of(prepared)
+        parts.runtime = prepared.runtime_settings()
 
     def time_alone(self) -> None:
-        config, spec = self.ctx.config, self.spec
-        with self.prepared.context():
+        config, spec, prepared = self.ctx.config, self.spec, self.backend
+        with prepared.context():
             result = time_forward(self.forward, items_per_call=spec.batch_size, policy=config.timing,
-                                  threads=spec.threads, synchronized=self.prepared.synchronized,
-                                  phases=self.phases)
-        self.result_fields["latency"] = result
+                                  threads=spec.threads, synchronized=prepared.synchronized, phases=self.phases)
+        self.parts.latency = result
 
     def finish(self) -> None:
         """Energy, profile and dataset pass, each in its own window after the timed figures."""
-        config, prepared, result = self.ctx.config, self.prepared, self.result_fields
+        config, prepared, parts = self.ctx.config, self.backend, self.parts
         if self.ctx.repeat > 0:  # energy, profile and dataset pass once per case: in its first process
             return
         with prepared.context():
             if config.energy.enabled:
                 t = time.perf_counter()
-                _measure_energy(prepared, self.inputs, self.spec.batch_size, self.ctx, result, self.phases)
+                _measure_energy(prepared, self.inputs, self.spec.batch_size, self.ctx, parts, self.phases)
                 self._phase("energy", t)
             if config.profile.enabled:  # its own window, after every timed figure
 
                 t = time.perf_counter()
-                result["profile"], more = profile_for_case(prepared, self.inputs, config.profile, result.get("flops"))
-                result["flags"].extend(more)
+                parts.profile, more = profile_for_case(prepared, self.inputs, config.profile, parts.flops)
+                parts.flags.extend(more)
                 self._phase("profile", t)
-            if self.planned.evaluates and config.dataset is not None:
+            if self.planned.evaluates and config.dataset is not None and self.entry is not None:
                 t = time.perf_counter()
                 try:
-                    result["accuracy"] = _evaluate(prepared, self.entry, self.planned, config, result["flags"])
+                    parts.accuracy = _evaluate(prepared, self.entry, self.planned, config, parts.flags)
                 except Exception as exc:  # one rule: the timings stand, the accuracy fails, saying why
-                    result["flags"].append(flag("accuracy_failed", accuracy_failure(exc)))
+                    parts.flags.append(flag("accuracy_failed", accuracy_failure(exc)))
                 self._phase("dataset", t)
-        if self.ctx.repeats == 1:  # with repeats, from the pooled samples (suite.run.repeats)
-            result["flags"].extend(latency_flags(result["latency"], config.timing))
+        if self.ctx.repeats == 1 and parts.latency is not None:  # with repeats, from the pooled samples
+            parts.flags.extend(latency_flags(parts.latency, config.timing))  # (suite.run.repeats)
 
     def close(self) -> None:
         if self.prepared is not None:
@@ -293,32 +293,35 @@ class CaseRun:
         if not self.memory or (self.error is not None and self.error.kind != "parity"):
             return
         device_peak = None
-        if self.torch is not None and self.spec.device.startswith("cuda"):
-            device_peak = int(self.torch.cuda.max_memory_allocated())
-        self.result_fields["memory"] = MemoryStats(
+        if self.spec.device.startswith("cuda"):
+            import torch  # imported by prepare for every case off the CPU
+
+            device_peak = int(torch.cuda.max_memory_allocated())
+        self.parts.memory = MemoryStats(
             rss_before_bytes=rss.before, rss_peak_bytes=rss.peak, rss_peak_delta_bytes=rss.peak - rss.before,
             model_bytes=model_bytes(self.model) if self.model is not None else None, device_peak_bytes=device_peak,
             method=rss.method, scope="case",
         )
 
     def result(self) -> CaseResult:
-        fields = dict(self.result_fields)
-        parity = fields.get("parity")
-        if self.error is None and parity is not None and not parity.passed:
+        p = self.parts
+        if self.error is None and p.parity is not None and not p.parity.passed:
             self.status = "parity_failed"
-            self.error = ErrorInfo(kind="parity", message=parity_message(self.spec.backend, parity))
-        fields["flags"] = unique(fields["flags"])
-        flops, latency = fields.get("flops"), fields.get("latency")
-        if flops is not None and flops.flops > 0 and latency is not None:
-            fields["roofline"] = roofline_for(flops.flops, self.traffic, latency.summary.median_ms,
-                                              self.ctx.peaks_for(self.spec.device, self.spec.threads),
-                                              self.spec.backend)
+            self.error = ErrorInfo(kind="parity", message=parity_message(self.spec.backend, p.parity))
+        roofline = None
+        if p.flops is not None and p.flops.flops > 0 and p.latency is not None:
+            roofline = roofline_for(p.flops.flops, self.traffic, p.latency.summary.median_ms,
+                                    self.ctx.peaks_for(self.spec.device, self.spec.threads), self.spec.backend)
         return CaseResult(spec=self.spec, id=self.spec.case_id, status=self.status, error=self.error,
                           started_at=self.started, duration_s=time.perf_counter() - self.t0,
-                          phases_s={k: round(v, 6) for k, v in self.phases.items()}, **fields)
+                          phases_s={k: round(v, 6) for k, v in self.phases.items()}, flags=unique(p.flags),
+                          params=p.params, flops=p.flops, export=p.export, parity=p.parity,
+                          torch_backends=p.torch_backends, runtime=p.runtime, latency=p.latency, energy=p.energy,
+                          carbon=p.carbon, energy_error=p.energy_error, profile=p.profile, accuracy=p.accuracy,
+                          memory=p.memory, roofline=roofline)
 
 
-def parity_message(backend: str, parity: Any) -> str:
+def parity_message(backend: str, parity: ParityResult) -> str:
     if parity.non_finite:
         return (f"the outputs of {backend} and {parity.reference_backend} on the parity inputs hold "
                 f"{parity.non_finite} NaN or infinite value(s) between them: nothing shows that {backend} computes "
@@ -328,10 +331,12 @@ def parity_message(backend: str, parity: Any) -> str:
             "this case are not trustworthy")
 
 
-def _evaluate(prepared: Any, entry: Any, planned: PlannedCase, config: BenchConfig, flags: list[Any]) -> Any:
+def _evaluate(prepared: Prepared, entry: ModelEntry, planned: PlannedCase, config: BenchConfig,
+              flags: list[Flag]) -> AccuracyResult:
     """The dataset pass, after the timed loop and the energy window (it never perturbs them)."""
     d = config.dataset
-
+    if d is None:
+        raise CaseError("accuracy", "the run has no dataset")
     dataset = load_dataset(d.spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns,
                            user_module=file_module(entry))
     return evaluate_dataset(prepared, entry, dataset, planned.spec, device=planned.spec.device, warnings=flags)
@@ -345,7 +350,7 @@ def accuracy_failure(exc: BaseException) -> str:
     return f"the dataset pass failed: {type(exc).__name__}: {' '.join(str(exc).split())[:500]}"
 
 
-def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: CaseContext, result: dict[str, Any],
+def _measure_energy(prepared: Prepared, inputs: Inputs, items: int, ctx: CaseContext, parts: CaseParts,
                     phases: dict[str, float] | None = None) -> None:
     """Energy in its own window; a meter failure marks only the energy as failed."""
     opts = ctx.config.energy
@@ -355,25 +360,28 @@ def _measure_energy(prepared: Any, inputs: dict[str, Any], items: int, ctx: Case
         meter = energy.select_meter(opts)  # the runner's probe, handed over (MeterProbe): no re-probing
         if phases is not None:
             phases["meter_probe"] = time.perf_counter() - t
-        res, flags = energy.measure_energy(lambda: prepared.run(inputs), items, meter, opts, ctx.idle_baseline)
-        result["energy"] = res
-        result["carbon"] = energy.carbon_for(res, opts)
-        result["flags"].extend(flags)
+        def call() -> None:
+            prepared.run(inputs)
+
+        res, flags = energy.measure_energy(call, items, meter, opts, ctx.idle_baseline)
+        parts.energy = res
+        parts.carbon = energy.carbon_for(res, opts)
+        parts.flags.extend(flags)
     except Exception as exc:  # MeterError and anything else: latency stands
-        result["energy_error"] = ErrorInfo(kind="energy", message=f"{type(exc).__name__}: {exc}")
-        result["flags"].append(flag("energy_failed", f"energy not measured: {type(exc).__name__}: {exc}"))
+        parts.energy_error = ErrorInfo(kind="energy", message=f"{type(exc).__name__}: {exc}")
+        parts.flags.append(flag("energy_failed", f"energy not measured: {type(exc).__name__}: {exc}"))
     finally:
         if meter is not None:
             meter.close()  # NVML shutdown, jtop disconnect
 
 
-def meta_copy(model: Any) -> Any:
+def meta_copy(model: torch.nn.Module) -> torch.nn.Module:
     """A copy of `model` on the meta device, made without copying a single weight: every parameter
     and buffer is swapped for a meta tensor during the copy (tied ones stay tied). A plain
     deepcopy would hold a second full set of weights and show up in the case's peak memory."""
     import torch
 
-    memo: dict[int, Any] = {}
+    memo: dict[int, torch.Tensor] = {}
     for p in model.parameters():
         memo[id(p)] = torch.nn.Parameter(p.detach().to("meta"), requires_grad=p.requires_grad)
     for b in model.buffers():
@@ -381,7 +389,7 @@ def meta_copy(model: Any) -> Any:
     return copy.deepcopy(model, memo).to("meta")
 
 
-def static_traffic(model: Any, inputs: dict[str, Any]) -> Any:
+def static_traffic(model: torch.nn.Module, inputs: Inputs) -> Traffic | None:
     """Bytes one forward moves (suite.metrics.roofline's traffic model), counted on a meta-device
     copy, else (an operator without a meta kernel, as for FLOPs) on the real model; None when
     neither forward runs."""
@@ -397,7 +405,7 @@ def static_traffic(model: Any, inputs: dict[str, Any]) -> Any:
         return None
 
 
-def static_metrics(model: Any, inputs: dict[str, Any], batch: int) -> tuple[ParamStats | None, FlopStats | None]:
+def static_metrics(model: torch.nn.Module, inputs: Inputs, batch: int) -> tuple[ParamStats | None, FlopStats | None]:
     """Parameters and FLOPs on a meta-device copy (milliseconds, no real compute); fall back
     to the real model when an op has no meta kernel."""
     try:
@@ -410,8 +418,7 @@ def static_metrics(model: Any, inputs: dict[str, Any], batch: int) -> tuple[Para
         pass
     params = count_params(model, lambda: call_model(model, inputs))  # warns, never raises, on a failed forward
     try:
-        flops = count_flops(model, lambda: call_model(model, inputs), items=batch)
-        flops = flops.model_copy(update={"note": FLOP_NOTE_REAL})
+        counted = count_flops(model, lambda: call_model(model, inputs), items=batch)
     except Exception:
-        flops = None  # parameters stand even when FLOPs cannot be counted
-    return params, flops
+        return params, None  # parameters stand even when FLOPs cannot be counted
+    return params, counted.model_copy(update={"note": FLOP_NOTE_REAL})

@@ -11,18 +11,37 @@ resize method run the pass (`PlannedCase.evaluates`) and links the others to it.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from suite.data.preprocess import model_preprocessing, preprocess
+from suite.backends.protocol import Prepared
+from suite.data.dataset import Dataset
+from suite.data.preprocess import Preprocessing, model_preprocessing, preprocess
 from suite.errors import BenchError, CaseError
 from suite.metrics import accuracy as acc
+from suite.models.entry import ModelEntry
 from suite.models.user_file import file_module
 from suite.results.flags import flag
-from suite.results.schema import AccuracyResult
+from suite.results.schema import AccuracyResult, CaseResult, CaseSpec, Flag
+
+if TYPE_CHECKING:
+    import torch
+
+    from suite.backends.protocol import Inputs
 
 
-def evaluate_dataset(prepared: Any, entry: Any, dataset: Any, spec: Any, *, device: str = "cpu",
-                     level: float = 0.95, warnings: list[Any] | None = None) -> AccuracyResult:
+@runtime_checkable
+class _Rows(Protocol):
+    """A tensor or an array: a shape, a dtype, and rows to slice."""
+
+    shape: Sequence[int]
+    dtype: object
+
+    def __getitem__(self, rows: slice) -> object: ...
+
+
+def evaluate_dataset(prepared: Prepared, entry: ModelEntry, dataset: Dataset, spec: CaseSpec, *, device: str = "cpu",
+                     level: float = 0.95, warnings: list[Flag] | None = None) -> AccuracyResult:
     """Run `dataset` through `prepared` (inside its context) and score it. What only the model can
     reveal (non-finite outputs, labels beyond its classes, a metric that is no number) is a
     CaseError("accuracy"); a doubt that leaves the figure standing (the dataset declares another
@@ -34,7 +53,7 @@ def evaluate_dataset(prepared: Any, entry: Any, dataset: Any, spec: Any, *, devi
     n = len(dataset)
     prep = _preprocessing(entry, spec, dataset)
     names = [t.name for t in entry.input_spec.tensors]
-    outputs: list[Any] = []
+    outputs: list[Any] = []  # arrays to score, or for a custom task what the model gives its evaluate()
     model_s = prep_s = 0.0
     t_all = time.perf_counter()
     for start in range(0, n, batch):
@@ -59,8 +78,10 @@ def evaluate_dataset(prepared: Any, entry: Any, dataset: Any, spec: Any, *, devi
         scored = acc.score_classification(logits, dataset.targets, level)
     elif dataset.task == "segmentation":
         scored = acc.score_segmentation(acc.finite_outputs(np.concatenate(outputs)), dataset.targets, level)
-    else:
+    elif dataset.evaluate is not None:
         scored = acc.score_custom(dataset.evaluate, outputs, dataset.targets)
+    else:
+        raise CaseError("accuracy", f"{dataset.spec}: a custom task without an evaluate() to score it")
     if scored.metric in acc.FRACTIONS and not 0.0 <= scored.value <= 1.0:
         raise CaseError("accuracy", f"{scored.metric} came out as {scored.value}, outside [0, 1]: not a result")
     return AccuracyResult(
@@ -76,14 +97,12 @@ def evaluate_dataset(prepared: Any, entry: Any, dataset: Any, spec: Any, *, devi
     )
 
 
-def first_rows(out: Any, real: int, batch: int) -> Any:
+def first_rows(out: object, real: int, batch: int) -> object:
     """A model's output for a padded batch without the padding: every tensor or array whose
     first axis is the batch keeps its first `real` rows, through tuples, lists and dicts."""
-    from collections.abc import Mapping
-
     if real == batch:
         return out
-    if hasattr(out, "shape") and hasattr(out, "dtype"):
+    if isinstance(out, _Rows):
         return out[:real] if len(out.shape) and out.shape[0] == batch else out
     if isinstance(out, Mapping):
         return {k: first_rows(v, real, batch) for k, v in out.items()}
@@ -92,7 +111,7 @@ def first_rows(out: Any, real: int, batch: int) -> Any:
     return out
 
 
-def class_count_flags(dataset: Any, outputs: int | None) -> list[Any]:
+def class_count_flags(dataset: Dataset, outputs: int | None) -> list[Flag]:
     """A warning when the dataset declares a different number of classes than the model scores
     (10 class folders against a 1000-class model scored 0% with no word why)."""
     declared = len(dataset.classes) if dataset.classes is not None and dataset.class_source else None
@@ -104,7 +123,7 @@ def class_count_flags(dataset: Any, outputs: int | None) -> list[Any]:
                  "(classes.txt sets the dataset's order)")]
 
 
-def _preprocessing(entry: Any, spec: Any, dataset: Any) -> Any:
+def _preprocessing(entry: ModelEntry, spec: CaseSpec, dataset: Dataset) -> Preprocessing | _OwnPreprocessing | None:
     if not _is_image_task(entry, dataset):
         return None
     if spec.input_size is None:
@@ -117,18 +136,19 @@ def _preprocessing(entry: Any, spec: Any, dataset: Any) -> Any:
 class _OwnPreprocessing:
     """A model file's own preprocess(images, size, method) -> N x C x H x W tensor."""
 
-    def __init__(self, fn: Any, prep: Any):
+    def __init__(self, fn: Callable[..., object], prep: Preprocessing):
         self.fn, self.prep = fn, prep
 
     def describe(self) -> str:
         return f"the model file's preprocess(images, size={self.prep.size}, method={self.prep.method!r})"
 
 
-def _is_image_task(entry: Any, dataset: Any) -> bool:
+def _is_image_task(entry: ModelEntry, dataset: Dataset) -> bool:
     return entry.input_spec.size_axis == "resolution" and not isinstance(dataset.sample(0), dict)
 
 
-def _inputs(dataset: Any, idx: list[int], prep: Any, names: list[str], spec: Any, device: str) -> dict[str, Any]:
+def _inputs(dataset: Dataset, idx: list[int], prep: Preprocessing | _OwnPreprocessing | None, names: list[str],
+            spec: CaseSpec, device: str) -> Inputs:
     import numpy as np
     import torch
 
@@ -142,7 +162,7 @@ def _inputs(dataset: Any, idx: list[int], prep: Any, names: list[str], spec: Any
         raise CaseError("accuracy", f"{dataset.spec}: samples {idx[0]}..{idx[-1]}: {exc}") from None
     if isinstance(samples[0], dict):  # pre-tokenised text: pad or cut to the case's length
         length = int(spec.input_size) if spec.input_size is not None else max(len(s["input_ids"]) for s in samples)
-        out = {}
+        out: Inputs = {}
         for name in names:
             rows = []
             for s in samples:
@@ -155,7 +175,7 @@ def _inputs(dataset: Any, idx: list[int], prep: Any, names: list[str], spec: Any
     return {names[0]: x.to(device)}
 
 
-def _preprocess(samples: list[Any], prep: Any) -> Any:
+def _preprocess(samples: list[object], prep: Preprocessing | _OwnPreprocessing) -> torch.Tensor:
     if isinstance(prep, _OwnPreprocessing):
         import torch
 
@@ -172,17 +192,18 @@ def _preprocess(samples: list[Any], prep: Any) -> Any:
             raise CaseError("accuracy", "the model file's preprocess() returned NaN or infinite values")
         return x
 
-    return preprocess(samples, prep)
+    images: torch.Tensor = preprocess(samples, prep)  # N x C x size x size float32
+    return images
 
 
-def _host(out: Any) -> Any:
+def _host(out: object) -> object:
     """ORT with IO binding returns a binding; everything else returns outputs."""
     if hasattr(out, "copy_outputs_to_cpu"):
         return out.copy_outputs_to_cpu()
     return out
 
 
-def link_accuracy(result: Any, done: list[Any]) -> Any:
+def link_accuracy(result: CaseResult, done: list[CaseResult]) -> CaseResult:
     """A case of another batch size gets the accuracy its model x backend x size x resize
     already has (the pass ran once), marked with the id of the case that ran it; when that pass
     failed, the same accuracy_failed flag, so that every case of the group says so."""

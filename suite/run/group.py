@@ -11,14 +11,18 @@ have its memory capped (`worker_memory_limit_mb`).
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
 
 from suite.config.bench_config import BenchConfig
 from suite.plan.sweep import PlannedCase
 from suite.results.flags import flag, unique
 from suite.results.schema import CaseResult, ErrorInfo, MemoryStats, utc_now
-from suite.run.case import CaseContext, memory_alone, run_group
+from suite.run.case import memory_alone, run_group
+from suite.run.case_parts import CaseContext
 from suite.worker import run_isolated
+
+Send = Callable[[object], None]  # a worker's message to the parent (suite.worker.run_isolated)
 
 
 def execute_group(group: list[PlannedCase], ctx: CaseContext) -> list[CaseResult]:
@@ -48,10 +52,10 @@ def with_memory_alone(result: CaseResult, planned: PlannedCase, ctx: CaseContext
                        name=f"bench-memory-{planned.spec.case_id}", memory_limit_mb=ctx.config.worker_memory_limit_mb)
     phases = {**(result.phases_s or {}), "memory": round(time.perf_counter() - t0, 6)}
     result = result.model_copy(update={"phases_s": phases})
-    kind, payload = out.result or (None, None)
-    if kind == "ok":
-        return result.model_copy(update={"memory": MemoryStats.model_validate_json(payload)})
-    why = payload if kind == "error" else f"its worker {out.failure(ctx.config.case_timeout_s)[1]}"
+    got = out.result  # ("ok", the MemoryStats as JSON) or ("error", why), from _memory_worker
+    if got is not None and got[0] == "ok":
+        return result.model_copy(update={"memory": MemoryStats.model_validate_json(got[1])})
+    why = got[1] if got is not None else f"its worker {out.failure(ctx.config.case_timeout_s)[1]}"
     return _no_memory(result, f"peak memory not measured alone: {why}")
 
 
@@ -59,7 +63,7 @@ def _no_memory(result: CaseResult, why: str) -> CaseResult:
     return result.model_copy(update={"memory": None, "flags": unique([*result.flags, flag("memory_failed", why)])})
 
 
-def _memory_worker(send: Any, planned: PlannedCase, ctx: CaseContext) -> None:
+def _memory_worker(send: Send, planned: PlannedCase, ctx: CaseContext) -> None:
     got = memory_alone(planned, ctx)
     if isinstance(got, ErrorInfo):
         send(("error", f"{got.kind}: {got.message}"))
@@ -67,7 +71,7 @@ def _memory_worker(send: Any, planned: PlannedCase, ctx: CaseContext) -> None:
         send(("ok", got.model_dump_json()))
 
 
-def _group_worker(send: Any, group: list[PlannedCase], ctx: CaseContext) -> None:
+def _group_worker(send: Send, group: list[PlannedCase], ctx: CaseContext) -> None:
     if ctx.meter_probe is not None:
         ctx.meter_probe.install()  # the run's meter, probed once in the parent
     send(("ok", [r.model_dump_json() for r in run_group(group, ctx)]))
@@ -93,7 +97,7 @@ def run_in_worker(group: list[PlannedCase], ctx: CaseContext, timeout_s: float) 
     return [_explain_oom(r, ctx.config) for r in _failed_group(group, started, t0, kind, message)]
 
 
-def _failed_group(group: list[PlannedCase], started: Any, t0: float, kind: str, message: str) -> list[CaseResult]:
+def _failed_group(group: list[PlannedCase], started: datetime, t0: float, kind: str, message: str) -> list[CaseResult]:
     if len(group) > 1:
         message += (f" (the worker ran {', '.join(p.spec.backend for p in group)} interleaved: every case of the "
                     "group fails with it; --no-interleave runs each in its own worker)")
@@ -101,7 +105,7 @@ def _failed_group(group: list[PlannedCase], started: Any, t0: float, kind: str, 
 
 
 
-def _failed(planned: PlannedCase, started: Any, t0: float, kind: str, message: str) -> CaseResult:
+def _failed(planned: PlannedCase, started: datetime, t0: float, kind: str, message: str) -> CaseResult:
     spec = planned.spec
     return CaseResult(spec=spec, id=spec.case_id, status="failed", error=ErrorInfo(kind=kind, message=message),
                       started_at=started, duration_s=time.perf_counter() - t0)

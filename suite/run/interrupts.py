@@ -6,8 +6,11 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from types import FrameType
+
+# What signal.getsignal returns: a Python handler, SIG_DFL / SIG_IGN, or None (set outside Python).
+Handler = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
 
 
 class StopRequested(KeyboardInterrupt):
@@ -35,7 +38,7 @@ def stop_on_signals() -> Iterator[None]:
         yield
         return
 
-    def _raise(signum: int, frame: Any) -> None:
+    def _raise(signum: int, frame: FrameType | None) -> None:
         raise StopRequested(signum)
 
     previous = _install(_raise)
@@ -58,7 +61,7 @@ def stop_signals_deferred(act_after: bool = True) -> Iterator[list[int]]:
         yield pending
         return
 
-    def _remember(signum: int, frame: Any) -> None:
+    def _remember(signum: int, frame: FrameType | None) -> None:
         pending.append(signum)
 
     previous = _install(_remember, skip_unknown=True)
@@ -75,11 +78,11 @@ def stop_signals_deferred(act_after: bool = True) -> Iterator[list[int]]:
             os.kill(os.getpid(), pending[0])
 
 
-def _install(handler: Any, skip_unknown: bool = False) -> dict[int, Any]:
+def _install(handler: Callable[[int, FrameType | None], None], skip_unknown: bool = False) -> dict[int, Handler]:
     """`handler` for every stop signal this platform has, except those the process was started
     with ignored (nohup, a background job) - and, with `skip_unknown`, those whose handler was
     set outside Python. Returns the handlers it replaced."""
-    previous: dict[int, Any] = {}
+    previous: dict[int, Handler] = {}
     for name in STOP_SIGNALS:
         sig = getattr(signal, name, None)
         if sig is None:

@@ -42,7 +42,7 @@ def merge_latency(parts: list[LatencyResult], items_per_call: int, policy: Timin
                                          "ci_method": hierarchical_method(len(parts))})
     rounds = None
     if all(p.round_sizes for p in parts):
-        rounds = [r for p in parts for r in p.round_sizes]
+        rounds = [r for p in parts for r in p.round_sizes or []]
     reasons = {p.stop_reason for p in parts}
     return first.model_copy(update={
         "samples_ms": samples, "summary": summary, "repeats": len(parts),
@@ -61,13 +61,14 @@ def merge_repeats(per_process: list[CaseResult], policy: TimingPolicy) -> CaseRe
     k = len(per_process)
     for i, r in enumerate(per_process):
         if r.status == "failed":
-            if k == 1:
+            if k == 1 or r.error is None:
                 return r
             error = r.error.model_copy(update={"message": f"{r.error.message} (worker process {i + 1} of {k})"})
             return r.model_copy(update={"error": error})
-    if first.latency is None:
+    latencies = [r.latency for r in per_process if r.latency is not None]
+    if len(latencies) < k:  # a process without a timed loop: nothing to pool
         return first
-    latency = merge_latency([r.latency for r in per_process], first.spec.batch_size, policy)
+    latency = merge_latency(latencies, first.spec.batch_size, policy)
     flags = [*first.flags, *latency_flags(latency, policy)] if k > 1 else first.flags
     later = per_process[1:]
     phases: dict[str, float] = {}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from suite.config.bench_config import BenchConfig, validate_config
 from suite.errors import BenchError, ConfigError
 from suite.models.registry import is_python_file
-from suite.results.schema import RunResult
+from suite.results.schema import Environment, RunResult
 
 
 def check_resumable(previous: RunResult, config: BenchConfig) -> None:
@@ -39,8 +39,8 @@ def config_differences(saved: BenchConfig, now: BenchConfig, limit: int = 3) -> 
     return "; ".join(parts) + more if parts else "different settings"
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _flatten(d: dict[str, object], prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
     for k, v in d.items():
         if isinstance(v, dict) and k not in ("input_sizes", "overrides"):
             out.update(_flatten(v, f"{prefix}{k}."))
@@ -49,7 +49,7 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _short(value: Any, width: int = 80) -> str:
+def _short(value: object, width: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
 
@@ -59,7 +59,7 @@ SAME_MACHINE_FIELDS = ("machine", "cpu_model", "cores_logical", "device_model")
 SAME_PACKAGES = ("torch", "onnxruntime", "onnxruntime-gpu", "bench-suite")
 
 
-def check_same_machine(previous: RunResult, env: Any) -> None:
+def check_same_machine(previous: RunResult, env: Environment) -> None:
     """A resumed run must continue on the same kind of machine with the same key packages:
     one results file holds one machine's numbers. (The hostname may differ: containers get
     a new one each time.)"""
@@ -105,7 +105,7 @@ def unnamed_code(config: BenchConfig, models: list[str], vcgencmd: list[str]) ->
             if value not in (named_models if field.startswith("models") else named_commands)]
 
 
-def resume_command(config: BenchConfig, path: Any) -> str:
+def resume_command(config: BenchConfig, path: Path) -> str:
     """The command that resumes the run in `path`, naming again what its configuration runs
     (so that it is not refused as code the command line did not name)."""
     import shlex
@@ -123,7 +123,7 @@ def resume_command(config: BenchConfig, path: Any) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def refuse_unnamed_code(run: RunResult, config: BenchConfig, path: Any, unnamed: list[tuple[str, str]]) -> None:
+def refuse_unnamed_code(run: RunResult, config: BenchConfig, path: Path, unnamed: list[tuple[str, str]]) -> None:
     if not unnamed:
         return
     what = "; ".join(f"{'imports the Python file' if field.startswith('models') else 'runs the command'} {value!r} "

@@ -14,15 +14,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from suite.config.bench_config import BenchConfig
-from suite.energy import BaselineSchedule
-from suite.energy.select import probe_once
+from suite.energy import BaselineSchedule, IdleBaseline
+from suite.energy.select import MeterProbe, probe_once
 from suite.errors import BenchError
 from suite.machine.audit_store import load_for
 from suite.machine.environment import collect_environment, default_threads
-from suite.machine.monitor import Monitor, wait_for_cooldown
+from suite.machine.monitor import CaseWatch, Monitor, wait_for_cooldown
 from suite.metrics.peak_cache import peaks_for_run
 from suite.plan.preflight import (
     check_dependencies,
@@ -44,15 +43,28 @@ from suite.results.schema import (
     RunResult,
     utc_now,
 )
-from suite.run.case import CaseContext
+from suite.run.case_parts import CaseContext
 from suite.run.evaluation import link_accuracy
+from suite.run.events import (
+    BaselineWindow,
+    CaseEnded,
+    CaseStarted,
+    CooldownEnded,
+    CoolingDown,
+    Note,
+    PeaksNote,
+    Progress,
+    RunEnded,
+    RunStarted,
+    RunWarning,
+    Saved,
+    ignore,
+)
 from suite.run.group import execute_group
 from suite.run.interrupts import stop_signals_deferred
 from suite.run.repeats import merge_repeats
 from suite.run.resume import check_resumable, check_same_machine
 from suite.version import __version__
-
-Progress = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass
@@ -74,12 +86,12 @@ def new_run_id() -> str:
 
 def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> RunResult:
     opts = options or RunOptions()
-    emit = opts.progress or (lambda event, data: None)
+    emit = opts.progress or ignore
     check_dependencies(config)
     threads = config.threads or default_threads()
     check_threads(threads)
     cases = plan_or_explain(config, threads)
-    check_inputs(config, cases, emit)
+    check_inputs(config, cases, note=lambda text: emit(Note(text)))
     if opts.only is not None:
         cases = [c for c in cases if c.spec.case_id in opts.only]
     if opts.resume is not None:
@@ -102,17 +114,16 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
         # Holding the lock, no other run writes this file: a temporary beside it is what a
         # kill (SIGKILL, power cut) left in the middle of a save.
         for stale in remove_stale_temporaries(path):
-            emit("warning", {"message": f"removed {stale.name}, a save of {path.name} cut short when the run "
-                                        "was killed"})
+            emit(RunWarning(f"removed {stale.name}, a save of {path.name} cut short when the run was killed"))
         run.finished_at = None
         _save(run, path, emit)
-        emit("start", {"total": len(cases), "todo": len(todo), "path": path, "run": run})
+        emit(RunStarted(total=len(cases), todo=len(todo), path=path, run=run))
         monitor = _monitor(config, emit)
         baselines = _baseline_schedule(config)
-        ctx = CaseContext(config=config, meter_probe=_probe_meter(config, emit), repeats=config.repeats)
+        ctx = CaseContext(config=config, meter_probe=_probe_meter(config), repeats=config.repeats)
         if config.peaks and todo:
             ctx.peaks = run.environment.peaks = peaks_for_run(
-                run.environment.peaks, {(c.spec.device, c.spec.threads) for c in todo}, emit)
+                run.environment.peaks, {(c.spec.device, c.spec.threads) for c in todo}, _peak_messages(emit))
         emulated = emulation_flags(run.environment)
         i = 0
         try:
@@ -122,8 +133,8 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
                     cooldown_flags = _cool_down(config, monitor, emit)
                     if baselines is not None and baselines.due():
                         ctx.idle_baseline = _idle_baseline(baselines, emit)
-                    emit("case_start", {"index": i, "case": group[0].spec, "group": [p.spec for p in group],
-                                        "repeat": k, "repeats": config.repeats})
+                    emit(CaseStarted(index=i, case=group[0].spec, group=tuple(p.spec for p in group), repeat=k,
+                                     repeats=config.repeats))
                     ctx.repeat = k
                     per_process.append(_execute_watched(group, ctx, monitor if config.monitor.enabled else None,
                                                         [*cooldown_flags, *emulated]))
@@ -141,7 +152,7 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
                         run.cases.append(result)
                         run.comparisons += _with_flags(new_comparisons(run.cases, run.comparisons), emulated)
                         _save(run, path, emit)
-                        emit("case_end", {"index": i, "result": result})
+                        emit(CaseEnded(index=i, result=result))
                         i += 1
             with stop_signals_deferred():  # a signal now is acted on once the file says "finished"
                 run.finished_at = utc_now()
@@ -153,7 +164,7 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
             if run.finished_at is None:
                 _save_stopped(run, path, emit, emulated)
             raise
-    emit("end", {"path": path, "run": run})
+    emit(RunEnded(path=path, run=run))
     return run
 
 
@@ -163,6 +174,13 @@ def emulation_flags(env: Environment) -> list[Flag]:
         return []
     return [flag("emulated", f"Measured under CPU emulation ({env.emulation}): not representative of any "
                              f"{env.machine} device")]
+
+
+def _peak_messages(emit: Progress) -> Callable[[str, dict[str, str]], None]:
+    """suite.metrics.peak_cache tells its warnings and notes as (kind, {"message": ...}): as events."""
+    def tell(kind: str, data: dict[str, str]) -> None:
+        emit(RunWarning(data["message"]) if kind == "warning" else PeaksNote(data["message"]))
+    return tell
 
 
 def _with_flags(comparisons: list[Comparison], extra: list[Flag]) -> list[Comparison]:
@@ -194,31 +212,31 @@ def _save(run: RunResult, path: Path, emit: Progress, stopping: bool = False) ->
         except OSError as exc:
             raise BenchError(f"Cannot write the results file {path}: {exc.strerror or exc}. Every case finished "
                              "before this one is in the file as it was last saved.") from None
-        emit("saved", {"path": path, "cases": len(run.cases)})
+        emit(Saved(path=path, cases=len(run.cases)))
 
 
-def _baseline_schedule(config: BenchConfig) -> Any:
+def _baseline_schedule(config: BenchConfig) -> BaselineSchedule | None:
     """When to measure idle power (suite.energy.BaselineSchedule); None without energy."""
     if not config.energy.enabled:
         return None
     return BaselineSchedule(config.energy)
 
 
-def _idle_baseline(baselines: Any, emit: Progress) -> Any:
+def _idle_baseline(baselines: BaselineSchedule, emit: Progress) -> IdleBaseline | None:
     """Measure the idle baseline; on failure keep the previous one (energy then reported gross
     only, or against an older baseline). The schedule counts a failure as an attempt, so a
     meter that fails is not retried before every case."""
     try:
-        baselines.measure(on_window=lambda seconds: emit("baseline", {"seconds": seconds}))
+        baselines.measure(on_window=lambda seconds: emit(BaselineWindow(seconds)))
     except Exception as exc:
-        emit("warning", {"message": f"idle baseline not measured: {exc}"})
+        emit(RunWarning(f"idle baseline not measured: {exc}"))
     return baselines.baseline
 
 
 # --------------------------------------------------------------------------- conditions
 
 
-def _monitor(config: BenchConfig, emit: Progress) -> Any:
+def _monitor(config: BenchConfig, emit: Progress) -> Monitor | None:
     """The machine watcher, or None when neither watching nor cool-down is wanted."""
     if not config.monitor.enabled and config.cooldown_temp_c is None:
         return None
@@ -226,31 +244,30 @@ def _monitor(config: BenchConfig, emit: Progress) -> Any:
     try:
         monitor = Monitor(config.monitor)
     except Exception as exc:  # watching is a help, never a reason to stop the run
-        emit("warning", {"message": f"machine conditions not watched: {type(exc).__name__}: {exc}"})
+        emit(RunWarning(f"machine conditions not watched: {type(exc).__name__}: {exc}"))
         return None
     if config.monitor.enabled:
         for message in monitor.startup_warnings():
-            emit("warning", {"message": message})
+            emit(RunWarning(message))
     if config.cooldown_temp_c is not None and not monitor.has_temperature:
-        emit("warning", {"message": f"cooldown_temp_c = {config.cooldown_temp_c:g} is set but no CPU temperature "
-                                    f"sensor was found under {monitor.root / 'sys/class/thermal'}; cases run "
-                                    "without cool-down"})
+        emit(RunWarning(f"cooldown_temp_c = {config.cooldown_temp_c:g} is set but no CPU temperature sensor was "
+                        f"found under {monitor.root / 'sys/class/thermal'}; cases run without cool-down"))
     return monitor
 
 
-def _cool_down(config: BenchConfig, monitor: Any, emit: Progress) -> list[Flag]:
+def _cool_down(config: BenchConfig, monitor: Monitor | None, emit: Progress) -> list[Flag]:
     if config.cooldown_temp_c is None or monitor is None or not monitor.has_temperature:
         return []
 
     target = config.cooldown_temp_c
     res = wait_for_cooldown(
         monitor.temperature_c, target, config.cooldown_max_s,
-        on_wait=lambda temp_c, waited_s: emit("cooldown", {"temp_c": temp_c, "target_c": target,
-                                                           "waited_s": waited_s, "max_s": config.cooldown_max_s}),
+        on_wait=lambda temp_c, waited_s: emit(CoolingDown(temp_c=temp_c, target_c=target, waited_s=waited_s,
+                                                          max_s=config.cooldown_max_s)),
     )
     if res is None:
         return []
-    emit("cooldown_end", {"temp_c": res.end_c, "target_c": target, "waited_s": res.waited_s, "reached": res.reached})
+    emit(CooldownEnded(temp_c=res.end_c, target_c=target, waited_s=res.waited_s, reached=res.reached))
     return [flag("cooldown_timeout", res.flag)] if res.flag else []
 
 
@@ -269,7 +286,7 @@ def case_groups(cases: list[PlannedCase], interleave: bool) -> list[list[Planned
     return groups
 
 
-def _probe_meter(config: BenchConfig, emit: Progress) -> Any:
+def _probe_meter(config: BenchConfig) -> MeterProbe | None:
     """The run's energy meter, probed once here and handed to every worker (None: none works, or
     no energy; each worker then says why in its own case)."""
     if not config.energy.enabled or config.isolation == "inline":
@@ -280,7 +297,7 @@ def _probe_meter(config: BenchConfig, emit: Progress) -> Any:
         return None
 
 
-def _execute_watched(group: list[PlannedCase], ctx: CaseContext, monitor: Any,
+def _execute_watched(group: list[PlannedCase], ctx: CaseContext, monitor: Monitor | None,
                      extra_flags: list[Flag]) -> list[CaseResult]:
     if monitor is None:
         return [with_conditions(r, None, extra_flags) for r in execute_group(group, ctx)]
@@ -289,7 +306,7 @@ def _execute_watched(group: list[PlannedCase], ctx: CaseContext, monitor: Any,
     return [with_conditions(r, watch, extra_flags) for r in results]
 
 
-def with_conditions(result: CaseResult, watched: Any, extra_flags: list[Flag] | None = None) -> CaseResult:
+def with_conditions(result: CaseResult, watched: CaseWatch | None, extra_flags: list[Flag] | None = None) -> CaseResult:
     """Attach what the machine was doing (a monitor's CaseWatch, or None); its flags join the
     case's own, each reason once."""
     conditions = None if watched is None else watched.conditions

@@ -14,13 +14,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from suite.config.bench_config import BenchConfig, validate_config
 from suite.errors import BenchError, ConfigError
 from suite.machine.environment import collect_environment
 from suite.results.io import load_results
 from suite.results.schema import CaseResult, RunResult
+from suite.run.events import Progress
 from suite.run.resume import check_same_machine, code_it_runs
 from suite.run.runner import RunOptions, results_path, run_benchmark
 
@@ -117,7 +117,7 @@ class VerifyReport:
 
 
 def verify_results(path: Path, *, sample: int = DEFAULT_SAMPLE, tolerance: float = DEFAULT_TOLERANCE,
-                   trust_config: bool = False, output_dir: Path, progress: Any = None) -> VerifyReport:
+                   trust_config: bool = False, output_dir: Path, progress: Progress | None = None) -> VerifyReport:
     """Re-run `sample` cases of the results file `path` on this machine and judge each."""
     if sample < 1:
         raise BenchError(f"--sample must be at least 1 (got {sample}).")

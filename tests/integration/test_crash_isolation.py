@@ -12,6 +12,7 @@ import psutil
 
 from suite.config.bench_config import validate_config
 from suite.results.io import load_results
+from suite.run.events import CaseEnded, Event
 from suite.run.runner import RunOptions, run_benchmark
 
 MODELS = Path(__file__).parent.parent / "fixtures" / "models"
@@ -30,9 +31,9 @@ def test_each_failure_is_recorded_and_the_run_goes_on(tmp_path):
     })
     out = tmp_path / "results.json"
     before = psutil.virtual_memory().available
-    events: list[tuple[str, dict]] = []
+    events: list[Event] = []
     t0 = time.monotonic()
-    run = run_benchmark(cfg, RunOptions(output=out, progress=lambda e, d: events.append((e, d))))
+    run = run_benchmark(cfg, RunOptions(output=out, progress=events.append))
     elapsed = time.monotonic() - t0
 
     by_model = {Path(c.spec.model.split(":")[0]).stem + (":f" if c.spec.model.endswith(":create_model") else ""): c
@@ -68,7 +69,7 @@ def test_each_failure_is_recorded_and_the_run_goes_on(tmp_path):
     # the file on disk is the run, case by case, and marked finished
     saved = load_results(out)
     assert [c.id for c in saved.cases] == [c.id for c in run.cases] and saved.finished_at is not None
-    assert [e for e, _ in events].count("case_end") == 6
+    assert sum(isinstance(e, CaseEnded) for e in events) == 6
     # no worker left behind (the hung one was killed), and the hog gave its memory back
     helpers = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")  # live for the whole session
     assert not [p for p in psutil.Process().children(recursive=True)

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from suite.backends.prepare import prepare_backend
 from suite.backends.eager_cl import NOT_IMAGE_NOTE
+from suite.backends.prepare import prepare_backend
 from suite.backends.protocol import PrepareRequest
 from suite.config.bench_config import validate_config
 from suite.plan.sweep import plan_cases
-from suite.run.case import CaseContext, run_case
+from suite.run.case import run_case
+from suite.run.case_parts import CaseContext
 
 TINY = str(Path(__file__).resolve().parents[1] / "fixtures" / "models" / "crash_tiny.py")
 FAST = {"warmup_min": 1, "warmup_max": 3, "min_iters": 5, "min_time_s": 0, "max_time_s": 0.3}

@@ -14,6 +14,7 @@ from scipy import stats as st
 from suite.config.bench_config import validate_config
 from suite.results.comparisons import PAIRED
 from suite.results.io import load_results
+from suite.run.events import CaseEnded, CaseStarted
 from suite.run.runner import RunOptions, run_benchmark
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
@@ -42,7 +43,7 @@ def run(tmp_path_factory):
     })
     events = []
     out = tmp / "r.json"
-    run = run_benchmark(cfg, RunOptions(output=out, progress=lambda e, d: events.append((e, d))))
+    run = run_benchmark(cfg, RunOptions(output=out, progress=events.append))
     return run, load_results(out), events
 
 
@@ -54,9 +55,9 @@ def test_a_crashing_group_fails_both_its_cases_and_the_run_goes_on(run):
         assert (c.status, c.error.kind) == ("failed", "crash")
         assert c.error.message.startswith("worker died from SIGABRT (the worker ran eager, ort interleaved")
     # one worker for the crashed group (no second process to crash again), two for the good one
-    starts = [d for e, d in events if e == "case_start"]
-    assert [(len(d["group"]), d["repeat"]) for d in starts] == [(2, 0), (2, 0), (2, 1)]
-    assert [e for e, _ in events].count("case_end") == 4
+    starts = [e for e in events if isinstance(e, CaseStarted)]
+    assert [(len(d.group), d.repeat) for d in starts] == [(2, 0), (2, 0), (2, 1)]
+    assert sum(isinstance(e, CaseEnded) for e in events) == 4
 
 
 def test_each_case_holds_its_processes_and_rounds_and_a_combined_ci(run):

@@ -12,7 +12,8 @@ import pytest
 
 from suite.config.bench_config import validate_config
 from suite.plan.sweep import plan_cases
-from suite.run.case import CaseContext, run_case
+from suite.run.case import run_case
+from suite.run.case_parts import CaseContext
 
 TINY = str(Path(__file__).resolve().parents[1] / "fixtures" / "models" / "tiny_user_model.py")
 TIMING = {"warmup_min": 3, "warmup_max": 10, "min_iters": 15, "min_time_s": 1.0, "max_time_s": 4.0}

@@ -13,12 +13,12 @@ import pytest
 from report_builders import case, env, run, steady
 
 from suite.metrics import peak, peak_cache
-from suite.results.ceilings import unusable
 from suite.report.badges import compute_flags
 from suite.report.merge import merge_results
+from suite.results.ceilings import unusable
 from suite.results.safe_read import read_regular_bytes
 from suite.results.schema import DevicePeaks, FlopStats, RooflineResult
-from suite.run.case import CaseContext
+from suite.run.case_parts import CaseContext
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from suite.config.bench_config import validate_config
 from suite.results.io import load_results
+from suite.run.events import CaseStarted, CooldownEnded, CoolingDown, RunWarning
 from suite.run.runner import RunOptions, run_benchmark
 
 FIX = Path(__file__).parent.parent / "fixtures"
@@ -32,7 +33,7 @@ def test_flags_reach_the_results_file(tmp_path):
     shutil.copytree(FIX / "sysfs" / "cpufreq-rpi4", root, symlinks=True, dirs_exist_ok=True)
     cfg = config(tmp_path, monitor={"sysfs_root": str(root), "vcgencmd": f"{FIX / 'vcgencmd-throttled'} 0x50005"})
     events = []
-    run = run_benchmark(cfg, RunOptions(output=tmp_path / "r.json", progress=lambda e, d: events.append((e, d))))
+    run = run_benchmark(cfg, RunOptions(output=tmp_path / "r.json", progress=events.append))
     saved = load_results(tmp_path / "r.json")
     assert [c.id for c in saved.cases] == [c.id for c in run.cases] and len(saved.cases) == 2
     for case in saved.cases:
@@ -47,7 +48,7 @@ def test_flags_reach_the_results_file(tmp_path):
         # each reason once, on the case (v1 repeated them under conditions.flags)
         assert len({(f.kind, f.detail) for f in case.flags}) == len(case.flags)
     # under-voltage since boot was said once, before the first case
-    warnings = [d["message"] for e, d in events if e == "warning"]
+    warnings = [e.message for e in events if isinstance(e, RunWarning)]
     assert any("under-voltage has occurred since boot" in w for w in warnings)
 
 
@@ -69,16 +70,16 @@ def test_cooldown_waits_for_the_cpu(tmp_path):
     t0 = time.monotonic()
     cooler.start()
     try:
-        run = run_benchmark(cfg, RunOptions(output=tmp_path / "r.json", progress=lambda e, d: events.append((e, dict(d)))))
+        run = run_benchmark(cfg, RunOptions(output=tmp_path / "r.json", progress=events.append))
     finally:
         cooler.cancel()
-    names = [e for e, _ in events]
+    names = [type(e) for e in events]
     # the wait happened before the case, and the case ran cool (no cool-down flag)
-    assert names.index("cooldown") < names.index("cooldown_end") < names.index("case_start")
-    first = next(d for e, d in events if e == "cooldown")
-    assert first["temp_c"] == 84.254 and first["target_c"] == 60 and first["waited_s"] == 0
-    end = next(d for e, d in events if e == "cooldown_end")
-    assert end["reached"] and 2.0 <= end["waited_s"] <= 10 and time.monotonic() - t0 >= 2.5
+    assert names.index(CoolingDown) < names.index(CooldownEnded) < names.index(CaseStarted)
+    first = next(e for e in events if isinstance(e, CoolingDown))
+    assert first.temp_c == 84.254 and first.target_c == 60 and first.waited_s == 0
+    end = next(e for e in events if isinstance(e, CooldownEnded))
+    assert end.reached and 2.0 <= end.waited_s <= 10 and time.monotonic() - t0 >= 2.5
     case = run.cases[0]
     assert case.conditions.cpu_temp_c_start == 55.0
     assert not any(f.kind == "cooldown_timeout" for f in case.flags)
@@ -97,7 +98,7 @@ def test_cooldown_cap_flags_the_case(tmp_path):
 def test_cooldown_without_sensor_warns(tmp_path):
     cfg = config(tmp_path, batch_sizes=[1], cooldown_temp_c=60, monitor={"sysfs_root": str(tmp_path / "nothing")})
     events = []
-    run_benchmark(cfg, RunOptions(output=tmp_path / "r.json", progress=lambda e, d: events.append((e, d))))
-    warnings = [d["message"] for e, d in events if e == "warning"]
+    run_benchmark(cfg, RunOptions(output=tmp_path / "r.json", progress=events.append))
+    warnings = [e.message for e in events if isinstance(e, RunWarning)]
     assert any("no CPU temperature sensor" in w and "without cool-down" in w for w in warnings)
-    assert "cooldown" not in [e for e, _ in events]
+    assert not any(isinstance(e, CoolingDown) for e in events)

@@ -37,6 +37,7 @@ from suite.energy import (
 from suite.energy.meter import PowerReading
 from suite.energy.options import EnergyConfig
 from suite.errors import BenchError, ConfigError
+from suite.run.events import BaselineWindow, CaseStarted, Event, RunWarning
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sysfs"
 
@@ -494,24 +495,24 @@ def _run_with_energy(tmp_path: Path, **energy):
         "timing": {"warmup_min": 1, "warmup_max": 2, "min_iters": 3, "min_time_s": 0, "max_time_s": 0.05},
         "energy": {"meter": "rapl", "min_window_s": 0.05, **energy},
     })
-    events: list[tuple[str, dict]] = []
-    run = run_benchmark(cfg, RunOptions(output=tmp_path / "r.json", progress=lambda e, d: events.append((e, d))))
-    return run, [e for e, _ in events], [d["message"] for e, d in events if e == "warning"]
+    events: list[Event] = []
+    run = run_benchmark(cfg, RunOptions(output=tmp_path / "r.json", progress=events.append))
+    return run, [type(e) for e in events], [e.message for e in events if isinstance(e, RunWarning)]
 
 
 def test_runner_measures_the_baseline_once_per_interval(tmp_path):
     root = str(FIXTURES / "rapl_laptop")
     run, events, _ = _run_with_energy(tmp_path, sysfs_root=root)
-    assert events.count("baseline") == 1 and events.index("baseline") < events.index("case_start")
+    assert events.count(BaselineWindow) == 1 and events.index(BaselineWindow) < events.index(CaseStarted)
     assert all(c.energy is not None and c.energy.idle_power_w is not None for c in run.cases)
     _, events, _ = _run_with_energy(tmp_path, sysfs_root=root, baseline_every_s=1e-6)
-    assert events.count("baseline") == 3  # due before every case
+    assert events.count(BaselineWindow) == 3  # due before every case
 
 
 def test_runner_does_not_retry_a_failing_meter_before_every_case(tmp_path):
     run, events, warnings = _run_with_energy(tmp_path, sysfs_root=str(tmp_path / "no-powercap"))
     failures = [w for w in warnings if w.startswith("idle baseline not measured")]
     assert len(failures) == 1 and "'rapl' energy meter is not usable here: no RAPL package zones" in failures[0]
-    assert "baseline" not in events
+    assert BaselineWindow not in events
     assert [c.status for c in run.cases] == ["ok"] * 3  # energy failed; the cases stand
     assert all([f.kind for f in c.flags if f.kind.startswith("energy")] == ["energy_failed"] for c in run.cases)

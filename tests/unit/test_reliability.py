@@ -10,12 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from suite.cli.resume_options import (
-    find_resumable,
-    new_run_output,
-    prepare_resume,
-    unfinished_runs,
-)
 from suite.config.bench_config import validate_config
 from suite.errors import (
     BenchError,
@@ -29,10 +23,16 @@ from suite.plan.preflight import plan_or_explain as _plan
 from suite.results.io import save_results
 from suite.results.lock import results_lock
 from suite.results.schema import CaseResult, CaseSpec, Conditions, RunResult, utc_now
-from suite.worker import describe_exit
 from suite.run.interrupts import StopRequested, stop_on_signals, stop_signals_deferred
 from suite.run.resume import check_resumable, check_same_machine
+from suite.run.resume_target import (
+    find_resumable,
+    new_run_output,
+    prepare_resume,
+    unfinished_runs,
+)
 from suite.run.runner import with_conditions
+from suite.worker import describe_exit
 
 FIX = Path(__file__).parent.parent / "fixtures"
 

@@ -156,13 +156,13 @@ def test_unknown_meter_in_a_config_file_is_refused_before_running(tmp_path):
 def test_meter_flag_reaches_the_config(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    import suite.cli.resume_options
     import suite.cli.run_command
+    import suite.run.resume_target
     from suite.cli import app
 
     seen = []
     monkeypatch.setattr(suite.cli.run_command, "execute_run", lambda cfg, **kw: seen.append(cfg))
-    monkeypatch.setattr(suite.cli.resume_options, "new_run_output", lambda cfg, out, force: tmp_path / "r.json")
+    monkeypatch.setattr(suite.run.resume_target, "new_run_output", lambda cfg, out, force: tmp_path / "r.json")
     res = CliRunner().invoke(app, ["run", "-m", "resnet18", "--meter", "RPi5", "--region", "FRA", "-o", str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert seen[0].energy.meter == "RPi5" and seen[0].energy.region == "FRA"  # stored as typed; an alias of rpi5-pmic

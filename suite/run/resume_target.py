@@ -25,7 +25,6 @@ import contextlib
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from suite.config.bench_config import (
     BenchConfig,
@@ -36,7 +35,15 @@ from suite.config.bench_config import (
 )
 from suite.errors import BenchError, ConfigError, ResultsFileError
 from suite.results.io import load_results
+from suite.results.lock import results_lock
 from suite.results.schema import RunResult
+from suite.run.resume import (
+    check_resumable,
+    code_it_runs,
+    refuse_unnamed_code,
+    resume_command,
+    unnamed_code,
+)
 
 RESULTS_GLOB = "results-*.json"
 
@@ -78,31 +85,25 @@ def find_resumable(target: Path) -> tuple[Path, RunResult]:
 
 
 @contextlib.contextmanager
-def resume_locked(target: Path, **kwargs: Any) -> Iterator[tuple[BenchConfig, RunResult, Path]]:
-    """prepare_resume(target, **kwargs), read and checked while holding the results file's lock,
+def resume_locked(target: Path, *, preset: str | None, config_file: str | None, overrides: dict[str, object],
+                  out: Path | None, vcgencmd: str | None = None,
+                  trust_config: bool = False) -> Iterator[tuple[BenchConfig, RunResult, Path]]:
+    """prepare_resume(target, ...), read and checked while holding the results file's lock,
     which stays held for the block (the run): a second `--resume` started meanwhile is refused
     instead of resuming from what it read before the first one saved."""
-    from suite.results.lock import results_lock
-
     if target.is_dir() or not target.exists():
         path = find_resumable(target)[0]  # a folder is read to choose; a missing path is refused here
     else:
         path = target  # a file is read only under its lock
     with results_lock(path):
-        yield prepare_resume(path, **kwargs)
+        yield prepare_resume(path, preset=preset, config_file=config_file, overrides=overrides, out=out,
+                             vcgencmd=vcgencmd, trust_config=trust_config)
 
 
-def prepare_resume(target: Path, *, preset: str | None, config_file: str | None, overrides: dict[str, Any],
+def prepare_resume(target: Path, *, preset: str | None, config_file: str | None, overrides: dict[str, object],
                    out: Path | None, vcgencmd: str | None = None,
                    trust_config: bool = False) -> tuple[BenchConfig, RunResult, Path]:
     """(configuration, saved run, results file) for `bench run --resume target [flags]`."""
-    from suite.run.resume import (
-        check_resumable,
-        code_it_runs,
-        refuse_unnamed_code,
-        unnamed_code,
-    )
-
     path, run = find_resumable(target)
     source = f"{path} (the interrupted run's saved configuration)"
     try:
@@ -116,11 +117,12 @@ def prepare_resume(target: Path, *, preset: str | None, config_file: str | None,
     # What this command line names: model files with -m or in a -c file, vcgencmd commands.
     named_models: list[str] = []
     named_commands: list[str] = [vcgencmd] if vcgencmd else []
-    if given.get("models"):
-        names = [m["name"] for m in given["models"]]
+    models = given.get("models")  # -m: [{"name": ..., "pretrained": ...}, ...]
+    if isinstance(models, list) and models:
+        names = [m["name"] for m in models]
         named_models += names
         if sorted(names) == sorted(m.name for m in saved.models) and (
-                not any(m.get("pretrained") for m in given["models"]) or all(m.pretrained for m in saved.models)):
+                not any(m.get("pretrained") for m in models) or all(m.pretrained for m in saved.models)):
             del given["models"]  # restated: keep the saved choices (with their per-model options)
     file_data = read_config_file(config_file) if config_file else {}
     named_models += [m if isinstance(m, str) else str(m.get("name")) for m in file_data.get("models") or []
@@ -144,7 +146,7 @@ def prepare_resume(target: Path, *, preset: str | None, config_file: str | None,
                           "$BENCH_VCGENCMD or vcgencmd on PATH); a resumed run keeps its settings. Drop --vcgencmd.")
     if not trust_config:
         refuse_unnamed_code(run, cfg, path, unnamed_code(cfg, named_models, named_commands))
-    update: dict[str, Any] = {"output_dir": str(path.parent)}
+    update: dict[str, object] = {"output_dir": str(path.parent)}
     if overrides.get("report") is not None:
         update["report"] = overrides["report"]
     return cfg.model_copy(update=update), run, path
@@ -172,8 +174,6 @@ def new_run_output(cfg: BenchConfig, out: Path | None, force: bool) -> Path | No
         except ConfigError:
             continue
         if same:
-            from suite.run.resume import resume_command
-
             raise BenchError(
                 f"{folder} holds an unfinished run with this configuration ({path.name}, {len(run.cases)} case(s) "
                 f"saved). Continue it with: {resume_command(cfg, path)} -- or pass --force to start a new run "
