@@ -10,7 +10,12 @@ import stat
 
 import pytest
 
-from suite.report.files import ReportWriteError, describe_os_error, make_folder, write_file
+from suite.report.files import (
+    ReportWriteError,
+    describe_os_error,
+    make_folder,
+    write_file,
+)
 
 
 def test_text_is_written_as_utf8_readable_by_all_and_replaces_the_old_file_whole(tmp_path):
