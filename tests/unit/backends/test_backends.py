@@ -15,7 +15,7 @@ from suite import backends as table
 from suite.config.bench_config import validate_config
 from suite.errors import BenchError, ConfigError
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).parents[2] / "fixtures"
 PLUGINS = FIXTURES / "plugins"
 
 

@@ -15,7 +15,7 @@ from console_script import installed_bench
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 RESULTS = REPO / "tests" / "fixtures" / "results"
 
 

@@ -13,7 +13,7 @@ from console_script import blocker, installed_bench
 
 from suite.results.schema import SCHEMA_VERSION
 
-FIX = Path(__file__).parent.parent / "fixtures"
+FIX = Path(__file__).parents[2] / "fixtures"
 BAD = FIX / "results" / "bad"
 FAST = ["--no-energy", "--no-report"]
 

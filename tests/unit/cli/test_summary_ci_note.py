@@ -8,7 +8,7 @@ from pathlib import Path
 from suite.cli.summary import print_summary
 from suite.results.io import load_results
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "results" / "laptop-x86.json"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "results" / "laptop-x86.json"
 
 
 def _with_repeats(run, k: int):

@@ -38,7 +38,7 @@ from suite.energy.meter import PowerReading
 from suite.energy.options import EnergyConfig
 from suite.errors import BenchError, ConfigError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sysfs"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sysfs"
 
 
 class FakeClock:
@@ -482,7 +482,7 @@ def test_unavailable_is_a_bench_error():
 
 # ----------------------------------------------------------------------------- the runner's schedule
 
-TINY = str(Path(__file__).resolve().parents[1] / "fixtures" / "models" / "crash_tiny.py")
+TINY = str(Path(__file__).resolve().parents[2] / "fixtures" / "models" / "crash_tiny.py")
 
 
 def _run_with_energy(tmp_path: Path, **energy):

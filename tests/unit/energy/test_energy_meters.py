@@ -25,8 +25,8 @@ from suite.energy import (
 )
 from suite.energy.options import EnergyConfig
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sysfs"
-REPO = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sysfs"
+REPO = Path(__file__).resolve().parents[3]
 NO_VCGENCMD = "/nonexistent/vcgencmd"
 
 

@@ -20,7 +20,7 @@ from suite.machine.emulation import (
 )
 from suite.machine.environment import collect_environment
 
-PROC = Path(__file__).resolve().parents[1] / "fixtures" / "proc"
+PROC = Path(__file__).resolve().parents[2] / "fixtures" / "proc"
 
 # What the kernel shows for an arm64 python under qemu-user via binfmt_misc (Debian's
 # qemu-user-static registers this interpreter path; the static binary is used without binfmt).
@@ -126,7 +126,7 @@ def test_an_emulated_run_flags_every_case_comparison_summary_and_report(tmp_path
     from suite.run.runner import RunOptions, run_benchmark
 
     env = _emulated_env(tmp_path, monkeypatch)
-    model = str(Path(__file__).resolve().parents[1] / "fixtures" / "models" / "crash_tiny.py")
+    model = str(Path(__file__).resolve().parents[2] / "fixtures" / "models" / "crash_tiny.py")
     cfg = validate_config({
         "models": [model], "backends": ["eager", "ort"], "batch_sizes": [1], "threads": 1, "isolation": "inline",
         "output_dir": str(tmp_path / "out"), "report": False, "energy": {"enabled": False},

@@ -193,7 +193,7 @@ def test_cuda_peaks_from_recorded_event_times(tmp_path):
     import json
     from pathlib import Path
 
-    rec = json.loads((Path(__file__).parents[1] / "fixtures" / "peaks" / "cuda-event-times.json").read_text())
+    rec = json.loads((Path(__file__).parents[2] / "fixtures" / "peaks" / "cuda-event-times.json").read_text())
     times = {k: list(v) for k, v in rec["elapsed_ms"].items()}
     called = []
 

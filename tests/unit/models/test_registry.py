@@ -10,7 +10,7 @@ from suite.errors import BenchError, UnknownModelError
 from suite.models import list_models, resolve_model
 from suite.models.registry import registry
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "models"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "models"
 HANDOUT_MODELS = {
     "resnet18", "mobilenet_v2", "mobilenet_v3_small", "squeezenet1_0", "vgg16", "unet", "bert-base-uncased",
     "albert-base-v2", "distilbert-base-uncased", "longformer-base-4096", "hubert-base", "wav2vec2-base", "logmel",

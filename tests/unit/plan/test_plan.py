@@ -10,8 +10,8 @@ from suite.config.bench_config import validate_config
 from suite.errors import BenchError
 from suite.plan.sweep import plan_cases
 
-FLAT = str(Path(__file__).parent.parent / "fixtures" / "models" / "crash_tiny.py")  # INPUT_SHAPE (16,)
-TINY = str(Path(__file__).parent.parent / "fixtures" / "models" / "tiny_user_model.py")  # INPUT_SHAPE (3, 32, 32)
+FLAT = str(Path(__file__).parents[2] / "fixtures" / "models" / "crash_tiny.py")  # INPUT_SHAPE (16,)
+TINY = str(Path(__file__).parents[2] / "fixtures" / "models" / "tiny_user_model.py")  # INPUT_SHAPE (3, 32, 32)
 
 
 def _plan(**data):

@@ -22,7 +22,7 @@ from suite.profiling.traces import (
 )
 from suite.results.schema import FlopStats, ProfileResult
 
-FIX = Path(__file__).parent.parent / "fixtures" / "profiles"
+FIX = Path(__file__).parents[2] / "fixtures" / "profiles"
 
 
 @pytest.mark.parametrize(("op", "family"), [

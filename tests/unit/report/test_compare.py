@@ -18,7 +18,7 @@ from suite.errors import BenchError
 from suite.report.compare import case_key, compare_files, compare_runs, key_label
 from suite.results.io import load_results
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "results"
 BASE, CAND, RERUN = FIX / "regression-base.json", FIX / "regression-cand.json", FIX / "regression-rerun.json"
 
 

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "results"
 
 # Values the schema constrains (timestamps, enums, the format tag) and case ids (recomputed).
 _FIXED_KEYS = {"format", "created_at", "finished_at", "started_at", "status", "method", "id", "baseline_case",

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from suite.report.format import fmt_ms
 from suite.report.table import md_escape  # its escaping is tested in test_tables.py
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "results"
 
 CaseKey = tuple[str, str, int, float | None]  # model, backend, batch size, input size
 

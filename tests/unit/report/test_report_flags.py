@@ -20,7 +20,7 @@ from suite.results.schema import (
     RunResult,
 )
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "results"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "results"
 
 
 def flags_by_model_batch(r: RunResult) -> dict[tuple[str, int, str], list[str]]:

@@ -20,7 +20,7 @@ from suite.report.profile_explain import (
 from suite.results.io import load_results
 from suite.results.schema import OpProfile, ProfileResult
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results" / "profiled-x86.json"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "results" / "profiled-x86.json"
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from suite.report.format import fmt_count, fmt_ms
 from suite.report.html import output_paths, render_report
 from suite.results.io import load_results
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "results"
 DEVICE_FILES = [FIX / "laptop-x86.json", FIX / "jetson-orin.json", FIX / "rpi5.json"]
 
 

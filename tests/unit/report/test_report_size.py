@@ -11,7 +11,7 @@ from pathlib import Path
 
 from suite.report.html import render_report
 
-MAKE_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "results" / "make_fixtures.py"
+MAKE_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "results" / "make_fixtures.py"
 
 
 def _fixtures():

@@ -29,7 +29,7 @@ from suite.report.study_points import (
 from suite.results.io import load_results
 from suite.results.schema import AccuracyResult
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "results"
 LAB2 = [FIX / "lab2-study.json", FIX / "lab2-study-rpi5.json"]
 STUDY_FIGS = ("study-flops-accuracy", "study-latency-accuracy", "study-flops-latency", "study-pareto")
 

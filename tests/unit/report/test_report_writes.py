@@ -15,7 +15,7 @@ from pathlib import Path
 
 from service_check import service_missing
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures"
+FIX = Path(__file__).resolve().parents[2] / "fixtures"
 RESULTS = FIX / "results" / "rpi5.json"
 TINY = FIX / "models" / "crash_tiny.py"
 

@@ -17,7 +17,7 @@ from suite.errors import BenchError, ConfigError, ResultsFileError
 from suite.results.io import dumps, load_results, parse_results
 from suite.results.schema import RunResult
 
-FIXTURE = Path(__file__).parent.parent / "fixtures" / "results" / "laptop-x86.json"
+FIXTURE = Path(__file__).parents[2] / "fixtures" / "results" / "laptop-x86.json"
 SETTINGS = settings(max_examples=int(__import__("os").environ.get("BENCH_HYPOTHESIS_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # ----------------------------------------------------------------------------- strategies

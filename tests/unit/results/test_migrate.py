@@ -14,7 +14,7 @@ from suite.results.io import load_results, parse_results
 from suite.results.migrate import v1_flag
 from suite.results.schema import SCHEMA_VERSION
 
-V1 = sorted((Path(__file__).parent.parent / "fixtures" / "results" / "v1").glob("*.json"))
+V1 = sorted((Path(__file__).parents[2] / "fixtures" / "results" / "v1").glob("*.json"))
 
 
 @pytest.mark.parametrize("path", V1, ids=lambda p: p.name)
@@ -32,7 +32,7 @@ def test_every_committed_v1_file_loads_as_v2(path):
         [c["latency"]["samples_ms"] for c in raw["cases"] if c.get("latency")]
 
 
-V2 = Path(__file__).parent.parent / "fixtures" / "results" / "v2"
+V2 = Path(__file__).parents[2] / "fixtures" / "results" / "v2"
 
 
 def test_a_real_v2_interleaved_run_loses_its_group_memory():
@@ -53,8 +53,8 @@ def test_a_real_v2_interleaved_run_loses_its_group_memory():
 
 
 def test_v2_cases_of_their_own_worker_keep_their_memory():
-    run = load_results(Path(__file__).parent.parent / "fixtures" / "results" / "laptop-x86.json")
-    raw = json.loads((Path(__file__).parent.parent / "fixtures" / "results" / "laptop-x86.json").read_text())
+    run = load_results(Path(__file__).parents[2] / "fixtures" / "results" / "laptop-x86.json")
+    raw = json.loads((Path(__file__).parents[2] / "fixtures" / "results" / "laptop-x86.json").read_text())
     with_memory = [c for c in raw["cases"] if c.get("memory")]
     assert with_memory and raw["schema_version"] == 2
     for c in run.cases:

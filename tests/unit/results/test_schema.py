@@ -11,7 +11,7 @@ from suite.errors import ResultsFileError
 from suite.results.io import load_results, parse_results, save_results
 from suite.results.schema import SCHEMA_VERSION, RunResult, json_schema
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "results"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "results"
 
 
 def _minimal_run() -> RunResult:

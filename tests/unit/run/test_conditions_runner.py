@@ -14,7 +14,7 @@ from suite.config.bench_config import validate_config
 from suite.results.io import load_results
 from suite.run.runner import RunOptions, run_benchmark
 
-FIX = Path(__file__).parent.parent / "fixtures"
+FIX = Path(__file__).parents[2] / "fixtures"
 TINY = str(FIX / "models" / "crash_tiny.py")
 FAST_TIMING = {"warmup_min": 1, "warmup_max": 2, "min_iters": 3, "min_time_s": 0, "max_time_s": 0.05}
 

@@ -11,7 +11,7 @@ from suite.config.bench_config import validate_config
 from suite.plan.sweep import plan_cases
 from suite.run.case import CaseContext, run_case
 
-TINY = str(Path(__file__).parent.parent / "fixtures" / "models" / "tiny_user_model.py")
+TINY = str(Path(__file__).parents[2] / "fixtures" / "models" / "tiny_user_model.py")
 FAST = {"warmup_min": 1, "warmup_max": 3, "min_iters": 5, "min_time_s": 0, "max_time_s": 0.3}
 
 

@@ -34,7 +34,7 @@ from suite.run.interrupts import StopRequested, stop_on_signals, stop_signals_de
 from suite.run.resume import check_resumable, check_same_machine
 from suite.run.runner import with_conditions
 
-FIX = Path(__file__).parent.parent / "fixtures"
+FIX = Path(__file__).parents[2] / "fixtures"
 
 
 def cfg(**extra):
@@ -110,7 +110,7 @@ def _lock_from_another_process(path: Path) -> str:
     code = ("import sys; from pathlib import Path; from suite.results.lock import results_lock\n"
             "try:\n    with results_lock(Path(sys.argv[1])): print('locked')\n"
             "except Exception as exc: print(exc)\n")
-    repo = str(Path(__file__).resolve().parents[2])
+    repo = str(Path(__file__).resolve().parents[3])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
     return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env,
                           timeout=60, check=True).stdout

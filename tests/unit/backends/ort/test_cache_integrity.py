@@ -22,7 +22,7 @@ from suite.backends.ort.export import ensure_export
 from suite.models.inputs import InputSpec, TensorSpec
 from suite.models.registry import ModelEntry
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures"
+FIX = Path(__file__).resolve().parents[3] / "fixtures"
 SPEC = InputSpec(modality="other", tensors=(TensorSpec("x", ("batch", 16)),))
 
 

@@ -32,7 +32,7 @@ from suite.errors import CaseError
 from suite.models.inputs import InputSpec, TensorSpec, audio_spec, image_spec, text_spec
 from suite.models.registry import ModelEntry, resolve_model
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "models"
 
 
 def _session(path: Path) -> ort.InferenceSession:

@@ -36,7 +36,7 @@ from suite.machine.monitor.cpufreq import read_cpufreq
 from suite.machine.monitor.thermal import cpu_temp_c, read_zones
 from suite.machine.monitor.watch import Counters, MonitorConfig, cpu_list
 
-FIX = Path(__file__).parent.parent / "fixtures"
+FIX = Path(__file__).parents[3] / "fixtures"
 SYSFS = FIX / "sysfs"
 VCGENCMD = FIX / "vcgencmd-throttled"
 
