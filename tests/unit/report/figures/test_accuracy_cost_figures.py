@@ -26,16 +26,8 @@ def ctx():
 
 
 @pytest.fixture
-def kept(monkeypatch):
-    out = {}
-    real = accuracy_vs_cost.finish_figure
-
-    def spy(panels, fid, title, caption):
-        out[fid] = panels
-        return real(panels, fid, title, caption)
-
-    monkeypatch.setattr(accuracy_vs_cost, "finish_figure", spy)
-    return out
+def kept(keep_panels):
+    return keep_panels(accuracy_vs_cost)
 
 
 def test_flops_vs_accuracy_plots_the_stored_accuracies_at_the_counted_flops(ctx, kept):

@@ -24,15 +24,8 @@ def _energy(j: float, method: str) -> EnergyResult:
 
 
 @pytest.fixture
-def drawn(monkeypatch):
-    kept = {}
-    real = cross_model.finish_figure
-
-    def spy(panels, fid, title, caption):
-        kept[fid] = panels
-        return real(panels, fid, title, caption)
-
-    monkeypatch.setattr(cross_model, "finish_figure", spy)
+def drawn(keep_panels):
+    kept = keep_panels(cross_model)
     e = env()
     e.peaks = [DevicePeaks(device="cpu", threads=4, gemm_flops_s=200e9, bandwidth_bytes_s=20e9, measured_at=T0,
                            duration_s=1.0)]

@@ -18,16 +18,8 @@ MEDIANS = {"eager": {1: 10.0, 2: 18.0, 4: 33.0, 8: 64.0}, "ort": {1: 4.0, 2: 7.0
 
 
 @pytest.fixture
-def drawn(monkeypatch):
-    """Draw with the real code; keep each figure's panels as finish_figure receives them."""
-    kept = {}
-    real = per_model.finish_figure
-
-    def spy(panels, fid, title, caption):
-        kept[fid] = panels
-        return real(panels, fid, title, caption)
-
-    monkeypatch.setattr(per_model, "finish_figure", spy)
+def drawn(keep_panels):
+    kept = keep_panels(per_model)
     cases = [case("resnet18", b, steady(MEDIANS[be][b], n=21), backend=be) for be in MEDIANS for b in BATCHES]
     data = merge_results([run(cases)])
     ctx = Ctx(data, compute_flags(data), {id(d): "#0072B2" for d in data.devices}, first_n=12)
