@@ -5,7 +5,7 @@
 Prints the time of each stage (merge + flags + tables, figures, HTML/Markdown/CSV writing) and
 the size of the HTML, and with --browser the page's load time in headless Chromium. The issue's
 targets: under 3 MB, rendered in under 2 s. The size is also
-asserted by tests/unit/test_report_size.py; time is only measured here (timed tests are flaky).
+asserted by tests/unit/report/test_report_size.py; time is only measured here (timed tests are flaky).
 """
 
 from __future__ import annotations

@@ -1,0 +1,34 @@
+"""suite.cli.info_commands: `bench models`, `bench env` and `bench schema`, run in-process through
+a Typer app. The schema is the contract's own, the environment this machine's (hostname from the
+platform module), the model list the registry's with the counts it records."""
+
+from __future__ import annotations
+
+import json
+import platform
+
+from typer.testing import CliRunner
+
+from suite.cli import info_commands
+from suite.results.schema import Environment, json_schema
+
+
+def test_schema_prints_the_results_contract(app_of):
+    res = CliRunner().invoke(app_of(info_commands), ["schema"])
+    assert res.exit_code == 0 and json.loads(res.stdout) == json_schema()
+
+
+def test_env_json_is_this_machines_environment(app_of):
+    res = CliRunner().invoke(app_of(info_commands), ["env", "--json"])
+    env = Environment.model_validate_json(res.stdout)
+    assert env.hostname == platform.node() and env.machine == platform.machine()
+
+
+def test_models_lists_the_matching_registry_entries_with_their_counts(app_of):
+    res = CliRunner(env={"COLUMNS": "250"}).invoke(app_of(info_commands), ["models", "digits-*"])
+    assert res.exit_code == 0, res.stdout
+    assert "2 model(s)" in res.stdout and "digits-cnn-small" in res.stdout
+    # built on the meta device: 6,090 and 666 parameters (suite.cli.summary.fmt_count: 6.09k, 666)
+    assert "6.09k" in res.stdout and " 666 " in res.stdout
+    res = CliRunner().invoke(app_of(info_commands), ["models", "no-such-*", "--no-count"])
+    assert "0 model(s)" in res.stdout
