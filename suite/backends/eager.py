@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from suite.backends.protocol import BackendBase, PrepareRequest
+from suite.errors import BenchError
 from suite.models.inputs import Inputs, call_model, forward_args
 from suite.results.schema import RuntimeSettings, TorchBackends
 
@@ -29,6 +30,8 @@ class EagerBackend(BackendBase):
         super().__init__()
         self._torch: ModuleType = torch
         self.device = req.device
+        if req.model is None:
+            raise BenchError(f"model '{req.entry.name}' is an ONNX file: {self.name} runs torch models only")
         self.model: nn.Module = req.model.to(req.device).eval()
         self.synchronized = req.device.startswith("cuda")
 

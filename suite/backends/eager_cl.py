@@ -35,7 +35,7 @@ class ChannelsLastBackend(EagerBackend):
         super().__init__(req)
         torch = self._torch
         self.image_inputs = [k for k, v in req.inputs.items()
-                             if torch.is_tensor(v) and v.dim() == 4 and v.is_floating_point()]
+                             if isinstance(v, torch.Tensor) and v.dim() == 4 and v.is_floating_point()]
         self.channels_last = bool(self.image_inputs)
         self._source: Inputs | None = None
         self._converted: dict[str, InputValue] = {}

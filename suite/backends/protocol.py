@@ -14,19 +14,16 @@ from pydantic import BaseModel
 
 from suite.backends.parity import flatten_outputs, to_numpy
 from suite.models.entry import ModelEntry
+from suite.models.inputs import Array, Inputs
 from suite.results.schema import ExportInfo, ParityResult, RuntimeSettings
 
 if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
     import torch
 
-    # One input of a case: a torch tensor, or a numpy array for an .onnx model run without torch
-    # (suite.models.inputs.make_inputs makes both from the same seeded numpy values).
-    Tensor = torch.Tensor | npt.NDArray[np.generic]
-    Inputs = dict[str, Tensor]
-    # Outputs as parity compares them: flattened, on the host.
-    HostOutputs = list[npt.NDArray[np.generic]]
+# A case's inputs by name: torch tensors, or numpy arrays for an .onnx model run without torch
+# (suite.models.inputs.make_inputs makes both from the same seeded numpy values). Outputs as
+# parity compares them: flattened, on the host.
+HostOutputs = list[Array]
 
 
 class Prepared(Protocol):

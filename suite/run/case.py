@@ -56,7 +56,7 @@ from suite.run.evaluation import evaluate_dataset
 if TYPE_CHECKING:
     import torch
 
-    from suite.backends.protocol import Inputs
+    from suite.models.inputs import Inputs
 
 FLOP_NOTE_REAL = "counted on the real model (meta-device counting failed)"
 

@@ -27,7 +27,7 @@ from suite.results.schema import AccuracyResult, CaseResult, CaseSpec, Flag
 if TYPE_CHECKING:
     import torch
 
-    from suite.backends.protocol import Inputs
+    from suite.models.inputs import Inputs
 
 
 @runtime_checkable
@@ -162,7 +162,7 @@ def _inputs(dataset: Dataset, idx: list[int], prep: Preprocessing | _OwnPreproce
         raise CaseError("accuracy", f"{dataset.spec}: samples {idx[0]}..{idx[-1]}: {exc}") from None
     if isinstance(samples[0], dict):  # pre-tokenised text: pad or cut to the case's length
         length = int(spec.input_size) if spec.input_size is not None else max(len(s["input_ids"]) for s in samples)
-        out: Inputs = {}
+        out: dict[str, torch.Tensor] = {}
         for name in names:
             rows = []
             for s in samples:

@@ -97,9 +97,14 @@ def test_good_model_has_parity_one_export_and_comparisons(mixed_run):
 
             per_round = [np.median(c) / np.median(b) for b, c in zip(rounds(base.latency), rounds(cand.latency))]
             assert k.ratio == pytest.approx(float(np.median(per_round)), rel=1e-9)
-            # ... and it tells the same story as the ratio of the two medians, within the noise.
+            # ... and it tells the same story as the ratio of the two medians: that one lies within
+            # the rounds' spread (rounds cancel the machine's drift, the pooled medians do not, so a
+            # fixed tolerance between the two fails whenever the VM changes speed mid-run), and both
+            # say the same thing about which backend is faster when the interval excludes 1.
             overall = cand.latency.summary.median_ms / base.latency.summary.median_ms
-            assert k.ratio == pytest.approx(overall, rel=0.25)
+            assert min(per_round) <= overall <= max(per_round)
+            if k.ci_high < 1 or k.ci_low > 1:
+                assert (overall < 1) == (k.ratio < 1)
             assert k.ci_low <= k.ratio <= k.ci_high and k.flags == []
     # Failed ORT cases have no latency, hence no comparison.
     assert not any(k.model.endswith(("unsupported_op.py", "export_fails.py")) for k in run.comparisons)

@@ -118,8 +118,8 @@ class SeededClock:
 
 
 def test_the_profile_window_leaves_the_latency_samples_identical(tmp_path, monkeypatch):
-    import suite.metrics.latency as latency
     import suite.profiling as profiling
+    import suite.run.case as latency  # the case's own name for time_forward (imported at module level)
 
     real_time_forward, real_profile = latency.time_forward, profiling.profile_case
     seen = {}

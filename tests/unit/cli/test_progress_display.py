@@ -3,10 +3,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from report_builders import case
 
 from suite.cli.progress import RunProgress
+from suite.results.io import load_results
 from suite.results.schema import ErrorInfo
+from suite.run.events import BaselineWindow, CaseEnded, CaseStarted, CoolingDown, RunEnded, RunStarted, RunWarning
+
+RUN = load_results(Path(__file__).resolve().parents[2] / "fixtures" / "results" / "laptop-x86.json")
 
 
 def test_a_run_prints_its_file_its_failures_and_its_warnings(capsys, tmp_path):
@@ -16,14 +22,14 @@ def test_a_run_prints_its_file_its_failures_and_its_warnings(capsys, tmp_path):
     parity = case("mobilenet_v2", 1, [1.0, 1.0, 1.0], backend="ort", status="parity_failed",
                   error=ErrorInfo(kind="parity", message="max rel error 0.2 > 0.001"))
     with RunProgress() as progress:
-        progress.on_event("start", {"path": str(tmp_path / "results.json"), "total": 4, "todo": 3})
-        progress.on_event("case_start", {"case": ok.spec, "group": [ok.spec, parity.spec], "repeats": 2, "repeat": 0})
+        progress.on_event(RunStarted(total=4, todo=3, path=tmp_path / "results.json", run=RUN))
+        progress.on_event(CaseStarted(index=0, case=ok.spec, group=(ok.spec, parity.spec), repeat=0, repeats=2))
         assert progress.progress.tasks[0].fields["current"] == (
             f"{ok.spec.label} + ort (interleaved), process 1/2")
-        for r in (ok, failed, parity):
-            progress.on_event("case_end", {"result": r})
-        progress.on_event("warning", {"message": "swap [in use]"})
-        progress.on_event("end", {})
+        for i, r in enumerate((ok, failed, parity)):
+            progress.on_event(CaseEnded(index=i, result=r))
+        progress.on_event(RunWarning(message="swap [in use]"))
+        progress.on_event(RunEnded(path=tmp_path / "results.json", run=RUN))
         task = progress.progress.tasks[0]
         assert (task.completed, task.total) == (4, 4)  # one case was done before, three now
     err = capsys.readouterr().err
@@ -35,8 +41,8 @@ def test_a_run_prints_its_file_its_failures_and_its_warnings(capsys, tmp_path):
 
 def test_cooldown_and_baseline_show_in_the_current_column():
     with RunProgress() as progress:
-        progress.on_event("start", {"path": "r.json", "total": 1, "todo": 1})
-        progress.on_event("cooldown", {"temp_c": 81.26, "target_c": 60, "waited_s": 12.4, "max_s": 600})
+        progress.on_event(RunStarted(total=1, todo=1, path=Path("r.json"), run=RUN))
+        progress.on_event(CoolingDown(temp_c=81.26, target_c=60, waited_s=12.4, max_s=600))
         assert progress.progress.tasks[0].fields["current"] == "cooling down: 81.3 °C > 60 °C (12/600 s)"
-        progress.on_event("baseline", {"seconds": 2.0})
+        progress.on_event(BaselineWindow(seconds=2.0))
         assert progress.progress.tasks[0].fields["current"] == "idle power baseline (2 s)"

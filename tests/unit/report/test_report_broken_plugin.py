@@ -20,7 +20,7 @@ from console_script import installed_bench, script_env
 from suite.report.backend_style import STYLES, UNKNOWN, backend_order, backend_style
 from suite.results.io import load_results, save_results
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "results"
 PLUGIN = "npu-broken"  # the backend the broken plugin would add
 RENAMED = "ort"  # the fixture's backend that the foreign results file calls PLUGIN
 
