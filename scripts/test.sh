@@ -37,7 +37,7 @@ if [ $# -eq 0 ]; then
     .venv/bin/python -m mypy || mypy_rc=$?
 fi
 test_rc=0
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@" || test_rc=$?
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=40 "$@" || test_rc=$?
 if [ "$mypy_rc" != 0 ]; then
     echo "mypy found type errors (above): the test command fails" >&2
     [ "$test_rc" != 0 ] || test_rc=$mypy_rc
