@@ -1,6 +1,6 @@
 """One writer per results file: an advisory lock held while a run reads and writes it.
 
-`bench run --resume` takes it before it reads the file (suite/cli/resume_options.py) and the runner
+`bench run --resume` takes it before it reads the file (suite/run/resume_target.py) and the runner
 takes it again around the run: the lock is re-entrant within a process, so the second is free.
 """
 
