@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-EXTRAS=${BENCH_EXTRAS:-all,test}
+EXTRAS=${BENCH_EXTRAS:-all,executorch,openvino,test}
 if [ ! -x .venv/bin/python ]; then
     echo "==> creating .venv with $($PY --version)"
     "$PY" -m venv .venv

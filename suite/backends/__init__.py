@@ -78,6 +78,13 @@ BUILTIN: tuple[BackendInfo, ...] = (
                 "torch.compile (inductor by default); compile time recorded like export time",
                 requires=("torch",), options_key="torch_compile",
                 options="suite.backends.torch_compile:CompileOptions", bare="suite.backends.torch_compile:bare"),
+    # No quiesce: ExecuTorch's Python API cannot stop its thread pool (suite/backends/executorch/et_backend.py).
+    BackendInfo("executorch", "suite.backends.executorch.et_backend:prepare",
+                "ExecuTorch with the XNNPACK delegate on a .pte program (cached; one per input shape)",
+                requires=("torch", "executorch"), options_key="executorch",
+                options="suite.backends.executorch.et_backend:ExecutorchOptions",
+                precheck="suite.backends.executorch.et_backend:precheck",
+                bare="suite.backends.executorch.et_backend:bare"),
 )
 
 

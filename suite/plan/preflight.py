@@ -33,6 +33,7 @@ OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
     "onnx": ("onnx", "ort"), "onnxruntime": ("onnxruntime", "ort"),
     "codecarbon": ("codecarbon", "energy"), "pynvml": ("nvidia-ml-py", "energy"),
     "docker": ("docker", "fleet"), "jtop": ("jetson-stats", "jetson"),
+    "executorch": ("executorch", "executorch"), "openvino": ("openvino", "openvino"),
 }
 
 

@@ -27,6 +27,7 @@ STYLES: dict[str, BackendStyle] = {
     "ort": BackendStyle(10, "--", "s"),
     "ort-int8": BackendStyle(20, ":", "^"),
     "torch-compile": BackendStyle(30, (0, (5, 1, 1, 1)), "v"),
+    "executorch": BackendStyle(40, (0, (3, 1)), "X"),
 }
 UNKNOWN = BackendStyle(1000, "-.", "D")
 

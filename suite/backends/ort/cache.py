@@ -46,6 +46,9 @@ ENV_VAR = "BENCH_CACHE_DIR"
 META_FILE = "meta.json"
 META_MAX_BYTES = 1024 * 1024  # an entry's record (meta.json, the int8 info) is a few kB; read no more
 MODEL_FILE = "model.onnx"
+# The file an entry serves, recorded in its meta.json as `model_file` (entries without one are ONNX
+# exports): an ExecuTorch program shares the cache and its integrity checks (suite/backends/executorch).
+MODEL_FILES = (MODEL_FILE, "model.pte")
 _TMP_PREFIX = ".tmp-"
 STALE_TMP_S = 3600.0
 
@@ -81,8 +84,14 @@ class CacheEntry:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def model_file(self) -> str:
+        """The file the entry serves: one of MODEL_FILES (a meta.json is data: any other name is
+        refused, so that it can never point outside its folder)."""
+        return model_file_of(self.meta)
+
+    @property
     def model_path(self) -> Path:
-        return self.path / MODEL_FILE
+        return self.path / self.model_file
 
     @property
     def failed(self) -> bool:
@@ -104,6 +113,11 @@ class CacheEntry:
         return isinstance(self.meta.get("files"), dict)
 
 
+def model_file_of(meta: Mapping[str, object]) -> str:
+    name = meta.get("model_file", MODEL_FILE)
+    return name if isinstance(name, str) and name in MODEL_FILES else MODEL_FILE
+
+
 def entry_dir(root: Path, model_name: str, key: str) -> Path:
     return root / f"{_slug(model_name)}-{key}"
 
@@ -115,7 +129,7 @@ def lookup(root: Path, model_name: str, key: str) -> CacheEntry | None:
     meta = _read_meta(path)
     if meta is None or meta.get("key") != key:
         return None
-    if meta.get("status") == "ok" and not (path / MODEL_FILE).is_file():
+    if meta.get("status") == "ok" and not (path / model_file_of(meta)).is_file():
         return None
     return CacheEntry(path, meta)
 
@@ -181,8 +195,8 @@ def verify(entry: CacheEntry) -> str | None:
         return None
     if not entry.recorded:
         return "it was written by an older version that did not record its files' hashes"
-    if MODEL_FILE not in entry.meta["files"]:
-        return f"{MODEL_FILE} is not among its recorded files"
+    if entry.model_file not in entry.meta["files"]:
+        return f"{entry.model_file} is not among its recorded files"
     return check_files(entry.path, entry.meta["files"])
 
 
@@ -206,8 +220,8 @@ def _read_meta(path: Path) -> dict[str, object] | None:
 
 def store(root: Path, model_name: str, key: str, meta: Mapping[str, object],
           build: Callable[[Path], Mapping[str, object]]) -> CacheEntry:
-    """Build an entry with `build(tmp_folder)` (which writes model.onnx there and returns
-    extra meta) and move it into place. If `build` raises, nothing is left behind."""
+    """Build an entry with `build(tmp_folder)` (which writes the model file `meta` names, by
+    default model.onnx, there and returns extra meta) and move it into place. If `build` raises, nothing is left behind."""
     def fill(tmp: Path) -> dict[str, object]:
         extra = build(tmp)
         names = sorted(p.name for p in tmp.iterdir() if p.is_file() and p.name != META_FILE)

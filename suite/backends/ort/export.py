@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -158,16 +158,19 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def library_versions(model: object) -> dict[str, str | None]:
-    """The exporting stack, plus the package that defines the model's forward code."""
-    versions = {d: _version(d) for d in ("torch", "onnx", "onnxscript")}
+ONNX_STACK = ("torch", "onnx", "onnxscript")
+
+
+def library_versions(model: object, stack: tuple[str, ...] = ONNX_STACK) -> dict[str, str | None]:
+    """The exporting stack (distribution names), plus the package that defines the model's forward code."""
+    versions = {d: _version(d) for d in stack}
     top = type(model).__module__.split(".")[0]
     if top not in ("torch", "__main__") and not top.startswith("bench_user_"):
         versions[top] = _version(top)
     return versions
 
 
-def _file_digest(path: str | None) -> str | None:
+def file_digest(path: str | None) -> str | None:
     if not path:
         return None
     try:
@@ -182,7 +185,7 @@ def export_key_fields(model: nn.Module, entry: ModelEntry, exporter: str, opset:
     return {
         "format": EXPORT_FORMAT,
         "model": {"name": entry.name, "source": entry.source, **model_fingerprint(model),
-                  "file": _file_digest(entry.path) if entry.source == "file" else None},
+                  "file": file_digest(entry.path) if entry.source == "file" else None},
         "inputs": [[t.name, list(t.shape), t.dtype, t.kind, t.low, t.high] for t in spec.tensors],
         "fixed": dict(sorted(spec.fixed.items())),
         "sample_rate": spec.sample_rate if spec.size_axis == "audio_seconds" else None,
@@ -285,6 +288,17 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         link = link.__cause__ or link.__context__
 
 
+def innermost_reason(exc: BaseException) -> tuple[str, str]:
+    """("Type: first line" of the innermost cause, " at File ..., line N: code" where torch.export
+    names the user's line that failed, else "")."""
+    chain = list(_chain(exc))
+    cause = chain[-1]
+    reason = f"{type(cause).__name__}: {_first_lines(str(cause), lines=1)}"
+    where = _WHERE.search(_ANSI.sub("", " ".join(str(e) for e in chain)))
+    at = f" at {where.group(1).strip()}: {where.group(2).strip()}" if where else ""
+    return reason, at
+
+
 def classify_export_error(exc: BaseException, exporter: str, output: str = "") -> CaseError:
     """Turn an exporter exception into a CaseError whose message leads with the real reason
     (the innermost cause), not the exporter's generic three-step advice."""
@@ -292,10 +306,8 @@ def classify_export_error(exc: BaseException, exporter: str, output: str = "") -
     names = {type(e).__name__ for e in chain}
     texts = " ".join(str(e) for e in chain)
     unsupported = bool(names & {"DispatchError", "UnsupportedOperatorError"}) or bool(_UNSUPPORTED.search(texts))
-    cause = chain[-1]  # the innermost cause
-    reason = f"{type(cause).__name__}: {_first_lines(str(cause), lines=1)}"
-    where = _WHERE.search(_ANSI.sub("", texts))
-    at = f" at {where.group(1).strip()}: {where.group(2).strip()}" if where else ""
+    cause = chain[-1]
+    reason, at = innermost_reason(exc)
     if unsupported:
         # The innermost message that names the operator, not the exporter's generic advice.
         op = next((_first_lines(str(e), lines=1) for e in reversed(chain) if _UNSUPPORTED.search(str(e))), reason)
@@ -369,17 +381,6 @@ def ensure_export(model: nn.Module, entry: ModelEntry, exporter: str, opset: int
     if key is None:
         key = export_key(model, entry, exporter, opset, size)
     fields = key.fields
-    cache.clean_leftovers(root)  # what killed exports left (once per process; a hit must not keep them)
-    hit = cached_export(root, entry, key)
-    rebuilt = None
-    if hit is not None:
-        problem = cache.verify(hit)
-        if problem is None:
-            return _outcome(hit, cache_hit=True)
-        # A damaged entry (a truncated weights file, a file edited in place) would fail every
-        # case with an obscure session error, forever: export again, and say so.
-        cache.discard(hit)
-        rebuilt = f"export cache entry {hit.path.name} was rebuilt: {problem}"
     meta = {"model": entry.name, "exporter": exporter, "opset_requested": opset, "fields": fields}
     spec = entry.input_spec
 
@@ -395,13 +396,33 @@ def ensure_export(model: nn.Module, entry: ModelEntry, exporter: str, opset: int
                             "writes older opsets directly")
         return {"export_s": round(time.perf_counter() - t0, 3), "opset": got}
 
+    stored, hit, rebuilt = cached_build(root, entry, key, meta, build)
+    return _outcome(stored, cache_hit=hit, note=rebuilt)
+
+
+def cached_build(root: Path, entry: ModelEntry, key: ExportKey, meta: Mapping[str, object],
+                 build: Callable[[Path], dict[str, object]]) -> tuple[cache.CacheEntry, bool, str | None]:
+    """The verified cache entry under `key`, built by `build(folder)` when there is none (or the
+    one there is damaged): (entry, cache hit, why a damaged entry was rebuilt). A CaseError of
+    `build` is remembered under the key (unless transient) and raised; so is a remembered one."""
+    cache.clean_leftovers(root)  # what killed exports left (once per process; a hit must not keep them)
+    hit = cached_export(root, entry, key)
+    rebuilt = None
+    if hit is not None:
+        problem = cache.verify(hit)
+        if problem is None:
+            return hit, True, None
+        # A damaged entry (a truncated weights file, a file edited in place) would fail every
+        # case with an obscure session error, forever: build again, and say so.
+        cache.discard(hit)
+        rebuilt = f"export cache entry {hit.path.name} was rebuilt: {problem}"
     try:
         stored = cache.store(root, entry.name, key.key, meta, build)
     except CaseError as exc:
         if not getattr(exc, "transient", False):
             cache.store_failure(root, entry.name, key.key, meta, exc.kind, str(exc))
         raise
-    return _outcome(stored, cache_hit=False, note=rebuilt)
+    return stored, False, rebuilt
 
 
 def _outcome(e: cache.CacheEntry, cache_hit: bool, note: str | None = None) -> ExportOutcome:
