@@ -85,6 +85,13 @@ BUILTIN: tuple[BackendInfo, ...] = (
                 options="suite.backends.executorch.et_backend:ExecutorchOptions",
                 precheck="suite.backends.executorch.et_backend:precheck",
                 bare="suite.backends.executorch.et_backend:bare"),
+    # Reads the ONNX export ORT runs (the [ort] section decides exporter, opset and cache). No quiesce:
+    # OpenVINO has no API to park its pool.
+    BackendInfo("openvino", "suite.backends.openvino_backend:prepare",
+                "OpenVINO's CPU plugin on the ONNX export ORT runs (fp32, latency hint, static shapes)",
+                requires=("openvino", "onnx", "onnxruntime"), options_key="ort", options="suite.backends.ort.ort_options:OrtOptions",
+                precheck="suite.backends.openvino_backend:precheck", runs_onnx_files=True,
+                bare="suite.backends.openvino_backend:bare"),
 )
 
 

@@ -53,7 +53,7 @@ from suite.results.schema import ExportInfo
 if TYPE_CHECKING:
     from suite.backends.ort.export import ExportKey
 
-def _options(req: PrepareRequest) -> OrtOptions:
+def ort_options(req: PrepareRequest) -> OrtOptions:
     try:
         return OrtOptions.model_validate(req.options or {})
     except Exception as exc:
@@ -73,15 +73,20 @@ def precheck(req: PrepareRequest) -> None:
     and an export that failed before fails again at once (the cache remembers failures)."""
     import onnxruntime as ort
 
-    opts = _options(req)
+    opts = ort_options(req)
     choose_providers(req.device, ort.get_available_providers(), opts.providers)
+    export_precheck(req, opts)
+
+
+def export_precheck(req: PrepareRequest, opts: OrtOptions) -> None:
+    """An export that failed before fails again at once (any backend that runs the ONNX export)."""
     if req.model is not None:
         key = export_key(req.model, req.entry, opts.exporter, opts.opset, case_size(req.entry.input_spec, req.inputs))
         cached_export(cache.cache_root(opts.cache_dir), req.entry, key)
 
 
 @dataclass(frozen=True)
-class _Graph:
+class OnnxGraph:
     """The ONNX file a case runs, and how it came to be."""
 
     path: Path  # what the session loads (the int8 file for ort-int8)
@@ -93,13 +98,19 @@ class _Graph:
     notes: tuple[str, ...] = ()  # what the case should know about its graph (a rebuilt cache entry)
 
 
-def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
-    opts = _options(req)
-    root = cache.cache_root(opts.cache_dir)
+def onnx_graph(req: PrepareRequest, opts: OrtOptions, quantized: bool = False) -> OnnxGraph:
+    """The case's ONNX graph: the cached export of its model (exported now if needed), or the user's
+    .onnx file; quantised for ort-int8. Any backend that runs ONNX files reads it from here."""
     key = None
     if req.model is not None:
         key = export_key(req.model, req.entry, opts.exporter, opts.opset, case_size(req.entry.input_spec, req.inputs))
-    graph = _graph_for(req, opts, root, quantized, key)
+    return _graph_for(req, opts, cache.cache_root(opts.cache_dir), quantized, key)
+
+
+def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
+    opts = ort_options(req)
+    root = cache.cache_root(opts.cache_dir)
+    graph = onnx_graph(req, opts, quantized)
 
     session = create_session(graph.path, req.threads, opts.optimization_level, req.device, opts.providers, root)
     backend = OrtBackend("ort-int8" if quantized else "ort", session, req.device, io_binding=opts.io_binding,
@@ -115,7 +126,7 @@ def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
         backend.tolerance_for = int8_tolerance
         if req.model is None:
             # An .onnx file has no eager model: int8 is checked against the fp32 file on ORT.
-            backend.fallback = lambda inputs: ("ort", _fp32_outputs(req, opts, graph, root, inputs))
+            backend.fallback = lambda inputs: ("ort", fp32_outputs(req, opts, graph, inputs))
     backend.export = ExportInfo(
         exporter=graph.exporter, opset=graph.opset, providers=list(session.get_providers()),
         cache_hit=graph.cache_hit, export_s=graph.export_s, path=str(graph.path), quantized=quantized,
@@ -124,7 +135,9 @@ def _prepare(req: PrepareRequest, quantized: bool) -> OrtBackend:
     return backend
 
 
-def _fp32_outputs(req: PrepareRequest, opts: OrtOptions, graph: _Graph, root: Path, inputs: Inputs) -> list[Array]:
+def fp32_outputs(req: PrepareRequest, opts: OrtOptions, graph: OnnxGraph, inputs: Inputs) -> list[Array]:
+    """ONNX Runtime's outputs of the graph's fp32 file: the reference of a backend without an eager model."""
+    root = cache.cache_root(opts.cache_dir)
     fp32 = create_session(graph.fp32_path, req.threads, opts.optimization_level, req.device, opts.providers, root)
     ref = OrtBackend("ort", fp32, req.device, io_binding=opts.io_binding, time_host_copies=opts.time_host_copies)
     try:
@@ -133,21 +146,21 @@ def _fp32_outputs(req: PrepareRequest, opts: OrtOptions, graph: _Graph, root: Pa
         ref.close()
 
 
-def _graph_for(req: PrepareRequest, opts: OrtOptions, root: Path, quantized: bool, key: ExportKey | None) -> _Graph:
+def _graph_for(req: PrepareRequest, opts: OrtOptions, root: Path, quantized: bool, key: ExportKey | None) -> OnnxGraph:
     """Export (or find in the cache, under `key` when given) the case's model, or take the
     user's .onnx file; then quantise it for ort-int8."""
     entry = req.entry
     if req.model is not None:
         out = ensure_export(req.model, entry, opts.exporter, opts.opset, root, case_size(entry.input_spec, req.inputs),
                             key=key)
-        graph = _Graph(out.path, out.path, out.exporter, out.opset, out.cache_hit, out.export_s,
+        graph = OnnxGraph(out.path, out.path, out.exporter, out.opset, out.cache_hit, out.export_s,
                        (out.note,) if out.note else ())
         folder: Path | None = out.entry.path
     else:
         if not entry.path:
             raise BenchError(f"model '{entry.name}' has neither a torch builder nor an ONNX file")
         path = Path(entry.path)
-        graph = _Graph(path, path, "file", _safe_opset(path), False, None)
+        graph = OnnxGraph(path, path, "file", _safe_opset(path), False, None)
         folder = file_cache_folder(root, path) if quantized else None
     if not quantized or folder is None:
         return graph
@@ -156,10 +169,10 @@ def _graph_for(req: PrepareRequest, opts: OrtOptions, root: Path, quantized: boo
     seconds = None if graph.export_s is None and q.quantize_s is None else \
         round((graph.export_s or 0.0) + (q.quantize_s or 0.0), 3)
     notes = graph.notes + ((q.note,) if q.note else ())
-    return _Graph(q.path, graph.fp32_path, graph.exporter, graph.opset, hit, seconds, notes)
+    return OnnxGraph(q.path, graph.fp32_path, graph.exporter, graph.opset, hit, seconds, notes)
 
 
-def _shape_hint(req: PrepareRequest, graph: _Graph) -> str:
+def _shape_hint(req: PrepareRequest, graph: OnnxGraph) -> str:
     """Why an exported graph may fail to run this case: it has baked its example's shape in
     (the TorchScript exporter does this with data-dependent code such as Longformer's)."""
     spec = req.entry.input_spec

@@ -1,7 +1,7 @@
-"""eager vs executorch through the real runner (worker processes, interleaved): a model torch.export
-cannot capture and one the lowering refuses are failed cases of their own kinds while the run goes
-on; a good model has parity, a comparison with a CI, its runtime's settings and its program's
-lowering time."""
+"""eager vs executorch vs openvino through the real runner (worker processes, interleaved): a model
+torch.export cannot capture and one the lowering refuses are failed cases of their own kinds while the
+run goes on; a good model has parity, a comparison with a CI, its runtime's settings and its program's
+lowering (or export) time."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ def run(tmp_path_factory):
     models = [str(FIXTURES / "export_fails.py"), str(FIXTURES / "unsupported_op.py"),
               str(FIXTURES / "tiny_user_model.py")]
     cfg = validate_config({
-        "models": models, "backends": ["eager", "executorch"], "batch_sizes": [1], "threads": 1,
+        "models": models, "backends": ["eager", "executorch", "openvino"], "batch_sizes": [1], "threads": 1,
         "timing": FAST_TIMING, "energy": {"enabled": False}, "monitor": {"enabled": False}, "report": False,
         "output_dir": str(tmp / "out"), "executorch": {"cache_dir": str(tmp / "cache")},
+        "ort": {"cache_dir": str(tmp / "cache")},
     })
     return run_benchmark(cfg, RunOptions(output=tmp / "r.json"))
 
@@ -34,7 +35,7 @@ def _case(run, model: str, backend: str):
 
 
 def test_failures_are_their_own_cases_and_the_run_goes_on(run):
-    assert len(run.cases) == 6 and run.finished_at is not None and not run.interrupted
+    assert len(run.cases) == 9 and run.finished_at is not None and not run.interrupted
     for model in ("export_fails.py", "unsupported_op.py", "tiny_user_model.py"):
         assert _case(run, model, "eager").status == "ok"
     forced = _case(run, "export_fails.py", "executorch")
@@ -43,6 +44,9 @@ def test_failures_are_their_own_cases_and_the_run_goes_on(run):
     custom = _case(run, "unsupported_op.py", "executorch")
     assert custom.status == "failed" and custom.error.kind == "lower"
     assert "bench_fixture::mystery" in custom.error.message and "\n" not in custom.error.message
+    # openvino reads the ONNX export: it fails the way ORT's does, as its own case
+    assert _case(run, "export_fails.py", "openvino").error.kind == "export"
+    assert _case(run, "unsupported_op.py", "openvino").error.kind == "unsupported"
 
 
 def test_a_good_model_has_parity_a_comparison_and_its_runtime(run):
@@ -51,5 +55,9 @@ def test_a_good_model_has_parity_a_comparison_and_its_runtime(run):
     assert case.export.exporter == "executorch[xnnpack]" and case.export.export_s > 0 and not case.export.cache_hit
     assert case.runtime.runtime.startswith("executorch ") and case.latency.threads == 1
     assert case.runtime.settings["threadpool threads (_unsafe_reset_threadpool)"] == "1 (pool reports 1)"
-    comp = next(k for k in run.comparisons if k.candidate_backend == "executorch")
-    assert comp.candidate_case == case.id and comp.ratio > 0 and comp.ci_low <= comp.ratio <= comp.ci_high
+    ov = _case(run, "tiny_user_model.py", "openvino")
+    assert ov.status == "ok" and ov.parity.passed and ov.parity.max_rel_error < 1e-5 and ov.export.exporter == "dynamo"
+    assert ov.runtime.settings["INFERENCE_NUM_THREADS"] == "1" and ov.runtime.settings["PERFORMANCE_HINT"] == "LATENCY"
+    for backend, c in (("executorch", case), ("openvino", ov)):
+        comp = next(k for k in run.comparisons if k.candidate_backend == backend)
+        assert comp.candidate_case == c.id and comp.ratio > 0 and comp.ci_low <= comp.ratio <= comp.ci_high
