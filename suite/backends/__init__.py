@@ -57,6 +57,9 @@ class BackendInfo:
     # forward through the runtime's own plain API, for `bench audit`'s bare loop in a fresh process
     # (suite/run/bare.py). None: the audit has no bare loop for this backend.
     bare: str | None = None
+    # True: the backend quantises with calibration data; a run with a dataset gives it the dataset's
+    # samples (PrepareRequest.calibration), else it calibrates on seeded synthetic inputs and says so.
+    calibrates: bool = False
 
 
 BUILTIN: tuple[BackendInfo, ...] = (
@@ -85,6 +88,13 @@ BUILTIN: tuple[BackendInfo, ...] = (
                 options="suite.backends.executorch.et_backend:ExecutorchOptions",
                 precheck="suite.backends.executorch.et_backend:precheck",
                 bare="suite.backends.executorch.et_backend:bare"),
+    BackendInfo("executorch-int8", "suite.backends.executorch.et_backend:prepare_int8",
+                "ExecuTorch/XNNPACK on the program quantised to int8 (PT2E, static; calibrated on the dataset "
+                "when the run has one, else on seeded inputs)",
+                requires=("torch", "executorch"), options_key="executorch",
+                options="suite.backends.executorch.et_backend:ExecutorchOptions",
+                precheck="suite.backends.executorch.et_backend:precheck_int8",
+                bare="suite.backends.executorch.et_backend:bare", calibrates=True),
     # Reads the ONNX export ORT runs (the [ort] section decides exporter, opset and cache). No quiesce:
     # OpenVINO has no API to park its pool.
     BackendInfo("openvino", "suite.backends.openvino_backend:prepare",

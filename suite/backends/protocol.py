@@ -7,6 +7,7 @@ placement, synchronisation. The timed loop (metrics/latency.py) only calls `run`
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -93,6 +94,17 @@ class BackendBase:
         pass
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """Real inputs a quantising backend calibrates on (BackendInfo.calibrates): the run's dataset,
+    preprocessed as its dataset pass preprocesses it, in batches of the case's shapes."""
+
+    source: str  # what the case says it was calibrated on, e.g. "digits (split test)"
+    identity: str  # the samples' content and preprocessing: part of the quantised artefact's cache key
+    size: int  # samples available
+    batches: Callable[[int], Iterator[Inputs]]  # batches covering the first n samples (the last one padded)
+
+
 @dataclass
 class PrepareRequest:
     """Everything a backend needs to prepare one case."""
@@ -106,3 +118,4 @@ class PrepareRequest:
     # dict of its fields; None: the defaults.
     options: BaseModel | dict[str, object] | None = None
     parity_tolerance: float = 1e-3
+    calibration: Calibration | None = None  # given to a backend that calibrates when the run has a dataset

@@ -28,6 +28,7 @@ STYLES: dict[str, BackendStyle] = {
     "ort-int8": BackendStyle(20, ":", "^"),
     "torch-compile": BackendStyle(30, (0, (5, 1, 1, 1)), "v"),
     "executorch": BackendStyle(40, (0, (3, 1)), "X"),
+    "executorch-int8": BackendStyle(50, (0, (1, 2)), "*"),
     "openvino": BackendStyle(60, (0, (3, 1, 1, 1, 1, 1)), "h"),
 }
 UNKNOWN = BackendStyle(1000, "-.", "D")

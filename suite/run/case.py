@@ -51,10 +51,12 @@ from suite.results.schema import (
     utc_now,
 )
 from suite.run.case_parts import CaseContext, CaseParts
-from suite.run.evaluation import evaluate_dataset
+from suite.run.evaluation import dataset_calibration, evaluate_dataset
 
 if TYPE_CHECKING:
     import torch
+
+    from suite.data.dataset import Dataset
 
     from suite.models.inputs import Inputs
 
@@ -235,10 +237,14 @@ class CaseRun:
             parts.params = onnx_param_stats(entry.path)
         self._phase("flops", t)
         t = time.perf_counter()
+        info = backend_info(spec.backend)
+        calibration = None
+        if info.calibrates and config.dataset is not None:  # a quantiser calibrates on the run's dataset
+            calibration = dataset_calibration(entry, _dataset(entry, config), spec, spec.device)
         req = PrepareRequest(
             model=model, entry=entry, inputs=inputs, device=spec.device, threads=spec.threads,
-            options=config.options_for(backend_info(spec.backend).options_key),
-            parity_tolerance=config.parity_tolerance,
+            options=config.options_for(info.options_key), parity_tolerance=config.parity_tolerance,
+            calibration=calibration,
         )
         self.prepared = prepared = prepare_backend(spec.backend, req)
         self._phase("prepare", t)  # export (or compile) and the parity check
@@ -334,12 +340,16 @@ def parity_message(backend: str, parity: ParityResult) -> str:
 def _evaluate(prepared: Prepared, entry: ModelEntry, planned: PlannedCase, config: BenchConfig,
               flags: list[Flag]) -> AccuracyResult:
     """The dataset pass, after the timed loop and the energy window (it never perturbs them)."""
+    dataset = _dataset(entry, config)
+    return evaluate_dataset(prepared, entry, dataset, planned.spec, device=planned.spec.device, warnings=flags)
+
+
+def _dataset(entry: ModelEntry, config: BenchConfig) -> Dataset:
     d = config.dataset
     if d is None:
         raise CaseError("accuracy", "the run has no dataset")
-    dataset = load_dataset(d.spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns,
-                           user_module=file_module(entry))
-    return evaluate_dataset(prepared, entry, dataset, planned.spec, device=planned.spec.device, warnings=flags)
+    return load_dataset(d.spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns,
+                        user_module=file_module(entry))
 
 
 def accuracy_failure(exc: BaseException) -> str:

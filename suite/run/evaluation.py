@@ -11,10 +11,11 @@ resize method run the pass (`PlannedCase.evaluates`) and links the others to it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from suite.backends.protocol import Prepared
+from suite.backends.protocol import Calibration, Prepared
 from suite.data.dataset import Dataset
 from suite.data.preprocess import Preprocessing, model_preprocessing, preprocess
 from suite.errors import BenchError, CaseError
@@ -121,6 +122,26 @@ def class_count_flags(dataset: Dataset, outputs: int | None) -> list[Flag]:
                  f"scores {outputs}: a label k is counted right only when the model's top class is its output k, so "
                  "unless the model was trained on these classes in this order the accuracy says nothing "
                  "(classes.txt sets the dataset's order)")]
+
+
+def dataset_calibration(entry: ModelEntry, dataset: Dataset, spec: CaseSpec, device: str = "cpu") -> Calibration:
+    """The dataset as calibration data (suite.backends.protocol.Calibration): its samples in order,
+    preprocessed exactly as the dataset pass preprocesses them, in batches of the case's batch size."""
+    prep = _preprocessing(entry, spec, dataset)
+    names = [t.name for t in entry.input_spec.tensors]
+    batch = spec.batch_size
+    how = prep.describe() if prep is not None else "as stored"
+
+    def batches(n: int) -> Iterator[Inputs]:
+        n = min(n, len(dataset))
+        for start in range(0, n, batch):
+            idx = list(range(start, min(start + batch, n)))
+            idx += [idx[0]] * (batch - len(idx))  # the case's shapes, as in the dataset pass
+            yield _inputs(dataset, idx, prep, names, spec, device)
+
+    identity = hashlib.sha256(f"{dataset.source_hash}|{dataset.split}|{how}|{spec.input_size}".encode()).hexdigest()
+    split = f" (split {dataset.split})" if dataset.split else ""
+    return Calibration(source=f"{dataset.spec}{split}", identity=identity[:16], size=len(dataset), batches=batches)
 
 
 def _preprocessing(entry: ModelEntry, spec: CaseSpec, dataset: Dataset) -> Preprocessing | _OwnPreprocessing | None:

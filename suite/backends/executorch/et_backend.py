@@ -26,8 +26,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from suite.backends.executorch.pte_export import EXPORTER, PteOutcome, cached_pte, ensure_pte, lowering_failure, pte_key
+from suite.backends.executorch.pt2e_quantize import plan_calibration, pt2e_quantizer
 from suite.backends.ort.cache import cache_root
 from suite.backends.ort.export import captured_output, order_by_signature
+from suite.backends.ort.quantize import int8_tolerance
 from suite.backends.parity import to_numpy
 from suite.backends.protocol import BackendBase, PrepareRequest
 from suite.errors import BenchError, CaseError
@@ -167,6 +169,28 @@ def precheck(req: PrepareRequest) -> None:
     _check(req, "executorch")
     assert req.model is not None  # _check
     cached_pte(cache_root(options_of(req).cache_dir), req.entry, pte_key(req.model, req.entry, req.inputs))
+
+
+def precheck_int8(req: PrepareRequest) -> None:
+    _check(req, "executorch-int8")
+    assert req.model is not None  # _check
+    plan = plan_calibration("executorch-int8", req.entry, req.inputs, req.calibration)
+    cached_pte(cache_root(options_of(req).cache_dir), req.entry, pte_key(req.model, req.entry, req.inputs, plan.fields))
+
+
+def prepare_int8(req: PrepareRequest) -> ExecutorchBackend:
+    """The program quantised to int8 by XNNPACK's PT2E quantiser (suite/backends/executorch/pt2e_quantize.py),
+    calibrated on the run's dataset when it has one; parity against eager with the int8 tolerance."""
+    _check(req, "executorch-int8")
+    assert req.model is not None  # _check
+    plan = plan_calibration("executorch-int8", req.entry, req.inputs, req.calibration)
+    key = pte_key(req.model, req.entry, req.inputs, plan.fields)
+    outcome = ensure_pte(req.model, req.entry, req.inputs, cache_root(options_of(req).cache_dir), key,
+                         quantize=pt2e_quantizer(plan.batches), meta={"calibration": plan.note})
+    backend = backend_for("executorch-int8", req, outcome, quantized=True)
+    backend.tolerance_for = int8_tolerance
+    backend.flags.append(plan.note)
+    return backend
 
 
 def prepare(req: PrepareRequest) -> ExecutorchBackend:

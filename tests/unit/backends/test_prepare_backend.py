@@ -8,8 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from suite.backends.prepare import prepare_backend
-from suite.backends.protocol import PrepareRequest
+from suite.backends import BackendInfo
+from suite.backends.prepare import parity_request, prepare_backend
+from suite.backends.protocol import Calibration, PrepareRequest
 from suite.models.inputs import image_spec
 from suite.models.registry import ModelEntry
 
@@ -52,3 +53,23 @@ def test_another_backend_gets_a_parity_record_whose_errors_numpy_confirms():
         assert p.passed == (p.max_rel_error <= 1e-3) and p.passed
     finally:
         backend.close()
+
+
+def test_a_backend_calibrated_on_the_dataset_is_checked_on_its_first_batch():
+    timing, first, second = torch.zeros(2, 3, 10, 10), torch.ones(2, 3, 10, 10), torch.full((2, 3, 10, 10), 2.0)
+    asked = []
+
+    def batches(n):
+        asked.append(n)
+        yield {"x": first}
+        yield {"x": second}
+
+    cal = Calibration(source="digits (split test)", identity="i", size=5, batches=batches)
+    req = PrepareRequest(model=Net(), entry=ENTRY, inputs={"x": timing}, device="cpu", threads=1, calibration=cal)
+    checked, note = parity_request(BackendInfo("q8", "m:f", "s", calibrates=True), req)
+    assert checked.inputs["x"] is first and checked.model is req.model and req.inputs["x"] is timing
+    assert asked == [5] and note == ("q8: parity checked on the first batch of digits (split test), the data it was "
+                                     "calibrated on (not on the seeded random inputs it is timed with)")
+    assert parity_request(BackendInfo("ort", "m:f", "s"), req) == (req, None)  # only a calibrating backend
+    no_data = PrepareRequest(model=Net(), entry=ENTRY, inputs={"x": timing}, device="cpu", threads=1)
+    assert parity_request(BackendInfo("q8", "m:f", "s", calibrates=True), no_data) == (no_data, None)

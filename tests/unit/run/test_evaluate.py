@@ -13,7 +13,7 @@ from suite.backends.protocol import BackendBase
 from suite.data import load_dataset
 from suite.models.registry import registry
 from suite.results.schema import CaseResult, CaseSpec, utc_now
-from suite.run.evaluation import evaluate_dataset, link_accuracy
+from suite.run.evaluation import dataset_calibration, evaluate_dataset, link_accuracy
 
 SLEEP_S = 0.02
 
@@ -64,3 +64,25 @@ def test_other_batch_sizes_link_to_the_case_that_ran_the_pass():
     timed = timed.model_copy(update={"spec": _spec(8), "id": _spec(8).case_id})
     linked = link_accuracy(timed, [first]).accuracy
     assert linked.evaluated_in == first.id and linked.value == acc.value and linked.predictions is None
+
+
+def test_calibration_batches_are_the_dataset_preprocessed_as_the_pass_sees_it():
+    ds = load_dataset("digits", limit=10, seed=0)
+    cal = dataset_calibration(registry()["digits-cnn"], ds, _spec(4))
+    assert cal.size == 10 and cal.source == "digits (split test)" and len(cal.identity) == 16
+    batches = list(cal.batches(6))  # 6 samples at batch 4: one full batch, one padded with its first sample
+    assert [tuple(b["x"].shape) for b in batches] == [(4, 1, 8, 8)] * 2
+    second = batches[1]["x"]
+    assert (second[2] == second[0]).all() and (second[3] == second[0]).all() and not (second[1] == second[0]).all()
+
+    class Keep(ConstantSlow):  # the pass's own inputs, to compare with
+        def run(self, inputs):
+            self.got = getattr(self, "got", []) + [inputs["x"].clone()]
+            return super().run(inputs)
+
+    keep = Keep()
+    evaluate_dataset(keep, registry()["digits-cnn"], ds, _spec(4))
+    assert (batches[0]["x"] == keep.got[0]).all() and (batches[1]["x"][:2] == keep.got[1][:2]).all()
+    other = dataset_calibration(registry()["digits-cnn"], ds, _spec(4).model_copy(update={"resize": "nearest",
+                                                                                           "input_size": 4.0}))
+    assert other.identity != cal.identity
