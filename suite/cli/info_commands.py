@@ -66,6 +66,7 @@ def env_cmd(
         table.add_row(k, "-" if v in (None, [], "") else str(v))
     console = stdout_console()
     console.print(table)
+    _print_runtimes(console)
     _print_meters(console)
 
 
@@ -110,6 +111,19 @@ def _print_checks(console: Console) -> None:
     warned = sum(c.state == "warn" for c in checks)
     console.print(f"{warned} of {len(checks)} checks warn. Nothing was changed; the fixes need root and are "
                   "yours to make.", highlight=False)
+
+
+def _print_runtimes(console: Console) -> None:
+    from rich.table import Table
+
+    from suite.plan.preflight import backend_runtimes
+
+    table = Table(title="backends and their runtimes")
+    for col in ("backend", "runtime versions", "status"):
+        table.add_column(col)
+    for row in backend_runtimes():
+        table.add_row(*row)
+    console.print(table)
 
 
 def _print_meters(console: Console) -> None:

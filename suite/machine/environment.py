@@ -17,7 +17,7 @@ from suite.machine.host import device_model, is_tegra, read_text
 from suite.results.schema import Environment
 
 PACKAGES = ("bench-suite", "torch", "torchvision", "transformers", "onnx", "onnxruntime", "onnxruntime-gpu",
-            "onnxscript", "codecarbon", "jetson-stats", "numpy", "docker")
+            "onnxscript", "executorch", "torchao", "openvino", "codecarbon", "jetson-stats", "numpy", "docker")
 
 
 def _read(root: Path, rel: str) -> str | None:

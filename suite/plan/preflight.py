@@ -8,6 +8,7 @@ import importlib.util
 from collections.abc import Callable
 
 from suite.backends import backend_info
+from suite.backends import backends as backend_table
 from suite.config.bench_config import BenchConfig
 from suite.data.check import DataUse, check_samples
 from suite.data.dataset import DatasetConfig, DatasetSpec, parse_dataset_spec
@@ -35,6 +36,42 @@ OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
     "docker": ("docker", "fleet"), "jtop": ("jetson-stats", "jetson"),
     "executorch": ("executorch", "executorch"), "openvino": ("openvino", "openvino"),
 }
+
+
+# Import names whose distribution has another name on some platforms (the Jetson image's GPU build).
+_DISTRIBUTIONS = {"onnxruntime": ("onnxruntime", "onnxruntime-gpu")}
+
+
+def installed_version(module: str) -> str | None:
+    """The installed version of the distribution behind an import name (None: not installed)."""
+    from importlib import metadata
+
+    package = OPTIONAL_MODULES.get(module, (module, None))[0]
+    for dist in _DISTRIBUTIONS.get(module, (package,)):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def backend_runtimes() -> list[tuple[str, str, str]]:
+    """(backend, its runtimes' versions, "ready" or what to install) for every backend of the table:
+    what `bench env` shows. Reads package metadata only: nothing heavy is imported."""
+    rows = []
+    for info in backend_table().values():
+        versions, missing = [], []
+        for module in info.requires:
+            version = installed_version(module) if importable(module) else None
+            if version is None:
+                missing.append(module)
+            else:
+                versions.append(f"{OPTIONAL_MODULES.get(module, (module, None))[0]} {version}")
+        extras = sorted({OPTIONAL_MODULES[m][1] for m in missing if m in OPTIONAL_MODULES})
+        how = f": pip install 'bench-suite[{','.join(extras)}]'" if extras else ""
+        rows.append((info.name, ", ".join(versions) or "-",
+                     "ready" if not missing else f"not installed ({', '.join(missing)}){how}"))
+    return rows
 
 
 def check_dependencies(config: BenchConfig) -> None:

@@ -28,6 +28,8 @@ class DeviceRow:
     python: str | None
     torch: str | None
     onnxruntime: str | None
+    executorch: str | None
+    openvino: str | None
     in_container: bool
     emulation: str | None
     fairness: str
@@ -56,6 +58,8 @@ def devices_table(data: ReportData) -> Table[DeviceRow]:
         Column("python", "Python"),
         Column("torch", "torch"),
         Column("onnxruntime", "onnxruntime"),
+        Column("executorch", "ExecuTorch"),
+        Column("openvino", "OpenVINO"),
         Column("in_container", "Container"),
         Column("emulation", "Emulated", help="CPU emulation the runs executed under: their timings are not representative"),
         Column("fairness", "Fairness audit", help="bench audit on this device: does timing the backends interleaved in "
@@ -77,7 +81,8 @@ def devices_table(data: ReportData) -> Table[DeviceRow]:
                 accelerators=", ".join(env.accelerators) or None, platform=env.platform,
                 power_mode=env.jetson_power_mode, governor=env.governor, os=env.os,
                 kernel=env.kernel, python=env.python or None, torch=env.packages.get("torch"),
-                onnxruntime=env.packages.get("onnxruntime"), in_container=env.in_container,
+                onnxruntime=env.packages.get("onnxruntime"), executorch=env.packages.get("executorch"),
+                openvino=env.packages.get("openvino"), in_container=env.in_container,
                 emulation=env.emulation, fairness=judge(env.fairness).summary if env.fairness else NOT_AUDITED,
                 hostname=env.hostname, runs=len(d.runs),
                 cases=sum(len(r.run.cases) for r in d.runs),

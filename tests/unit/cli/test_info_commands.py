@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import platform
+from importlib import metadata
 
+from console_script import blocker, installed_bench
 from typer.testing import CliRunner
 
 from suite.cli import info_commands
@@ -32,3 +34,12 @@ def test_models_lists_the_matching_registry_entries_with_their_counts(app_of):
     assert "6.09k" in res.stdout and " 666 " in res.stdout
     res = CliRunner().invoke(app_of(info_commands), ["models", "no-such-*", "--no-count"])
     assert "0 model(s)" in res.stdout
+
+
+def test_env_lists_each_backends_runtimes_and_what_a_missing_one_needs(tmp_path):
+    res = installed_bench("env", env_extra=blocker(tmp_path, "executorch", "openvino"), columns=250)
+    assert res.returncode == 0, res.stderr
+    lines = {line.split("│")[1].strip(): line for line in res.stdout.splitlines() if line.count("│") == 4}
+    assert "not installed (executorch): pip install 'bench-suite[executorch]'" in lines["executorch-int8"]
+    assert "not installed (openvino): pip install 'bench-suite[openvino]'" in lines["openvino"]
+    assert "ready" in lines["ort"] and f"torch {metadata.version('torch')}" in lines["eager"]

@@ -91,3 +91,16 @@ def test_threads_far_above_the_cores_are_refused():
                                           r"logical cores \(8\).*--threads 8 or fewer"):
         check_threads(9, logical_cores=2)
     check_threads(THREADS_PER_CORE_MAX * (os.cpu_count() or 1))
+
+
+def test_each_backend_shows_its_runtimes_versions_as_the_package_metadata_has_them():
+    from importlib import metadata
+
+    from suite.plan.preflight import backend_runtimes, installed_version
+
+    rows = {name: (versions, status) for name, versions, status in backend_runtimes()}
+    assert rows["executorch"] == (f"torch {metadata.version('torch')}, executorch {metadata.version('executorch')}",
+                                  "ready")
+    assert rows["openvino"][0].startswith(f"openvino {metadata.version('openvino')}, onnx ")
+    assert rows["ort"] == (f"onnxruntime {metadata.version('onnxruntime')}, onnx {metadata.version('onnx')}", "ready")
+    assert installed_version("no_such_runtime_module") is None

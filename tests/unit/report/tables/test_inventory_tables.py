@@ -41,6 +41,7 @@ def test_one_device_row_per_machine_with_its_environment(data):
         assert row.cpu == env["cpu_model"] and row.ram_bytes == env.get("ram_bytes")
         assert row.cores == f"{env.get('cores_physical') or '?'} / {env.get('cores_logical') or '?'}"
         assert row.torch == env["packages"].get("torch") and row.platform == env.get("platform", "x86")
+        assert (row.executorch, row.openvino) == (env["packages"].get("executorch"), env["packages"].get("openvino"))
         assert row.cases == len(raw(name)["cases"]) and row.runs == 1 and row.fairness == NOT_AUDITED
 
 
@@ -71,3 +72,11 @@ def test_each_models_parameters_and_macs_per_item(data):
         fl, batch = counted[0]["flops"], counted[0]["spec"]["batch_size"]
         assert fl["flops_per_item"] * batch == fl["flops"]  # per item: the batch's count / its size
         assert r.data.macs_per_item == round(fl["macs"] / batch)
+
+
+def test_the_on_device_runtimes_a_device_ran_are_shown(tmp_path):
+    doc = raw("rpi5.json")
+    doc["environment"]["packages"].update({"executorch": "1.5.1", "openvino": "2026.4.1"})
+    (tmp_path / "rpi5.json").write_text(json.dumps(doc))
+    [row] = devices_table(merge_results([(tmp_path / "rpi5.json", load_results(tmp_path / "rpi5.json"))])).rows
+    assert (row.data.executorch, row.data.openvino) == ("1.5.1", "2026.4.1")
