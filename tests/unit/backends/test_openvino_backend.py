@@ -21,21 +21,30 @@ from suite.models.inputs import InputSpec, TensorSpec, make_inputs
 from suite.models.registry import ModelEntry
 from suite.report.backend_style import STYLES
 
-SPEC = InputSpec(modality="image", tensors=(TensorSpec("image", ("batch", 3, 8, 8)),))
-ENTRY = ModelEntry(name="tiny-cnn", source="registry", modality="image", input_spec=SPEC, builder=None)
+# Two inputs, fed by name: the graph's input names must meet the case's tensors.
+SPEC = InputSpec(modality="other", tensors=(TensorSpec("a", ("batch", 6)), TensorSpec("b", ("batch", 3))))
+ENTRY = ModelEntry(name="two-inputs", source="registry", modality="other", input_spec=SPEC, builder=None)
+
+
+class TwoInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.left, self.right = nn.Linear(6, 4), nn.Linear(3, 4)
+
+    def forward(self, a, b):
+        return torch.tanh(self.left(a)) * self.right(b)
 
 
 def _model() -> nn.Module:
     torch.manual_seed(4)
-    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Linear(4, 5)).eval()
+    return TwoInputs().eval()
 
 
 def test_openvino_runs_the_onnx_export_ort_runs_and_computes_the_model(tmp_path):
-    model, x = _model(), torch.randn(2, 3, 8, 8)
+    model, inputs = _model(), {"a": torch.randn(2, 6), "b": torch.randn(2, 3)}
     with torch.no_grad():
-        expected = model(x).numpy()
-    req = PrepareRequest(model=model, entry=ENTRY, inputs={"image": x}, device="cpu", threads=2,
+        expected = model(**inputs).numpy()
+    req = PrepareRequest(model=model, entry=ENTRY, inputs=inputs, device="cpu", threads=2,
                          options={"cache_dir": str(tmp_path)})
     backend = prepare_backend("openvino", req)
     try:
@@ -78,8 +87,8 @@ def test_an_onnx_file_runs_as_is_and_is_checked_against_ort(onnx_dir, onnx_fixtu
 
 
 def test_configuration_mistakes_are_named(tmp_path):
-    req = PrepareRequest(model=_model(), entry=ENTRY, inputs={"image": torch.zeros(1, 3, 8, 8)}, device="cuda",
-                         threads=1)
+    req = PrepareRequest(model=_model(), entry=ENTRY, inputs={"a": torch.zeros(1, 6), "b": torch.zeros(1, 3)},
+                         device="cuda", threads=1)
     with pytest.raises(BenchError, match="openvino runs on the CPU here .* asks for cuda"):
         precheck(req)
     with pytest.raises(BenchError, match="needs the case's ONNX file"):

@@ -116,3 +116,21 @@ def test_a_runtime_refusal_names_the_missing_operator():
                            output)
     assert err.kind == "lower" and str(err) == ("ExecuTorch runtime load failed: RuntimeError: loading method forward "
                                                 "failed with error 0x14 (missing operator: [3] aten::foo.out)")
+
+
+class Scaled(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(6, 3)
+
+    def forward(self, x, w):
+        return self.linear(x) * w
+
+
+def test_several_inputs_are_passed_in_the_order_of_forwards_signature(tmp_path):
+    model = Scaled().eval()
+    inputs = {"w": torch.randn(2, 3), "x": torch.randn(2, 6)}  # the dict's order is not forward's
+    out = ensure_pte(model, ENTRY, inputs, tmp_path, pte_key(model, ENTRY, inputs))
+    assert out.meta["input_names"] == ["x", "w"]
+    _, method = load_program(out.path, 1)
+    torch.testing.assert_close(method.execute([inputs["x"], inputs["w"]])[0], model(**inputs).detach())
