@@ -6,7 +6,10 @@ energy window, in a window of their own, read into one format across backends (`
 * ORT and ORT int8: ONNX Runtime's own profiler on a *second* session made from the same graph and
   options (`OrtBackend.profiled_twin`; the timed session is never touched), its JSON trace read
   (`traces.parse_ort_trace`) and then deleted;
-* another backend (a plugin): not profiled, and the case says so.
+* ExecuTorch (executorch, executorch-int8): a *second* load of the case's program with ETDump on
+  (`ExecutorchBackend.profiled_op_events`; the timed program is never touched), its events read by
+  ExecuTorch's Inspector (XNNPACK reports each of its operators) and `traces.parse_etdump_events`;
+* another backend (OpenVINO, a plugin): not profiled, and the case says so.
 
 Operator names are normalised into common families (`families.op_family`) so eager's and ORT's
 tables line up; FLOPs come from the FLOP counter's `by_operator` for eager and from node shapes for ORT.
@@ -34,6 +37,7 @@ from suite.profiling.traces import (
     CALL_MARK,
     ParsedTrace,
     TraceEvent,
+    parse_etdump_events,
     parse_ort_trace,
     parse_torch_trace,
 )
@@ -67,6 +71,16 @@ class Twinned(Protocol):
     def profiled_twin(self, prefix: str) -> ProfiledSession: ...
 
 
+@runtime_checkable
+class EventProfiled(Protocol):
+    """A backend whose runtime records its own per-operator events (ExecuTorch's ETDump)."""
+
+    def profiled_op_events(self, inputs: Inputs, calls: int) -> tuple[list[tuple[str, list[float]]], list[float]]:
+        """((event name, its time in ms in each of `calls` profiled calls) in execution order, the
+        calls' wall times in ms), from a profiled copy of the backend after one unprofiled call."""
+        ...
+
+
 class Runnable(Protocol):
     """What profiling needs of a prepared backend (suite.backends.protocol.Prepared)."""
 
@@ -96,13 +110,17 @@ def profile_case(prepared: Runnable, inputs: Inputs, *, calls: int, top_nodes: i
     if isinstance(prepared, Twinned):  # has a profiled_twin
         profiler = "onnxruntime"
         parsed, walls = _profile_ort(prepared, inputs, calls)
+    elif isinstance(prepared, EventProfiled):
+        profiler = "executorch etdump"
+        events, walls = prepared.profiled_op_events(inputs, calls)
+        parsed = parse_etdump_events(events, calls)
     elif getattr(prepared, "model", None) is not None:
         profiler = "torch.profiler"
         cuda = str(getattr(prepared, "device", "cpu")).startswith("cuda")
         parsed, walls = _profile_torch(lambda: prepared.run(inputs), calls, cuda=cuda)
     else:
         raise CaseError("unsupported", f"not profiled: backend {getattr(prepared, 'name', '?')} has no profiler hook "
-                                       "(eager, torch-compile, ort and ort-int8 have)")
+                                       "(eager, torch-compile, ort, ort-int8, executorch and executorch-int8 have)")
     return build_profile(parsed, profiler=profiler, walls_ms=walls, window_s=time.perf_counter() - t0,
                          top_nodes=top_nodes, flops=flops)
 

@@ -55,8 +55,23 @@ _ORT: dict[OpFamily, tuple[str, ...]] = {
                       "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"),
 }
 
+# XNNPACK's operator names (ExecuTorch's ETDump inside the delegate), by their words before the "(".
+_XNNPACK: dict[OpFamily, tuple[str, ...]] = {
+    "conv": ("Convolution", "Deconvolution"),
+    "matmul/gemm": ("Fully Connected", "Batch Matrix Multiply", "Dynamic Fully Connected"),
+    "activation": ("Clamp", "ReLU", "Leaky ReLU", "Sigmoid", "Tanh", "HardSwish", "GELU", "ELU", "Softmax",
+                   "Exp", "Log"),
+    "pooling": ("Max Pooling", "Average Pooling", "Global Average Pooling", "Mean", "Argmax Pooling", "Sum"),
+    "elementwise": ("Add", "Subtract", "Multiply", "Divide", "Maximum", "Minimum", "Square Root",
+                    "Reciprocal Square Root", "Square", "Negate", "Abs", "Squared Difference"),
+    "memory/layout": ("Transpose", "Static Reshape", "Copy", "Concatenate", "Slice", "Constant Pad",
+                      "Convert", "Static Transpose", "Even Split", "Static Slice", "Depth To Space",
+                      "Space To Depth", "Static Resize Bilinear", "Unpooling"),
+}
+
 _ATEN_FAMILY = {name: fam for fam, names in _ATEN.items() for name in names}
 _ORT_FAMILY = {name: fam for fam, names in _ORT.items() for name in names}
+_XNNPACK_FAMILY = {name: fam for fam, names in _XNNPACK.items() for name in names}
 _GUESSES: tuple[tuple[str, OpFamily], ...] = (("conv", "conv"), ("matmul", "matmul/gemm"), ("gemm", "matmul/gemm"), ("linear", "matmul/gemm"),
             ("attention", "matmul/gemm"), ("norm", "norm"), ("pool", "pooling"), ("relu", "activation"),
             ("gelu", "activation"), ("softmax", "activation"), ("copy", "memory/layout"))
@@ -69,7 +84,13 @@ def aten_base(op: str) -> str:
 
 
 def op_family(op: str) -> OpFamily:
-    """The family of an operator named by torch (`aten::conv2d`) or ONNX Runtime (`FusedConv`)."""
+    """The family of an operator named by torch (`aten::conv2d`), ONNX Runtime (`FusedConv`) or ExecuTorch
+    (XNNPACK's `Fully Connected (NC, F32) GEMM`, a portable kernel's `native_call_cumsum.out`)."""
+    xnnpack = _XNNPACK_FAMILY.get(op.split(" (", 1)[0].strip())
+    if xnnpack is not None:
+        return xnnpack
+    if op.startswith("native_call_"):  # a portable kernel: its aten name, out variant dropped
+        op = "aten::" + op[len("native_call_"):].split(".", 1)[0]
     base = op.split(" ", 1)[0]  # "Conv (NCHWc)" -> "Conv"
     if "::" in base:
         fam = _ATEN_FAMILY.get(aten_base(base))

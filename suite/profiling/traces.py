@@ -1,6 +1,7 @@
-"""Read profiler traces into per-operator totals: torch.profiler's Chrome trace (eager, torch.compile)
-and ONNX Runtime's JSON trace. Pure functions over the parsed JSON: no torch, no onnxruntime, so the
-CUDA path is tested on a recorded trace where no GPU is present.
+"""Read profiler traces into per-operator totals: torch.profiler's Chrome trace (eager, torch.compile),
+ONNX Runtime's JSON trace and ExecuTorch's ETDump events (as its Inspector gives them). Pure functions
+over the parsed data: no torch, no onnxruntime, no executorch, so the CUDA path is tested on a
+recorded trace where no GPU is present.
 
 Both give a `ParsedTrace`: per operator the calls and total time over the profiled calls, per node
 (ORT) or call site (eager) the total time, and each call's summed operator time.
@@ -9,7 +10,8 @@ Both give a `ParsedTrace`: per operator the calls and total time over the profil
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypedDict
 
@@ -215,3 +217,45 @@ def node_flops(op: str, args: Mapping[str, object]) -> int | None:
     if base in ("MatMul", "FusedMatMul", "MatMulInteger", "DynamicQuantizeMatMul") and ins[0]:
         return 2 * out_n * ins[0][-1]
     return None
+
+
+# ----------------------------------------------------------------------------- ExecuTorch ETDump
+
+# The runtime's own ranges around work: not operators. A delegate call's time beyond its operators'
+# is the delegate's own (DELEGATE_OVERHEAD); a portable operator's OPERATOR_CALL wraps its native_call.
+ET_WRAPPERS = ("Method::execute", "OPERATOR_CALL", "DELEGATE_CALL", "Method::init", "Program::load_method")
+DELEGATE_OVERHEAD = "(delegate, outside its operators)"
+_INSTANCE = re.compile(r"\s+#\d+$")  # XNNPACK numbers each operator instance: "Convolution (NHWC, F32) IGEMM #3"
+
+
+def et_op_name(event: str) -> str:
+    """`Convolution (NHWC, F32) IGEMM #3` -> `Convolution (NHWC, F32) IGEMM`; `native_call_cumsum.out`
+    (a portable kernel) -> `native_call_cumsum.out`."""
+    return _INSTANCE.sub("", event)
+
+
+def parse_etdump_events(events: Sequence[tuple[str, Sequence[float]]], calls: int) -> ParsedTrace:
+    """Per-operator time from ExecuTorch's ETDump, read by its Inspector: the "Execute" block's events
+    in order, each with its per-call times in ms (`perf_data.raw`, one per profiled call). An event ends
+    before the range around it: a delegate's operators (XNNPACK's, by instance) come before their
+    DELEGATE_CALL, a portable kernel (`native_call_...`) before its OPERATOR_CALL. Operators and portable
+    kernels count; each DELEGATE_CALL's time beyond its operators counts as DELEGATE_OVERHEAD; the other
+    wrappers do not count."""
+    out = ParsedTrace(calls=calls, call_us=[0.0] * calls)
+    inside = [0.0] * calls  # operator time since the last delegate call, per call
+    for name, per_call in events:
+        times = [max(float(ms), 0.0) * 1e3 for ms in list(per_call)[:calls]]
+        if name == "DELEGATE_CALL":
+            for call, us in enumerate(times):
+                out.add(DELEGATE_OVERHEAD, DELEGATE_OVERHEAD, max(us - inside[call], 0.0), call)
+            inside = [0.0] * calls
+            continue
+        if name in ET_WRAPPERS:
+            if name == "OPERATOR_CALL":  # it closes the portable kernel before it: not a delegate's operator
+                inside = [0.0] * calls
+            continue
+        op = et_op_name(name)
+        for call, us in enumerate(times):
+            out.add(op, name, us, call)
+            inside[call] += us
+    return out

@@ -123,6 +123,35 @@ class ExecutorchBackend(BackendBase):
                 raise lowering_failure("lower", "runtime execution", exc, output()) from exc
         return [to_numpy(t) for t in out]
 
+    def profiled_op_events(self, inputs: Inputs, calls: int) -> tuple[list[tuple[str, list[float]]], list[float]]:
+        """The program loaded a second time with ETDump on (the timed one untouched), one unprofiled call,
+        `calls` profiled ones; the Inspector's "Execute" events with their per-call times (ms), and the
+        calls' wall times (suite/profiling)."""
+        import tempfile
+        import time
+        import warnings
+
+        from executorch.runtime import Runtime
+
+        args = self._arguments(inputs)
+        with captured_output(), tempfile.TemporaryDirectory(prefix="bench-etdump-") as d, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the Inspector warns that no tensor debug data was asked for
+            from executorch.devtools import Inspector
+
+            program = Runtime.get().load_program(str(self.path), enable_etdump=True, debug_buffer_size=0)
+            method = program.load_method("forward")
+            method.execute(args)  # first-call allocations: left out, like a warm-up
+            walls = []
+            for _ in range(calls):
+                t0 = time.perf_counter_ns()
+                method.execute(args)
+                walls.append((time.perf_counter_ns() - t0) / 1e6)
+            program.write_etdump_result_to_file(f"{d}/run.etdp", f"{d}/debug.bin")
+            blocks = Inspector(etdump_path=f"{d}/run.etdp").event_blocks
+        events = [(str(e.name), [float(v) for v in e.perf_data.raw[1:]]) for b in blocks if b.name == "Execute"
+                  for e in b.events if e.perf_data is not None]
+        return events, walls
+
     def parity_tolerance(self, configured: float) -> float:
         return self.tolerance_for(configured)
 

@@ -50,7 +50,7 @@ PTE_FILE = cache.MODEL_FILES[1]
 EXPORTER = "executorch[xnnpack]"
 STACK = ("torch", "executorch", "torchao")
 # Graph nodes that are bookkeeping, not computation: never "left outside the delegate".
-_BOOKKEEPING = {"getitem", "executorch_call_delegate", "output", "placeholder"}
+_BOOKKEEPING = {"getitem", "executorch_call_delegate", "output", "placeholder", "alloc"}
 
 # (exported program, positional args, keyword args) -> the exported program of the quantised model
 # (Any: torch.export.ExportedProgram, imported only when a program is lowered).

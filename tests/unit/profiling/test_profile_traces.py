@@ -16,7 +16,9 @@ from suite.profiling.traces import (
     CALL_MARK,
     GENERATED,
     UNATTRIBUTED,
+    DELEGATE_OVERHEAD,
     node_flops,
+    parse_etdump_events,
     parse_ort_trace,
     parse_torch_trace,
 )
@@ -36,6 +38,11 @@ FIX = Path(__file__).parents[2] / "fixtures" / "profiles"
     ("Reshape", "memory/layout"), ("ReorderOutput", "memory/layout"), ("aten::copy_", "memory/layout"),
     ("SomethingNew", "other"), ("mkldnn::_convolution_pointwise", "conv"), (GENERATED, "other"),
     (UNATTRIBUTED, "other"),
+    # ExecuTorch: XNNPACK's operators by name, portable kernels by their aten name
+    ("Convolution (NHWC, F32) IGEMM", "conv"), ("Fully Connected (NC, F32) GEMM", "matmul/gemm"),
+    ("Transpose (ND, X32)", "memory/layout"), ("Static Reshape (NC)", "memory/layout"), ("Mean (ND) Reduce2", "pooling"),
+    ("Add (ND)", "elementwise"), ("Clamp (NC)", "activation"), ("native_call_cumsum.out", "elementwise"),
+    ("native_call_max_pool2d_with_indices.out", "pooling"), (DELEGATE_OVERHEAD, "other"),
 ])
 def test_eager_and_ort_names_share_a_family(op, family):
     assert op_family(op) == family and family in FAMILIES
@@ -149,6 +156,26 @@ def test_a_real_ort_trace_gives_op_time_calls_and_flops(tmp_path):
     assert parsed.op_flops["Gemm"] == 3 * 2 * (2 * 10) * 8
     runs = [e for e in events if e.get("name") == "model_run"]
     assert sum(parsed.call_us) <= sum(r["dur"] for r in runs)
+
+
+def test_etdump_events_by_hand():
+    # As ExecuTorch's Inspector gives them (ms per profiled call), in execution order: two XNNPACK
+    # operators in a delegate call, a portable kernel in its OPERATOR_CALL, the method around all.
+    events = [("Convolution (NHWC, F32) IGEMM #1", [0.030, 0.020]), ("Transpose (ND, X32) #1", [0.004, 0.006]),
+              ("DELEGATE_CALL", [0.040, 0.030]), ("native_call_cumsum.out", [0.002, 0.001]),
+              ("OPERATOR_CALL", [0.003, 0.002]), ("Transpose (ND, X32) #2", [0.001, 0.001]),
+              ("DELEGATE_CALL", [0.0005, 0.002]), ("Method::execute", [0.050, 0.040])]
+    parsed = parse_etdump_events(events, calls=2)
+    assert parsed.calls == 2 and parsed.op_calls == {"Convolution (NHWC, F32) IGEMM": 2, "Transpose (ND, X32)": 4,
+                                                     DELEGATE_OVERHEAD: 4, "native_call_cumsum.out": 2}
+    assert parsed.op_us["Convolution (NHWC, F32) IGEMM"] == pytest.approx(50.0)
+    assert parsed.op_us["Transpose (ND, X32)"] == pytest.approx(12.0)
+    # each delegate call beyond its operators: 40-34 and 30-26 (first), 0.5-1 -> 0 and 2-1 (second), in us
+    assert parsed.op_us[DELEGATE_OVERHEAD] == pytest.approx(6 + 4 + 0 + 1)
+    assert parsed.node_us == pytest.approx({"Convolution (NHWC, F32) IGEMM #1": 50.0, "Transpose (ND, X32) #1": 10.0,
+                                            DELEGATE_OVERHEAD: 11.0, "native_call_cumsum.out": 3.0,
+                                            "Transpose (ND, X32) #2": 2.0})
+    assert parsed.call_us == pytest.approx([30 + 4 + 6 + 2 + 1 + 0, 20 + 6 + 4 + 1 + 1 + 1])
 
 
 def test_node_flops_by_hand():

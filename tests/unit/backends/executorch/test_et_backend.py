@@ -1,7 +1,8 @@
 """suite.backends.executorch.et_backend through the one way a case gets a backend
 (suite.backends.prepare.prepare_backend): a tiny CNN lowered for real, parity against eager, the
 program's outputs equal to the model's, threads set on ExecuTorch's pool, the runtime's settings
-recorded, a cache hit the second time, the audit's bare loop, and configuration errors named."""
+recorded, a cache hit the second time, the audit's bare loop, its ETDump per-operator profile, and
+configuration errors named."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from suite.backends.ort import cache
 from suite.backends.prepare import prepare_backend
 from suite.backends.protocol import PrepareRequest
 from suite.errors import BenchError, CaseError
+from suite.profiling import profile_case
 from suite.models.inputs import InputSpec, TensorSpec
 from suite.models.registry import ModelEntry
 from suite.report.backend_style import STYLES
@@ -60,6 +62,12 @@ def test_prepared_program_computes_the_model_and_says_how_it_ran(tmp_path):
         assert again.runtime_settings().settings["threadpool threads (_unsafe_reset_threadpool)"] == "1 (pool reports 1)"
         call = bare(model, {"image": x}, 1, e.path)  # the audit's bare loop on the same program
         torch.testing.assert_close(call()[0], expected)
+        prof = profile_case(again, {"image": x}, calls=4)  # ETDump on a second load of the program
+        assert prof.profiler == "executorch etdump" and prof.calls == 4 and len(prof.call_wall_ms) == 4
+        assert {o.family for o in prof.ops} >= {"conv", "matmul/gemm"}
+        assert prof.op_time_ms == pytest.approx(sum(o.time_ms for o in prof.ops))
+        # a call's operators cannot take longer than the call
+        assert all(0 < op <= wall for op, wall in zip(prof.call_op_ms, prof.call_wall_ms))
     finally:
         again.close()
 
