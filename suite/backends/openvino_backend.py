@@ -40,8 +40,9 @@ def config(threads: int) -> dict[str, str]:
     return {"INFERENCE_NUM_THREADS": str(threads), "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
 
 
-def compile_graph(path: Path, inputs: Inputs, threads: int) -> Any:
-    """The graph read, reshaped to `inputs`' shapes and compiled for the CPU (Any: openvino.CompiledModel)."""
+def compile_graph(path: Path, inputs: Inputs, threads: int, extra: dict[str, object] | None = None) -> Any:
+    """The graph read, reshaped to `inputs`' shapes and compiled for the CPU with the suite's properties
+    (and `extra` ones: the profiler's PERF_COUNT) (Any: openvino.CompiledModel)."""
     import openvino as ov
 
     core = ov.Core()
@@ -53,7 +54,7 @@ def compile_graph(path: Path, inputs: Inputs, threads: int) -> Any:
             raise CaseError("session", f"the graph needs input(s) {', '.join(missing)} that the input spec does not "
                             f"provide (it provides {', '.join(inputs) or 'none'})")
         model.reshape({n: list(inputs[n].shape) for n in names})
-        return core.compile_model(model, DEVICE, config(threads))
+        return core.compile_model(model, DEVICE, {**config(threads), **(extra or {})})
     except CaseError:
         raise
     except Exception as exc:
@@ -85,6 +86,8 @@ class OpenvinoBackend(BackendBase):
         self._inputs: Inputs | None = None
         self._feeds: dict[str, Array] = {}
         self.fallback: Callable[[Inputs], tuple[str, list[Array]]] | None = None
+        # the same graph compiled again with extra properties (Any: openvino.CompiledModel)
+        self.recompile: Callable[[dict[str, object]], Any] | None = None
 
     def fallback_reference(self, inputs: Inputs) -> tuple[str, list[Array]] | None:
         return None if self.fallback is None else self.fallback(inputs)
@@ -93,6 +96,34 @@ class OpenvinoBackend(BackendBase):
         if self._inputs is not inputs:  # once per input dict, outside the timed loop
             self._feeds, self._inputs = feeds(self.compiled, inputs), inputs
         return self.request.infer(self._feeds, share_inputs=True, share_outputs=True)
+
+    def profiled_op_events(self, inputs: Inputs, calls: int) -> tuple[str, list[tuple[str, str, list[float]]],
+                                                                      list[float]]:
+        """The plugin's performance counters (`PERF_COUNT`) on a second compiled model of the same graph and
+        properties (the timed one untouched): one unprofiled call, then each node's time in each of `calls`
+        calls (nodes fused away or not run are left out), and the calls' wall times (suite/profiling)."""
+        import time
+
+        import openvino as ov
+
+        if self.recompile is None:
+            raise CaseError("unsupported", "openvino: this compiled model cannot be recompiled for profiling")
+        compiled = self.recompile({"PERF_COUNT": True})
+        request = compiled.create_infer_request()
+        data = feeds(compiled, inputs)
+        request.infer(data)
+        per_node: dict[tuple[str, str], list[float]] = {}
+        walls = []
+        for _ in range(calls):
+            t0 = time.perf_counter_ns()
+            request.infer(data)
+            walls.append((time.perf_counter_ns() - t0) / 1e6)
+            for p in request.get_profiling_info():
+                if p.status == ov.ProfilingInfo.Status.EXECUTED:
+                    key = (f"{p.node_type} ({p.exec_type})", p.node_name)
+                    per_node.setdefault(key, []).append(p.real_time.total_seconds() * 1e3)
+        events = [(op, node, times) for (op, node), times in per_node.items() if len(times) == calls]
+        return "openvino perf counters", events, walls
 
     def outputs(self, inputs: Inputs) -> list[Array]:
         try:
@@ -135,6 +166,7 @@ def prepare(req: PrepareRequest) -> OpenvinoBackend:
     opts = ort_options(req)
     graph = onnx_graph(req, opts)
     backend = OpenvinoBackend(compile_graph(graph.path, req.inputs, req.threads), req.threads)
+    backend.recompile = lambda extra: compile_graph(graph.path, req.inputs, req.threads, extra)
     backend.flags.extend(graph.notes)
     if req.model is None:  # an .onnx file has no eager model: checked against ONNX Runtime on the same file
         backend.fallback = lambda inputs: ("ort", fp32_outputs(req, opts, graph, inputs))

@@ -9,7 +9,9 @@ energy window, in a window of their own, read into one format across backends (`
 * ExecuTorch (executorch, executorch-int8): a *second* load of the case's program with ETDump on
   (`ExecutorchBackend.profiled_op_events`; the timed program is never touched), its events read by
   ExecuTorch's Inspector (XNNPACK reports each of its operators) and `traces.parse_etdump_events`;
-* another backend (OpenVINO, a plugin): not profiled, and the case says so.
+* OpenVINO: its CPU plugin's performance counters (`PERF_COUNT`) on a second compiled model of the same
+  graph and properties, per node and call (`OpenvinoBackend.profiled_op_events`, `traces.parse_op_events`);
+* another backend (a plugin): not profiled, and the case says so.
 
 Operator names are normalised into common families (`families.op_family`) so eager's and ORT's
 tables line up; FLOPs come from the FLOP counter's `by_operator` for eager and from node shapes for ORT.
@@ -35,9 +37,11 @@ from suite.models.inputs import Inputs
 from suite.profiling.families import op_family
 from suite.profiling.traces import (
     CALL_MARK,
+    OpEvent,
     ParsedTrace,
     TraceEvent,
     parse_etdump_events,
+    parse_op_events,
     parse_ort_trace,
     parse_torch_trace,
 )
@@ -73,12 +77,19 @@ class Twinned(Protocol):
 
 @runtime_checkable
 class EventProfiled(Protocol):
-    """A backend whose runtime records its own per-operator events (ExecuTorch's ETDump)."""
+    """A backend whose runtime records its own per-operator events (ExecuTorch's ETDump, OpenVINO's
+    performance counters)."""
 
-    def profiled_op_events(self, inputs: Inputs, calls: int) -> tuple[list[tuple[str, list[float]]], list[float]]:
-        """((event name, its time in ms in each of `calls` profiled calls) in execution order, the
-        calls' wall times in ms), from a profiled copy of the backend after one unprofiled call."""
+    def profiled_op_events(self, inputs: Inputs, calls: int) -> tuple[str, list[OpEvent], list[float]]:
+        """(the profiler's name, (operator, node, its time in ms in each of `calls` profiled calls) in
+        execution order, the calls' wall times in ms), from a profiled copy of the backend after one
+        unprofiled call."""
         ...
+
+
+# How each runtime's events are read (EventProfiled's profiler name -> parser).
+EVENT_PARSERS: dict[str, Callable[[list[OpEvent], int], ParsedTrace]] = {
+    "executorch etdump": parse_etdump_events, "openvino perf counters": parse_op_events}
 
 
 class Runnable(Protocol):
@@ -111,16 +122,15 @@ def profile_case(prepared: Runnable, inputs: Inputs, *, calls: int, top_nodes: i
         profiler = "onnxruntime"
         parsed, walls = _profile_ort(prepared, inputs, calls)
     elif isinstance(prepared, EventProfiled):
-        profiler = "executorch etdump"
-        events, walls = prepared.profiled_op_events(inputs, calls)
-        parsed = parse_etdump_events(events, calls)
+        profiler, events, walls = prepared.profiled_op_events(inputs, calls)
+        parsed = EVENT_PARSERS[profiler](events, calls)
     elif getattr(prepared, "model", None) is not None:
         profiler = "torch.profiler"
         cuda = str(getattr(prepared, "device", "cpu")).startswith("cuda")
         parsed, walls = _profile_torch(lambda: prepared.run(inputs), calls, cuda=cuda)
     else:
         raise CaseError("unsupported", f"not profiled: backend {getattr(prepared, 'name', '?')} has no profiler hook "
-                                       "(eager, torch-compile, ort, ort-int8, executorch and executorch-int8 have)")
+                                       "(eager, torch-compile, ort, ort-int8, executorch, executorch-int8 and openvino have)")
     return build_profile(parsed, profiler=profiler, walls_ms=walls, window_s=time.perf_counter() - t0,
                          top_nodes=top_nodes, flops=flops)
 

@@ -69,9 +69,18 @@ _XNNPACK: dict[OpFamily, tuple[str, ...]] = {
                       "Space To Depth", "Static Resize Bilinear", "Unpooling"),
 }
 
+# OpenVINO CPU plugin node types (its performance counters) that neither table above names.
+_OPENVINO: dict[OpFamily, tuple[str, ...]] = {
+    "matmul/gemm": ("FullyConnected",),
+    "norm": ("MVN", "NormalizeL2"),
+    "elementwise": ("Eltwise",),
+    "memory/layout": ("Reorder", "StridedSlice", "Broadcast", "ShapeOf", "Interpolate", "Convert"),
+    "pooling": ("Pooling", "Reduce"),
+}
+
 _ATEN_FAMILY = {name: fam for fam, names in _ATEN.items() for name in names}
 _ORT_FAMILY = {name: fam for fam, names in _ORT.items() for name in names}
-_XNNPACK_FAMILY = {name: fam for fam, names in _XNNPACK.items() for name in names}
+_RUNTIME_FAMILY = {name: fam for fam, names in (*_XNNPACK.items(), *_OPENVINO.items()) for name in names}
 _GUESSES: tuple[tuple[str, OpFamily], ...] = (("conv", "conv"), ("matmul", "matmul/gemm"), ("gemm", "matmul/gemm"), ("linear", "matmul/gemm"),
             ("attention", "matmul/gemm"), ("norm", "norm"), ("pool", "pooling"), ("relu", "activation"),
             ("gelu", "activation"), ("softmax", "activation"), ("copy", "memory/layout"))
@@ -86,7 +95,7 @@ def aten_base(op: str) -> str:
 def op_family(op: str) -> OpFamily:
     """The family of an operator named by torch (`aten::conv2d`), ONNX Runtime (`FusedConv`) or ExecuTorch
     (XNNPACK's `Fully Connected (NC, F32) GEMM`, a portable kernel's `native_call_cumsum.out`)."""
-    xnnpack = _XNNPACK_FAMILY.get(op.split(" (", 1)[0].strip())
+    xnnpack = _RUNTIME_FAMILY.get(op.split(" (", 1)[0].strip())
     if xnnpack is not None:
         return xnnpack
     if op.startswith("native_call_"):  # a portable kernel: its aten name, out variant dropped

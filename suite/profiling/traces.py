@@ -234,16 +234,29 @@ def et_op_name(event: str) -> str:
     return _INSTANCE.sub("", event)
 
 
-def parse_etdump_events(events: Sequence[tuple[str, Sequence[float]]], calls: int) -> ParsedTrace:
+OpEvent = tuple[str, str, Sequence[float]]  # (operator, node, its time in ms in each profiled call)
+
+
+def parse_op_events(events: Iterable[OpEvent], calls: int) -> ParsedTrace:
+    """Per-operator time from a runtime's own per-node counters, one event per node and its time in
+    each profiled call (OpenVINO's `InferRequest.get_profiling_info`)."""
+    out = ParsedTrace(calls=calls, call_us=[0.0] * calls)
+    for op, node, per_call in events:
+        for call, ms in enumerate(list(per_call)[:calls]):
+            out.add(op, node, max(float(ms), 0.0) * 1e3, call)
+    return out
+
+
+def parse_etdump_events(events: Sequence[OpEvent], calls: int) -> ParsedTrace:
     """Per-operator time from ExecuTorch's ETDump, read by its Inspector: the "Execute" block's events
-    in order, each with its per-call times in ms (`perf_data.raw`, one per profiled call). An event ends
+    in order (the event's name as node; the operator is derived from it), each with its per-call times in ms (`perf_data.raw`, one per profiled call). An event ends
     before the range around it: a delegate's operators (XNNPACK's, by instance) come before their
     DELEGATE_CALL, a portable kernel (`native_call_...`) before its OPERATOR_CALL. Operators and portable
     kernels count; each DELEGATE_CALL's time beyond its operators counts as DELEGATE_OVERHEAD; the other
     wrappers do not count."""
     out = ParsedTrace(calls=calls, call_us=[0.0] * calls)
     inside = [0.0] * calls  # operator time since the last delegate call, per call
-    for name, per_call in events:
+    for _, name, per_call in events:
         times = [max(float(ms), 0.0) * 1e3 for ms in list(per_call)[:calls]]
         if name == "DELEGATE_CALL":
             for call, us in enumerate(times):

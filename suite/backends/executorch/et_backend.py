@@ -123,7 +123,8 @@ class ExecutorchBackend(BackendBase):
                 raise lowering_failure("lower", "runtime execution", exc, output()) from exc
         return [to_numpy(t) for t in out]
 
-    def profiled_op_events(self, inputs: Inputs, calls: int) -> tuple[list[tuple[str, list[float]]], list[float]]:
+    def profiled_op_events(self, inputs: Inputs, calls: int) -> tuple[str, list[tuple[str, str, list[float]]],
+                                                                      list[float]]:
         """The program loaded a second time with ETDump on (the timed one untouched), one unprofiled call,
         `calls` profiled ones; the Inspector's "Execute" events with their per-call times (ms), and the
         calls' wall times (suite/profiling)."""
@@ -148,9 +149,9 @@ class ExecutorchBackend(BackendBase):
                 walls.append((time.perf_counter_ns() - t0) / 1e6)
             program.write_etdump_result_to_file(f"{d}/run.etdp", f"{d}/debug.bin")
             blocks = Inspector(etdump_path=f"{d}/run.etdp").event_blocks
-        events = [(str(e.name), [float(v) for v in e.perf_data.raw[1:]]) for b in blocks if b.name == "Execute"
-                  for e in b.events if e.perf_data is not None]
-        return events, walls
+        events = [(str(e.name), str(e.name), [float(v) for v in e.perf_data.raw[1:]]) for b in blocks
+                  if b.name == "Execute" for e in b.events if e.perf_data is not None]
+        return "executorch etdump", events, walls
 
     def parity_tolerance(self, configured: float) -> float:
         return self.tolerance_for(configured)

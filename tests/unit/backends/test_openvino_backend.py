@@ -1,6 +1,6 @@
 """suite.backends.openvino_backend on real OpenVINO: the very ONNX export ORT runs (ORT then hits the
 cache), parity against eager, the outputs equal to the torch model's, the threads, latency hint and fp32
-precision it set read back from the compiled model; an .onnx file checked against numpy's evaluation of
+precision it set read back from the compiled model; its per-node profile; an .onnx file checked against numpy's evaluation of
 its weights and against ORT; the audit's bare loop; configuration errors named."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from suite.errors import BenchError
 from suite.models.generic import onnx_entry
 from suite.models.inputs import InputSpec, TensorSpec, make_inputs
 from suite.models.registry import ModelEntry
+from suite.profiling import profile_case
 from suite.report.backend_style import STYLES
 
 # Two inputs, fed by name: the graph's input names must meet the case's tensors.
@@ -59,6 +60,10 @@ def test_openvino_runs_the_onnx_export_ort_runs_and_computes_the_model(tmp_path)
         assert "float32" in s["INFERENCE_PRECISION_HINT"] and s["NUM_STREAMS"].endswith("(plugin default)")
         assert backend.runtime_settings().runtime.startswith("openvino 20")
         np.testing.assert_allclose(bare(model, req.inputs, 1, e.path)()[0], expected, rtol=1e-5, atol=1e-6)
+        prof = profile_case(backend, req.inputs, calls=3)  # performance counters on a second compiled model
+        assert prof.profiler == "openvino perf counters" and prof.calls == 3 and "matmul/gemm" in {o.family for o in prof.ops}
+        assert prof.op_time_ms == pytest.approx(sum(o.time_ms for o in prof.ops))
+        assert all(0 < op <= wall for op, wall in zip(prof.call_op_ms, prof.call_wall_ms))
     finally:
         backend.close()
     ort = ort_backend.prepare(req)  # the same file from the same cache

@@ -19,6 +19,7 @@ from suite.profiling.traces import (
     DELEGATE_OVERHEAD,
     node_flops,
     parse_etdump_events,
+    parse_op_events,
     parse_ort_trace,
     parse_torch_trace,
 )
@@ -43,6 +44,9 @@ FIX = Path(__file__).parents[2] / "fixtures" / "profiles"
     ("Transpose (ND, X32)", "memory/layout"), ("Static Reshape (NC)", "memory/layout"), ("Mean (ND) Reduce2", "pooling"),
     ("Add (ND)", "elementwise"), ("Clamp (NC)", "activation"), ("native_call_cumsum.out", "elementwise"),
     ("native_call_max_pool2d_with_indices.out", "pooling"), (DELEGATE_OVERHEAD, "other"),
+    # OpenVINO's node types (with the kernel it chose)
+    ("FullyConnected (gemm_mlas_f32)", "matmul/gemm"), ("Convolution (brgconv_avx512_f32)", "conv"),
+    ("Reorder (jit_uni_f32)", "memory/layout"), ("ReduceMean (jit_avx512_f32)", "pooling"), ("MVN (jit_f32)", "norm"),
 ])
 def test_eager_and_ort_names_share_a_family(op, family):
     assert op_family(op) == family and family in FAMILIES
@@ -161,10 +165,11 @@ def test_a_real_ort_trace_gives_op_time_calls_and_flops(tmp_path):
 def test_etdump_events_by_hand():
     # As ExecuTorch's Inspector gives them (ms per profiled call), in execution order: two XNNPACK
     # operators in a delegate call, a portable kernel in its OPERATOR_CALL, the method around all.
-    events = [("Convolution (NHWC, F32) IGEMM #1", [0.030, 0.020]), ("Transpose (ND, X32) #1", [0.004, 0.006]),
-              ("DELEGATE_CALL", [0.040, 0.030]), ("native_call_cumsum.out", [0.002, 0.001]),
-              ("OPERATOR_CALL", [0.003, 0.002]), ("Transpose (ND, X32) #2", [0.001, 0.001]),
-              ("DELEGATE_CALL", [0.0005, 0.002]), ("Method::execute", [0.050, 0.040])]
+    raw = [("Convolution (NHWC, F32) IGEMM #1", [0.030, 0.020]), ("Transpose (ND, X32) #1", [0.004, 0.006]),
+           ("DELEGATE_CALL", [0.040, 0.030]), ("native_call_cumsum.out", [0.002, 0.001]),
+           ("OPERATOR_CALL", [0.003, 0.002]), ("Transpose (ND, X32) #2", [0.001, 0.001]),
+           ("DELEGATE_CALL", [0.0005, 0.002]), ("Method::execute", [0.050, 0.040])]
+    events = [(name, name, times) for name, times in raw]
     parsed = parse_etdump_events(events, calls=2)
     assert parsed.calls == 2 and parsed.op_calls == {"Convolution (NHWC, F32) IGEMM": 2, "Transpose (ND, X32)": 4,
                                                      DELEGATE_OVERHEAD: 4, "native_call_cumsum.out": 2}
@@ -176,6 +181,16 @@ def test_etdump_events_by_hand():
                                             DELEGATE_OVERHEAD: 11.0, "native_call_cumsum.out": 3.0,
                                             "Transpose (ND, X32) #2": 2.0})
     assert parsed.call_us == pytest.approx([30 + 4 + 6 + 2 + 1 + 0, 20 + 6 + 4 + 1 + 1 + 1])
+
+
+def test_per_node_counters_by_hand():
+    events = [("Convolution (brgconv)", "conv1", [0.059, 0.037]), ("Reorder (jit)", "in", [0.016, 0.009]),
+              ("Convolution (brgconv)", "conv2", [0.010, 0.011])]
+    parsed = parse_op_events(events, calls=2)
+    assert parsed.op_calls == {"Convolution (brgconv)": 4, "Reorder (jit)": 2}
+    assert parsed.op_us == pytest.approx({"Convolution (brgconv)": 117.0, "Reorder (jit)": 25.0})
+    assert parsed.node_us == pytest.approx({"conv1": 96.0, "in": 25.0, "conv2": 21.0})
+    assert parsed.call_us == pytest.approx([85.0, 57.0])
 
 
 def test_node_flops_by_hand():
