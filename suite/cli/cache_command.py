@@ -43,7 +43,7 @@ def _size(path: Path) -> int:
 
 
 def ls_cmd(pattern: PatternArg = "*", directory: DirOption = None, config: ConfigOption = None) -> None:
-    """List cached exports: model, exporter, opset, size, and failures remembered."""
+    """List cached exports (ONNX files, ExecuTorch programs): model, exporter, opset, size, and failures remembered."""
     from rich.table import Table
 
     from suite.backends.ort.cache import leftovers, list_entries, verify

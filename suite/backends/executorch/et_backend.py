@@ -216,7 +216,8 @@ def prepare_int8(req: PrepareRequest) -> ExecutorchBackend:
     plan = plan_calibration("executorch-int8", req.entry, req.inputs, req.calibration)
     key = pte_key(req.model, req.entry, req.inputs, plan.fields)
     outcome = ensure_pte(req.model, req.entry, req.inputs, cache_root(options_of(req).cache_dir), key,
-                         quantize=pt2e_quantizer(plan.batches), meta={"calibration": plan.note})
+                         quantize=pt2e_quantizer(plan.batches),
+                         meta={"calibration": plan.note, "exporter": f"{EXPORTER} int8"})  # as `bench cache ls` shows it
     backend = backend_for("executorch-int8", req, outcome, quantized=True)
     backend.tolerance_for = int8_tolerance
     backend.flags.append(plan.note)

@@ -74,3 +74,4 @@ def test_the_int8_backend_computes_the_model_to_int8_precision_and_says_how_it_w
     entry = cache.lookup(tmp_path, "tiny", pte_key(model, ENTRY, {"x": x}, plan.fields).key)
     assert entry is not None and entry.meta["delegated_nodes"] > 3  # quantize/dequantize pairs inside XNNPACK
     assert entry.meta["calibration"] == plan.note and entry.model_file == "model.pte"
+    assert entry.meta["exporter"] == "executorch[xnnpack] int8"  # how `bench cache ls` tells it from fp32
