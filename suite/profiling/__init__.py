@@ -236,6 +236,9 @@ def build_profile(parsed: ParsedTrace, *, profiler: str, walls_ms: list[float] |
         note = "some counted FLOPs belong to no profiled top-level operator"
     call_op_ms = [us / 1e3 for us in parsed.call_us]
     walls = list(walls_ms) if walls_ms else call_op_ms
+    if walls_ms and total_ms > statistics.fmean(walls) * 1.05:
+        overlap = "the operators' times add up to more than a call's wall time: the runtime ran some of them concurrently"
+        note = f"{note}; {overlap}" if note else overlap
     return ProfileResult(
         profiler=profiler, time_kind="cuda" if parsed.time_kind == "cuda" else "cpu", calls=n, op_time_ms=total_ms,
         wall_ms=statistics.fmean(walls) if walls else 0.0, call_op_ms=call_op_ms, call_wall_ms=walls,

@@ -63,7 +63,9 @@ def test_openvino_runs_the_onnx_export_ort_runs_and_computes_the_model(tmp_path)
         prof = profile_case(backend, req.inputs, calls=3)  # performance counters on a second compiled model
         assert prof.profiler == "openvino perf counters" and prof.calls == 3 and "matmul/gemm" in {o.family for o in prof.ops}
         assert prof.op_time_ms == pytest.approx(sum(o.time_ms for o in prof.ops))
-        assert all(0 < op <= wall for op, wall in zip(prof.call_op_ms, prof.call_wall_ms))
+        # the two branches may run concurrently on 2 threads: then the summed operator time passes the wall
+        concurrent = prof.op_time_ms > 1.05 * prof.wall_ms
+        assert concurrent == ("ran some of them concurrently" in (prof.note or ""))
     finally:
         backend.close()
     ort = ort_backend.prepare(req)  # the same file from the same cache

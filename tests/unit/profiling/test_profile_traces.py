@@ -193,6 +193,13 @@ def test_per_node_counters_by_hand():
     assert parsed.call_us == pytest.approx([85.0, 57.0])
 
 
+def test_operators_that_ran_concurrently_are_said_to_have():
+    parsed = parse_op_events([("MatMul", "left", [1.0, 1.0]), ("MatMul", "right", [1.0, 1.0])], calls=2)
+    overlapped = build_profile(parsed, profiler="openvino perf counters", walls_ms=[1.2, 1.2], window_s=0.1)
+    assert overlapped.op_time_ms == pytest.approx(2.0) and "ran some of them concurrently" in overlapped.note
+    assert build_profile(parsed, profiler="openvino perf counters", walls_ms=[2.5, 2.5], window_s=0.1).note is None
+
+
 def test_node_flops_by_hand():
     conv = {"input_type_shape": [{"float": [1, 64, 56, 56]}, {"float": [128, 64, 3, 3]}, {"float": [128]}],
             "output_type_shape": [{"float": [1, 128, 28, 28]}]}

@@ -67,7 +67,7 @@ def test_prepared_program_computes_the_model_and_says_how_it_ran(tmp_path):
         assert {o.family for o in prof.ops} >= {"conv", "matmul/gemm"}
         assert prof.op_time_ms == pytest.approx(sum(o.time_ms for o in prof.ops))
         # a call's operators cannot take longer than the call
-        assert all(0 < op <= wall for op, wall in zip(prof.call_op_ms, prof.call_wall_ms))
+        assert all(0 <= op <= wall for op, wall in zip(prof.call_op_ms, prof.call_wall_ms))  # (us-resolution counters)
     finally:
         again.close()
 
