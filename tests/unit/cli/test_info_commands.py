@@ -43,3 +43,4 @@ def test_env_lists_each_backends_runtimes_and_what_a_missing_one_needs(tmp_path)
     assert "not installed (executorch): pip install 'bench-suite[executorch]'" in lines["executorch-int8"]
     assert "not installed (openvino): pip install 'bench-suite[openvino]'" in lines["openvino"]
     assert "ready" in lines["ort"] and f"torch {metadata.version('torch')}" in lines["eager"]
+

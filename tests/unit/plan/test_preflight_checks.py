@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from console_script import blocker, script_env
+from console_script import blocker, installed_bench, script_env, usage_error
 
 from suite.config.bench_config import validate_config
 from suite.errors import BenchError, ConfigError
@@ -104,3 +104,10 @@ def test_each_backend_shows_its_runtimes_versions_as_the_package_metadata_has_th
     assert rows["openvino"][0].startswith(f"openvino {metadata.version('openvino')}, onnx ")
     assert rows["ort"] == (f"onnxruntime {metadata.version('onnxruntime')}, onnx {metadata.version('onnx')}", "ready")
     assert installed_version("no_such_runtime_module") is None
+
+
+def test_a_run_asking_for_a_runtime_that_is_not_installed_names_its_extra(tmp_path):
+    res = installed_bench("run", "-m", "digits-cnn", "--backends", "eager,executorch", "-o", str(tmp_path / "o"),
+                          env_extra=blocker(tmp_path, "executorch"))
+    assert usage_error(res) == ("error: The optional dependency 'executorch' is not installed (needed for the "
+                                "executorch backend). Install it with: pip install 'bench-suite[executorch]'")
