@@ -79,6 +79,7 @@ def run_cmd(
     profile: Annotated[bool, typer.Option("--profile", help="After each case's timed loop and energy window, profile a few calls per operator (torch.profiler for eager, ONNX Runtime's own profiler for ORT); the report lines eager and ORT up per model.")] = False,
     profile_calls: Annotated[Optional[int], typer.Option("--profile-calls")] = None,
     weights: Annotated[Optional[Path], typer.Option("--weights")] = None,
+    no_cold_start: Annotated[bool, typer.Option("--no-cold-start")] = False,
 ) -> None:
     """Measure parameters, FLOPs, latency, memory (and energy) for each model x backend x batch x size."""
     # The flags without help= above take it from the configuration field they set (suite/cli/run_flags.py).
@@ -116,6 +117,11 @@ def run_cmd(
         overrides["report"] = False
     if no_peaks:
         overrides["peaks"] = False
+    app: dict[str, object] = {}
+    if no_cold_start:
+        app["cold_start"] = False
+    if app:
+        overrides["app"] = app
     energy: dict[str, object] = {}
     if no_energy:
         energy["enabled"] = False

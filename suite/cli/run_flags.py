@@ -63,6 +63,7 @@ RUN_FLAGS: dict[str, FlagField] = {  # keyed by the parameter name of suite.cli.
     "profile": FlagField("profile.enabled"),
     "profile_calls": FlagField("profile.calls", "With --profile (default 10)."),
     "weights": FlagField("models.weights", "For the one -m model."),
+    "no_cold_start": FlagField("app.cold_start", sets_false=True),
 }
 
 

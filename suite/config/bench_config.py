@@ -29,6 +29,7 @@ from suite.data.preprocess import RESIZE_METHODS
 from suite.energy.options import EnergyConfig
 from suite.errors import ConfigError, closest
 from suite.machine.monitor.watch import MonitorConfig
+from suite.metrics.app_options import AppConfig
 from suite.metrics.latency import TimingPolicy
 from suite.profiling import ProfileConfig
 
@@ -107,6 +108,7 @@ class BenchConfig(Frozen):
     backend_options: dict[str, Any] = Field(default_factory=dict)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
+    app: AppConfig = Field(default_factory=AppConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -25,6 +25,7 @@ from suite.results.device import (  # noqa: F401  re-exported: the contract's on
     FairnessAudit,
     PeakFigure,
 )
+from suite.results.deployment import ColdStart  # noqa: F401
 from suite.results.fields import (  # noqa: F401
     FORMAT_NAME,
     REFERENCE_BACKEND,
@@ -73,6 +74,7 @@ __all__ = [  # the contract's one import path: the records of fields.py, device.
     "CaseResult",
     "CaseSpec",
     "CaseStatus",
+    "ColdStart",
     "Comparison",
     "Conditions",
     "Count",
@@ -188,6 +190,7 @@ class CaseResult(_Model):
     # Wall seconds per phase (worker_start, build, flops, prepare (export + parity), warmup,
     # sampling, energy, profile, dataset, repeats); interleaved cases share their rounds' time.
     phases_s: dict[str, NonNegative] | None = None
+    cold_start: ColdStart | None = None  # a fresh process's import, load and first call (issue 22)
 
     @model_validator(mode="after")
     def _id_is_the_spec(self) -> CaseResult:
