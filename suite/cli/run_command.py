@@ -80,6 +80,7 @@ def run_cmd(
     profile_calls: Annotated[Optional[int], typer.Option("--profile-calls")] = None,
     weights: Annotated[Optional[Path], typer.Option("--weights")] = None,
     no_cold_start: Annotated[bool, typer.Option("--no-cold-start")] = False,
+    rate: Annotated[Optional[str], typer.Option("--rate")] = None,
 ) -> None:
     """Measure parameters, FLOPs, latency, memory (and energy) for each model x backend x batch x size."""
     # The flags without help= above take it from the configuration field they set (suite/cli/run_flags.py).
@@ -120,6 +121,10 @@ def run_cmd(
     app: dict[str, object] = {}
     if no_cold_start:
         app["cold_start"] = False
+    if rate is not None:
+        from suite.metrics.app_options import parse_rate
+
+        app["rate_hz"] = _flag_value("--rate", rate, parse_rate)
     if app:
         overrides["app"] = app
     energy: dict[str, object] = {}
@@ -204,6 +209,14 @@ def _check_limit_has_a_dataset(preset: str | None, config: Path | None, override
         raise ConfigError("--limit N evaluates a subset of the evaluation data, and this run has none: give the data "
                           "with --dataset (digits, imagefolder:DIR, npz:FILE, hf-disk:DIR or user) or a [dataset] "
                           "table in the config file")
+
+
+def _flag_value(flag: str, text: str, parse: Callable[[str], float]) -> float:
+    """A flag's value through its parser, refused as the flag's mistake (exit 2, one paragraph)."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise ConfigError(f"{flag}: {exc}") from None
 
 
 def check_meter(name: str) -> str:

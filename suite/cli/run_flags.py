@@ -64,6 +64,7 @@ RUN_FLAGS: dict[str, FlagField] = {  # keyed by the parameter name of suite.cli.
     "profile_calls": FlagField("profile.calls", "With --profile (default 10)."),
     "weights": FlagField("models.weights", "For the one -m model."),
     "no_cold_start": FlagField("app.cold_start", sets_false=True),
+    "rate": FlagField("app.rate_hz", "E.g. 30 or 30/s; the window is app.paced_window_s long."),
 }
 
 

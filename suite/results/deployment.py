@@ -1,4 +1,5 @@
-"""What a deployed app sees, as stored per case (issue 22): the cost of starting cold.
+"""What a deployed app sees, as stored per case (issue 22): the cost of starting cold, and the
+forward pass at a fixed rate with its energy per frame.
 
 Each record holds raw figures and says how they were obtained; derived figures (ratios, the
 report's tables) are computed from them by the reader.
@@ -32,3 +33,63 @@ class ColdStart(_Model):
     def to_first_result_s(self) -> float:
         """import + load + first call: what an app's start-up costs once Python runs."""
         return self.import_s + self.load_s + self.first_call_s
+
+
+class PacedEnergy(_Model):
+    """Energy per frame at the paced rate, idle time between calls included (suite/energy/paced_window.py)."""
+
+    meter: str
+    method: str  # counter | sampled | estimated (an estimate is labelled so)
+    window_s: NonNegative
+    frames: Count
+    busy_s: NonNegative  # the window's calls, summed
+    gross_j: NonNegative
+    gross_j_per_frame: NonNegative  # what a battery pays per frame at this rate
+    idle_power_w: NonNegative | None = None  # the run's idle baseline, same meter
+    # The frame's energy split at the idle baseline: idle power x the frame's idle time, and the rest.
+    # idle_j_per_frame + active_j_per_frame = gross_j_per_frame.
+    idle_j_per_frame: NonNegative | None = None
+    active_j_per_frame: float | None = None
+    assumptions: list[str] = Field(default_factory=list)
+
+
+class PacedResult(_Model):
+    """The forward pass at a fixed rate with idle gaps (suite/metrics/paced.py)."""
+
+    method: str
+    rate_hz: float = Field(gt=0)
+    period_ms: float = Field(gt=0)
+    starts_ms: list[NonNegative]  # each call's start, from the first frame's arrival
+    samples_ms: list[NonNegative]  # each call's duration
+    missed: Count  # calls that ended after their frame's deadline (arrival + one period)
+    idle_gaps: Count  # calls before which the thread slept: the previous call ended before this frame arrived
+    median_ms: NonNegative
+    median_ci_low_ms: NonNegative
+    median_ci_high_ms: NonNegative
+    p99_ms: NonNegative
+    # paced median / back-to-back median (the case's timed loop), bootstrap CI (suite.stats)
+    vs_back_to_back: float | None = None
+    vs_back_to_back_ci: tuple[float, float] | None = None
+    energy: PacedEnergy | None = None
+
+    @property
+    def achieved_period_ms(self) -> float | None:
+        """Mean spacing of the calls' starts: (last start - first start) / (calls - 1)."""
+        n = len(self.starts_ms)
+        return (self.starts_ms[-1] - self.starts_ms[0]) / (n - 1) if n > 1 else None
+
+    @property
+    def period_error_bound_ms(self) -> float | None:
+        """How far the achieved period can be from the true spacing of the frames: the spread of the
+        calls' lags behind their arrivals (start - k x period) over (calls - 1)."""
+        n = len(self.starts_ms)
+        if n < 2:
+            return None
+        lags = [s - k * self.period_ms for k, s in enumerate(self.starts_ms)]
+        return (max(lags) - min(lags)) / (n - 1)
+
+    @property
+    def idle_ms(self) -> list[float]:
+        """The gaps between one call's end and the next call's start."""
+        ends = [s + d for s, d in zip(self.starts_ms, self.samples_ms)]
+        return [max(0.0, nxt - end) for end, nxt in zip(ends, self.starts_ms[1:])]

@@ -97,6 +97,10 @@ _KINDS = (
     # Memory (suite.metrics.memory).
     FlagKind("memory_failed", "no memory", "NOMEM", "info", (MEMORY,),
              "Peak memory was not measured for this case (the detail says why)."),
+    # Paced calls (--rate, suite/metrics/paced.py).
+    FlagKind("missed_deadlines", "missed deadlines", "MISS", "warn", (LATENCY,),
+             "At the paced rate some calls ended after their frame's deadline: the device cannot keep that rate "
+             "for this case (frames would be dropped or queued)."),
     # Cold start (suite/run/cold_start.py).
     FlagKind("cold_start_failed", "no cold start", "NOCOLD", "info", (LATENCY,),
              "The cold-start process (import, load, first call in a fresh Python) failed or was not possible "

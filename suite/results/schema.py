@@ -25,7 +25,7 @@ from suite.results.device import (  # noqa: F401  re-exported: the contract's on
     FairnessAudit,
     PeakFigure,
 )
-from suite.results.deployment import ColdStart  # noqa: F401
+from suite.results.deployment import ColdStart, PacedEnergy, PacedResult  # noqa: F401
 from suite.results.fields import (  # noqa: F401
     FORMAT_NAME,
     REFERENCE_BACKEND,
@@ -99,6 +99,8 @@ __all__ = [  # the contract's one import path: the records of fields.py, device.
     "NonNegative",
     "OpFamily",
     "OpProfile",
+    "PacedEnergy",
+    "PacedResult",
     "ParamStats",
     "ParityResult",
     "PeakFigure",
@@ -191,6 +193,7 @@ class CaseResult(_Model):
     # sampling, energy, profile, dataset, repeats); interleaved cases share their rounds' time.
     phases_s: dict[str, NonNegative] | None = None
     cold_start: ColdStart | None = None  # a fresh process's import, load and first call (issue 22)
+    paced: PacedResult | None = None  # --rate: the forward pass at a fixed rate, idle between calls (issue 22)
 
     @model_validator(mode="after")
     def _id_is_the_spec(self) -> CaseResult:

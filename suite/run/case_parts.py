@@ -21,6 +21,7 @@ from suite.results.schema import (
     FlopStats,
     LatencyResult,
     MemoryStats,
+    PacedResult,
     ParamStats,
     ParityResult,
     ProfileResult,
@@ -64,3 +65,4 @@ class CaseParts:
     profile: ProfileResult | None = None  # finish: --profile
     accuracy: AccuracyResult | None = None  # finish: the dataset pass
     memory: MemoryStats | None = None  # close: the worker's peak memory
+    paced: PacedResult | None = None  # finish: --rate, the paced window (suite.run.app_steps)

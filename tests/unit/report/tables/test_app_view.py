@@ -36,3 +36,25 @@ def test_rows_sum_the_steps_and_set_the_first_call_against_the_warm_median() -> 
 
 def test_no_cold_start_no_table() -> None:
     assert cold_start_table(merge_results([run([case("resnet18", 1, steady(4.0))])])) is None
+
+
+def test_the_paced_table_reads_the_stored_starts_and_sets_energy_beside_back_to_back() -> None:
+    from suite.report.tables.app_view import paced_table
+    from suite.results.schema import EnergyResult, PacedEnergy, PacedResult
+
+    paced = PacedResult(method="t", rate_hz=10, period_ms=100, starts_ms=[0.0, 100.5, 200.0, 301.5],
+                        samples_ms=[2.0, 2.0, 3.0, 2.0], missed=0, idle_gaps=3, median_ms=2.0, median_ci_low_ms=2.0,
+                        median_ci_high_ms=3.0, p99_ms=3.0, vs_back_to_back=2.0, vs_back_to_back_ci=(1.5, 2.5),
+                        energy=PacedEnergy(meter="rapl", method="counter", window_s=2.0, frames=20, busy_s=0.05,
+                                           gross_j=10.0, gross_j_per_frame=0.5, idle_power_w=4.0,
+                                           idle_j_per_frame=0.39, active_j_per_frame=0.11))
+    b2b = EnergyResult(meter="rapl", method="counter", window_s=1.0, inferences=100, items=100, gross_j=5.0,
+                       mean_power_w=5.0, gross_j_per_inference=0.05, gross_j_per_item=0.05)
+    data = merge_results([run([case("resnet18", 1, steady(1.0), paced=paced, energy=b2b)])])
+    table = paced_table(data)
+    assert table is not None
+    row = table.rows[0].data
+    assert row.achieved_period_ms == 301.5 / 3  # (last start - first start) / (calls - 1)
+    assert row.period_error_ms == (1.5 - 0.0) / 3  # lags 0, 0.5, 0, 1.5 ms
+    assert row.back_to_back_median_ms == 1.0 and row.j_per_frame == 0.5 and row.j_per_inference_back_to_back == 0.05
+    assert "| 100 | 0.500 | 4 | 0 | 3 |" in table.to_markdown(2)  # achieved, ± bound, frames, missed, gaps
