@@ -65,6 +65,8 @@ RUN_FLAGS: dict[str, FlagField] = {  # keyed by the parameter name of suite.cli.
     "weights": FlagField("models.weights", "For the one -m model."),
     "no_cold_start": FlagField("app.cold_start", sets_false=True),
     "rate": FlagField("app.rate_hz", "E.g. 30 or 30/s; the window is app.paced_window_s long."),
+    "sustain": FlagField("app.sustain_s", "Windows of app.sustain_window_s (default 1 s)."),
+    "temp_limit": FlagField("app.temp_limit_c", "With --sustain."),
 }
 
 

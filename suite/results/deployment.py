@@ -1,11 +1,13 @@
 """What a deployed app sees, as stored per case (issue 22): the cost of starting cold, and the
-forward pass at a fixed rate with its energy per frame.
+forward pass at a fixed rate with its energy per frame, and a sustained run's timeline.
 
 Each record holds raw figures and says how they were obtained; derived figures (ratios, the
 report's tables) are computed from them by the reader.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from pydantic import Field
 
@@ -93,3 +95,43 @@ class PacedResult(_Model):
         """The gaps between one call's end and the next call's start."""
         ends = [s + d for s, d in zip(self.starts_ms, self.samples_ms)]
         return [max(0.0, nxt - end) for end, nxt in zip(ends, self.starts_ms[1:])]
+
+
+class TimelineWindow(_Model):
+    """One window of a sustained run (suite/metrics/sustained.py): its calls and the machine's state at its end."""
+
+    start_s: NonNegative  # from the run's start
+    end_s: NonNegative
+    calls: Count
+    median_ms: NonNegative
+    cpu_temp_c: float | None = None
+    cpu_clock_mhz: NonNegative | None = None  # the fastest core's current clock
+    cpu_cap_mhz: NonNegative | None = None  # the lowest scaling_max_freq
+    throttled: str | None = None  # why the machine throttled at the window's end; None: it did not
+    power_w: NonNegative | None = None  # where a meter measures
+    j_per_inference: NonNegative | None = None
+
+
+class SustainedResult(_Model):
+    """`--sustain`: the forward pass back to back for minutes, as a timeline of windows."""
+
+    method: str
+    started_at: datetime
+    duration_s: float = Field(gt=0)  # asked for
+    window_s: float = Field(gt=0)
+    windows: list[TimelineWindow]
+    stopped_early: str | None = None  # why it stopped before its duration (a temperature limit)
+    temp_limit_c: float | None = None
+    power_meter: str | None = None  # the meter of the windows' power (None: none measures here)
+    time_to_throttle_s: NonNegative | None = None  # end of the first window that ended throttled
+    burst_s: NonNegative  # the spans the ratio compares: the first burst_s, the last sustained_s
+    sustained_s: NonNegative
+    burst_median_ms: NonNegative
+    sustained_median_ms: NonNegative
+    # sustained / burst: median of the last span's window medians over the first span's, bootstrap CI over windows
+    ratio: float
+    ratio_ci: tuple[float, float] | None = None
+
+    @property
+    def ran_s(self) -> float:
+        return self.windows[-1].end_s if self.windows else 0.0

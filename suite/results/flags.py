@@ -101,6 +101,9 @@ _KINDS = (
     FlagKind("missed_deadlines", "missed deadlines", "MISS", "warn", (LATENCY,),
              "At the paced rate some calls ended after their frame's deadline: the device cannot keep that rate "
              "for this case (frames would be dropped or queued)."),
+    FlagKind("stopped_early", "stopped early", "STOP", "info", (LATENCY,),
+             "The sustained run stopped before its duration (the temperature limit was reached), or could not "
+             "watch the limit: its timeline is shorter than asked."),
     # Cold start (suite/run/cold_start.py).
     FlagKind("cold_start_failed", "no cold start", "NOCOLD", "info", (LATENCY,),
              "The cold-start process (import, load, first call in a fresh Python) failed or was not possible "

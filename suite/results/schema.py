@@ -25,7 +25,13 @@ from suite.results.device import (  # noqa: F401  re-exported: the contract's on
     FairnessAudit,
     PeakFigure,
 )
-from suite.results.deployment import ColdStart, PacedEnergy, PacedResult  # noqa: F401
+from suite.results.deployment import (  # noqa: F401
+    ColdStart,
+    PacedEnergy,
+    PacedResult,
+    SustainedResult,
+    TimelineWindow,
+)
 from suite.results.fields import (  # noqa: F401
     FORMAT_NAME,
     REFERENCE_BACKEND,
@@ -112,7 +118,9 @@ __all__ = [  # the contract's one import path: the records of fields.py, device.
     "RuntimeSettings",
     "SCHEMA_VERSION",
     "SUMMARY_REL_TOLERANCE",
+    "SustainedResult",
     "TiedGroup",
+    "TimelineWindow",
     "TorchBackends",
     "_Model",
     "_fmt_num",
@@ -194,6 +202,7 @@ class CaseResult(_Model):
     phases_s: dict[str, NonNegative] | None = None
     cold_start: ColdStart | None = None  # a fresh process's import, load and first call (issue 22)
     paced: PacedResult | None = None  # --rate: the forward pass at a fixed rate, idle between calls (issue 22)
+    sustained: SustainedResult | None = None  # --sustain: minutes back to back, a timeline in windows (issue 22)
 
     @model_validator(mode="after")
     def _id_is_the_spec(self) -> CaseResult:

@@ -22,6 +22,7 @@ from suite.results.schema import (
     LatencyResult,
     MemoryStats,
     PacedResult,
+    SustainedResult,
     ParamStats,
     ParityResult,
     ProfileResult,
@@ -66,3 +67,4 @@ class CaseParts:
     accuracy: AccuracyResult | None = None  # finish: the dataset pass
     memory: MemoryStats | None = None  # close: the worker's peak memory
     paced: PacedResult | None = None  # finish: --rate, the paced window (suite.run.app_steps)
+    sustained: SustainedResult | None = None  # finish: --sustain, the timeline (suite.run.app_steps)

@@ -36,7 +36,8 @@ def execute_group(group: list[PlannedCase], ctx: CaseContext) -> list[CaseResult
             results = [_no_memory(r, "isolation = inline: the interleaved group shared the run's process, whose peak "
                                      "memory is no one backend's") for r in results]
         return _cold_starts(results, ctx)
-    results = run_in_worker(group, ctx, ctx.config.case_timeout_s * len(group))
+    # the app-like windows (--rate, --sustain) run in the worker on top of the case's own time
+    results = run_in_worker(group, ctx, (ctx.config.case_timeout_s + ctx.config.app.extra_time_s()) * len(group))
     if len(group) > 1 and ctx.repeat == 0:
         # The group's worker held every backend at once: each one's memory comes from a worker of its own.
         results = [with_memory_alone(r, p, ctx) for r, p in zip(results, group)]

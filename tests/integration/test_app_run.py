@@ -1,5 +1,6 @@
 """What a deployed app sees, through the installed `bench` (issue 22): a paced run at a rate, stored,
-reported, and compared with back-to-back; cold start on by default; bad flag values refused."""
+reported, and compared with back-to-back; cold start on by default; a sustained run on a fake board
+(tests/sustained_fake.py) stopped at its temperature limit and reported; bad flag values refused."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from suite.results.io import load_results
 from tests.console_script import installed_bench, usage_error
+from tests.sustained_fake import fake_pi
 
 FAST = """
 [app]
@@ -54,7 +56,35 @@ def test_a_paced_run_holds_its_rate_and_reports_energy_per_frame(tmp_path: Path)
     assert (tmp_path / "rep" / "report-tables" / "cold-start.csv").is_file()
 
 
-@pytest.mark.parametrize(("value", "words"), [("0", "above 0"), ("10x", "not a rate"), ("-3/s", "not a rate")])
-def test_a_bad_rate_is_refused_in_one_paragraph(value: str, words: str) -> None:
-    text = usage_error(installed_bench("run", "-m", "digits-cnn-small", f"--rate={value}"))
-    assert "--rate" in text and words in text
+def test_a_sustained_run_stops_at_the_temperature_limit_and_is_reported(tmp_path: Path) -> None:
+    root = fake_pi(tmp_path / "pi", temp_c=72.0)  # already past the limit: the first window is the last
+    cfg = tmp_path / "sustain.toml"
+    cfg.write_text(FAST.replace("[app]", "[app]\nsustain_window_s = 0.5") + f'[monitor]\nsysfs_root = "{root}"\n')
+    out = tmp_path / "sustain.json"
+    res = installed_bench("run", "-c", str(cfg), "-m", "digits-cnn-small", "--backends", "ort", "-b", "1",
+                          "--threads", "1", "--sustain", "1m", "--temp-limit", "70", "--no-peaks", "--no-report",
+                          "--no-energy", "--no-cold-start", "-o", str(out), timeout=240)
+    assert res.returncode == 0, res.stderr
+    case = load_results(out).cases[0]
+    s = case.sustained
+    assert s is not None and s.duration_s == 60 and s.temp_limit_c == 70
+    assert len(s.windows) == 1 and 0.5 <= s.ran_s < 2.0  # stopped at the first window's end, not after a minute
+    assert s.stopped_early is not None and "72.0 °C" in s.stopped_early
+    assert s.windows[0].cpu_temp_c == 72.0 and s.windows[0].cpu_clock_mhz == 1800 and s.windows[0].throttled is None
+    assert "stopped_early" in {f.kind for f in case.flags}
+    rep = installed_bench("report", str(out), "-o", str(tmp_path / "rep"), timeout=180)
+    assert rep.returncode == 0, rep.stderr
+    rows = list(csv.DictReader((tmp_path / "rep" / "report-tables" / "sustained.csv").open()))
+    assert len(rows) == 1 and rows[0]["stopped_early"] == s.stopped_early
+    assert (tmp_path / "rep" / "report-figures" / "sustained-timeline.svg").is_file()
+    assert "Sustained load" in (tmp_path / "rep" / "report.html").read_text()
+
+
+@pytest.mark.parametrize(("flag", "value", "words"), [
+    ("--rate", "0", "above 0"), ("--rate", "10x", "not a rate"), ("--rate", "-3/s", "not a rate"),
+    ("--sustain", "10x", "not a duration"), ("--sustain", "0s", "above 0"),
+    ("--temp-limit", "hot", "not a temperature"), ("--temp-limit", "200", "between 0 and 150"),
+])
+def test_a_bad_value_is_refused_in_one_paragraph(flag: str, value: str, words: str) -> None:
+    text = usage_error(installed_bench("run", "-m", "digits-cnn-small", f"{flag}={value}"))
+    assert flag in text and words in text

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from suite.report.explain import model_explanations
 from suite.report.merge import ModelInfo, ReportData
 from suite.report.table import FlagMap, Table
-from suite.report.tables.app_view import cold_start_table, paced_table
+from suite.report.tables.app_view import cold_start_table, paced_table, sustained_table
 from suite.report.tables.backend_ratios import (
     comparison_flags,
     comparisons_table,
@@ -68,10 +68,11 @@ class ReportTables:
     profile_nodes: Table | None = None
     cold_start: Table | None = None  # None: no case has a cold start
     paced: Table | None = None  # None: no case ran at a fixed rate
+    sustained: Table | None = None  # None: no case had a sustained run
 
     def app_tables(self) -> list[Table]:
         """What a deployed app sees (suite.report.tables.app_view), those these results hold."""
-        return [t for t in (self.cold_start, self.paced) if t is not None]
+        return [t for t in (self.cold_start, self.paced, self.sustained) if t is not None]
 
     def files(self) -> list[Table]:
         """The tables written as CSV / Markdown files, in reading order."""
@@ -98,5 +99,5 @@ def build_tables(data: ReportData, flags: FlagMap) -> ReportTables:
         cases=cases_table(data.entries, flags), flags=flags_table(data, flags), failures=failures_table(data),
         sections=sections, study=study_tables(data, flags), profile_ops=profile_ops_table(data),
         profile_nodes=profile_nodes_table(data), cold_start=cold_start_table(data),
-        paced=paced_table(data),
+        paced=paced_table(data), sustained=sustained_table(data),
     )

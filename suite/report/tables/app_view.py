@@ -1,5 +1,5 @@
-"""What a deployed app sees (issue 22), as tables: each case's cold start beside its warm figure, and
-its calls at a fixed rate beside back-to-back (latency and energy per frame)."""
+"""What a deployed app sees (issue 22), as tables: each case's cold start beside its warm figure, its
+calls at a fixed rate beside back-to-back (latency and energy per frame), and its sustained run."""
 
 from __future__ import annotations
 
@@ -146,3 +146,72 @@ def paced_table(data: ReportData) -> Table[PacedRow] | None:
                          "(suite/metrics/paced.py: absolute deadlines, so a late wake-up never shifts the frames after "
                          "it), beside the back-to-back timed loop. Energy per frame holds the idle time between calls "
                          "(gross); with an idle baseline it splits into idle share + active.")
+
+
+@dataclass(frozen=True)
+class SustainedRow:
+    case: str
+    device: str
+    ran_s: float
+    asked_s: float
+    windows: int
+    time_to_throttle_s: float | None
+    burst_median_ms: float
+    sustained_median_ms: float
+    ratio: float
+    ratio_ci: tuple[float, float] | None
+    temp_start_c: float | None
+    temp_max_c: float | None
+    clock_min_mhz: float | None
+    j_per_inference_first: float | None
+    j_per_inference_last: float | None
+    stopped_early: str | None
+
+
+def sustained_table(data: ReportData) -> Table[SustainedRow] | None:
+    """One row per case with a sustained run (--sustain); None when none had one."""
+    cols: list[Column[SustainedRow]] = [
+        Column("case", "Case"),
+        Column("device", "Device", nowrap=True),
+        Column("ran_s", "Ran", "s", numeric=True, fmt=lambda v: f"{v:.1f}"),
+        Column("asked_s", "Asked", "s", numeric=True, fmt=lambda v: f"{v:g}"),
+        Column("windows", "Windows", numeric=True),
+        Column("time_to_throttle_s", "To throttle", "s", numeric=True,
+               fmt=lambda v: "never" if v is None else f"{v:.1f}", help="end of the first window that ended "
+               "throttled (a clock cap lowered, or the firmware's throttle bits): precise to one window"),
+        Column("burst_median_ms", "Burst", "ms", numeric=True, fmt=fmt_ms, help="median of the window medians of "
+               "the first 10 s (a short run: its first quarter)"),
+        Column("sustained_median_ms", "Sustained", "ms", numeric=True, fmt=fmt_ms,
+               help="median of the window medians of the last minute (a short run: the rest)"),
+        Column("ratio", "Sustained / burst", "x", numeric=True, fmt=_ratio),
+        Column("ratio_ci", "95% CI", fmt=_ci, help="bootstrap over the windows",
+               csv_value=lambda v: None if v is None else f"{v[0]:.6g};{v[1]:.6g}"),
+        Column("temp_start_c", "Temp start", "°C", numeric=True, fmt=lambda v: "-" if v is None else f"{v:.1f}"),
+        Column("temp_max_c", "Temp max", "°C", numeric=True, fmt=lambda v: "-" if v is None else f"{v:.1f}"),
+        Column("clock_min_mhz", "Clock min", "MHz", numeric=True, fmt=lambda v: "-" if v is None else f"{v:,.0f}"),
+        Column("j_per_inference_first", "J/inf first", numeric=True, fmt=_joules, help="first window, where a meter "
+               "measures"),
+        Column("j_per_inference_last", "J/inf last", numeric=True, fmt=_joules),
+        Column("stopped_early", "Stopped early"),
+    ]
+    rows = []
+    for e in data.entries:
+        s = e.case.sustained
+        if s is None or not s.windows:
+            continue
+        temps = [w.cpu_temp_c for w in s.windows if w.cpu_temp_c is not None]
+        clocks = [w.cpu_clock_mhz for w in s.windows if w.cpu_clock_mhz is not None]
+        rows.append(Row(SustainedRow(
+            case=case_label(e), device=e.device.label, ran_s=s.ran_s, asked_s=s.duration_s, windows=len(s.windows),
+            time_to_throttle_s=s.time_to_throttle_s, burst_median_ms=s.burst_median_ms,
+            sustained_median_ms=s.sustained_median_ms, ratio=s.ratio, ratio_ci=s.ratio_ci,
+            temp_start_c=temps[0] if temps else None, temp_max_c=max(temps) if temps else None,
+            clock_min_mhz=min(clocks) if clocks else None, j_per_inference_first=s.windows[0].j_per_inference,
+            j_per_inference_last=s.windows[-1].j_per_inference, stopped_early=s.stopped_early,
+        ), links={"case": f"#{e.uid}"}))
+    if not rows:
+        return None
+    return Table("sustained", "Sustained load", cols, rows,
+                 caption="Each case run back to back for minutes (--sustain), in windows: when the machine first "
+                         "throttled, and how the last minute's latency compares with the first 10 s (the figure "
+                         "'Sustained load: latency and temperature over time' shows every window).")

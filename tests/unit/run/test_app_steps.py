@@ -40,3 +40,46 @@ def test_a_fast_call_idles_between_frames_and_is_set_against_back_to_back() -> N
     assert result.vs_back_to_back == result.median_ms / statistics.median(back.samples_ms)
     lo, hi = result.vs_back_to_back_ci
     assert lo <= result.vs_back_to_back <= hi
+
+
+def test_a_sustained_run_sees_the_fake_board_throttle_and_stops_at_the_limit(tmp_path) -> None:
+    import torch
+
+    from suite.models.inputs import make_inputs
+    from suite.models.registry import resolve_model
+    from suite.run.app_steps import sustained_step
+    from tests.sustained_fake import Heater, fake_pi
+
+    root = fake_pi(tmp_path / "pi")
+    config = validate_config({"models": ["digits-cnn-small"], "energy": {"enabled": False},
+                              "monitor": {"sysfs_root": str(root)},
+                              "app": {"sustain_window_s": 0.25, "temp_limit_c": 75}})
+    entry = resolve_model("digits-cnn-small")
+    model, x = entry.build(False).eval(), make_inputs(entry.input_spec, 1, None, 0)
+    heater = Heater(root, from_c=50, rate_c_s=10, drop_after_s=1.0)  # 75 C after 2.5 s; cap 1800 -> 1200 MHz at 1 s
+
+    def call() -> object:
+        with torch.inference_mode():
+            return model(*x.values())
+
+    heater.start()
+    try:
+        result, flags = sustained_step(call, CaseContext(config=config), duration_s=6.0)
+    finally:
+        heater.halt.set()
+        heater.join()
+    assert heater.dropped_at is not None
+    dropped = heater.dropped_at - result.started_at.timestamp()  # when the fake's clock fell, in run time
+    assert result.time_to_throttle_s is not None
+    assert dropped <= result.time_to_throttle_s <= dropped + result.window_s + 0.05  # within one window
+    w = next(w for w in result.windows if w.throttled)
+    assert w.cpu_cap_mhz == 1200 and "1800 -> 1200" in (w.throttled or "")
+    assert all(v.cpu_cap_mhz == 1800 and v.throttled is None for v in result.windows if v.end_s < dropped)
+    temps = [v.cpu_temp_c for v in result.windows]
+    assert temps == sorted(temps)  # the board heats up window by window
+    # stopped early at 75 C (~2.5 s into 6 s), at the first window that ended at or above it
+    assert result.stopped_early is not None and "75" in result.stopped_early
+    assert 2.0 <= result.ran_s <= 4.0 and (result.windows[-1].cpu_temp_c or 0) >= 75
+    assert all((v.cpu_temp_c or 0) < 75 for v in result.windows[:-1])
+    assert {f.kind for f in flags} == {"throttling", "stopped_early"}
+    assert all(v.calls >= 1 and v.median_ms > 0 for v in result.windows)

@@ -58,3 +58,31 @@ def test_the_paced_table_reads_the_stored_starts_and_sets_energy_beside_back_to_
     assert row.period_error_ms == (1.5 - 0.0) / 3  # lags 0, 0.5, 0, 1.5 ms
     assert row.back_to_back_median_ms == 1.0 and row.j_per_frame == 0.5 and row.j_per_inference_back_to_back == 0.05
     assert "| 100 | 0.500 | 4 | 0 | 3 |" in table.to_markdown(2)  # achieved, ± bound, frames, missed, gaps
+
+
+
+def sustained_data():
+    """One case with a 6-window timeline that throttles at 4 s (shared with the figure's test)."""
+    from datetime import datetime, timezone
+
+    from suite.results.schema import SustainedResult, TimelineWindow
+
+    windows = [TimelineWindow(start_s=i, end_s=i + 1, calls=100, median_ms=1.0 if i < 3 else 1.5,
+                              cpu_temp_c=60 + 5 * i, cpu_clock_mhz=1800 if i < 3 else 1200,
+                              throttled="cpu0 max 1800 -> 1200 MHz" if i >= 3 else None, power_w=5.0,
+                              j_per_inference=0.05) for i in range(6)]
+    sustained = SustainedResult(method="t", started_at=datetime(2026, 1, 1, tzinfo=timezone.utc), duration_s=6,
+                                window_s=1, windows=windows, time_to_throttle_s=4.0, burst_s=1.5, sustained_s=4.5,
+                                burst_median_ms=1.0, sustained_median_ms=1.5, ratio=1.5, ratio_ci=(1.5, 1.5))
+    return merge_results([run([case("resnet18", 1, steady(1.0), sustained=sustained)])])
+
+
+def test_the_sustained_table_reads_the_stored_timeline() -> None:
+    from suite.report.tables.app_view import sustained_table
+
+    table = sustained_table(sustained_data())
+    assert table is not None
+    row = table.rows[0].data
+    assert (row.ran_s, row.windows, row.time_to_throttle_s) == (6, 6, 4.0)
+    assert (row.temp_start_c, row.temp_max_c, row.clock_min_mhz) == (60, 85, 1200)
+    assert row.ratio == 1.5 and row.j_per_inference_first == 0.05
