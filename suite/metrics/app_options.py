@@ -5,6 +5,7 @@ sustained load as a timeline."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -15,30 +16,29 @@ _RATE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(?:/s|hz|fps)?\
 
 def parse_rate(text: str | float) -> float:
     """Calls per second: `30`, `30/s`, `30hz`, `2.5fps` (ValueError: anything else, or not above 0)."""
-    if isinstance(text, (int, float)):
-        value = float(text)
-    else:
-        m = _RATE.match(text)
-        if m is None:
-            raise ValueError(f"'{text}' is not a rate: give calls per second, e.g. 30 or 30/s")
-        value = float(m.group(1))
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"a rate must be above 0 calls per second (got {text!r})")
-    return value
+    return _positive(text, _RATE, lambda m: float(m.group(1)), "calls per second",
+                     "is not a rate: give calls per second, e.g. 30 or 30/s")
 
 
 def parse_duration(text: str | float) -> float:
     """Seconds from `30s`, `10m`, `1.5h`, `500ms` or a bare number of seconds (ValueError: anything
     else, or not above 0)."""
+    return _positive(text, _DURATION, lambda m: float(m.group(1)) * _UNIT_S[(m.group(2) or "s").lower()], "",
+                     "is not a duration: give a number with s, m or h, e.g. 30s, 10m or 1h")
+
+
+def _positive(text: str | float, pattern: re.Pattern[str], value_of: Callable[[re.Match[str]], float], unit: str,
+              not_one: str) -> float:
     if isinstance(text, (int, float)):
         value = float(text)
     else:
-        m = _DURATION.match(text)
+        m = pattern.match(text)
         if m is None:
-            raise ValueError(f"'{text}' is not a duration: give a number with s, m or h, e.g. 30s, 10m or 1h")
-        value = float(m.group(1)) * _UNIT_S[(m.group(2) or "s").lower()]
+            raise ValueError(f"'{text}' {not_one}")
+        value = value_of(m)
     if not value > 0 or value == float("inf"):
-        raise ValueError(f"a duration must be above 0 (got {text!r})")
+        what = "a rate" if unit else "a duration"
+        raise ValueError(f"{what} must be above 0{f' {unit}' if unit else ''} (got {text!r})")
     return value
 
 
