@@ -198,7 +198,8 @@ class CaseResult(_Model):
     runtime: RuntimeSettings | None = None  # the backend's runtime settings (issue 19)
     flags: list[Flag] = Field(default_factory=list)  # every reason to doubt a number of this case, once
     # Wall seconds per phase (worker_start, build, flops, prepare (export + parity), warmup,
-    # sampling, energy, profile, dataset, repeats); interleaved cases share their rounds' time.
+    # sampling, energy, paced, sustained, profile, dataset, repeats; outside the worker: memory,
+    # cold_start); interleaved cases share their rounds' time.
     phases_s: dict[str, NonNegative] | None = None
     cold_start: ColdStart | None = None  # a fresh process's import, load and first call (issue 22)
     paced: PacedResult | None = None  # --rate: the forward pass at a fixed rate, idle between calls (issue 22)
