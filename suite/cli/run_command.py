@@ -83,6 +83,7 @@ def run_cmd(
     rate: Annotated[Optional[str], typer.Option("--rate")] = None,
     sustain: Annotated[Optional[str], typer.Option("--sustain")] = None,
     temp_limit: Annotated[Optional[str], typer.Option("--temp-limit")] = None,
+    budget: Annotated[Optional[str], typer.Option("--budget")] = None,
 ) -> None:
     """Measure parameters, FLOPs, latency, memory (and energy) for each model x backend x batch x size."""
     # The flags without help= above take it from the configuration field they set (suite/cli/run_flags.py).
@@ -135,6 +136,10 @@ def run_cmd(
         app["temp_limit_c"] = _flag_value("--temp-limit", temp_limit, _celsius)
     if app:
         overrides["app"] = app
+    if budget is not None:
+        from suite.metrics.app_options import parse_duration
+
+        overrides["budget_s"] = _flag_value("--budget", budget, parse_duration)
     energy: dict[str, object] = {}
     if no_energy:
         energy["enabled"] = False

@@ -1,5 +1,6 @@
 """What a deployed app sees, as stored per case (issue 22): the cost of starting cold, and the
-forward pass at a fixed rate with its energy per frame, and a sustained run's timeline.
+forward pass at a fixed rate with its energy per frame, a sustained run's timeline, and
+the plan's estimate of the case's wall time beside the actual one.
 
 Each record holds raw figures and says how they were obtained; derived figures (ratios, the
 report's tables) are computed from them by the reader.
@@ -135,3 +136,20 @@ class SustainedResult(_Model):
     @property
     def ran_s(self) -> float:
         return self.windows[-1].end_s if self.windows else 0.0
+
+
+class PlanEstimate(_Model):
+    """What the plan predicted for this case before the run (suite/plan/wall_time.py), beside what it took."""
+
+    basis: str  # previous run | roofline | policy bounds
+    predicted_s: NonNegative
+    predicted_sampling_s: NonNegative
+    predicted_call_ms: NonNegative | None = None
+    actual_s: NonNegative  # the sum of the case's phases (an interleaved case counts its group's shared rounds)
+    budget_s: NonNegative | None = None  # the run's --budget, when it had one
+    timing_shrunk: bool = False  # the budget shortened the timed loop (the run's config holds the shrunk policy)
+
+    @property
+    def ratio(self) -> float | None:
+        """actual / predicted (1: the estimate was right)."""
+        return self.actual_s / self.predicted_s if self.predicted_s > 0 else None

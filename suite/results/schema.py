@@ -29,6 +29,7 @@ from suite.results.deployment import (  # noqa: F401
     ColdStart,
     PacedEnergy,
     PacedResult,
+    PlanEstimate,
     SustainedResult,
     TimelineWindow,
 )
@@ -110,6 +111,7 @@ __all__ = [  # the contract's one import path: the records of fields.py, device.
     "ParamStats",
     "ParityResult",
     "PeakFigure",
+    "PlanEstimate",
     "ProfileResult",
     "REFERENCE_BACKEND",
     "Rate",
@@ -204,6 +206,7 @@ class CaseResult(_Model):
     cold_start: ColdStart | None = None  # a fresh process's import, load and first call (issue 22)
     paced: PacedResult | None = None  # --rate: the forward pass at a fixed rate, idle between calls (issue 22)
     sustained: SustainedResult | None = None  # --sustain: minutes back to back, a timeline in windows (issue 22)
+    estimate: PlanEstimate | None = None  # the plan's predicted wall time beside the actual one (issue 22)
 
     @model_validator(mode="after")
     def _id_is_the_spec(self) -> CaseResult:

@@ -84,7 +84,34 @@ def test_a_sustained_run_stops_at_the_temperature_limit_and_is_reported(tmp_path
     ("--rate", "0", "above 0"), ("--rate", "10x", "not a rate"), ("--rate", "-3/s", "not a rate"),
     ("--sustain", "10x", "not a duration"), ("--sustain", "0s", "above 0"),
     ("--temp-limit", "hot", "not a temperature"), ("--temp-limit", "200", "between 0 and 150"),
+    ("--budget", "0", "above 0"), ("--budget", "20x", "not a duration"),
 ])
 def test_a_bad_value_is_refused_in_one_paragraph(flag: str, value: str, words: str) -> None:
     text = usage_error(installed_bench("run", "-m", "digits-cnn-small", f"{flag}={value}"))
     assert flag in text and words in text
+
+
+def test_a_budget_stops_before_the_case_that_would_pass_it_and_resume_runs_the_rest(tmp_path: Path) -> None:
+    cfg = tmp_path / "fast.toml"
+    cfg.write_text(FAST)
+    out = tmp_path / "budget.json"
+    args = ("-m", "digits-cnn-small", "--backends", "eager", "--threads", "1", "--no-peaks", "--no-report",
+            "--no-energy", "--no-cold-start")
+    res = installed_bench("run", "-c", str(cfg), *args, "-b", "1,2,4", "--budget", "1s", "-o", str(out), timeout=240)
+    assert res.returncode == 0, res.stderr
+    text = " ".join((res.stdout + res.stderr).split())
+    assert "Plan: 3 case(s), about" in text and "budget 1 s" in text
+    assert "--budget 1 s reached" in text and "2 case(s) left" in text and "bench run --resume" in text
+    run = load_results(out)
+    assert run.interrupted and run.finished_at is None and [c.spec.batch_size for c in run.cases] == [1]
+    e = run.cases[0].estimate
+    assert e is not None and e.budget_s == 1.0 and e.timing_shrunk and e.basis == "policy bounds"
+    assert e.actual_s == pytest.approx(sum((run.cases[0].phases_s or {}).values()))
+    for ran in ([1, 2], [1, 2, 4]):  # the saved budget holds for each session: one more case each time
+        again = installed_bench("run", "--resume", str(out), timeout=240)
+        assert again.returncode == 0, again.stderr
+        done = load_results(out)
+        assert [c.spec.batch_size for c in done.cases] == ran
+    assert done.finished_at is not None and not done.interrupted
+    # the resumed cases ran under the shrunk policy the file holds, and learnt from the first case
+    assert all(c.estimate is not None for c in done.cases)

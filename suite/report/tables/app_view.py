@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from suite import stats
+
 from suite.report.format import fmt_bytes, fmt_ms, fmt_si
 from suite.report.merge import ReportData
 from suite.report.table import Column, Row, Table
@@ -215,3 +217,42 @@ def sustained_table(data: ReportData) -> Table[SustainedRow] | None:
                  caption="Each case run back to back for minutes (--sustain), in windows: when the machine first "
                          "throttled, and how the last minute's latency compares with the first 10 s (the figure "
                          "'Sustained load: latency and temperature over time' shows every window).")
+
+
+@dataclass(frozen=True)
+class EstimateRow:
+    case: str
+    device: str
+    basis: str
+    predicted_s: float
+    actual_s: float
+    actual_over_predicted: float | None
+    timing_shrunk: bool
+
+
+def estimate_table(data: ReportData) -> Table[EstimateRow] | None:
+    """The plan's predicted wall time of each case beside the actual one; None when no case has one."""
+    cols: list[Column[EstimateRow]] = [
+        Column("case", "Case"),
+        Column("device", "Device", nowrap=True),
+        Column("basis", "Estimated from", help="previous run of the case, roofline (FLOPs and bytes under the "
+               "device's ceilings), or the timing policy's bounds (suite/plan/wall_time.py)"),
+        Column("predicted_s", "Predicted", "s", numeric=True, fmt=lambda v: f"{v:.3g}"),
+        Column("actual_s", "Actual", "s", numeric=True, fmt=lambda v: f"{v:.3g}", help="the sum of the case's phases"),
+        Column("actual_over_predicted", "Actual / predicted", "x", numeric=True, fmt=_ratio),
+        Column("timing_shrunk", "Shrunk by --budget"),
+    ]
+    rows = [Row(EstimateRow(case=case_label(e), device=e.device.label, basis=est.basis, predicted_s=est.predicted_s,
+                            actual_s=est.actual_s, actual_over_predicted=est.ratio, timing_shrunk=est.timing_shrunk),
+                links={"case": f"#{e.uid}"})
+            for e in data.entries if (est := e.case.estimate) is not None]
+    if not rows:
+        return None
+    ratios = [r.data.actual_over_predicted for r in rows if r.data.actual_over_predicted is not None]
+    spread = ""
+    if ratios:
+        spread = (f" Actual / predicted over these {len(ratios)} cases: median {stats.percentile(ratios, 50):.3g}, "
+                  f"middle half {stats.percentile(ratios, 25):.3g}-{stats.percentile(ratios, 75):.3g}.")
+    return Table("plan-estimate", "Plan estimate vs actual wall time", cols, rows,
+                 caption="Before a run the plan estimates each case's wall time and prints the total; after it, "
+                         "each case keeps the estimate beside its actual time, so the estimate can be judged." + spread)

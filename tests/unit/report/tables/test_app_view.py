@@ -86,3 +86,18 @@ def test_the_sustained_table_reads_the_stored_timeline() -> None:
     assert (row.ran_s, row.windows, row.time_to_throttle_s) == (6, 6, 4.0)
     assert (row.temp_start_c, row.temp_max_c, row.clock_min_mhz) == (60, 85, 1200)
     assert row.ratio == 1.5 and row.j_per_inference_first == 0.05
+
+
+def test_the_estimate_table_sets_actual_against_predicted_with_their_spread() -> None:
+    from suite.report.tables.app_view import estimate_table
+    from suite.results.schema import PlanEstimate
+
+    def est(actual: float) -> PlanEstimate:
+        return PlanEstimate(basis="policy bounds", predicted_s=10.0, predicted_sampling_s=5.0, actual_s=actual)
+
+    data = merge_results([run([case("resnet18", b, steady(1.0), estimate=est(a))
+                               for b, a in ((1, 5.0), (2, 10.0), (4, 20.0))])])
+    table = estimate_table(data)
+    assert table is not None
+    assert [r.data.actual_over_predicted for r in table.rows] == [0.5, 1.0, 2.0]
+    assert "median 1, middle half 0.75-1.5" in table.caption  # numpy's percentiles of 0.5, 1, 2
