@@ -101,3 +101,21 @@ def test_the_estimate_table_sets_actual_against_predicted_with_their_spread() ->
     assert table is not None
     assert [r.data.actual_over_predicted for r in table.rows] == [0.5, 1.0, 2.0]
     assert "median 1, middle half 0.75-1.5" in table.caption  # numpy's percentiles of 0.5, 1, 2
+
+
+def test_the_cases_csv_carries_one_flat_row_of_the_app_figures() -> None:
+    from suite.report.tables.cases import cases_table
+
+    paced = paced_for_csv()
+    data = merge_results([run([case("resnet18", 1, steady(1.0), cold_start=cold(1.5, 0.25, 0.05), paced=paced)])])
+    row = next(csv.DictReader(io.StringIO(cases_table(data.entries, {}).to_csv())))
+    assert float(row["cold_start_s"]) == 1.8 and float(row["paced_rate_hz"]) == 10 and row["paced_missed"] == "1"
+    assert float(row["paced_median_ms"]) == 2.0 and row["sustained_ratio"] == "" and row["estimate_actual_s"] == ""
+
+
+def PacedResult_for_csv():  # noqa: N802  a hand-built paced result: 10/s, one missed deadline
+    from suite.results.schema import PacedResult
+
+    return PacedResult(method="t", rate_hz=10, period_ms=100, starts_ms=[0.0, 100.0], samples_ms=[2.0, 120.0],
+                       missed=1, idle_gaps=1, median_ms=2.0, median_ci_low_ms=2.0, median_ci_high_ms=120.0,
+                       p99_ms=120.0)
