@@ -113,7 +113,7 @@ def test_the_cases_csv_carries_one_flat_row_of_the_app_figures() -> None:
     assert float(row["paced_median_ms"]) == 2.0 and row["sustained_ratio"] == "" and row["estimate_actual_s"] == ""
 
 
-def PacedResult_for_csv():  # noqa: N802  a hand-built paced result: 10/s, one missed deadline
+def paced_for_csv():  # a hand-built paced result: 10/s, one missed deadline
     from suite.results.schema import PacedResult
 
     return PacedResult(method="t", rate_hz=10, period_ms=100, starts_ms=[0.0, 100.0], samples_ms=[2.0, 120.0],
