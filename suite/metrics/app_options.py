@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|min|h)?\s*$", re.IGNORECASE)
 _UNIT_S = {"ms": 1e-3, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -70,6 +70,13 @@ class AppConfig(BaseModel):
     @classmethod
     def _duration(cls, v: object) -> object:
         return parse_duration(v) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _limit_needs_a_sustained_run(self) -> AppConfig:
+        if self.temp_limit_c is not None and self.sustain_s is None:
+            raise ValueError("temp_limit_c (--temp-limit) stops a sustained run early: give the run one with "
+                             "sustain_s (--sustain 10m)")
+        return self
 
     def extra_time_s(self) -> float:
         """What the app-like windows add to one case's wall time (at least; the worker's timeout grows by it)."""

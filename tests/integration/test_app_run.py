@@ -91,6 +91,11 @@ def test_a_bad_value_is_refused_in_one_paragraph(flag: str, value: str, words: s
     assert flag in text and words in text
 
 
+def test_a_temperature_limit_without_a_sustained_run_is_refused() -> None:
+    text = usage_error(installed_bench("run", "-m", "digits-cnn-small", "--temp-limit", "80"))
+    assert "--temp-limit" in text and "--sustain" in text
+
+
 def test_a_budget_stops_before_the_case_that_would_pass_it_and_resume_runs_the_rest(tmp_path: Path) -> None:
     cfg = tmp_path / "fast.toml"
     cfg.write_text(FAST)
@@ -104,6 +109,7 @@ def test_a_budget_stops_before_the_case_that_would_pass_it_and_resume_runs_the_r
     assert "--budget 1 s reached" in text and "2 case(s) left" in text and "bench run --resume" in text
     run = load_results(out)
     assert run.interrupted and run.finished_at is None and [c.spec.batch_size for c in run.cases] == [1]
+    assert run.cases[0].cold_start is None  # --no-cold-start
     e = run.cases[0].estimate
     assert e is not None and e.budget_s == 1.0 and e.timing_shrunk and e.basis == "policy bounds"
     assert e.actual_s == pytest.approx(sum((run.cases[0].phases_s or {}).values()))
