@@ -53,7 +53,7 @@ def test_a_sustained_run_sees_the_fake_board_throttle_and_stops_at_the_limit(tmp
     root = fake_pi(tmp_path / "pi")
     config = validate_config({"models": ["digits-cnn-small"], "energy": {"enabled": False},
                               "monitor": {"sysfs_root": str(root)},
-                              "app": {"sustain_window_s": 0.25, "temp_limit_c": 75}})
+                              "app": {"sustain_s": 6.0, "sustain_window_s": 0.25, "temp_limit_c": 75}})
     entry = resolve_model("digits-cnn-small")
     model, x = entry.build(False).eval(), make_inputs(entry.input_spec, 1, None, 0)
     heater = Heater(root, from_c=50, rate_c_s=10, drop_after_s=1.0)  # 75 C after 2.5 s; cap 1800 -> 1200 MHz at 1 s
