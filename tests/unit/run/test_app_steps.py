@@ -6,6 +6,8 @@ from __future__ import annotations
 import statistics
 import time
 
+import pytest
+
 from suite.config.bench_config import validate_config
 from suite.metrics.latency import TimingPolicy, time_forward
 from suite.run.app_steps import paced_step
@@ -83,3 +85,35 @@ def test_a_sustained_run_sees_the_fake_board_throttle_and_stops_at_the_limit(tmp
     assert all((v.cpu_temp_c or 0) < 75 for v in result.windows[:-1])
     assert {f.kind for f in flags} == {"throttling", "stopped_early"}
     assert all(v.calls >= 1 and v.median_ms > 0 for v in result.windows)
+
+
+def test_each_window_reads_the_power_of_a_meter_that_measures(tmp_path) -> None:
+    import shutil
+    import threading
+
+    from suite.run.app_steps import sustained_step
+    from tests.sustained_fake import FIXTURES, write
+
+    root = tmp_path / "rapl"
+    shutil.copytree(FIXTURES / "rapl_laptop", root)
+    counter = root / "sys/class/powercap/intel-rapl:0/energy_uj"
+    base, watts, halt = int(counter.read_text()), 12.0, threading.Event()
+
+    def burn() -> None:  # the package counter advancing at 12 W, as the driver's would
+        t0 = time.perf_counter()
+        while not halt.wait(0.005):
+            write(counter, f"{base + round(watts * (time.perf_counter() - t0) * 1e6)}\n")
+
+    config = validate_config({"models": ["digits-cnn-small"], "energy": {"meter": "rapl", "sysfs_root": str(root)},
+                              "app": {"sustain_s": 2.0, "sustain_window_s": 0.5}})
+    writer = threading.Thread(target=burn, daemon=True)
+    writer.start()
+    try:
+        result, _ = sustained_step(lambda: spin(0.002), CaseContext(config=config), duration_s=2.0)
+    finally:
+        halt.set()
+        writer.join()
+    assert result.power_meter == "rapl" and len(result.windows) == 4
+    for w in result.windows:
+        assert w.power_w == pytest.approx(watts, rel=0.1)  # the counter moves every 5 ms: 1% of a 0.5 s window
+        assert w.j_per_inference == pytest.approx(w.power_w * (w.end_s - w.start_s) / w.calls)
