@@ -1,5 +1,5 @@
-"""The paced step of a case (suite/run/app_steps.py): the paced window's figures, the flag for missed
-deadlines, and the comparison with the case's back-to-back samples."""
+"""The app-like steps of a case (suite/run/app_steps.py): the paced window's figures, the flag for missed
+deadlines and the comparison with back-to-back; the sustained run on a fake board and with a meter."""
 
 from __future__ import annotations
 
