@@ -99,6 +99,16 @@ def _fixed_other_s(planned: PlannedCase, config: BenchConfig, call_s: float | No
 
 def estimate_case(planned: PlannedCase, config: BenchConfig, peaks: list[DevicePeaks],
                   known: list[CaseResult]) -> CaseEstimate:
+    """One case's estimate; with `repeats` its timed loop runs once in each of its processes."""
+    one = _estimate_once(planned, config, peaks, known)
+    if config.repeats == 1:
+        return one
+    return CaseEstimate(one.case_id, one.label, one.call_s, one.sampling_s * config.repeats,
+                        one.other_s + (config.repeats - 1) * FIXED_S["worker_start"], one.basis)
+
+
+def _estimate_once(planned: PlannedCase, config: BenchConfig, peaks: list[DevicePeaks],
+                   known: list[CaseResult]) -> CaseEstimate:
     s = planned.spec
     same = next((c for c in known if c.id == s.case_id and c.status == "ok" and c.latency is not None), None)
     if same is not None and same.latency is not None:

@@ -83,3 +83,11 @@ def test_a_budget_shrinks_every_loop_by_one_factor_and_names_who_loses() -> None
 def test_a_budget_below_what_surrounds_the_loops_floors_them() -> None:
     plan = fit_budget([est("a", None, 5.0)], POLICY, 3.0)
     assert plan.timing.max_time_s == 0.05 and not plan.fits and plan.lose_precision == ["a"]
+
+
+def test_repeats_run_the_loop_once_per_process() -> None:
+    cfg = config(repeats=3)
+    planned = plan_cases(cfg, 1)[0]
+    one, three = estimate_case(planned, config(), [], []), estimate_case(planned, cfg, [], [])
+    assert three.sampling_s == pytest.approx(3 * one.sampling_s)
+    assert three.other_s == pytest.approx(one.other_s + 2 * FIXED_S["worker_start"])
