@@ -88,7 +88,8 @@ def compare(
         "--threshold", "-t", min=0.0, help="Smallest relative slow-down that counts as a regression "
         "(0.05 = 5%).")] = 0.05,
     metric: Annotated[str, typer.Option(
-        "--metric", "-m", help="What to compare: latency (median per call) or energy (per inference).")] = "latency",
+        "--metric", "-m", help="What to compare: latency (median per call), paced (median per call at the "
+        "run's --rate, idle between calls) or energy (per inference).")] = "latency",
     alpha: Annotated[float, typer.Option(
         "--alpha", min=0.0, max=1.0, help="Significance level of the Mann-Whitney test.")] = 0.05,
 ) -> None:
@@ -128,7 +129,7 @@ def _print_compare(res: CompareResult) -> None:
     from suite.report.format import fmt_p, fmt_si, sig
 
     con = stdout_console()
-    unit = "ms" if res.metric == "latency" else "J"
+    unit = "J" if res.metric == "energy" else "ms"
     table = Table(title=f"{res.metric}: {res.candidate} vs {res.baseline}", title_justify="left",
                   show_lines=False, header_style="bold")
     table.add_column("Case", overflow="fold")

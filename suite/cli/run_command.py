@@ -79,6 +79,11 @@ def run_cmd(
     profile: Annotated[bool, typer.Option("--profile", help="After each case's timed loop and energy window, profile a few calls per operator (torch.profiler for eager, ONNX Runtime's own profiler for ORT); the report lines eager and ORT up per model.")] = False,
     profile_calls: Annotated[Optional[int], typer.Option("--profile-calls")] = None,
     weights: Annotated[Optional[Path], typer.Option("--weights")] = None,
+    no_cold_start: Annotated[bool, typer.Option("--no-cold-start")] = False,
+    rate: Annotated[Optional[str], typer.Option("--rate")] = None,
+    sustain: Annotated[Optional[str], typer.Option("--sustain")] = None,
+    temp_limit: Annotated[Optional[str], typer.Option("--temp-limit")] = None,
+    budget: Annotated[Optional[str], typer.Option("--budget")] = None,
 ) -> None:
     """Measure parameters, FLOPs, latency, memory (and energy) for each model x backend x batch x size."""
     # The flags without help= above take it from the configuration field they set (suite/cli/run_flags.py).
@@ -116,6 +121,25 @@ def run_cmd(
         overrides["report"] = False
     if no_peaks:
         overrides["peaks"] = False
+    app: dict[str, object] = {}
+    if no_cold_start:
+        app["cold_start"] = False
+    if rate is not None:
+        from suite.metrics.app_options import parse_rate
+
+        app["rate_hz"] = _flag_value("--rate", rate, parse_rate)
+    if sustain is not None:
+        from suite.metrics.app_options import parse_duration
+
+        app["sustain_s"] = _flag_value("--sustain", sustain, parse_duration)
+    if temp_limit is not None:
+        app["temp_limit_c"] = _flag_value("--temp-limit", temp_limit, _celsius)
+    if app:
+        overrides["app"] = app
+    if budget is not None:
+        from suite.metrics.app_options import parse_duration
+
+        overrides["budget_s"] = _flag_value("--budget", budget, parse_duration)
     energy: dict[str, object] = {}
     if no_energy:
         energy["enabled"] = False
@@ -198,6 +222,25 @@ def _check_limit_has_a_dataset(preset: str | None, config: Path | None, override
         raise ConfigError("--limit N evaluates a subset of the evaluation data, and this run has none: give the data "
                           "with --dataset (digits, imagefolder:DIR, npz:FILE, hf-disk:DIR or user) or a [dataset] "
                           "table in the config file")
+
+
+def _celsius(text: str) -> float:
+    """A temperature limit in degrees Celsius: `85` or `85C`, above 0 and below 150."""
+    try:
+        value = float(text.strip().rstrip("cC").rstrip("°").strip())
+    except ValueError:
+        raise ValueError(f"'{text}' is not a temperature: give degrees Celsius, e.g. 85") from None
+    if not 0 < value < 150:
+        raise ValueError(f"a CPU temperature limit is between 0 and 150 °C (got {text!r})")
+    return value
+
+
+def _flag_value(flag: str, text: str, parse: Callable[[str], float]) -> float:
+    """A flag's value through its parser, refused as the flag's mistake (exit 2, one paragraph)."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise ConfigError(f"{flag}: {exc}") from None
 
 
 def check_meter(name: str) -> str:

@@ -63,6 +63,11 @@ RUN_FLAGS: dict[str, FlagField] = {  # keyed by the parameter name of suite.cli.
     "profile": FlagField("profile.enabled"),
     "profile_calls": FlagField("profile.calls", "With --profile (default 10)."),
     "weights": FlagField("models.weights", "For the one -m model."),
+    "no_cold_start": FlagField("app.cold_start", sets_false=True),
+    "rate": FlagField("app.rate_hz", "E.g. 30 or 30/s; the window is app.paced_window_s long."),
+    "sustain": FlagField("app.sustain_s", "Windows of app.sustain_window_s (default 1 s)."),
+    "temp_limit": FlagField("app.temp_limit_c", "With --sustain."),
+    "budget": FlagField("budget_s", "E.g. 20m or 2h; the plan's estimate is printed before the run either way."),
 }
 
 

@@ -29,6 +29,7 @@ from suite.data.preprocess import RESIZE_METHODS
 from suite.energy.options import EnergyConfig
 from suite.errors import ConfigError, closest
 from suite.machine.monitor.watch import MonitorConfig
+from suite.metrics.app_options import AppConfig
 from suite.metrics.latency import TimingPolicy
 from suite.profiling import ProfileConfig
 
@@ -107,6 +108,10 @@ class BenchConfig(Frozen):
     backend_options: dict[str, Any] = Field(default_factory=dict)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
+    app: AppConfig = Field(default_factory=AppConfig)
+    budget_s: float | None = Field(default=None, gt=0, description="wall-time budget: the timed loops shrink to fit "
+                                   "(never below min_iters calls), else the run stops before the case that would "
+                                   "pass it, listing the rest for --resume")
 
     @model_validator(mode="before")
     @classmethod
@@ -207,7 +212,11 @@ class BenchConfig(Frozen):
     def digest(self) -> str:
         """Identity of what is measured (not where results go, how the machine is watched, nor the
         profile window, which runs after every measured figure): for --resume checks."""
-        payload = self.model_dump(mode="json", exclude={"output_dir", "report", "monitor", "profile", "peaks"})
+        # Fields added later leave the digest of a config that does not use them unchanged (a run
+        # started before them still resumes); the budget changes what is measured only through the
+        # timing policy it shrinks, which is part of the digest.
+        added = {"budget_s"} | ({"app"} if self.app == AppConfig() else set())
+        payload = self.model_dump(mode="json", exclude={"output_dir", "report", "monitor", "profile", "peaks", *added})
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

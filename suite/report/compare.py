@@ -23,8 +23,8 @@ from suite.report.format import fmt_num
 from suite.results.io import load_results
 from suite.results.schema import CaseResult, RunResult
 
-Metric = Literal["latency", "energy"]
-METRICS: tuple[Metric, ...] = ("latency", "energy")
+Metric = Literal["latency", "energy", "paced"]
+METRICS: tuple[Metric, ...] = ("latency", "energy", "paced")
 DEFAULT_THRESHOLD = 0.05
 DEFAULT_ALPHA = 0.05
 
@@ -130,6 +130,11 @@ def compare_runs(
         raise BenchError(
             f"{baseline_name} holds no measured case ({len(baseline.cases)} case(s), none with status ok): "
             "nothing to compare the candidate against. Give the results file of a run that measured its cases.")
+    if metric == "paced":
+        for name, run in ((baseline_name, baseline), (candidate_name, candidate)):
+            if not any(c.paced is not None for c in run.cases):
+                raise BenchError(f"{name} holds no paced calls (its run had no --rate); --metric paced has nothing "
+                                 "to compare. Compare latency, or compare runs made with --rate.")
     if metric == "energy":
         for name, run in ((baseline_name, baseline), (candidate_name, candidate)):
             if run is candidate and not common:
@@ -204,7 +209,9 @@ def _failure(key: CaseKey, cases: list[CaseResult]) -> str:
 Timed = tuple[CaseResult, list[float]]
 
 
-def _timed(cases: list[CaseResult]) -> list[Timed]:
+def _timed(cases: list[CaseResult], metric: Metric = "latency") -> list[Timed]:
+    if metric == "paced":  # the calls at the fixed rate (--rate), idle between them
+        return [(c, c.paced.samples_ms) for c in cases if c.paced is not None and c.paced.samples_ms]
     return [(c, c.latency.samples_ms) for c in cases if c.latency is not None and c.latency.samples_ms]
 
 
@@ -241,7 +248,7 @@ def _change(key: CaseKey, base: list[CaseResult], cand: list[CaseResult], metric
             alpha: float, level: float) -> CaseChange:
     label = key_label(key)
     notes: list[str] = []
-    unit = "ms" if metric == "latency" else "J"
+    unit = "J" if metric == "energy" else "ms"
     for side, cases in (("baseline", base), ("candidate", cand)):
         if len(cases) > 1:
             notes.append(f"{side}: {len(cases)} repeats pooled")
@@ -256,14 +263,19 @@ def _change(key: CaseKey, base: list[CaseResult], cand: list[CaseResult], metric
         return CaseChange(key, label, metric, unit, b, c, None, None, None, level, None, False, "not comparable",
                           tuple(notes + [reason]))
 
-    tb, tc = _timed(base), _timed(cand)
+    tb, tc = _timed(base, metric), _timed(cand, metric)
+    if metric == "paced" and tb and tc:
+        rates = ({c.paced.rate_hz for c, _ in tb if c.paced}, {c.paced.rate_hz for c, _ in tc if c.paced})
+        if rates[0] != rates[1]:
+            return not_comparable(f"paced at different rates ({'/'.join(f'{r:g}' for r in sorted(rates[0]))} vs "
+                                  f"{'/'.join(f'{r:g}' for r in sorted(rates[1]))} per second)")
     if not tb or not tc:
         which = "baseline" if not tb else "candidate"
         errors = [c.error for c in (base if which == "baseline" else cand) if c.error is not None]
         why = f": {errors[0].message}" if errors else ""
         return not_comparable(f"{which} has no timings ({(base if which == 'baseline' else cand)[0].status}{why})")
 
-    if metric == "latency":
+    if metric in ("latency", "paced"):
         a, b = _latency_samples(tb), _latency_samples(tc)
         a_med, b_med = stats.percentile(a, 50), stats.percentile(b, 50)
     else:

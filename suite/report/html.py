@@ -260,7 +260,7 @@ def _markdown(data: ReportData, tables: ReportTables, figs: list[FigureOut], fig
         out += ["## Emulated runs: not representative", "", EMULATED_NOTE, ""]
         out += [f"- {md_escape(d.label)}: {md_escape(d.env.emulation or '')}" for d in data.emulated_devices]
         out.append("")
-    for t in (tables.devices, tables.runs, tables.models, tables.matrix, tables.comparisons):
+    for t in (tables.devices, tables.runs, tables.models, tables.matrix, tables.comparisons, *tables.app_tables()):
         out.append(t.to_markdown(2))
     if tables.study is not None:
         out += study_markdown(tables.study, [f for f in figs if f.id in FIGURE_IDS], fig_links)

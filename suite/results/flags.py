@@ -97,6 +97,17 @@ _KINDS = (
     # Memory (suite.metrics.memory).
     FlagKind("memory_failed", "no memory", "NOMEM", "info", (MEMORY,),
              "Peak memory was not measured for this case (the detail says why)."),
+    # Paced calls (--rate, suite/metrics/paced.py).
+    FlagKind("missed_deadlines", "missed deadlines", "MISS", "warn", (LATENCY,),
+             "At the paced rate some calls ended after their frame's deadline: the device cannot keep that rate "
+             "for this case (frames would be dropped or queued)."),
+    FlagKind("stopped_early", "stopped early", "STOP", "info", (LATENCY,),
+             "The sustained run stopped before its duration (the temperature limit was reached), or could not "
+             "watch the limit: its timeline is shorter than asked."),
+    # Cold start (suite/run/cold_start.py).
+    FlagKind("cold_start_failed", "no cold start", "NOCOLD", "info", (LATENCY,),
+             "The cold-start process (import, load, first call in a fresh Python) failed or was not possible "
+             "for this backend; the warm figures stand."),
     # The per-operator profile (--profile, suite/profiling).
     FlagKind("profile_failed", "not profiled", "NOPROF", "info", (CASE,),
              "--profile was asked for but this case has no per-operator profile (the reason is in the detail)."),

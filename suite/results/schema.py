@@ -25,6 +25,14 @@ from suite.results.device import (  # noqa: F401  re-exported: the contract's on
     FairnessAudit,
     PeakFigure,
 )
+from suite.results.deployment import (  # noqa: F401
+    ColdStart,
+    PacedEnergy,
+    PacedResult,
+    PlanEstimate,
+    SustainedResult,
+    TimelineWindow,
+)
 from suite.results.fields import (  # noqa: F401
     FORMAT_NAME,
     REFERENCE_BACKEND,
@@ -73,6 +81,7 @@ __all__ = [  # the contract's one import path: the records of fields.py, device.
     "CaseResult",
     "CaseSpec",
     "CaseStatus",
+    "ColdStart",
     "Comparison",
     "Conditions",
     "Count",
@@ -97,9 +106,12 @@ __all__ = [  # the contract's one import path: the records of fields.py, device.
     "NonNegative",
     "OpFamily",
     "OpProfile",
+    "PacedEnergy",
+    "PacedResult",
     "ParamStats",
     "ParityResult",
     "PeakFigure",
+    "PlanEstimate",
     "ProfileResult",
     "REFERENCE_BACKEND",
     "Rate",
@@ -108,7 +120,9 @@ __all__ = [  # the contract's one import path: the records of fields.py, device.
     "RuntimeSettings",
     "SCHEMA_VERSION",
     "SUMMARY_REL_TOLERANCE",
+    "SustainedResult",
     "TiedGroup",
+    "TimelineWindow",
     "TorchBackends",
     "_Model",
     "_fmt_num",
@@ -186,8 +200,13 @@ class CaseResult(_Model):
     runtime: RuntimeSettings | None = None  # the backend's runtime settings (issue 19)
     flags: list[Flag] = Field(default_factory=list)  # every reason to doubt a number of this case, once
     # Wall seconds per phase (worker_start, build, flops, prepare (export + parity), warmup,
-    # sampling, energy, profile, dataset, repeats); interleaved cases share their rounds' time.
+    # sampling, energy, paced, sustained, profile, dataset, repeats; outside the worker: memory,
+    # cold_start); interleaved cases share their rounds' time.
     phases_s: dict[str, NonNegative] | None = None
+    cold_start: ColdStart | None = None  # a fresh process's import, load and first call (issue 22)
+    paced: PacedResult | None = None  # --rate: the forward pass at a fixed rate, idle between calls (issue 22)
+    sustained: SustainedResult | None = None  # --sustain: minutes back to back, a timeline in windows (issue 22)
+    estimate: PlanEstimate | None = None  # the plan's predicted wall time beside the actual one (issue 22)
 
     @model_validator(mode="after")
     def _id_is_the_spec(self) -> CaseResult:

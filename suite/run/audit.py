@@ -64,7 +64,7 @@ def _config(req: AuditRequest, out: Path, interleave: bool, min_time_s: float) -
     return validate_config({
         "models": list(req.models), "backends": list(req.backends), "batch_sizes": list(req.batch_sizes),
         "threads": req.threads, "interleave": interleave, "report": False, "peaks": False, "seed": req.seed,
-        "output_dir": str(out), "energy": {"enabled": False},
+        "output_dir": str(out), "energy": {"enabled": False}, "app": {"cold_start": False},  # timing modes only
         "timing": {"min_time_s": min_time_s, "max_time_s": max(3.0 * min_time_s, 1.0)},
     })
 

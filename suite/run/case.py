@@ -50,6 +50,7 @@ from suite.results.schema import (
     RuntimeSettings,
     utc_now,
 )
+from suite.run.app_steps import paced_step, sustained_step
 from suite.run.case_parts import CaseContext, CaseParts
 from suite.run.evaluation import dataset_calibration, evaluate_dataset
 
@@ -272,6 +273,16 @@ class CaseRun:
                 t = time.perf_counter()
                 _measure_energy(prepared, self.inputs, self.spec.batch_size, self.ctx, parts, self.phases)
                 self._phase("energy", t)
+            if config.app.rate_hz is not None:  # after the energy window, before the profile
+                t = time.perf_counter()
+                parts.paced, more = paced_step(self.forward, self.ctx, parts.latency, config.app.rate_hz)
+                parts.flags.extend(more)
+                self._phase("paced", t)
+            if config.app.sustain_s is not None:
+                t = time.perf_counter()
+                parts.sustained, more = sustained_step(self.forward, self.ctx, config.app.sustain_s)
+                parts.flags.extend(more)
+                self._phase("sustained", t)
             if config.profile.enabled:  # its own window, after every timed figure
 
                 t = time.perf_counter()
@@ -324,7 +335,8 @@ class CaseRun:
                           params=p.params, flops=p.flops, export=p.export, parity=p.parity,
                           torch_backends=p.torch_backends, runtime=p.runtime, latency=p.latency, energy=p.energy,
                           carbon=p.carbon, energy_error=p.energy_error, profile=p.profile, accuracy=p.accuracy,
-                          memory=p.memory, roofline=roofline)
+                          memory=p.memory, roofline=roofline, paced=p.paced,
+                          sustained=p.sustained)
 
 
 def parity_message(backend: str, parity: ParityResult) -> str:

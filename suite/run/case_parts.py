@@ -21,6 +21,8 @@ from suite.results.schema import (
     FlopStats,
     LatencyResult,
     MemoryStats,
+    PacedResult,
+    SustainedResult,
     ParamStats,
     ParityResult,
     ProfileResult,
@@ -64,3 +66,5 @@ class CaseParts:
     profile: ProfileResult | None = None  # finish: --profile
     accuracy: AccuracyResult | None = None  # finish: the dataset pass
     memory: MemoryStats | None = None  # close: the worker's peak memory
+    paced: PacedResult | None = None  # finish: --rate, the paced window (suite.run.app_steps)
+    sustained: SustainedResult | None = None  # finish: --sustain, the timeline (suite.run.app_steps)

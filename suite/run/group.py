@@ -20,6 +20,7 @@ from suite.results.flags import flag, unique
 from suite.results.schema import CaseResult, ErrorInfo, MemoryStats, utc_now
 from suite.run.case import memory_alone, run_group
 from suite.run.case_parts import CaseContext
+from suite.run.cold_start import with_cold_start
 from suite.worker import run_isolated
 
 Send = Callable[[object], None]  # a worker's message to the parent (suite.worker.run_isolated)
@@ -34,12 +35,20 @@ def execute_group(group: list[PlannedCase], ctx: CaseContext) -> list[CaseResult
         if len(group) > 1:
             results = [_no_memory(r, "isolation = inline: the interleaved group shared the run's process, whose peak "
                                      "memory is no one backend's") for r in results]
-        return results
-    results = run_in_worker(group, ctx, ctx.config.case_timeout_s * len(group))
+        return _cold_starts(results, ctx)
+    # the app-like windows (--rate, --sustain) run in the worker on top of the case's own time
+    results = run_in_worker(group, ctx, (ctx.config.case_timeout_s + ctx.config.app.extra_time_s()) * len(group))
     if len(group) > 1 and ctx.repeat == 0:
         # The group's worker held every backend at once: each one's memory comes from a worker of its own.
         results = [with_memory_alone(r, p, ctx) for r, p in zip(results, group)]
-    return results
+    return _cold_starts(results, ctx)
+
+
+def _cold_starts(results: list[CaseResult], ctx: CaseContext) -> list[CaseResult]:
+    """Each case's cold start in a fresh process of its own, once per case (its first worker)."""
+    if not ctx.config.app.cold_start or ctx.repeat > 0:
+        return results
+    return [with_cold_start(r, ctx.config.seed, ctx.config.case_timeout_s) for r in results]
 
 
 def with_memory_alone(result: CaseResult, planned: PlannedCase, ctx: CaseContext) -> CaseResult:

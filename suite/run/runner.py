@@ -43,6 +43,7 @@ from suite.results.schema import (
     RunResult,
     utc_now,
 )
+from suite.run.budget import Budget, known_results
 from suite.run.case_parts import CaseContext
 from suite.run.evaluation import link_accuracy
 from suite.run.events import (
@@ -63,7 +64,7 @@ from suite.run.events import (
 from suite.run.group import execute_group
 from suite.run.interrupts import stop_signals_deferred
 from suite.run.repeats import merge_repeats
-from suite.run.resume import check_resumable, check_same_machine
+from suite.run.resume import check_resumable, check_same_machine, resume_command
 from suite.version import __version__
 
 
@@ -125,9 +126,16 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
             ctx.peaks = run.environment.peaks = peaks_for_run(
                 run.environment.peaks, {(c.spec.device, c.spec.threads) for c in todo}, _peak_messages(emit))
         emulated = emulation_flags(run.environment)
+        budget = _plan(config, todo, ctx, run, opts.resume is not None, emit)
+        config = ctx.config = budget.config  # the timing policy a budget shrank, if it did
         i = 0
         try:
-            for group in case_groups(todo, config.interleave):
+            groups = case_groups(todo, config.interleave)
+            for g, group in enumerate(groups):
+                if budget.over(group):
+                    budget.stopped = [p.spec.label for rest in groups[g:] for p in rest]
+                    break
+                started = time.perf_counter()
                 per_process: list[list[CaseResult]] = []
                 for k in range(config.repeats):
                     cooldown_flags = _cool_down(config, monitor, emit)
@@ -144,9 +152,11 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
                 # stop signal waits (and is acted on after the save): merging, linking accuracy and
                 # comparing import numpy and scipy the first time, and a signal cutting such an
                 # import short leaves a half-imported module that breaks the rescue save below.
+                budget.spent_s += time.perf_counter() - started
                 with stop_signals_deferred():
                     for j in range(len(group)):
                         result = merge_repeats([results[j] for results in per_process], config.timing)
+                        result = budget.with_estimate(result)
                         if config.dataset is not None:
                             result = link_accuracy(result, run.cases)
                         run.cases.append(result)
@@ -155,7 +165,13 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
                         emit(CaseEnded(index=i, result=result))
                         i += 1
             with stop_signals_deferred():  # a signal now is acted on once the file says "finished"
-                run.finished_at = utc_now()
+                if budget.stopped:  # saved as unfinished: --resume runs the rest
+                    run.interrupted = True
+                    emit(RunWarning(f"--budget {config.budget_s:g} s reached after {budget.spent_s:.0f} s: "
+                                    f"{len(budget.stopped)} case(s) left ({'; '.join(budget.stopped)}). Run them "
+                                    f"with: {resume_command(config, path)}"))
+                else:
+                    run.finished_at = utc_now()
                 _save(run, path, emit)
         except BaseException:
             # Ctrl-C, SIGTERM (see stop_on_signals), a full disk: keep every finished case. A
@@ -166,6 +182,20 @@ def run_benchmark(config: BenchConfig, options: RunOptions | None = None) -> Run
             raise
     emit(RunEnded(path=path, run=run))
     return run
+
+
+def _plan(config: BenchConfig, todo: list[PlannedCase], ctx: CaseContext, run: RunResult, resumed: bool,
+          emit: Progress) -> Budget:
+    """Each case's estimated wall time (suite/plan/wall_time.py), said before the run; a budget
+    shrinks the timed loops (not again on --resume: the saved configuration holds the shrunk one)."""
+    budget = Budget.make(config, todo, ctx.peaks, known_results(Path(config.output_dir), run.cases),
+                         shrink=not resumed)
+    emit(Note(budget.note()))
+    for warning in budget.warnings():
+        emit(RunWarning(warning))
+    if budget.shrunk:
+        run.config, run.config_hash = budget.config.model_dump(mode="json"), budget.config.digest()
+    return budget
 
 
 def emulation_flags(env: Environment) -> list[Flag]:

@@ -216,7 +216,7 @@ def _freq_flags(start: Sample, during: list[Sample], samples: list[Sample], cond
     # The start and end samples catch the machine idle (between workers); the ones taken while
     # the worker ran say what clock the work got. The fastest core is the one doing the work.
     loaded = [s for s in during if s.freqs] or [s for s in samples if s.freqs]
-    fastest = [m for m in (_fastest_mhz(s.freqs) for s in loaded) if m is not None]
+    fastest = [m for m in (fastest_mhz(s.freqs) for s in loaded) if m is not None]
     if fastest:
         cond["cpu_freq_mhz_min"] = min(fastest)
         cond["cpu_freq_mhz_max"] = max(fastest)
@@ -236,7 +236,7 @@ def _freq_flags(start: Sample, during: list[Sample], samples: list[Sample], cond
     for (cap, hw), cpus in capped.items():
         flags.append(flag("throttling", f"CPU frequency capped: {cpu_list(cpus)} limited to {cap:.0f} of {hw:.0f} MHz "
                                         "(scaling_max_freq)"))
-    during_fastest = [m for m in (_fastest_mhz(s.freqs) for s in during if s.freqs) if m is not None]
+    during_fastest = [m for m in (fastest_mhz(s.freqs) for s in during if s.freqs) if m is not None]
     ceiling = _ceiling_mhz(start.freqs)
     if during_fastest and ceiling:
         median = statistics.median(during_fastest)
@@ -247,7 +247,7 @@ def _freq_flags(start: Sample, during: list[Sample], samples: list[Sample], cond
     return flags
 
 
-def _fastest_mhz(freqs: dict[int, CpuFreq]) -> float | None:
+def fastest_mhz(freqs: dict[int, CpuFreq]) -> float | None:
     cur = [f.cur_mhz for f in freqs.values() if f.cur_mhz is not None]
     return max(cur) if cur else None
 

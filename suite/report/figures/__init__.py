@@ -9,6 +9,7 @@ nothing in it can run) and the PNG/SVG files are written beside the HTML for lab
     per_model    small multiples, one panel per model
     cross_model  every model in one plot
     study        accuracy vs efficiency (Lab 2): FLOPs, latency, energy, Pareto fronts
+    timeline     sustained runs (--sustain): latency and temperature over time, throttling shaded
 
 Heavy imports (matplotlib) happen inside the functions.
 """
@@ -16,7 +17,7 @@ Heavy imports (matplotlib) happen inside the functions.
 from __future__ import annotations
 
 from suite.report.badges import Flag
-from suite.report.figures import accuracy_vs_cost, cross_model, per_model, pool
+from suite.report.figures import accuracy_vs_cost, cross_model, per_model, pool, timeline
 from suite.report.figures.common import Ctx, FigureOut, FigureSpec
 from suite.report.figures.style import DEVICE_COLOURS, RC
 from suite.report.merge import ReportData
@@ -38,6 +39,7 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("energy-vs-latency", cross_model.energy_vs_latency, cost=1),
     FigureSpec("achieved-flops", cross_model.achieved_flops, cost=1),
     FigureSpec("roofline", cross_model.roofline, cost=1),
+    FigureSpec("sustained-timeline", timeline.sustained_timeline, cost=3),
     # The "Accuracy vs efficiency" section's figures (suite.report.study_points.FIGURE_IDS: shown there).
     FigureSpec("study-flops-accuracy", accuracy_vs_cost.flops_vs_accuracy, cost=2),
     FigureSpec("study-latency-accuracy", accuracy_vs_cost.latency_vs_accuracy, cost=2),

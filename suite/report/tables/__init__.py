@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from suite.report.explain import model_explanations
 from suite.report.merge import ModelInfo, ReportData
 from suite.report.table import FlagMap, Table
+from suite.report.tables.app_view import cold_start_table, estimate_table, paced_table, sustained_table
 from suite.report.tables.backend_ratios import (
     comparison_flags,
     comparisons_table,
@@ -65,13 +66,22 @@ class ReportTables:
     study: StudyTables | None = None  # None: no case carries an accuracy
     profile_ops: Table | None = None  # None: no case was profiled
     profile_nodes: Table | None = None
+    cold_start: Table | None = None  # None: no case has a cold start
+    paced: Table | None = None  # None: no case ran at a fixed rate
+    sustained: Table | None = None  # None: no case had a sustained run
+    estimate: Table | None = None  # None: no case holds the plan's estimate
+
+    def app_tables(self) -> list[Table]:
+        """What a deployed app sees (suite.report.tables.app_view), those these results hold."""
+        return [t for t in (self.cold_start, self.paced, self.sustained, self.estimate) if t is not None]
 
     def files(self) -> list[Table]:
         """The tables written as CSV / Markdown files, in reading order."""
         study = self.study.tables() if self.study is not None else []
         profiles = [g.table for s in self.sections for g in s.profiles]
         profiles += [t for t in (self.profile_ops, self.profile_nodes) if t is not None]
-        return [self.devices, self.runs, self.models, self.matrix, self.comparisons, *study, self.cases,
+        return [self.devices, self.runs, self.models, self.matrix, self.comparisons, *self.app_tables(), *study,
+                self.cases,
                 *profiles, self.flags, self.failures]
 
 
@@ -89,5 +99,6 @@ def build_tables(data: ReportData, flags: FlagMap) -> ReportTables:
         matrix=matrix_table(data, flags), comparisons=comparisons_table(data, flags),
         cases=cases_table(data.entries, flags), flags=flags_table(data, flags), failures=failures_table(data),
         sections=sections, study=study_tables(data, flags), profile_ops=profile_ops_table(data),
-        profile_nodes=profile_nodes_table(data),
+        profile_nodes=profile_nodes_table(data), cold_start=cold_start_table(data),
+        paced=paced_table(data), sustained=sustained_table(data), estimate=estimate_table(data),
     )

@@ -72,6 +72,15 @@ class CaseRow:
     runtime: str | None = None  # the backend runtime's settings (CSV; the backend cell's title)
     settle_ms: float | None = None  # interleaved: median wait per switch to another backend (CSV)
     memory_scope: str | None = None  # whose process the peak RSS is (CSV; the cell's title)
+    # What a deployed app sees (CSV; the report's own tables show them): issue 22
+    cold_start_s: float | None = None  # import + load + first call in a fresh process
+    paced_rate_hz: float | None = None
+    paced_median_ms: float | None = None
+    paced_missed: int | None = None
+    sustained_ratio: float | None = None  # sustained / burst median
+    time_to_throttle_s: float | None = None
+    estimate_predicted_s: float | None = None
+    estimate_actual_s: float | None = None
 
     @classmethod
     def of(cls, e: Entry) -> CaseRow:
@@ -103,8 +112,21 @@ class CaseRow:
             torch_settings=torch_settings_text(c.torch_backends),
             runtime=runtime_text(c.runtime), settle_ms=settle_median(c.latency),
             memory_scope=MEMORY_SCOPES.get(c.memory.scope or "") if c.memory else None,
+            cold_start_s=c.cold_start.to_first_result_s if c.cold_start else None,
+            paced_rate_hz=c.paced.rate_hz if c.paced else None, paced_median_ms=c.paced.median_ms if c.paced else None,
+            paced_missed=c.paced.missed if c.paced else None,
+            sustained_ratio=c.sustained.ratio if c.sustained else None,
+            time_to_throttle_s=c.sustained.time_to_throttle_s if c.sustained else None,
+            estimate_predicted_s=c.estimate.predicted_s if c.estimate else None,
+            estimate_actual_s=c.estimate.actual_s if c.estimate else None,
         )
 
+
+# The cold start, paced, sustained and estimate figures of a case, one row per case in the CSV (issue 22).
+APP_COLUMNS = (("cold_start_s", "Cold start to first result", "s"), ("paced_rate_hz", "Paced rate", "/s"),
+               ("paced_median_ms", "Paced median", "ms"), ("paced_missed", "Missed deadlines", ""),
+               ("sustained_ratio", "Sustained / burst", "x"), ("time_to_throttle_s", "Time to throttle", "s"),
+               ("estimate_predicted_s", "Predicted wall time", "s"), ("estimate_actual_s", "Actual wall time", "s"))
 
 MEMORY_SCOPES = {"case": "the case's own worker",
                  "alone": "its backend alone, in a worker of its own (the case was timed interleaved)"}
@@ -192,6 +214,7 @@ def cases_table(entries: list[Entry], flags: FlagMap, *, include_model: bool = T
     cols.append(Column("settle_ms", "Settle", "ms", numeric=True, html=False, md=False,
                        help="interleaved: median wait per switch to another backend until no other thread ran"))
     cols.append(Column("memory_scope", "Peak RSS of", html=False, md=False))
+    cols += [Column(key, title, unit, numeric=True, html=False, md=False) for key, title, unit in APP_COLUMNS]
     rows = []
     for e in entries:
         s = e.summary
