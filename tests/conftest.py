@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,6 +23,12 @@ def _restore_sigint() -> None:
 
 
 _restore_sigint()
+
+# Every `bench run` the tests start (installed script or `python -m suite`) skips the cold start of
+# each case unless a test asks for it: a cold start is a fresh Python process importing torch per case
+# (1-3 s each, about 12 minutes over the suite's runs), and the tests of cold start set
+# BENCH_COLD_START=1 or call suite.run.cold_start directly.
+os.environ.setdefault("BENCH_COLD_START", "0")
 
 
 @contextlib.contextmanager

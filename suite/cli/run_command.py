@@ -4,6 +4,7 @@ write the report. Ctrl-C / SIGTERM / SIGHUP stop it after saving and print how t
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -122,7 +123,7 @@ def run_cmd(
     if no_peaks:
         overrides["peaks"] = False
     app: dict[str, object] = {}
-    if no_cold_start:
+    if no_cold_start or _cold_start_off_by_env():
         app["cold_start"] = False
     if rate is not None:
         from suite.metrics.app_options import parse_rate
@@ -380,3 +381,18 @@ def _check_writable(out_dir: Path) -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         what = "is not writable" if existing == out_dir else f"cannot be created ({existing} is not writable)"
         raise BenchError(f"Output folder {out_dir} {what}. Choose another with -o.")
+
+
+COLD_START_ENV = "BENCH_COLD_START"
+
+
+def _cold_start_off_by_env() -> bool:
+    """BENCH_COLD_START=0 acts as --no-cold-start (a machine's or a test suite's default: every case's
+    cold start is a fresh Python process, a second or two each); 1 or unset leaves the config's value."""
+    value = os.environ.get(COLD_START_ENV, "").strip().lower()
+    if value in ("", "1", "true", "yes", "on"):
+        return False
+    if value in ("0", "false", "no", "off"):
+        return True
+    raise BenchError(f"{COLD_START_ENV}={value!r} is neither 0 nor 1: set it to 0 to skip each case's cold start "
+                     "(as --no-cold-start), or unset it")

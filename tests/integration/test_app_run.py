@@ -31,7 +31,8 @@ def test_a_paced_run_holds_its_rate_and_reports_energy_per_frame(tmp_path: Path)
     out = tmp_path / "paced.json"
     res = installed_bench("run", "-c", str(cfg), "-m", "digits-cnn-small", "--backends", "ort", "-b", "1",
                           "--threads", "1", "--rate", "40/s", "--no-peaks", "--no-report", "-o", str(out),
-                          "--meter", "estimate", timeout=240)
+                          "--meter", "estimate", timeout=240,
+                          env_extra={"BENCH_COLD_START": "1"})  # the suite's default (tests/conftest.py sets 0)
     assert res.returncode == 0, res.stderr
     case = load_results(out).cases[0]
     p = case.paced

@@ -97,3 +97,18 @@ def test_every_command_is_a_module_level_function():
         fn = inspect.unwrap(cmd.callback)
         assert "<locals>" not in fn.__qualname__, f"{cmd.name}: {fn.__qualname__}"
         assert getattr(inspect.getmodule(fn), fn.__name__) is fn
+
+
+def test_bench_cold_start_env_acts_as_the_flag(tmp_path, monkeypatch):
+    import suite.run.resume_target
+
+    seen = []
+    monkeypatch.setattr(run_command, "execute_run", lambda cfg, **kw: seen.append(cfg))
+    monkeypatch.setattr(suite.run.resume_target, "new_run_output", lambda cfg, out, force: tmp_path / "r.json")
+    for value, expected in (("0", False), ("off", False), ("1", True), ("", True)):
+        monkeypatch.setenv("BENCH_COLD_START", value)
+        run_command.run_cmd(model=["resnet18"], backends="eager", no_peaks=True, out=tmp_path)
+        assert seen.pop().app.cold_start is expected, value
+    monkeypatch.setenv("BENCH_COLD_START", "1")
+    run_command.run_cmd(model=["resnet18"], backends="eager", no_peaks=True, no_cold_start=True, out=tmp_path)
+    assert seen.pop().app.cold_start is False  # the flag wins over 1

@@ -98,3 +98,9 @@ def test_generated_command_lines_never_trace_back(tmp_path, command, args):
     assert res.returncode in allowed, (command, args, res.returncode, out)
     if res.returncode == 1:  # compare: only a gate that failed, and it says why
         assert "regression" in res.stdout or "missing" in res.stdout or "failed" in res.stdout, res.stdout
+
+
+def test_a_bad_bench_cold_start_value_is_one_paragraph(tmp_path):
+    res = installed_bench("run", "-m", "resnet18", "--no-peaks", cwd=tmp_path, env_extra={"BENCH_COLD_START": "maybe"})
+    flat = one_paragraph(res)
+    assert "BENCH_COLD_START='maybe' is neither 0 nor 1" in flat and "--no-cold-start" in flat, flat
