@@ -383,16 +383,12 @@ def _check_writable(out_dir: Path) -> None:
         raise BenchError(f"Output folder {out_dir} {what}. Choose another with -o.")
 
 
-COLD_START_ENV = "BENCH_COLD_START"
-
-
 def _cold_start_off_by_env() -> bool:
-    """BENCH_COLD_START=0 acts as --no-cold-start (a machine's or a test suite's default: every case's
-    cold start is a fresh Python process, a second or two each); 1 or unset leaves the config's value."""
-    value = os.environ.get(COLD_START_ENV, "").strip().lower()
-    if value in ("", "1", "true", "yes", "on"):
-        return False
-    if value in ("0", "false", "no", "off"):
-        return True
-    raise BenchError(f"{COLD_START_ENV}={value!r} is neither 0 nor 1: set it to 0 to skip each case's cold start "
-                     "(as --no-cold-start), or unset it")
+    """BENCH_COLD_START=0 acts as --no-cold-start over a config file's value too (the config's
+    default already follows it); a value that is neither 0 nor 1 is a usage error."""
+    from suite.metrics.app_options import cold_start_env
+
+    try:
+        return cold_start_env() is False
+    except ValueError as exc:
+        raise BenchError(str(exc)) from None

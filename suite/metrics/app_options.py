@@ -4,6 +4,7 @@ sustained load as a timeline."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 
@@ -12,6 +13,33 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|min|h)?\s*$", re.IGNORECASE)
 _UNIT_S = {"ms": 1e-3, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _RATE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(?:/s|hz|fps)?\s*$", re.IGNORECASE)
+
+
+COLD_START_ENV = "BENCH_COLD_START"
+_ON, _OFF = ("", "1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def cold_start_env() -> bool | None:
+    """What BENCH_COLD_START says about the cold start's default: False for 0/false/no/off, True for
+    1/true/yes/on, None when unset (ValueError for anything else). A machine's or a test suite's
+    default: each case's cold start is a fresh Python process, a second or two each."""
+    raw = os.environ.get(COLD_START_ENV)
+    value = (raw or "").strip().lower()
+    if raw is None:
+        return None
+    if value in _OFF:
+        return False
+    if value in _ON:
+        return True
+    raise ValueError(f"{COLD_START_ENV}={raw!r} is neither 0 nor 1: set it to 0 to skip each case's cold start "
+                     "(as --no-cold-start), or unset it")
+
+
+def _cold_start_default() -> bool:
+    try:
+        return cold_start_env() is not False
+    except ValueError:  # refused where the user meets it (bench run); the suite's default meanwhile
+        return True
 
 
 def parse_rate(text: str | float) -> float:
@@ -47,9 +75,10 @@ class AppConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    cold_start: bool = Field(default=True, description="time each case's cold start in a fresh Python process: "
+    cold_start: bool = Field(default_factory=_cold_start_default, description="time each case's cold start in a fresh Python process: "
                              "runtime import, model build or session load, first call, with memory after each "
-                             "(about the runtime's import time plus one build and one call per case)")
+                             "(about the runtime's import time plus one build and one call per case); "
+                             "default on, off where BENCH_COLD_START=0")
     rate_hz: float | None = Field(default=None, gt=0, description="after each case's timed loop, call the model at "
                                   "this fixed rate (calls per second; idle between calls) and compare with "
                                   "back-to-back; missed deadlines counted; energy per frame with the idle time")

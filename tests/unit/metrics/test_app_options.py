@@ -8,8 +8,13 @@ from pydantic import ValidationError
 from suite.metrics.app_options import AppConfig
 
 
-def test_cold_start_is_on_by_default() -> None:
+def test_cold_start_is_on_by_default_and_bench_cold_start_0_turns_it_off(monkeypatch) -> None:
+    monkeypatch.delenv("BENCH_COLD_START", raising=False)  # tests/conftest.py sets 0 for the suite's runs
     assert AppConfig().cold_start is True
+    for value, on in (("0", False), ("off", False), ("1", True), ("yes", True), ("maybe", True)):
+        monkeypatch.setenv("BENCH_COLD_START", value)
+        assert AppConfig().cold_start is on, value  # 'maybe' is refused by bench run (tests/unit/cli)
+    assert AppConfig.model_validate({"cold_start": True}).cold_start is True  # a config's value stands
 
 
 def test_unknown_fields_are_refused() -> None:
