@@ -107,6 +107,18 @@ def estimate_case(planned: PlannedCase, config: BenchConfig, peaks: list[DeviceP
                         one.other_s + (config.repeats - 1) * FIXED_S["worker_start"], one.basis)
 
 
+def _previous_loop_s(same: CaseResult, call_s: float, config: BenchConfig) -> float:
+    """The timed loop of a case run before: it runs on past min_time_s until its CI target holds
+    (or max_time_s), so its length is what it took last time (the `sampling` phase: an interleaved
+    group's, as the case's actual time counts it), kept within what this run's policy allows."""
+    loop = sampling_s(call_s, config.timing)
+    before = (same.phases_s or {}).get("sampling")
+    if not before:
+        return loop
+    sharing = len(config.backends) if config.interleave else 1
+    return min(max(loop, before), config.timing.max_time_s * sharing * 1.25)  # 1.25: the rounds' settling
+
+
 def _estimate_once(planned: PlannedCase, config: BenchConfig, peaks: list[DevicePeaks],
                    known: list[CaseResult]) -> CaseEstimate:
     s = planned.spec
@@ -118,7 +130,7 @@ def _estimate_once(planned: PlannedCase, config: BenchConfig, peaks: list[Device
             phases.pop(loop, None)
         phases["worker_start"] = FIXED_S["worker_start"]  # its run's first one waited for the forkserver too
         other = sum(phases.values()) + config.app.extra_time_s()
-        return CaseEstimate(s.case_id, s.label, call_s, sampling_s(call_s, config.timing), other, "previous run")
+        return CaseEstimate(s.case_id, s.label, call_s, _previous_loop_s(same, call_s, config), other, "previous run")
     work = _flops_per_item(known, planned)
     roof = next((p for p in peaks if p.device == s.device and (p.threads in (None, s.threads))), None)
     if work is not None and roof is not None and work[0] > 0:

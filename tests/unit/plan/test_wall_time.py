@@ -62,8 +62,15 @@ def test_a_previous_run_of_the_case_comes_first_then_the_roofline_then_the_bound
                                        "phases_s": {"build": 1.0, "prepare": 2.0, "sampling": 9.0}})
     again = estimate_case(planned, cfg, [roof], [other, before])
     assert again.basis == "previous run" and again.call_s == pytest.approx(4e-3)
-    # the old loop's 9 s is measured anew; the worker start is the usual one (the forkserver is once per run)
-    assert again.other_s == pytest.approx(3.0 + FIXED_S["worker_start"]) and again.sampling_s == 1.0
+    # the loop ran on past min_time_s (1 s) to its CI target: 9 s last time, so 9 s again; the worker
+    # start is the usual one (the forkserver is once per run)
+    assert again.other_s == pytest.approx(3.0 + FIXED_S["worker_start"]) and again.sampling_s == 9.0
+    # never beyond what this run's policy allows (max_time_s 10 s, one backend, 25% for the rounds' settling)
+    longer = before.model_copy(update={"phases_s": {"build": 1.0, "prepare": 2.0, "sampling": 40.0}})
+    assert estimate_case(planned, cfg, [roof], [longer]).sampling_s == pytest.approx(12.5)
+    # nor below what min_iters calls at the measured median take
+    shorter = before.model_copy(update={"phases_s": {"build": 1.0, "prepare": 2.0, "sampling": 0.2}})
+    assert estimate_case(planned, cfg, [roof], [shorter]).sampling_s == 1.0
 
 
 def est(label: str, call_s: float | None, other_s: float) -> CaseEstimate:
