@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
@@ -75,9 +76,23 @@ def torchvision_entry(name: str) -> ModelEntry:
 # --------------------------------------------------------------------------- transformers
 
 
+def _transformers() -> ModuleType:
+    """transformers, imported quietly. Where torchao is installed (the executorch extra brings it),
+    transformers imports it, and torch logs a deprecation line about torchao's pytree registrations
+    on stderr, twice per process, through the progress bar: not ours to fix, nothing a user can act
+    on. That one logger is silenced (after torch's import, which sets its loggers up)."""
+    import logging
+
+    import torch  # noqa: F401  # torch's logging set up first, so the level below stays
+    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
+    import transformers
+
+    return transformers
+
+
 def build_transformers(model_cls: str, config_cls: str, checkpoint: str | None,
                        config_kwargs: Mapping[str, object]) -> nn.Module:
-    import transformers
+    transformers = _transformers()
 
     if checkpoint:
         cls = getattr(transformers, model_cls)
@@ -109,8 +124,8 @@ def transformers_entry(spec: str, overrides: Mapping[str, object]) -> ModelEntry
         if not eq:
             raise BenchError(f"hf:{spec}: override '{item}' must look like key=value")
         kwargs[key.strip()] = _parse_value(value.strip())
-    import transformers
-    from transformers import AutoConfig
+    transformers = _transformers()
+    AutoConfig = transformers.AutoConfig
 
     known = sorted(transformers.CONFIG_MAPPING.keys())
     if model_type not in known:

@@ -62,3 +62,24 @@ def test_an_onnx_entry_takes_its_input_from_the_graph(onnx_dir):
 
 def test_override_values_are_json_where_they_parse():
     assert (_parse_value("4"), _parse_value("0.5"), _parse_value("true"), _parse_value("gelu")) == (4, 0.5, True, "gelu")
+
+
+def test_building_a_transformers_model_prints_no_torch_deprecation_line():
+    """With torchao installed (the executorch extra), building a transformers model imports it and
+    torch logs a pytree deprecation line on stderr, through the run's progress bar; the build
+    silences that one logger. In a fresh process: the line is logged once per process."""
+    import importlib.util
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if importlib.util.find_spec("torchao") is None:
+        pytest.fail("torchao is not installed: scripts/setup.sh installs the executorch extra that brings it")
+    code = ("from suite.models.generic import transformers_entry\n"
+            "transformers_entry('bert:num_hidden_layers=1,hidden_size=32,num_attention_heads=2,intermediate_size=37,"
+            "vocab_size=100', {}).build(False)\n"
+            "import sys; assert 'torchao' in sys.modules, 'the build no longer imports torchao'\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[3], check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "_pytree" not in res.stderr and "Enum subclass" not in res.stderr, res.stderr[-2000:]
