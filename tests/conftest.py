@@ -20,6 +20,10 @@ def _restore_sigint() -> None:
 
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Likewise SIGHUP under nohup (a CI runner's or a session's `nohup ./scripts/test.sh`): the stop
+    # tests send it and expect what a closed terminal does.
+    if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 _restore_sigint()
