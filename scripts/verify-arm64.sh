@@ -21,9 +21,11 @@
 #      every `docker run` of the arm64 and L4T images (and the fleet's arm64 host, through
 #      hosts.toml's `volumes` and `env`) gets a MIDR_EL1 stand-in per CPU and QEMU_CPU=cortex-a76,
 #      see below;
-#   5. `bench run -m mobilenet_v3_small -b 1 --backends eager,ort` inside it writes a results
-#      file whose environment records the emulation and whose every case and comparison carries
-#      the `emulated` flag; the report shows the banner;
+#   5. `bench env` inside it lists the on-device runtimes (ExecuTorch, OpenVINO) as ready, and
+#      `bench run -m mobilenet_v3_small -b 1 --backends eager,ort,executorch,openvino` inside it
+#      writes a results file whose environment records the emulation and whose every case (each
+#      backend ok, parity passed) and comparison carries the `emulated` flag; the report shows
+#      the banner;
 #   6. (unless --skip-l4t) Dockerfile.l4t built on an L4T stand-in base (a CPU torch where
 #      JetPack's would be; tests/docker/l4t-standin, built only when BENCH_L4T_STANDIN is not
 #      there yet): constraints, the ORT wheel choice and its fallback, jetson-stats, the non-root
@@ -171,12 +173,17 @@ say "inside $IMAGE: $(cat "$OUT/detect.txt")"
 if [ "$RUN" = 1 ]; then
 run_dir="$OUT/run"
 rm -rf "$run_dir"; mkdir -p "$run_dir"; chmod 777 "$run_dir"
+arm64_run -e COLUMNS=200 "$IMAGE" env > "$OUT/env.txt" 2>&1 || { cat "$OUT/env.txt"; fail "bench env inside $IMAGE"; }
+for rt in executorch executorch-int8 openvino; do
+    grep -Eq "^│ $rt +│.*│ ready +│" "$OUT/env.txt" || { cat "$OUT/env.txt"; fail "bench env inside $IMAGE: $rt not ready"; }
+done
+say "bench env inside $IMAGE: $(grep -Eo '(executorch|openvino) [0-9][^ ,│]*' "$OUT/env.txt" | sort -u | paste -sd, -) ready"
 start=$(date +%s)
 arm64_run -v "$run_dir:/reports" "$IMAGE" \
-    run -m mobilenet_v3_small -b 1 --backends eager,ort -o /reports > "$OUT/run.log" 2>&1 \
+    run -m mobilenet_v3_small -b 1 --backends eager,ort,executorch,openvino -o /reports > "$OUT/run.log" 2>&1 \
     || { tail -40 "$OUT/run.log"; fail "bench run inside $IMAGE"; }
 say "bench run under emulation took $(( $(date +%s) - start ))s; its summary:"
-grep -E "mobilenet|EMULATED|ort .*\[" "$OUT/run.log" | sed 's/^/    /' || true
+grep -E "mobilenet|EMULATED|(ort|executorch|openvino) .*\[" "$OUT/run.log" | sed 's/^/    /' || true
 "$PY" - "$run_dir" <<'EOF' || fail "results check"
 import sys
 from pathlib import Path
@@ -186,18 +193,23 @@ d = Path(sys.argv[1])
 run = load_results(path)
 env = run.environment
 assert env.machine == "aarch64" and env.emulation, env
+assert {c.spec.backend for c in run.cases} == {"eager", "ort", "executorch", "openvino"}, run.cases
 for c in run.cases:
     assert c.status == "ok", (c.spec.label, c.status, c.error)
+    assert c.spec.backend == "eager" or (c.parity is not None and c.parity.passed), (c.spec.label, c.parity)
     assert any(f.kind == "emulated" and f.severity == "bad" for f in c.flags), c.spec.label
 assert run.comparisons and all(any(f.kind == "emulated" for f in k.flags) for k in run.comparisons)
 html = (d / "report.html").read_text()
 assert 'id="emulated"' in html and "ran under emulation" in html
 print(f"verify-arm64: results file {path} ({env.machine}, torch {env.packages.get('torch')}, "
-      f"onnxruntime {env.packages.get('onnxruntime')})")
+      f"onnxruntime {env.packages.get('onnxruntime')}, executorch {env.packages.get('executorch')}, "
+      f"openvino {env.packages.get('openvino')})")
 print(f"verify-arm64: environment.emulation = {env.emulation!r}")
 for c in run.cases:
     s = c.latency.summary
-    print(f"verify-arm64:   {c.spec.backend:5} median {s.median_ms:.1f} ms, flags: "
+    print(f"verify-arm64:   {c.spec.backend:10} median {s.median_ms:.1f} ms, parity "
+          f"{'-' if c.parity is None else ('passed' if c.parity.passed else 'FAILED')} "
+          f"(max abs error {'-' if c.parity is None else format(c.parity.max_abs_error, '.1e')}), flags: "
           + ", ".join(sorted({f.kind for f in c.flags})))
 for k in run.comparisons:
     print(f"verify-arm64:   {k.candidate_backend}/{k.baseline_backend} ratio {k.ratio:.2f}, flags: "
