@@ -4,6 +4,7 @@ write the report. Ctrl-C / SIGTERM / SIGHUP stop it after saving and print how t
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -368,9 +369,6 @@ def _check_writable(out_dir: Path) -> None:
     """Refuse an output folder that cannot be created or written, without creating it: a run
     refused later (an unknown model, a bad size) must not leave an empty folder behind. The
     runner creates it when it writes the results file."""
-    import errno
-    import os
-
     existing = out_dir
     while not existing.exists():
         if existing.parent == existing:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import platform
 import socket
-from importlib import metadata
 from pathlib import Path
 
 from suite.machine.emulation import detect_emulation
 from suite.machine.host import device_model, is_tegra, read_text
 from suite.results.schema import Environment
+from suite.version import distribution_version
 
 PACKAGES = ("bench-suite", "torch", "torchvision", "transformers", "onnx", "onnxruntime", "onnxruntime-gpu",
             "onnxscript", "executorch", "torchao", "openvino", "codecarbon", "jetson-stats", "numpy", "docker")
@@ -47,13 +47,7 @@ def in_container(root: Path) -> bool:
 
 
 def package_versions() -> dict[str, str]:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+    return {name: v for name in PACKAGES if (v := distribution_version(name)) is not None}
 
 
 def collect_environment(root: str | os.PathLike[str] = "/") -> Environment:

@@ -24,9 +24,9 @@ def cold_start_env() -> bool | None:
     1/true/yes/on, None when unset (ValueError for anything else). A machine's or a test suite's
     default: each case's cold start is a fresh Python process, a second or two each."""
     raw = os.environ.get(COLD_START_ENV)
-    value = (raw or "").strip().lower()
     if raw is None:
         return None
+    value = raw.strip().lower()
     if value in _OFF:
         return False
     if value in _ON:

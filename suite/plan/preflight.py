@@ -18,6 +18,7 @@ from suite.errors import BenchError, ConfigError, MissingDependencyError
 from suite.models.user_file import FileModel, describe_end, import_file
 from suite.models.weights import check_weights_file, load_weights
 from suite.plan.sweep import PlannedCase, plan_cases
+from suite.version import distribution_version
 from suite.worker import IsolatedOutcome, run_isolated
 
 Send = Callable[[object], None]  # a worker check's message to the parent (suite.worker.run_isolated)
@@ -44,15 +45,8 @@ _DISTRIBUTIONS = {"onnxruntime": ("onnxruntime", "onnxruntime-gpu")}
 
 def installed_version(module: str) -> str | None:
     """The installed version of the distribution behind an import name (None: not installed)."""
-    from importlib import metadata
-
     package = OPTIONAL_MODULES.get(module, (module, None))[0]
-    for dist in _DISTRIBUTIONS.get(module, (package,)):
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return None
+    return next((v for dist in _DISTRIBUTIONS.get(module, (package,)) if (v := distribution_version(dist))), None)
 
 
 def backend_runtimes() -> list[tuple[str, str, str]]:

@@ -38,11 +38,9 @@ from suite.plan.sweep import PlannedCase
 from suite.profiling import profile_for_case
 from suite.results.flags import flag, unique
 from suite.results.schema import (
-    AccuracyResult,
     CaseResult,
     CaseStatus,
     ErrorInfo,
-    Flag,
     FlopStats,
     MemoryStats,
     ParamStats,
@@ -154,6 +152,7 @@ class CaseRun:
         self.model: torch.nn.Module | None = None
         self.rss: PeakRSS | None = None
         self.traffic: Traffic | None = None  # bytes one forward moves (suite.metrics.roofline), for the roofline
+        self.dataset: Dataset | None = None  # the run's dataset, loaded once: calibration and the pass share it
 
     @property
     def backend(self) -> Prepared:
@@ -161,6 +160,17 @@ class CaseRun:
         if self.prepared is None:
             raise RuntimeError(f"{self.spec.label}: the backend is not prepared")
         return self.prepared
+
+    def case_dataset(self, entry: ModelEntry, config: BenchConfig) -> Dataset:
+        """The run's dataset, loaded once per case: a backend that calibrates on it (before the timed
+        loop) and the dataset pass (after the timed loop and the energy window) share it."""
+        d = config.dataset
+        if d is None:
+            raise CaseError("accuracy", "the run has no dataset")
+        if self.dataset is None:
+            self.dataset = load_dataset(d.spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns,
+                                        user_module=file_module(entry))
+        return self.dataset
 
     def attempt(self, step: Callable[[], None]) -> bool:
         try:
@@ -241,7 +251,7 @@ class CaseRun:
         info = backend_info(spec.backend)
         calibration = None
         if info.calibrates and config.dataset is not None:  # a quantiser calibrates on the run's dataset
-            calibration = dataset_calibration(entry, _dataset(entry, config), spec, spec.device)
+            calibration = dataset_calibration(entry, self.case_dataset(entry, config), spec, spec.device)
         req = PrepareRequest(
             model=model, entry=entry, inputs=inputs, device=spec.device, threads=spec.threads,
             options=config.options_for(info.options_key), parity_tolerance=config.parity_tolerance,
@@ -292,7 +302,9 @@ class CaseRun:
             if self.planned.evaluates and config.dataset is not None and self.entry is not None:
                 t = time.perf_counter()
                 try:
-                    parts.accuracy = _evaluate(prepared, self.entry, self.planned, config, parts.flags)
+                    dataset = self.case_dataset(self.entry, config)  # after every timed figure
+                    parts.accuracy = evaluate_dataset(prepared, self.entry, dataset, self.planned.spec,
+                                                      device=self.planned.spec.device, warnings=parts.flags)
                 except Exception as exc:  # one rule: the timings stand, the accuracy fails, saying why
                     parts.flags.append(flag("accuracy_failed", accuracy_failure(exc)))
                 self._phase("dataset", t)
@@ -349,19 +361,6 @@ def parity_message(backend: str, parity: ParityResult) -> str:
             "this case are not trustworthy")
 
 
-def _evaluate(prepared: Prepared, entry: ModelEntry, planned: PlannedCase, config: BenchConfig,
-              flags: list[Flag]) -> AccuracyResult:
-    """The dataset pass, after the timed loop and the energy window (it never perturbs them)."""
-    dataset = _dataset(entry, config)
-    return evaluate_dataset(prepared, entry, dataset, planned.spec, device=planned.spec.device, warnings=flags)
-
-
-def _dataset(entry: ModelEntry, config: BenchConfig) -> Dataset:
-    d = config.dataset
-    if d is None:
-        raise CaseError("accuracy", "the run has no dataset")
-    return load_dataset(d.spec, limit=d.limit, seed=config.seed, split=d.split, columns=d.columns,
-                        user_module=file_module(entry))
 
 
 def accuracy_failure(exc: BaseException) -> str:

@@ -19,22 +19,22 @@ then sleep, which the worker's settling (suite/metrics/settle.py) waits out like
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from suite.backends.executorch.pte_export import EXPORTER, PteOutcome, cached_pte, ensure_pte, lowering_failure, pte_key
+from suite.backends.executorch.pte_export import EXPORTER, PteOutcome, ensure_pte, lowering_failure, pte_key
 from suite.backends.executorch.pt2e_quantize import plan_calibration, pt2e_quantizer
 from suite.backends.ort.cache import cache_root
-from suite.backends.ort.export import captured_output, order_by_signature
+from suite.backends.ort.export import cached_export, captured_output, order_by_signature
 from suite.backends.ort.quantize import int8_tolerance
 from suite.backends.parity import to_numpy
 from suite.backends.protocol import BackendBase, PrepareRequest
 from suite.errors import BenchError, CaseError
 from suite.models.inputs import Array, Inputs
 from suite.results.schema import ExportInfo, RuntimeSettings
+from suite.version import distribution_version
 
 
 class ExecutorchOptions(BaseModel):
@@ -52,13 +52,6 @@ def options_of(req: PrepareRequest) -> ExecutorchOptions:
         return ExecutorchOptions.model_validate(req.options or {})
     except Exception as exc:
         raise BenchError(f"invalid executorch options: {exc}") from None
-
-
-def executorch_version() -> str:
-    try:
-        return metadata.version("executorch")
-    except metadata.PackageNotFoundError:  # pragma: no cover - the backend's requirement
-        return "?"
 
 
 def load_program(path: Path, threads: int) -> tuple[Any, Any]:
@@ -165,10 +158,18 @@ class ExecutorchBackend(BackendBase):
         self._inputs = None
 
 
+def _portable_ops(meta: dict[str, Any]) -> str | None:
+    """The operators a program runs on ExecuTorch's portable kernels, outside XNNPACK, with their counts
+    (None: everything runs inside the delegate)."""
+    portable = meta.get("portable_ops")
+    if not isinstance(portable, dict) or not portable:
+        return None
+    return ", ".join(f"{op} x{n}" for op, n in portable.items())
+
+
 def runtime_settings(threads: int, outcome: PteOutcome) -> RuntimeSettings:
-    portable = outcome.meta.get("portable_ops")
-    ops = ", ".join(f"{op} x{n}" for op, n in portable.items()) if isinstance(portable, dict) and portable else "none"
-    return RuntimeSettings(runtime=f"executorch {executorch_version()}", settings={
+    ops = _portable_ops(outcome.meta) or "none"
+    return RuntimeSettings(runtime=f"executorch {distribution_version('executorch') or '?'}", settings={
         "threadpool threads (_unsafe_reset_threadpool)": f"{threads} (pool reports {pool_threads()})",
         "delegate": f"XNNPACK ({outcome.meta.get('delegated_nodes', '?')} graph nodes)",
         "portable kernels (outside the delegate)": ops,
@@ -180,11 +181,10 @@ def runtime_settings(threads: int, outcome: PteOutcome) -> RuntimeSettings:
 
 def portable_note(name: str, meta: dict[str, Any]) -> str | None:
     """What runs outside XNNPACK (on ExecuTorch's portable, unoptimised kernels), when anything does."""
-    portable = meta.get("portable_ops")
-    if not isinstance(portable, dict) or not portable:
+    ops = _portable_ops(meta)
+    if ops is None:
         return None
-    ops = ", ".join(f"{op} x{n}" for op, n in portable.items())
-    return f"{name}: {sum(portable.values())} operator call(s) run on ExecuTorch's portable kernels, outside XNNPACK: {ops}"
+    return f"{name}: {sum(meta['portable_ops'].values())} operator call(s) run on ExecuTorch's portable kernels, outside XNNPACK: {ops}"
 
 
 def _check(req: PrepareRequest, name: str) -> None:
@@ -198,14 +198,14 @@ def precheck(req: PrepareRequest) -> None:
     """A lowering that failed before fails again at once (the cache remembers failures)."""
     _check(req, "executorch")
     assert req.model is not None  # _check
-    cached_pte(cache_root(options_of(req).cache_dir), req.entry, pte_key(req.model, req.entry, req.inputs))
+    cached_export(cache_root(options_of(req).cache_dir), req.entry, pte_key(req.model, req.entry, req.inputs))
 
 
 def precheck_int8(req: PrepareRequest) -> None:
     _check(req, "executorch-int8")
     assert req.model is not None  # _check
     plan = plan_calibration("executorch-int8", req.entry, req.inputs, req.calibration)
-    cached_pte(cache_root(options_of(req).cache_dir), req.entry, pte_key(req.model, req.entry, req.inputs, plan.fields))
+    cached_export(cache_root(options_of(req).cache_dir), req.entry, pte_key(req.model, req.entry, req.inputs, plan.fields))
 
 
 def prepare_int8(req: PrepareRequest) -> ExecutorchBackend:

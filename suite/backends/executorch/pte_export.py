@@ -31,7 +31,6 @@ from suite.backends.ort.export import (
     ExportKey,
     captured_output,
     cached_build,
-    cached_export,
     file_digest,
     innermost_reason,
     library_versions,
@@ -125,11 +124,6 @@ class PteOutcome:
     export_s: float | None  # torch.export + quantisation + lowering, when it ran (now or when cached)
     meta: dict[str, Any]  # the entry's meta.json (its fields are checked where they are read)
     note: str | None = None  # why a cached entry was rebuilt
-
-
-def cached_pte(root: Path, entry: ModelEntry, key: ExportKey) -> None:
-    """Raise the CaseError of a lowering that failed before under `key` (precheck: no forward pass is spent)."""
-    cached_export(root, entry, key)
 
 
 def ensure_pte(model: nn.Module, entry: ModelEntry, inputs: Inputs, root: Path, key: ExportKey,

@@ -39,7 +39,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +46,7 @@ from suite.backends.ort import cache
 from suite.errors import CaseError
 from suite.models.entry import ModelEntry
 from suite.models.inputs import Inputs, InputSpec, InputValue, forward_args, make_inputs
+from suite.version import distribution_version
 
 if TYPE_CHECKING:
     from torch import nn
@@ -151,22 +151,15 @@ def model_fingerprint(model: nn.Module) -> dict[str, str]:
     }
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 ONNX_STACK = ("torch", "onnx", "onnxscript")
 
 
 def library_versions(model: object, stack: tuple[str, ...] = ONNX_STACK) -> dict[str, str | None]:
     """The exporting stack (distribution names), plus the package that defines the model's forward code."""
-    versions = {d: _version(d) for d in stack}
+    versions = {d: distribution_version(d) for d in stack}
     top = type(model).__module__.split(".")[0]
     if top not in ("torch", "__main__") and not top.startswith("bench_user_"):
-        versions[top] = _version(top)
+        versions[top] = distribution_version(top)
     return versions
 
 

@@ -62,3 +62,23 @@ def test_a_failure_inside_the_case_is_a_failed_case_not_an_exception(tmp_path):
         (case,) = _case(tmp_path, models=[str(bad)], backends=["eager"])
     assert case.status == "failed" and case.latency is None
     assert case.error.kind in ("exception", "unsupported") and "boom" in case.error.message
+
+
+def test_the_runs_dataset_is_loaded_once_per_case(tmp_path):
+    """A calibrating backend (executorch-int8) reads the dataset before its timed loop and the dataset
+    pass reads it after: one load serves both (an image folder is listed and hashed once)."""
+    from suite.data import load_dataset
+    from suite.errors import CaseError
+    from suite.models.registry import registry
+    from suite.run.case import CaseRun
+
+    cfg = validate_config({"models": ["digits-cnn"], "backends": ["eager"], "isolation": "inline", "threads": 1,
+                           "dataset": {"spec": "digits", "limit": 20}, "output_dir": str(tmp_path)})
+    (planned,) = plan_cases(cfg, threads=1)
+    run, entry = CaseRun(planned, CaseContext(config=cfg)), registry()["digits-cnn"]
+    first = run.case_dataset(entry, cfg)
+    assert run.case_dataset(entry, cfg) is first and len(first) == 20
+    assert first.source_hash == load_dataset("digits", limit=20, seed=cfg.seed).source_hash
+    none = validate_config({"models": ["digits-cnn"], "backends": ["eager"], "output_dir": str(tmp_path)})
+    with pytest.raises(CaseError, match="the run has no dataset"):
+        CaseRun(planned, CaseContext(config=none)).case_dataset(entry, none)
