@@ -97,8 +97,8 @@ fi
 # qemu-user (7.2 here) shows an aarch64 process the x86 host's sysfs, which has no
 # /sys/devices/system/cpu/cpuN/regs/identification/midr_el1: torch's oneDNN (xbyak_aarch64)
 # reads it on `import torch` and crashes ("Can't open MIDR_EL1 sysfs entry", SIGSEGV). Each CPU
-# folder gets a stand-in holding a Cortex-A76's MIDR (a Raspberry Pi 5's) beside copies of the
-# host's topology and cache files, mounted read-only over the host's for every `docker run` of an
+# folder gets a stand-in holding a Cortex-A76's MIDR (a Raspberry Pi 5's) beside a copy of the
+# host's topology files, mounted read-only over the host's for every `docker run` of an
 # arm64 image (CPU_MOUNTS; the fleet: hosts.toml's `volumes`). A build cannot mount, so no
 # Dockerfile RUN step imports torch.
 fakecpu="$OUT/fake-cpu"
@@ -106,14 +106,14 @@ CPU_MOUNTS=()
 CPU_VOLUMES=""
 for c in /sys/devices/system/cpu/cpu[0-9]*; do
     n=$(basename "$c")
-    mkdir -p "$fakecpu/$n/regs/identification" "$fakecpu/$n/topology" "$fakecpu/$n/cache"
+    mkdir -p "$fakecpu/$n/regs/identification" "$fakecpu/$n/topology"
     echo 0x00000000410fd0b1 > "$fakecpu/$n/regs/identification/midr_el1"
     echo 0x0000000000000000 > "$fakecpu/$n/regs/identification/revidr_el1"
-    # The mount hides the rest of the host's CPU folder: its topology and caches are copied in
-    # (as a board has them). OpenVINO's thread pool (oneTBB) asks hwloc, which reads them; without
-    # them hwloc aborts its discovery and the process dies of SIGSEGV under qemu.
+    # The mount hides the rest of the host's CPU folder: its topology is copied in (as a board has
+    # it). OpenVINO's thread pool (oneTBB) asks hwloc, which reads it; without it hwloc aborts its
+    # discovery and the process dies of SIGSEGV under qemu. Not the host's cache/ folder: x86 cache
+    # descriptions under an aarch64 process crash torch's matmul (tried: SIGSEGV, then a hang).
     for f in "$c"/topology/*; do cat "$f" > "$fakecpu/$n/topology/$(basename "$f")" 2>/dev/null || true; done
-    cp -r "$c/cache/." "$fakecpu/$n/cache/" 2>/dev/null || true
     CPU_MOUNTS+=(-v "$fakecpu/$n:/sys/devices/system/cpu/$n:ro")
     CPU_VOLUMES+="\"$fakecpu/$n:/sys/devices/system/cpu/$n:ro\", "
 done
