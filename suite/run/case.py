@@ -60,6 +60,9 @@ if TYPE_CHECKING:
     from suite.models.inputs import Inputs
 
 FLOP_NOTE_REAL = "counted on the real model (meta-device counting failed)"
+# Reference outputs below this magnitude (random-weight mobilenet_v3_small's logits are ~2e-9) fall
+# under an int8 program's resolution: its parity failure says so.
+TINY_OUTPUTS = 1e-6
 
 
 def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
@@ -356,11 +359,15 @@ def parity_message(backend: str, parity: ParityResult) -> str:
         return (f"the outputs of {backend} and {parity.reference_backend} on the parity inputs hold "
                 f"{parity.non_finite} NaN or infinite value(s) between them: nothing shows that {backend} computes "
                 f"the model (check the weights); {backend} numbers for this case are not trustworthy")
+    scale = parity.max_abs_error / parity.max_rel_error if parity.max_rel_error > 0 else None
+    why = ""
+    if scale is not None and scale < TINY_OUTPUTS:
+        why = (f" (the {parity.reference_backend} outputs span only ±{scale:.1g}, as random weights give for some "
+               "models: too small for a quantised program to resolve; compare on real weights, --pretrained or "
+               "--weights)")
     return (f"{backend} output differs from {parity.reference_backend}: max relative error "
-            f"{parity.max_rel_error:.3g} > tolerance {parity.tolerance:.3g}; {backend} numbers for "
+            f"{parity.max_rel_error:.3g} > tolerance {parity.tolerance:.3g}{why}; {backend} numbers for "
             "this case are not trustworthy")
-
-
 
 
 def accuracy_failure(exc: BaseException) -> str:

@@ -82,3 +82,32 @@ def test_the_runs_dataset_is_loaded_once_per_case(tmp_path):
     none = validate_config({"models": ["digits-cnn"], "backends": ["eager"], "output_dir": str(tmp_path)})
     with pytest.raises(CaseError, match="the run has no dataset"):
         CaseRun(planned, CaseContext(config=none)).case_dataset(entry, none)
+
+
+def test_an_int8_parity_failure_on_outputs_too_small_to_resolve_says_why(tmp_path):
+    """Random-weight mobilenet_v3_small's logits span about ±2e-9: an int8 program outputs zeros and fails
+    parity with a relative error of 1. The message says what the reference's scale was, measured here on
+    the same seeded inputs by the model itself."""
+    import torch
+
+    from suite.models.inputs import make_inputs
+    from suite.models.user_file import file_entry
+
+    small = tmp_path / "small.py"
+    small.write_text("import torch\nfrom torch import nn\nINPUT_SHAPE = (12,)\n"
+                     "class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                     "        torch.manual_seed(0)\n        self.fc = nn.Linear(12, 4)\n"
+                     "    def forward(self, x):\n        return self.fc(x) * 1e-9\n"
+                     "def create_model():\n    return M().eval()\n")
+    eager, q8 = _case(tmp_path, models=[str(small)], backends=["eager", "executorch-int8"],
+                      executorch={"cache_dir": str(tmp_path / "cache")})
+    assert eager.status == "ok" and q8.status == "parity_failed" and q8.parity.max_rel_error > 0.1
+    entry = file_entry(str(small))
+    x = make_inputs(entry.input_spec, 2, None, validate_config({"models": [str(small)]}).seed, "cpu")
+    with torch.no_grad():
+        scale = float(entry.build(False)(*x.values()).abs().max())
+    assert scale < 1e-6 and f"outputs span only ±{scale:.1g}" in q8.error.message, (scale, q8.error.message)
+    assert "--pretrained or --weights" in q8.error.message
+    # an ordinary parity failure keeps the plain message
+    (_, ort) = _case(tmp_path, backends=["eager", "ort"], parity_tolerance=1e-12, ort={"cache_dir": str(tmp_path / "c2")})
+    assert ort.status == "parity_failed" and "outputs span only" not in ort.error.message
