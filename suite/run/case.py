@@ -363,8 +363,8 @@ def parity_message(backend: str, parity: ParityResult) -> str:
     why = ""
     if scale is not None and scale < TINY_OUTPUTS:
         why = (f" (the {parity.reference_backend} outputs span only ±{scale:.1g}, as random weights give for some "
-               "models: too small for a quantised program to resolve; compare on real weights, --pretrained or "
-               "--weights)")
+               "models: below what an int8 program resolves, and too small for relative errors to mean much; compare "
+               "on real weights, --pretrained or --weights)")
     return (f"{backend} output differs from {parity.reference_backend}: max relative error "
             f"{parity.max_rel_error:.3g} > tolerance {parity.tolerance:.3g}{why}; {backend} numbers for "
             "this case are not trustworthy")
