@@ -133,3 +133,25 @@ def eager_outputs(model: nn.Module, inputs: Inputs) -> list[Array]:
     with torch.no_grad():
         out = call_model(model, inputs)  # exactly as the eager backend calls it
     return [to_numpy(t) for t in flatten_outputs(out)]
+
+
+# Reference outputs below this magnitude (random-weight mobilenet_v3_small's logits are ~2e-9) fall
+# under an int8 program's resolution: its parity failure says so.
+TINY_OUTPUTS = 1e-6
+
+def parity_message(backend: str, parity: ParityResult) -> str:
+    """The failed case's one paragraph: what differed, and why when the outputs say (non-finite values,
+    outputs too small to resolve)."""
+    if parity.non_finite:
+        return (f"the outputs of {backend} and {parity.reference_backend} on the parity inputs hold "
+                f"{parity.non_finite} NaN or infinite value(s) between them: nothing shows that {backend} computes "
+                f"the model (check the weights); {backend} numbers for this case are not trustworthy")
+    scale = parity.max_abs_error / parity.max_rel_error if parity.max_rel_error > 0 else None
+    why = ""
+    if scale is not None and scale < TINY_OUTPUTS:
+        why = (f" (the {parity.reference_backend} outputs span only ±{scale:.1g}, as random weights give for some "
+               "models: below what an int8 program resolves, and too small for relative errors to mean much; compare "
+               "on real weights, --pretrained or --weights)")
+    return (f"{backend} output differs from {parity.reference_backend}: max relative error "
+            f"{parity.max_rel_error:.3g} > tolerance {parity.tolerance:.3g}{why}; {backend} numbers for "
+            "this case are not trustworthy")

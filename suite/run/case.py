@@ -17,6 +17,7 @@ from suite import energy
 from suite.backends import backend_info, quiesce_hook
 from suite.backends.eager import torch_backends_of
 from suite.backends.ort.graph_params import onnx_param_stats
+from suite.backends.parity import parity_message
 from suite.backends.prepare import prepare_backend
 from suite.backends.protocol import Prepared, PrepareRequest
 from suite.config.bench_config import BenchConfig
@@ -44,7 +45,6 @@ from suite.results.schema import (
     FlopStats,
     MemoryStats,
     ParamStats,
-    ParityResult,
     RuntimeSettings,
     utc_now,
 )
@@ -60,9 +60,6 @@ if TYPE_CHECKING:
     from suite.models.inputs import Inputs
 
 FLOP_NOTE_REAL = "counted on the real model (meta-device counting failed)"
-# Reference outputs below this magnitude (random-weight mobilenet_v3_small's logits are ~2e-9) fall
-# under an int8 program's resolution: its parity failure says so.
-TINY_OUTPUTS = 1e-6
 
 
 def run_case(planned: PlannedCase, ctx: CaseContext) -> CaseResult:
@@ -352,22 +349,6 @@ class CaseRun:
                           carbon=p.carbon, energy_error=p.energy_error, profile=p.profile, accuracy=p.accuracy,
                           memory=p.memory, roofline=roofline, paced=p.paced,
                           sustained=p.sustained)
-
-
-def parity_message(backend: str, parity: ParityResult) -> str:
-    if parity.non_finite:
-        return (f"the outputs of {backend} and {parity.reference_backend} on the parity inputs hold "
-                f"{parity.non_finite} NaN or infinite value(s) between them: nothing shows that {backend} computes "
-                f"the model (check the weights); {backend} numbers for this case are not trustworthy")
-    scale = parity.max_abs_error / parity.max_rel_error if parity.max_rel_error > 0 else None
-    why = ""
-    if scale is not None and scale < TINY_OUTPUTS:
-        why = (f" (the {parity.reference_backend} outputs span only ±{scale:.1g}, as random weights give for some "
-               "models: below what an int8 program resolves, and too small for relative errors to mean much; compare "
-               "on real weights, --pretrained or --weights)")
-    return (f"{backend} output differs from {parity.reference_backend}: max relative error "
-            f"{parity.max_rel_error:.3g} > tolerance {parity.tolerance:.3g}{why}; {backend} numbers for "
-            "this case are not trustworthy")
 
 
 def accuracy_failure(exc: BaseException) -> str:
