@@ -18,7 +18,7 @@ then sleep, which the worker's settling (suite/metrics/settle.py) waits out like
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +158,7 @@ class ExecutorchBackend(BackendBase):
         self._inputs = None
 
 
-def _portable_ops(meta: dict[str, Any]) -> str | None:
+def _portable_ops(meta: Mapping[str, object]) -> str | None:
     """The operators a program runs on ExecuTorch's portable kernels, outside XNNPACK, with their counts
     (None: everything runs inside the delegate)."""
     portable = meta.get("portable_ops")
