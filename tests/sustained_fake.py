@@ -42,9 +42,12 @@ class Heater(threading.Thread):
             elapsed = time.time() - t0
             write(self.root / ZONE / "temp", f"{round((self.from_c + self.rate * elapsed) * 1000)}\n")
             if self.dropped_at is None and elapsed >= self.drop_after:
+                # the time before the writes: a reader can see the new cap only after it (taken after the
+                # writes, a window ending in between saw the drop "before" it happened; a CI run caught it)
+                at = time.time()
                 for name in ("scaling_max_freq", "scaling_cur_freq"):
                     write(self.root / POLICY / name, f"{self.drop_khz}\n")
-                self.dropped_at = time.time()
+                self.dropped_at = at
 
 
 def write(path: Path, text: str) -> None:
