@@ -139,6 +139,7 @@ def eager_outputs(model: nn.Module, inputs: Inputs) -> list[Array]:
 # under an int8 program's resolution: its parity failure says so.
 TINY_OUTPUTS = 1e-6
 
+
 def parity_message(backend: str, parity: ParityResult) -> str:
     """The failed case's one paragraph: what differed, and why when the outputs say (non-finite values,
     outputs too small to resolve)."""
