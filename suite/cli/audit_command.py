@@ -72,7 +72,7 @@ def _print(console: Console, audit: FairnessAudit, kept: Path) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from suite.results.fairness import judge
+    from suite.results.fairness import cores_moved, judge
 
     verdict = judge(audit)
     table = Table(title=f"interleaved / alone / bare loop, median over {audit.pairs} pair(s) [range]")
@@ -98,6 +98,10 @@ def _print(console: Console, audit: FairnessAudit, kept: Path) -> None:
     for p in verdict.comparisons:
         console.print(f"{p.model} b{p.batch_size}: {p.backend}/{p.reference} ratio interleaved / alone "
                       f"{p.interleaved_vs_alone.text()} ({p.verdict})", highlight=False)
+    if audit.core_round_trip_ns:
+        moved = " (moved: see below)" if cores_moved(audit) else ""
+        console.print(f"Cores' round trip before each mode and after the last, ns: "
+                      f"{', '.join(f'{t:.0f}' for t in audit.core_round_trip_ns)}{moved}", highlight=False)
     for v in verdict.cases:
         if v.verdict != "fair":
             console.print(f"{v.case.backend} {v.case.model}: {v.reason}", highlight=False)

@@ -67,6 +67,10 @@ class FairnessAudit(_Model):
     key: str = ""  # cache key: machine, threads, library versions
     method: str
     cases: list[AuditCase] = Field(default_factory=list)
+    # the cores' round trip (suite/machine/core_latency.py), probed before each mode of each pair and
+    # after the last, in order: the host moving the CPUs apart mid-audit shows here
+    core_round_trip_ns: list[NonNegative] = Field(default_factory=list)
+    core_round_trip_method: str = ""
 
 
 class Environment(_Model):

@@ -29,6 +29,7 @@ from pathlib import Path
 from suite.backends import backend_info
 from suite.config.bench_config import BenchConfig, validate_config
 from suite.errors import BenchError
+from suite.machine.core_latency import core_round_trip
 from suite.machine.audit_store import cache_key
 from suite.results.schema import (
     AuditCase,
@@ -113,10 +114,21 @@ def run_audit(req: AuditRequest, out: Path, emit: Progress | None = None) -> Fai
     out.mkdir(parents=True, exist_ok=True)
     tell(AuditStep("preparing: exports and a first pass of every case (not counted)"))
     first = _runner_mode(req, out, "prepare", interleave=False, min_time_s=0.1)
+    trips: list[float] = []
+    trip_method = ""
+
+    def probe() -> None:
+        nonlocal trip_method
+        trip = core_round_trip()
+        if trip is not None:
+            trips.append(round(trip.ns, 1))
+            trip_method = trip.method
     figures: dict[str, dict[str, list[float]]] = {cid: {m: [] for m in (*MODES, "i_rss", "a_rss")} for cid in first}
     for i in range(req.pairs):
         for mode in (MODES if i % 2 == 0 else MODES[::-1]):
-            tell(AuditStep(f"pair {i + 1}/{req.pairs}: {mode}"))
+            probe()
+            tell(AuditStep(f"pair {i + 1}/{req.pairs}: {mode}" + (f" (cores' round trip {trips[-1]:.0f} ns)"
+                                                                  if trips else "")))
             if mode == "bare":
                 for cid, case in first.items():
                     median = bare_median(case, req)
@@ -129,6 +141,7 @@ def run_audit(req: AuditRequest, out: Path, emit: Progress | None = None) -> Fai
                 figures[cid][mode].append(case.latency.summary.median_ms)  # type: ignore[union-attr]
                 if case.memory is not None and case.memory.rss_peak_bytes is not None:
                     figures[cid][rss].append(case.memory.rss_peak_bytes)
+    probe()
     audit_cases = [AuditCase(model=c.spec.model, backend=c.spec.backend, batch_size=c.spec.batch_size,
                              input_size=c.spec.input_size, interleaved_ms=f["interleaved"], alone_ms=f["alone"],
                              bare_ms=f["bare"], interleaved_rss_bytes=[int(x) for x in f["i_rss"]],
@@ -136,4 +149,4 @@ def run_audit(req: AuditRequest, out: Path, emit: Progress | None = None) -> Fai
                    for cid, c in first.items() for f in [figures[cid]]]
     return FairnessAudit(measured_at=utc_now(), threads=req.threads, pairs=req.pairs, tolerance=req.tolerance,
                          duration_s=round(time.perf_counter() - t0, 3), key=cache_key(req.threads), method=METHOD,
-                         cases=audit_cases)
+                         cases=audit_cases, core_round_trip_ns=trips, core_round_trip_method=trip_method)

@@ -6,6 +6,7 @@ environment block and the report's devices table."""
 from __future__ import annotations
 
 import json
+import os
 import statistics
 from pathlib import Path
 
@@ -33,7 +34,13 @@ def test_the_audit_stores_each_modes_median_and_memory_per_pair(audited):
     assert [c["backend"] for c in audit["cases"]] == ["eager", "ort"]
     # alternating order: interleaved, alone, bare; then bare, alone, interleaved
     steps = [line.split(": ", 1)[1] for line in progress.splitlines() if line.strip().startswith("pair ")]
-    assert steps == ["interleaved", "alone", "bare", "bare", "alone", "interleaved"]
+    assert [s.split(" (")[0] for s in steps] == ["interleaved", "alone", "bare", "bare", "alone", "interleaved"]
+    # the cores' round trip before each mode and after the last, each shown as its mode starts
+    trips = audit["core_round_trip_ns"]
+    first, second = sorted(os.sched_getaffinity(0))[:2]
+    assert len(trips) == 7 and all(t > 0 for t in trips)
+    assert f"CPUs {first} and {second}" in audit["core_round_trip_method"]
+    assert [s.split(" (")[1] for s in steps] == [f"cores' round trip {t:.0f} ns)" for t in trips[:6]]
     for c in audit["cases"]:
         assert len(c["interleaved_ms"]) == len(c["alone_ms"]) == len(c["bare_ms"]) == 2
         assert len(c["interleaved_rss_bytes"]) == len(c["alone_rss_bytes"]) == 2

@@ -43,3 +43,11 @@ def test_options_out_of_bounds_are_refused_before_anything_runs(app_of):
     for args in (["--pairs", "0"], ["--tolerance", "0.9"], ["--min-time", "0"], ["--threads", "0"]):
         res = runner.invoke(app_of(audit_command), ["audit", *args])
         assert res.exit_code == 2, (args, res.stdout)
+
+
+def test_the_cores_round_trips_are_printed_and_a_move_turns_the_verdict(capsys):
+    audit = _audit().model_copy(update={"core_round_trip_ns": [181.0, 372.5, 180.0, 179.0]})
+    audit_command._print(stdout_console(), audit, Path("/cache/audits"))
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Cores' round trip before each mode and after the last, ns: 181, 372, 180, 179 (moved: see below)" in out
+    assert "round trip moved between 179 and 372 ns during the audit" in out and "not fair" not in out

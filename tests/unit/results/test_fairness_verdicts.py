@@ -20,9 +20,10 @@ def _case(backend="eager", inter=(10.0, 10.4, 9.8), alone=(10.0, 10.0, 10.0), ba
                      alone_rss_bytes=list(arss))
 
 
-def _audit(*cases, tolerance=0.07) -> FairnessAudit:
+def _audit(*cases, tolerance=0.07, trips=()) -> FairnessAudit:
     return FairnessAudit(measured_at=datetime(2026, 12, 4, tzinfo=timezone.utc), threads=2, pairs=3,
-                         tolerance=tolerance, duration_s=100.0, method="test", cases=list(cases))
+                         tolerance=tolerance, duration_s=100.0, method="test", cases=list(cases),
+                         core_round_trip_ns=list(trips))
 
 
 def test_ratios_are_per_pair_with_their_median_and_range():
@@ -82,3 +83,25 @@ def test_a_ratio_that_moves_within_the_machines_noise_is_inconclusive_not_unfair
     [pair] = verdict.comparisons
     assert pair.interleaved_vs_alone.departs(0.07) and pair.verdict == "inconclusive"
     assert verdict.verdict == "inconclusive"
+
+
+def test_a_departure_while_the_host_moved_the_cores_is_inconclusive_and_says_so():
+    # 2026-12-04, this VM: mobilenet_v3_small's ORT at 2 threads 1.10 ms interleaved against 0.60 alone,
+    # the cores' round trip 180 ns in one state and 370 ns in the other; alone and bare agree
+    eager = _case("eager", inter=(4.0, 4.0, 4.0), alone=(4.0, 4.0, 4.0), bare=(4.0, 4.0, 4.0))
+    ort = _case("ort", inter=(1.10, 1.10, 1.11), alone=(0.60, 0.60, 0.61), bare=(0.61, 0.60, 0.60))
+    steady = judge(_audit(eager, ort, trips=(180.0, 185.0, 176.0, 182.0)))
+    assert steady.verdict == "not fair" and "round trip" not in steady.summary
+    moved = judge(_audit(eager, ort, trips=(370.0, 365.0, 181.0, 180.0)))
+    [case] = [c for c in moved.cases if c.case.backend == "ort"]
+    assert case.verdict == "inconclusive" and "interleaved x1.83 of alone" in case.reason
+    assert "round trip moved between 180 and 370 ns" in case.reason
+    [pair] = moved.comparisons
+    assert pair.verdict == "inconclusive" and moved.verdict == "inconclusive"
+    # the memory a backend is shown with does not depend on where the cores are
+    mem = judge(_audit(_case(irss=(1010 * MiB,) * 3, arss=(637 * MiB,) * 3), trips=(180.0, 370.0)))
+    assert mem.verdict == "not fair"
+
+
+def test_a_fair_audit_stays_fair_whatever_the_cores_did():
+    assert judge(_audit(_case(), trips=(180.0, 370.0))).verdict == "fair"
