@@ -94,9 +94,9 @@ def cores_moved(audit: FairnessAudit) -> tuple[float, float] | None:
 
 
 def _moved_text(moved: tuple[float, float]) -> str:
-    return (f"the cores' round trip moved between {moved[0]:.0f} and {moved[1]:.0f} ns during the audit (the host "
-            "moved this machine's CPUs; every synchronisation between a runtime's threads costs more in the slow "
-            "state), so the modes did not all run on the same machine: audit again")
+    return (f"the cores' round trip moved between {moved[0]:.0f} and {moved[1]:.0f} ns during the audit (most likely "
+            "the host moving this machine's CPUs; a runtime's threads synchronise slower in the slow state), so the "
+            "modes did not all run on the same machine: audit again")
 
 
 def judge_case(case: AuditCase, tolerance: float, moved: tuple[float, float] | None = None) -> CaseVerdict:
