@@ -20,8 +20,8 @@ def _case(backend="eager", inter=(10.0, 10.4, 9.8), alone=(10.0, 10.0, 10.0), ba
                      alone_rss_bytes=list(arss))
 
 
-def _audit(*cases, tolerance=0.07, trips=()) -> FairnessAudit:
-    return FairnessAudit(measured_at=datetime(2026, 12, 4, tzinfo=timezone.utc), threads=2, pairs=3,
+def _audit(*cases, tolerance=0.07, trips=(), threads=2) -> FairnessAudit:
+    return FairnessAudit(measured_at=datetime(2026, 12, 4, tzinfo=timezone.utc), threads=threads, pairs=3,
                          tolerance=tolerance, duration_s=100.0, method="test", cases=list(cases),
                          core_round_trip_ns=list(trips))
 
@@ -98,6 +98,8 @@ def test_a_departure_while_the_host_moved_the_cores_is_inconclusive_and_says_so(
     assert "round trip moved between 180 and 370 ns" in case.reason
     [pair] = moved.comparisons
     assert pair.verdict == "inconclusive" and moved.verdict == "inconclusive"
+    # one thread never waits on the other CPU: its verdict stands whatever the round trip did
+    assert judge(_audit(eager, ort, trips=(370.0, 365.0, 181.0, 180.0), threads=1)).verdict == "not fair"
     # the memory a backend is shown with does not depend on where the cores are
     mem = judge(_audit(_case(irss=(1010 * MiB,) * 3, arss=(637 * MiB,) * 3), trips=(180.0, 370.0)))
     assert mem.verdict == "not fair"
