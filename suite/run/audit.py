@@ -29,8 +29,8 @@ from pathlib import Path
 from suite.backends import backend_info
 from suite.config.bench_config import BenchConfig, validate_config
 from suite.errors import BenchError
-from suite.machine.core_latency import core_round_trip
 from suite.machine.audit_store import cache_key
+from suite.machine.core_latency import core_round_trip
 from suite.results.schema import (
     AuditCase,
     CaseResult,
@@ -123,6 +123,7 @@ def run_audit(req: AuditRequest, out: Path, emit: Progress | None = None) -> Fai
         if trip is not None:
             trips.append(round(trip.ns, 1))
             trip_method = trip.method
+
     figures: dict[str, dict[str, list[float]]] = {cid: {m: [] for m in (*MODES, "i_rss", "a_rss")} for cid in first}
     for i in range(req.pairs):
         for mode in (MODES if i % 2 == 0 else MODES[::-1]):
