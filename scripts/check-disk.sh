@@ -4,7 +4,7 @@
 #
 #   bash scripts/check-disk.sh "WHAT" PATH:GB[:LABEL] ...
 #
-# Each PATH:GB says "GB more will be written under PATH" (PATH need not exist yet). Needs on the
+# Each PATH:GB says "GB (GiB) more will be written under PATH" (PATH need not exist yet). Needs on the
 # same filesystem are added up before they are compared with its free space. Exit 0 when all fit,
 # 2 otherwise. BENCH_DISK_CHECK=0 skips the check (say, on a disk you know is large enough).
 set -euo pipefail
@@ -20,13 +20,13 @@ for spec in "$@"; do
     while [ ! -e "$probe" ]; do probe=$(dirname "$probe"); done
     dev=$(stat -c %d "$probe")
     need[$dev]=$(( ${need[$dev]:-0} + gb ))
-    free[$dev]=$(df -P -BG "$probe" | awk 'NR==2 {sub("G", "", $4); print $4}')
+    free[$dev]=$(df -P -k "$probe" | awk 'NR==2 {print int($4 / 1024)}')  # MiB, rounded down (-BG rounds up)
     labels[$dev]="${labels[$dev]:+${labels[$dev]}, }${label:-$path} ${gb} GB"
 done
 short=""
 for dev in "${!need[@]}"; do
-    if [ "${need[$dev]}" -gt "${free[$dev]}" ]; then
-        short="$short ${need[$dev]} GB needed (${labels[$dev]}) where ${free[$dev]} GB are free;"
+    if [ $(( ${need[$dev]} * 1024 )) -gt "${free[$dev]}" ]; then
+        short="$short ${need[$dev]} GB needed (${labels[$dev]}) where $(awk "BEGIN {printf \"%.1f\", ${free[$dev]} / 1024}") GB are free;"
     fi
 done
 if [ -n "$short" ]; then

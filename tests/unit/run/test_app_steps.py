@@ -44,6 +44,9 @@ def test_a_fast_call_idles_between_frames_and_is_set_against_back_to_back() -> N
     assert lo <= result.vs_back_to_back <= hi
 
 
+READ_LAG_S = 0.01  # a window's end to its sensor read (sysfs files of the fake tree: well under 1 ms here)
+
+
 def test_a_sustained_run_sees_the_fake_board_throttle_and_stops_at_the_limit(tmp_path) -> None:
     import torch
 
@@ -73,10 +76,13 @@ def test_a_sustained_run_sees_the_fake_board_throttle_and_stops_at_the_limit(tmp
     assert heater.dropped_at is not None
     dropped = heater.dropped_at - result.started_at.timestamp()  # when the fake's clock fell, in run time
     assert result.time_to_throttle_s is not None
-    assert dropped <= result.time_to_throttle_s <= dropped + result.window_s + 0.05  # within one window
+    # within one window; the sensors are read just after a window's last call ends (its end_s), so a drop
+    # landing in between (0.5 ms in one CI run) is seen by that window's read: allow that read's lag
+    assert dropped - READ_LAG_S <= result.time_to_throttle_s <= dropped + result.window_s + 0.05
     w = next(w for w in result.windows if w.throttled)
     assert w.cpu_cap_mhz == 1200 and "1800 -> 1200" in (w.throttled or "")
-    assert all(v.cpu_cap_mhz == 1800 and v.throttled is None for v in result.windows if v.end_s < dropped)
+    assert all(v.cpu_cap_mhz == 1800 and v.throttled is None for v in result.windows
+               if v.end_s < dropped - READ_LAG_S)
     temps = [v.cpu_temp_c for v in result.windows]
     assert temps == sorted(temps)  # the board heats up window by window
     # stopped early at 75 C (~2.5 s into 6 s), at the first window that ended at or above it
