@@ -84,15 +84,30 @@ def _ping(name: str, cpu: int, batches: int, hops: int, result: shared_memory.Sh
 def core_round_trip(cpus: tuple[int, int] | None = None, batches: int = 7, hops: int = 20000,
                     timeout_s: float = 30.0) -> RoundTrip | None:
     """The round trip between two CPUs (default: the first two this process may run on), or None
-    with fewer than two CPUs. The caller's own affinity is not touched."""
+    with fewer than two CPUs, where a process cannot be pinned, or when the probe's processes fail.
+    The caller's own affinity is not touched."""
+    if not hasattr(os, "sched_setaffinity"):  # macOS, Windows: no pinning, no figure
+        return None
     if cpus is None:
         allowed = sorted(os.sched_getaffinity(0))
         if len(allowed) < 2:
             return None
         cpus = (allowed[0], allowed[1])
+    try:
+        return _measure(cpus, batches, hops, timeout_s)
+    except OSError:  # no /dev/shm, no processes left: an audit goes on without the figure
+        return None
+
+
+def _measure(cpus: tuple[int, int], batches: int, hops: int, timeout_s: float) -> RoundTrip | None:
     ctx = get_context("spawn")  # fresh processes: nothing of the caller's threads or imports
     line = shared_memory.SharedMemory(create=True, size=64)
-    result = shared_memory.SharedMemory(create=True, size=8 * batches)
+    try:
+        result = shared_memory.SharedMemory(create=True, size=8 * batches)
+    except OSError:
+        line.close()
+        line.unlink()
+        raise
     m = _buf(line).cast("q")
     m[0] = 0
     m.release()

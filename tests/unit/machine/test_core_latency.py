@@ -23,6 +23,11 @@ def test_one_cpu_gives_no_figure():
     assert core_round_trip() is None
 
 
+def test_no_pinning_gives_no_figure(monkeypatch):
+    monkeypatch.delattr(os, "sched_setaffinity")  # as on macOS
+    assert core_round_trip() is None
+
+
 @pytest.mark.skipif(not TWO_CPUS, reason="needs two CPUs")
 def test_two_cpus_are_far_faster_than_one_shared_cpu():
     first, second = sorted(os.sched_getaffinity(0))[:2]
