@@ -10,17 +10,10 @@ import statistics
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from suite.machine.core_latency import core_round_trip
 
 C_SOURCE = Path(__file__).resolve().parents[3] / "benchmarks" / "core_round_trip.c"
 TWO_CPUS = len(os.sched_getaffinity(0)) >= 2
-
-
-@pytest.mark.skipif(TWO_CPUS, reason="this machine has two CPUs: the next tests measure")
-def test_one_cpu_gives_no_figure():
-    assert core_round_trip() is None
 
 
 def test_no_pinning_gives_no_figure(monkeypatch):
@@ -28,8 +21,10 @@ def test_no_pinning_gives_no_figure(monkeypatch):
     assert core_round_trip() is None
 
 
-@pytest.mark.skipif(not TWO_CPUS, reason="needs two CPUs")
 def test_two_cpus_are_far_faster_than_one_shared_cpu():
+    if not TWO_CPUS:  # one CPU: nothing to bounce between, and the probe says so
+        assert core_round_trip() is None
+        return
     first, second = sorted(os.sched_getaffinity(0))[:2]
     apart = core_round_trip((first, second))
     shared = core_round_trip((first, first), batches=3, hops=100)
@@ -38,8 +33,10 @@ def test_two_cpus_are_far_faster_than_one_shared_cpu():
     assert 10 < apart.ns < 20_000 and shared.ns > 20 * apart.ns
 
 
-@pytest.mark.skipif(not TWO_CPUS, reason="needs two CPUs")
 def test_the_python_probe_follows_the_c_loop(tmp_path):
+    if not TWO_CPUS:
+        assert core_round_trip() is None
+        return
     cc = shutil.which("cc") or shutil.which("gcc")
     assert cc is not None, "no C compiler (scripts/setup.sh's machine has gcc): the reference cannot be built"
     exe = tmp_path / "core_round_trip"
