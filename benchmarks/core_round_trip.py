@@ -56,7 +56,7 @@ def c_trip(exe: Path) -> float:
     return float(subprocess.run([str(exe), "50000"], capture_output=True, text=True, check=True).stdout.split()[1])
 
 
-def ort_median(onnx: str, threads: int, calls: int, size: int) -> dict:
+def ort_loop(onnx: str, threads: int, calls: int, size: int) -> dict:
     out = subprocess.run([sys.executable, "-c", ORT_LOOP, onnx, str(threads), str(calls), str(size)], capture_output=True,
                          text=True, check=True, env={"ORT_DISABLE_TELEMETRY": "1", "PATH": "/usr/bin:/bin"})
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -82,7 +82,7 @@ def main() -> None:
             c0 = c_trip(exe)
             trip = core_round_trip()
             py = trip.ns if trip is not None else float("nan")
-            r2, r1 = (ort_median(args.onnx, n, args.calls, args.size) for n in (2, 1))
+            r2, r1 = (ort_loop(args.onnx, n, args.calls, args.size) for n in (2, 1))
             c1 = c_trip(exe)
             o2, o1 = r2["median_ms"], r1["median_ms"]
             rows.append((c0, py, o2, o1, c1))
